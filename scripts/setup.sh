@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh machine of this kind (Debian, root, Node 20
+# shipped, no Docker engine running, no Redis). Safe to run again: every step
+# checks before it acts. Installs: Node 24 (where the system's is older than
+# 22), Debian's docker.io + busybox-static (for the offline tool images),
+# redis-server; starts dockerd with no default bridge and no iptables rules
+# (no container can reach any network) and redis on loopback; then the npm
+# dependencies, the build, and the tool images.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+# --- Node.js ---------------------------------------------------------------
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+if [ "$(node_major)" -lt 22 ]; then
+  log "Node $(node --version 2>/dev/null || echo none) is end-of-life here; installing Node 24 into /usr/local"
+  npm install -g --prefix /usr/local --allow-scripts=node node@24 >/dev/null 2>&1 \
+    || npm install -g --prefix /usr/local node@24 >/dev/null
+  hash -r
+fi
+export PATH="/usr/local/bin:$PATH"
+log "node $(node --version)"
+
+# --- Debian packages --------------------------------------------------------
+need=()
+command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+[ -x /bin/busybox ] && /bin/busybox --help 2>&1 | grep -q 'static' || dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+if [ ${#need[@]} -gt 0 ]; then
+  log "apt-get install ${need[*]}"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# --- Docker engine: no default bridge, no iptables, so containers get only lo.
+if ! docker version >/dev/null 2>&1; then
+  log "starting dockerd (--bridge=none --iptables=false)"
+  mkdir -p /var/log
+  nohup dockerd --bridge=none --iptables=false --ip6tables=false >/var/log/toolcage-dockerd.log 2>&1 &
+  for _ in $(seq 1 60); do docker version >/dev/null 2>&1 && break; sleep 0.5; done
+  docker version >/dev/null 2>&1 || { log "dockerd did not come up; see /var/log/toolcage-dockerd.log"; exit 1; }
+fi
+log "docker engine $(docker version --format '{{.Server.Version}}')"
+
+# --- Redis on loopback only --------------------------------------------------
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  log "starting redis-server on 127.0.0.1:6379"
+  redis-server --bind 127.0.0.1 --port 6379 --daemonize yes --save '' --appendonly no >/dev/null
+  for _ in $(seq 1 40); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.25; done
+fi
+
+# --- npm dependencies and build ----------------------------------------------
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund >/dev/null 2>&1 || npm ci --no-audit --no-fund
+fi
+log "build"
+npm run -s build
+
+# --- Offline, reproducible tool images ----------------------------------------
+if [ -f dist/cli/main.js ] && node dist/cli/main.js images --help >/dev/null 2>&1; then
+  node dist/cli/main.js images build
+fi
+log "ready"

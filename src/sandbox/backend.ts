@@ -1,0 +1,77 @@
+import type { ErrorCode } from '../errors/catalogue.ts';
+
+/** The hard limits a manifest sets for one run. Every field is required and positive: zero never means "unlimited". */
+export interface RunLimits {
+  timeoutMs: number;
+  memoryMb: number;
+  maxOutputBytes: number;
+  /** Docker only: CPU quota in cores (e.g. 0.5). */
+  cpus?: number;
+  /** Docker only: max processes/threads in the container. */
+  pids?: number;
+}
+
+/** What a backend needs to know of the tool: nothing it could use to reach the registry or the host. */
+export interface SandboxTool {
+  id: string;
+  version: string;
+  runtime: 'js' | 'docker';
+  limits: RunLimits;
+  /** js: the exact entry bytes the registry hashed (never re-read from disk). */
+  source?: string;
+  /** js: a stable key for caching compiled code, e.g. the artifact hash. */
+  sourceHash?: string;
+  /** docker: image reference and the pinned content identity. */
+  image?: string;
+  imageId?: string;
+  command?: string[];
+}
+
+/** A credential handed into one run (its value never leaves the runner's memory except into this sandbox). */
+export interface RunCredential {
+  lane: string;
+  as: string;
+  value: string;
+}
+
+export interface RunRequest {
+  invocationId: string;
+  tool: SandboxTool;
+  /** The validated input, a plain JSON value. Backends copy it into the sandbox; they never hand a host reference. */
+  input: unknown;
+  /** Credentials the tool may see (`ctx.credentials` for JS, env/file for Docker). */
+  credentials?: RunCredential[];
+}
+
+export type RunFailureCode = Extract<ErrorCode, 'timeout' | 'memory_limit' | 'sandbox_failed' | 'output_too_large' | 'sandbox_unavailable'>;
+
+export type RunResult =
+  | {
+      ok: true;
+      /** The tool's output serialised as JSON text, at most `limits.maxOutputBytes` bytes (UTF-8). */
+      outputJson: string;
+      durationMs: number;
+      /** Docker: capped stderr, for the audit line and diagnostics only, never returned to the agent. */
+      stderr?: string;
+    }
+  | {
+      ok: false;
+      code: RunFailureCode;
+      /** Short, sanitised, for a person: never raw tool output. */
+      message: string;
+      durationMs: number;
+      stderr?: string;
+    };
+
+/**
+ * A sandbox that runs one tool call with hard limits. A tool that fails
+ * returns a failed result; only a bad call (wrong runtime, disposed backend)
+ * throws. `run` must never leave state behind that a later call could see.
+ */
+export interface SandboxBackend {
+  readonly kind: 'js' | 'docker';
+  run(request: RunRequest, signal?: AbortSignal): Promise<RunResult>;
+  /** Whether the backend can run tools now (engine reachable, workers up). */
+  health(): Promise<{ usable: boolean; detail: string }>;
+  dispose(): Promise<void>;
+}
