@@ -1,0 +1,46 @@
+import type { ErrorCode } from '../errors/catalogue.ts';
+
+/** One call as every adapter (library, CLI, HTTP, MCP) hands it to the executor. */
+export interface ExecuteCall {
+  toolId: string;
+  /** The call's arguments, exactly as received (validated by the executor, never trusted). */
+  args: unknown;
+  /** The compact JWS claim, or undefined when none was presented (`claim_missing`). */
+  claim: string | undefined;
+  /**
+   * Proof of possession for claims bound by `cnf.jkt` (RFC 9449). Transports
+   * that cannot carry one (the CLI) leave it undefined and such claims are refused.
+   */
+  dpop?: { proof: string | undefined; htm: string; htu: string };
+  /** Correlates the response, the audit line and the logs. */
+  requestId: string;
+  /** Aborts the run (client went away, shutdown). */
+  signal?: AbortSignal;
+}
+
+export interface ExecuteOutcome {
+  result: unknown;
+  invocationId: string;
+}
+
+/** What `GET /v1/tools` and MCP `tools/list` show of a tool. */
+export interface ToolSummary {
+  id: string;
+  version: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+  outputSchema: Record<string, unknown>;
+  runtime: 'js' | 'docker';
+  risk: 'low' | 'medium' | 'high';
+  scopes: string[];
+}
+
+/** The single entry point adapters call. Refusals and failures reject with a ToolcageError. */
+export interface Executor {
+  execute(call: ExecuteCall): Promise<ExecuteOutcome>;
+  listTools(): ToolSummary[];
+  readiness(): Promise<{ ready: boolean; backends: Record<string, { usable: boolean; detail: string }>; stores: string }>;
+  close(): Promise<void>;
+}
+
+export type { ErrorCode };

@@ -1,0 +1,46 @@
+/**
+ * Governors: the runner's brakes on runaway agents. Each decision is atomic
+ * in its store so that replicas sharing one store (Redis) see one budget.
+ * Stores fail closed: an unreachable store throws `state_unavailable`.
+ */
+
+export interface TokenBucketRule {
+  /** Bucket size: how many calls may burst. */
+  capacity: number;
+  /** Tokens added per second. */
+  refillPerSecond: number;
+}
+
+export interface RateDecision {
+  allowed: boolean;
+  /** When refused: seconds until one token is available. */
+  retryAfterSeconds: number;
+}
+
+export interface RateLimitStore {
+  /** Take `cost` tokens from bucket `key` (created full on first use) at time `nowMs`. */
+  take(key: string, rule: TokenBucketRule, nowMs: number, cost?: number): Promise<RateDecision>;
+}
+
+export interface SpendDecision {
+  allowed: boolean;
+  spent: number;
+  /** Seconds until the current window resets. */
+  retryAfterSeconds: number;
+}
+
+export interface SpendStore {
+  /** Charge `cost` to `key` in the fixed window of `windowSeconds` containing `nowMs`, unless that passes `budget`. */
+  charge(key: string, cost: number, budget: number, windowSeconds: number, nowMs: number): Promise<SpendDecision>;
+}
+
+export interface LoopDecision {
+  allowed: boolean;
+  count: number;
+  retryAfterSeconds: number;
+}
+
+export interface LoopStore {
+  /** Count one more identical call under `key` in a sliding window; refuse once the count passes `maxRepeats`. */
+  hit(key: string, maxRepeats: number, windowSeconds: number, nowMs: number): Promise<LoopDecision>;
+}
