@@ -1,0 +1,197 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { JSONWebKeySet } from 'jose';
+import { ToolcageError } from '../errors/toolcage-error.ts';
+import type { SigningKey } from '../claims/keys.ts';
+import type { SandboxTool } from '../sandbox/backend.ts';
+import type { ToolSummary } from '../executor/types.ts';
+import { compileSchema, type JsonValidator } from '../validation/json-schema.ts';
+import { LOCK_FILE_NAME, parseLock, signLock, verifyLockSignature, type LockEntry, type RegistryLock } from './lock.ts';
+import type { Manifest } from './manifest.ts';
+import { listManifestFiles, scanTool, type ImageIdentityResolver, type ScannedTool } from './scan.ts';
+
+/** A tool that passed every pin: what the executor runs. */
+export interface LoadedTool {
+  manifest: Manifest;
+  manifestSha256: string;
+  artifactSha256: string;
+  validateInput: JsonValidator;
+  validateOutput: JsonValidator;
+  sandbox: SandboxTool;
+  summary: ToolSummary;
+}
+
+export interface RegistryOptions {
+  /** The manifests folder (holds `<tool>/manifest.yaml` and `registry.lock.json`). */
+  dir: string;
+  /** The platform's public JWKS the lock must be signed by. */
+  lockKeys?: JSONWebKeySet;
+  /** Accept an unsigned or mis-signed lock. For local experiments only; hashes are still checked. */
+  insecureSkipLockSignature?: boolean;
+  /** Docker image identity; without it docker tools cannot be verified and are not loaded. */
+  imageIdentity?: ImageIdentityResolver;
+}
+
+export class Registry {
+  readonly #tools: ReadonlyMap<string, LoadedTool>;
+  /** Docker tools pinned in the lock that could not be verified because no engine was reachable. */
+  readonly unverified: readonly string[];
+
+  private constructor(tools: Map<string, LoadedTool>, unverified: string[]) {
+    this.#tools = tools;
+    this.unverified = unverified;
+  }
+
+  get(id: string): LoadedTool | undefined {
+    return this.#tools.get(id);
+  }
+
+  list(): LoadedTool[] {
+    return [...this.#tools.values()];
+  }
+
+  /**
+   * Loads only the tools the lock pins, and only when the lock's signature
+   * verifies and every pinned hash matches what is on disk now. Any mismatch
+   * refuses the whole load (`registry_invalid`): a tampered registry is
+   * refused at start, never discovered at first use. Each JS tool keeps the
+   * exact bytes it hashed, so nothing is re-read between hashing and running.
+   */
+  static async load(options: RegistryOptions): Promise<Registry> {
+    const lockPath = join(options.dir, LOCK_FILE_NAME);
+    const lock = await readVerifiedLock(options);
+    const tools = new Map<string, LoadedTool>();
+    const unverified: string[] = [];
+    const problems: string[] = [];
+    for (const entry of lock.tools) {
+      if (entry.runtime === 'docker' && !options.imageIdentity) {
+        unverified.push(entry.id);
+        continue;
+      }
+      let scanned: ScannedTool;
+      try {
+        scanned = await scanTool(options.dir, join(options.dir, entry.manifest), options.imageIdentity);
+      } catch (err) {
+        if (err instanceof ToolcageError && err.code === 'sandbox_unavailable') {
+          unverified.push(entry.id);
+          continue;
+        }
+        problems.push(err instanceof Error ? err.message : String(err));
+        continue;
+      }
+      const mismatch = compareEntry(entry, scanned);
+      if (mismatch.length > 0) {
+        problems.push(...mismatch);
+        continue;
+      }
+      tools.set(entry.id, toLoadedTool(scanned));
+    }
+    if (problems.length > 0) {
+      throw new ToolcageError('registry_invalid', { message: `Registry ${lockPath} does not match what is on disk; nothing was loaded:\n- ${problems.join('\n- ')}`, details: { problems } });
+    }
+    return new Registry(tools, unverified);
+  }
+}
+
+async function readVerifiedLock(options: RegistryOptions): Promise<RegistryLock> {
+  const lockPath = join(options.dir, LOCK_FILE_NAME);
+  let text: string;
+  try {
+    text = readFileSync(lockPath, 'utf8');
+  } catch (cause) {
+    throw new ToolcageError('registry_invalid', { message: `No registry at ${lockPath}. Run \`toolcage registry lock\`.`, cause });
+  }
+  const lock = parseLock(text, lockPath);
+  if (!options.insecureSkipLockSignature) {
+    if (!options.lockKeys) throw new ToolcageError('config_invalid', { message: 'registry.publicKeys is required to verify the lock signature.' });
+    await verifyLockSignature(lock, options.lockKeys, lockPath);
+  }
+  return lock;
+}
+
+/** Each way a pinned entry differs from the scanned tool, as sentences naming the tool and the field. */
+export function compareEntry(entry: LockEntry, scanned: ScannedTool): string[] {
+  const out: string[] = [];
+  const m = scanned.manifest;
+  if (m.id !== entry.id) out.push(`${entry.manifest}: id is ${m.id}, pinned as ${entry.id}`);
+  if (m.version !== entry.version) out.push(`${entry.id}: version is ${m.version}, pinned ${entry.version}`);
+  if (m.runtime !== entry.runtime) out.push(`${entry.id}: runtime is ${m.runtime}, pinned ${entry.runtime}`);
+  if (scanned.manifestSha256 !== entry.manifestSha256) out.push(`${entry.id}: manifest hash ${scanned.manifestSha256} differs from pinned ${entry.manifestSha256} (${entry.manifest} changed)`);
+  if (scanned.artifact !== entry.artifact) out.push(`${entry.id}: artifact is ${scanned.artifact}, pinned ${entry.artifact}`);
+  if (scanned.artifactSha256 !== entry.artifactSha256) out.push(`${entry.id}: artifact hash ${scanned.artifactSha256} differs from pinned ${entry.artifactSha256} (${entry.artifact} changed)`);
+  return out;
+}
+
+function toLoadedTool(s: ScannedTool): LoadedTool {
+  const m = s.manifest;
+  const sandbox: SandboxTool = {
+    id: m.id,
+    version: m.version,
+    runtime: m.runtime,
+    limits: { ...m.limits },
+    ...(m.runtime === 'js' ? { source: s.source!, sourceHash: s.artifactSha256 } : { image: m.image, imageId: s.artifactSha256, command: [...m.command] }),
+  };
+  return {
+    manifest: m,
+    manifestSha256: s.manifestSha256,
+    artifactSha256: s.artifactSha256,
+    validateInput: compileSchema(m.inputSchema, `${s.manifestPath}: inputSchema`),
+    validateOutput: compileSchema(m.outputSchema, `${s.manifestPath}: outputSchema`),
+    sandbox,
+    summary: {
+      id: m.id, version: m.version, description: m.description, inputSchema: m.inputSchema, outputSchema: m.outputSchema,
+      runtime: m.runtime, risk: m.risk, scopes: [...m.scopes],
+    },
+  };
+}
+
+/** Scans every manifest in `dir` and returns the lock that pins them (unsigned). */
+export async function buildLock(dir: string, imageIdentity?: ImageIdentityResolver): Promise<RegistryLock> {
+  const tools: LockEntry[] = [];
+  for (const file of listManifestFiles(dir)) {
+    const s = await scanTool(dir, file, imageIdentity);
+    tools.push({ id: s.manifest.id, version: s.manifest.version, runtime: s.manifest.runtime, manifest: s.manifestPath, manifestSha256: s.manifestSha256, artifact: s.artifact, artifactSha256: s.artifactSha256 });
+  }
+  tools.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const ids = new Set<string>();
+  for (const t of tools) {
+    if (ids.has(t.id)) throw new ToolcageError('registry_invalid', { message: `Two manifests declare ${t.id}.` });
+    ids.add(t.id);
+  }
+  return { version: 1, tools };
+}
+
+export async function writeSignedLock(dir: string, key: SigningKey, imageIdentity?: ImageIdentityResolver): Promise<RegistryLock> {
+  const lock = await signLock(await buildLock(dir, imageIdentity), key);
+  writeFileSync(join(dir, LOCK_FILE_NAME), `${JSON.stringify(lock, null, 2)}\n`);
+  return lock;
+}
+
+/**
+ * `registry verify`: every way the lock and the disk disagree (signature,
+ * hashes, tools on disk that the lock does not pin). Empty means all pinned
+ * hashes still match.
+ */
+export async function verifyRegistry(options: RegistryOptions): Promise<{ problems: string[]; unpinned: string[]; unverified: string[] }> {
+  const problems: string[] = [];
+  let lock: RegistryLock;
+  try {
+    lock = await readVerifiedLock(options);
+  } catch (err) {
+    return { problems: [(err as Error).message], unpinned: [], unverified: [] };
+  }
+  const pinnedPaths = new Set(lock.tools.map((t) => t.manifest));
+  const unpinned = listManifestFiles(options.dir)
+    .map((f) => f.slice(options.dir.length).replace(/^[\\/]+/, '').split('\\').join('/'))
+    .filter((p) => !pinnedPaths.has(p));
+  const unverified: string[] = [];
+  for (const entry of lock.tools) {
+    try {
+      problems.push(...compareEntry(entry, await scanTool(options.dir, join(options.dir, entry.manifest), options.imageIdentity)));
+    } catch (err) {
+      if (err instanceof ToolcageError && err.code === 'sandbox_unavailable') unverified.push(entry.id);
+      else problems.push(`${entry.id}: ${(err as Error).message}`);
+    }
+  }
+  return { problems, unpinned, unverified };
+}

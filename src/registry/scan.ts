@@ -1,0 +1,64 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import { ToolcageError } from '../errors/toolcage-error.ts';
+import { canonicalJson, sha256Hex } from './hash.ts';
+import { parseManifest, type Manifest } from './manifest.ts';
+
+/** Resolves the docker image's content identity (hex sha256); provided by the Docker backend. */
+export type ImageIdentityResolver = (image: string) => Promise<string>;
+
+/** One manifest read from disk, hashed, with the exact artifact bytes that were hashed. */
+export interface ScannedTool {
+  manifest: Manifest;
+  manifestPath: string;
+  manifestSha256: string;
+  artifact: string;
+  artifactSha256: string;
+  /** js: the entry's bytes as text, decoded from exactly the bytes hashed. */
+  source?: string;
+}
+
+const MAX_SOURCE_BYTES = 4 * 1024 * 1024;
+
+/** Every `<dir>/<tool>/manifest.yaml` under the manifests folder, sorted. */
+export function listManifestFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => join(dir, d.name, 'manifest.yaml'))
+    .filter((f) => {
+      try {
+        return statSync(f).isFile();
+      } catch {
+        return false;
+      }
+    })
+    .sort();
+}
+
+/** `manifestSha256`: sha256 of the JCS of the parsed, normalised manifest (defaults applied: what runs is what is pinned). */
+export function manifestHash(manifest: Manifest): string {
+  return sha256Hex(canonicalJson(manifest));
+}
+
+/** Reads one manifest and its artifact, hashing the bytes it keeps. */
+export async function scanTool(dir: string, manifestFile: string, imageIdentity?: ImageIdentityResolver): Promise<ScannedTool> {
+  const manifestPath = relative(dir, manifestFile).split(sep).join('/');
+  const manifest = parseManifest(readFileSync(manifestFile, 'utf8'), manifestPath);
+  const base = { manifest, manifestPath, manifestSha256: manifestHash(manifest) };
+  if (manifest.runtime === 'js') {
+    const entryFile = resolve(manifestFile, '..', manifest.entry);
+    const bytes = readFileSync(entryFile);
+    if (bytes.length > MAX_SOURCE_BYTES) throw new ToolcageError('registry_invalid', { message: `${manifestPath}: entry ${manifest.entry} is larger than ${MAX_SOURCE_BYTES} bytes.` });
+    let source: string;
+    try {
+      source = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch (cause) {
+      throw new ToolcageError('registry_invalid', { message: `${manifestPath}: entry ${manifest.entry} is not UTF-8.`, cause });
+    }
+    return { ...base, artifact: relative(dir, entryFile).split(sep).join('/'), artifactSha256: sha256Hex(bytes), source };
+  }
+  if (!imageIdentity) {
+    throw new ToolcageError('sandbox_unavailable', { message: `${manifestPath}: image ${manifest.image} cannot be hashed: no Docker engine is reachable.` });
+  }
+  return { ...base, artifact: manifest.image, artifactSha256: await imageIdentity(manifest.image) };
+}
