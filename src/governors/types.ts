@@ -44,3 +44,12 @@ export interface LoopStore {
   /** Count one more identical call under `key` in a sliding window; refuse once the count passes `maxRepeats`. */
   hit(key: string, maxRepeats: number, windowSeconds: number, nowMs: number): Promise<LoopDecision>;
 }
+
+/** The three stores the governors decide with; all in memory, or all shared (Redis). */
+export interface GovernorStores {
+  /** `memory` or `redis`: shows in readiness so operators see whether state is shared. */
+  readonly kind: string;
+  rate: RateLimitStore;
+  spend: SpendStore;
+  loop: LoopStore;
+}

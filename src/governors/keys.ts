@@ -1,0 +1,29 @@
+/**
+ * Store keys for the governors. Principal, tenant and tool ids reach us from
+ * claims and registries, so a key is built from encoded parts: every `:` and
+ * brace inside a part is percent-encoded, and no choice of ids can make two
+ * different (tenant, principal, tool, args) tuples share a key.
+ *
+ * The tenant part is wrapped in braces, `{tenant}`: a Redis Cluster hash tag,
+ * so all of a tenant's keys land on one slot, and a key that is not scoped to
+ * a tenant (replay, once) can never be mistaken for one that is, because an
+ * encoded part never contains a brace.
+ */
+
+function part(value: string): string {
+  return encodeURIComponent(value);
+}
+
+/** The key of something scoped to one tenant: `{tenant}:kind:part1:part2...`. */
+export function tenantKey(tenant: string, kind: string, ...parts: string[]): string {
+  return [`{${part(tenant)}}`, kind, ...parts.map(part)].join(':');
+}
+
+/**
+ * Seconds to wait, from milliseconds: whole seconds (an HTTP `Retry-After`
+ * is an integer), rounded up so that waiting that long always suffices, and
+ * at least 1 for a refusal.
+ */
+export function retryAfterSecondsFromMs(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
+}
