@@ -1,0 +1,3 @@
+#!/bin/sh
+# Echoes its JSON input back (test image only).
+exec cat
