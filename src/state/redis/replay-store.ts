@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+import type { ReplayStore } from '../../claims/replay-store.ts';
+import { checkPrefix, closeRedisClient, stateUnavailable, type RedisClient } from './client.ts';
+
+export interface RedisStoreOptions {
+  client: RedisClient;
+  /** Key prefix; default `toolcage:`. */
+  prefix?: string;
+  /** Whether `close()` also closes the client (when this store is its only user). Default false. */
+  ownsClient?: boolean;
+}
+
+/** A consumed id is remembered at least this long, even when `expiresAtMs` has already passed. */
+const MIN_REMEMBER_MS = 1000;
+
+/**
+ * Claim ids consumed once across every replica sharing the Redis: one
+ * `SET key 1 NX PXAT expiresAtMs` per call. Redis runs commands one at a
+ * time, so of any number of concurrent consumes of one (iss, jti) exactly one
+ * sets the key and gets true. The key expires by itself at the claim's
+ * `exp` + tolerance, after which the claim is refused as expired anyway.
+ *
+ * The key is a SHA-256 of `[iss, jti]` (JSON, so the pair is unambiguous):
+ * fixed length whatever the claim holds, and no claim ids in Redis.
+ */
+export class RedisReplayStore implements ReplayStore {
+  readonly kind = 'redis';
+  readonly #client: RedisClient;
+  readonly #prefix: string;
+  readonly #ownsClient: boolean;
+
+  constructor(options: RedisStoreOptions) {
+    this.#client = options.client;
+    this.#prefix = checkPrefix(options.prefix);
+    this.#ownsClient = options.ownsClient ?? false;
+  }
+
+  async consume(id: { iss: string; jti: string }, expiresAtMs: number): Promise<boolean> {
+    if (typeof id?.iss !== 'string' || typeof id.jti !== 'string') throw new TypeError('Expected id to be { iss: string, jti: string }');
+    if (!Number.isFinite(expiresAtMs)) throw new TypeError(`Expected expiresAtMs to be a finite time in milliseconds, got ${String(expiresAtMs)}`);
+    const digest = createHash('sha256').update(JSON.stringify([id.iss, id.jti])).digest('base64url');
+    const key = `${this.#prefix}replay:${digest}`;
+    const at = Math.max(Math.ceil(expiresAtMs), Date.now() + MIN_REMEMBER_MS);
+    const reply = await stateUnavailable(this.#client, 'replay store', () => this.#client.set(key, '1', 'PXAT', at, 'NX'));
+    return reply === 'OK';
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownsClient) await closeRedisClient(this.#client);
+  }
+}
