@@ -1,0 +1,95 @@
+// toolcage guest prelude: runs first in every fresh isolated-vm context, before
+// the tool's module. It is guest code (it runs INSIDE the isolate); the host
+// worker reads this file as text and never imports it.
+//
+// It (1) strips the global of what could escape the memory limit or is not
+// needed, and (2) evaluates to the `invoke` function the host calls once per
+// run. `invoke` captures the intrinsics it needs now, before any tool code can
+// replace them, and always resolves to a string the host decodes:
+//   'o' + json     the JSON text of the return value
+//   'x' + length   the JSON text is longer than maxBytes (UTF-8 bytes >= UTF-16 length)
+//   'n' + reason   the return value is not JSON (undefined, function, BigInt, cycle)
+//   'e' + message  the tool threw (or rejected); message truncated
+//   'f'            the module has no default export function
+(function prelude() {
+  'use strict';
+  const g = globalThis;
+  const { parse, stringify } = JSON;
+  const { freeze, isFrozen, defineProperty } = Object;
+  const { construct, apply, ownKeys } = Reflect;
+  const StringCtor = String;
+  const slice = String.prototype.slice;
+
+  // Memory the isolate's limit does not see (measured on this machine, 16 MB
+  // limit): WebAssembly.Memory.grow reached 189 MB RSS and resizable
+  // ArrayBuffer.resize 1.6 GB before a 4 s timeout, with the isolate's heap
+  // statistics showing 0 bytes. Plain and Shared ArrayBuffers and typed arrays
+  // go through isolated-vm's limited allocator ("Array buffer allocation
+  // failed" at the limit), so plain ones stay; shared memory and Atomics
+  // are not needed by a single-threaded tool.
+  for (const name of ['WebAssembly', 'SharedArrayBuffer', 'Atomics']) delete g[name];
+
+  // Resizable ArrayBuffers (new ArrayBuffer(n, { maxByteLength })) reserve and
+  // commit memory outside the limited allocator. Replace the constructor with
+  // one that drops the options, and make it the only reachable one.
+  const IntrinsicArrayBuffer = g.ArrayBuffer;
+  function ArrayBuffer(length) {
+    if (new.target === undefined) throw new TypeError("Constructor ArrayBuffer requires 'new'");
+    return construct(IntrinsicArrayBuffer, [length], new.target);
+  }
+  defineProperty(ArrayBuffer, 'prototype', { value: IntrinsicArrayBuffer.prototype, writable: false });
+  defineProperty(ArrayBuffer, 'isView', { value: IntrinsicArrayBuffer.isView, writable: true, configurable: true });
+  defineProperty(IntrinsicArrayBuffer.prototype, 'constructor', { value: ArrayBuffer, writable: true, configurable: true });
+  defineProperty(g, 'ArrayBuffer', { value: ArrayBuffer, writable: true, configurable: true });
+
+  // console output is discarded: it never reaches the agent or the host.
+  const noop = function () {};
+  defineProperty(g, 'console', {
+    value: freeze({ log: noop, info: noop, warn: noop, error: noop, debug: noop, trace: noop }),
+    writable: true,
+    configurable: true,
+  });
+
+  function deepFreeze(value) {
+    if (typeof value === 'object' && value !== null && !isFrozen(value)) {
+      freeze(value);
+      for (const key of ownKeys(value)) deepFreeze(value[key]);
+    }
+    return value;
+  }
+
+  function describe(err) {
+    let text;
+    try {
+      if (typeof err === 'object' && err !== null && typeof err.message === 'string') {
+        const name = typeof err.name === 'string' ? err.name : 'Error';
+        text = name + ': ' + err.message;
+      } else {
+        text = StringCtor(err);
+      }
+    } catch {
+      text = 'an error that cannot be described';
+    }
+    return apply(slice, text, [0, 200]);
+  }
+
+  return async function invoke(ns, inputJson, ctxJson, maxBytes) {
+    const run = ns.default;
+    if (typeof run !== 'function') return 'f';
+    let value;
+    try {
+      value = await run(parse(inputJson), deepFreeze(parse(ctxJson)));
+    } catch (err) {
+      return 'e' + describe(err);
+    }
+    let json;
+    try {
+      json = stringify(value);
+    } catch (err) {
+      return 'n' + describe(err);
+    }
+    if (typeof json !== 'string') return 'n' + typeof value;
+    if (json.length > maxBytes) return 'x' + json.length;
+    return 'o' + json;
+  };
+})();

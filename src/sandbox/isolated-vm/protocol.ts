@@ -1,0 +1,39 @@
+/**
+ * Messages between the host backend and its worker processes (IPC with
+ * `serialization: 'advanced'`). Input and ctx travel as JSON text and are
+ * parsed inside the isolate, so the worker never holds a host object the
+ * guest could reach.
+ */
+import type { RunFailureCode } from '../backend.ts';
+
+export interface RunMessage {
+  t: 'run';
+  id: number;
+  /** Cache key for the source and its V8 code cache. */
+  hash: string;
+  /** Sent only when this worker may not have the source for `hash` yet. */
+  source?: string;
+  /** For stack traces inside the isolate, e.g. `tool:text.word_count@1.0.0`. */
+  filename: string;
+  timeoutMs: number;
+  memoryMb: number;
+  maxOutputBytes: number;
+  inputJson: string;
+  ctxJson: string;
+}
+
+export interface AbortMessage {
+  t: 'abort';
+  id: number;
+}
+
+export type HostMessage = RunMessage | AbortMessage;
+
+export type WorkerReply =
+  | { t: 'ready' }
+  | { t: 'need_source'; id: number }
+  | { t: 'done'; id: number; ok: true; outputJson: string }
+  | { t: 'done'; id: number; ok: false; code: RunFailureCode; message: string };
+
+/** The worker keeps at most this many sources; the host resends after it forgets (see WorkerHandle). */
+export const WORKER_SOURCE_CACHE_SIZE = 512;

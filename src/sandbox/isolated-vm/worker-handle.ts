@@ -1,0 +1,141 @@
+/**
+ * One supervised worker process, seen from the host. It carries at most one
+ * run at a time, enforces a host-side backstop past the run's own time limit
+ * (SIGKILL when the worker does not answer), and turns a worker's death during
+ * a run into a failed result.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import type { RunMessage, WorkerReply } from './protocol.ts';
+import { WORKER_SOURCE_CACHE_SIZE } from './protocol.ts';
+import { stopped, workerExited, type Failure, type Success } from './translate.ts';
+
+const STDERR_TAIL = 4096;
+
+/** The worker module sits next to this one: .ts when run from source (type stripping), .js from dist. */
+const WORKER_URL = new URL('./worker' + (import.meta.url.endsWith('.ts') ? '.ts' : '.js'), import.meta.url);
+
+export interface WorkerRun {
+  message: Omit<RunMessage, 't' | 'source'>;
+  source: string;
+  settle(result: Success | Failure): void;
+}
+
+export interface WorkerEvents {
+  ready(worker: WorkerHandle): void;
+  settled(worker: WorkerHandle): void;
+  exited(worker: WorkerHandle): void;
+}
+
+export interface WorkerHandleOptions {
+  killGraceMs: number;
+  maxOldSpaceMb: number;
+}
+
+export class WorkerHandle {
+  readonly child: ChildProcess;
+  ready = false;
+  exited = false;
+  calls = 0;
+  run: WorkerRun | undefined;
+  readonly exit: Promise<void>;
+  /** Hashes whose source this worker has been sent. Cleared well before the worker's own cache could forget one. */
+  private readonly sent = new Set<string>();
+  private stderrTail = '';
+  private backstop: NodeJS.Timeout | undefined;
+  private readonly events: WorkerEvents;
+  private readonly options: WorkerHandleOptions;
+
+  constructor(events: WorkerEvents, options: WorkerHandleOptions) {
+    this.events = events;
+    this.options = options;
+    this.child = fork(WORKER_URL, [], {
+      execArgv: ['--no-node-snapshot', `--max-old-space-size=${options.maxOldSpaceMb}`],
+      // Nothing of the runner's environment (tokens, NODE_OPTIONS) is inherited.
+      env: {},
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    this.child.stderr?.setEncoding('utf8');
+    this.child.stderr?.on('data', (chunk: string) => {
+      this.stderrTail = (this.stderrTail + chunk).slice(-STDERR_TAIL);
+    });
+    this.child.on('message', (reply: WorkerReply) => this.onReply(reply));
+    this.child.on('error', () => {
+      // 'exit' follows (or the spawn failed and nothing runs on this worker)
+    });
+    this.exit = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        this.exited = true;
+        this.ready = false;
+        clearTimeout(this.backstop);
+        const run = this.run;
+        this.run = undefined;
+        run?.settle(workerExited(signal ?? `code ${code}`, this.stderrTail));
+        this.events.exited(this);
+        resolve();
+      });
+    });
+  }
+
+  get idle(): boolean {
+    return this.ready && !this.exited && this.run === undefined;
+  }
+
+  start(run: WorkerRun): void {
+    this.run = run;
+    this.calls++;
+    if (this.sent.size >= WORKER_SOURCE_CACHE_SIZE / 2) this.sent.clear();
+    const withSource = !this.sent.has(run.message.hash);
+    this.sent.add(run.message.hash);
+    this.send(run, withSource);
+    this.backstop = setTimeout(() => {
+      // The worker did not answer in time: it is stuck or hostile. Kill it.
+      this.settle(stopped('timeout', run.message.timeoutMs, run.message.memoryMb));
+      this.kill();
+    }, run.message.timeoutMs + this.options.killGraceMs);
+  }
+
+  abort(run: WorkerRun): void {
+    if (this.run !== run) return;
+    this.child.send({ t: 'abort', id: run.message.id });
+    clearTimeout(this.backstop);
+    this.backstop = setTimeout(() => {
+      this.settle(stopped('aborted', run.message.timeoutMs, run.message.memoryMb));
+      this.kill();
+    }, this.options.killGraceMs);
+  }
+
+  kill(): void {
+    if (!this.exited) this.child.kill('SIGKILL');
+  }
+
+  private send(run: WorkerRun, withSource: boolean): void {
+    const message: RunMessage = withSource ? { t: 'run', ...run.message, source: run.source } : { t: 'run', ...run.message };
+    this.child.send(message);
+  }
+
+  private settle(result: Success | Failure): void {
+    clearTimeout(this.backstop);
+    const run = this.run;
+    if (!run) return;
+    this.run = undefined;
+    run.settle(result);
+    this.events.settled(this);
+  }
+
+  private onReply(reply: WorkerReply): void {
+    switch (reply.t) {
+      case 'ready':
+        this.ready = true;
+        this.events.ready(this);
+        return;
+      case 'need_source':
+        if (this.run?.message.id === reply.id) this.send(this.run, true);
+        return;
+      case 'done':
+        if (this.run?.message.id !== reply.id) return;
+        this.settle(reply.ok ? { ok: true, outputJson: reply.outputJson } : { ok: false, code: reply.code, message: reply.message });
+        return;
+    }
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * A sandbox worker process (forked by WorkerHandle with --no-node-snapshot). It runs one tool call at a time in a warm isolate per memory
+ * limit, with a fresh context per call, and is expendable: a catastrophic
+ * isolated-vm error or a V8 OOM ends this process, never the runner.
+ *
+ * Per call: fresh context → prelude (cached Script) → tool module (compiled
+ * with its V8 code cache) → `invoke`. The isolate is disposed, and a new one
+ * made on the next call, after a timeout, an abort, a memory-limit hit, or
+ * any isolate-level failure.
+ */
+import { readFileSync } from 'node:fs';
+import ivm from 'isolated-vm';
+import type { HostMessage, RunMessage, WorkerReply } from './protocol.ts';
+import { WORKER_SOURCE_CACHE_SIZE } from './protocol.ts';
+import { decodeInvokeResult, stopped, translateIsolateError, type Failure, type StopReason, type Success } from './translate.ts';
+
+const MB = 1024 * 1024;
+/** Fresh isolates are cheap enough (~2.5 ms) to bound fragmentation by recycling them now and then. */
+const CALLS_PER_ISOLATE = 5_000;
+/** Distinct memory limits kept warm at once. */
+const MAX_SLOTS = 4;
+/** How often the outer RSS boundary is checked during a run. */
+const RSS_POLL_MS = 5;
+
+const PRELUDE_SOURCE = readFileSync(new URL('../../../sandboxes/isolated-vm/prelude.js', import.meta.url), 'utf8');
+
+interface Slot {
+  memoryMb: number;
+  isolate: ivm.Isolate;
+  prelude: ivm.Script;
+  calls: number;
+}
+
+const slots = new Map<number, Slot>();
+const sources = new Map<string, string>();
+const codeCache = new Map<string, ivm.ExternalCopy<ArrayBuffer>>();
+let current: { id: number; stop: (reason: StopReason) => void } | undefined;
+/** Aborts that arrived before their run started. */
+const abortedEarly = new Set<number>();
+const queue: RunMessage[] = [];
+let busy = false;
+
+function send(reply: WorkerReply): void {
+  process.send?.(reply);
+}
+
+function newSlot(memoryMb: number): Slot {
+  const isolate = new ivm.Isolate({
+    memoryLimit: memoryMb,
+    // isolated-vm's advice: the process is no longer trustworthy, end it. The
+    // host sees the exit, fails the in-flight call and forks a replacement.
+    onCatastrophicError: () => process.abort(),
+  });
+  const prelude = isolate.compileScriptSync(PRELUDE_SOURCE, { filename: 'toolcage:prelude' });
+  return { memoryMb, isolate, prelude, calls: 0 };
+}
+
+function slotFor(memoryMb: number): Slot {
+  const existing = slots.get(memoryMb);
+  if (existing && !existing.isolate.isDisposed && existing.calls < CALLS_PER_ISOLATE) {
+    slots.delete(memoryMb);
+    slots.set(memoryMb, existing); // most recently used last
+    return existing;
+  }
+  if (existing) disposeSlot(existing);
+  while (slots.size >= MAX_SLOTS) {
+    const oldest = slots.values().next().value;
+    if (!oldest) break;
+    disposeSlot(oldest);
+  }
+  const slot = newSlot(memoryMb);
+  slots.set(memoryMb, slot);
+  return slot;
+}
+
+function disposeSlot(slot: Slot): void {
+  if (slots.get(slot.memoryMb) === slot) slots.delete(slot.memoryMb);
+  try {
+    if (!slot.isolate.isDisposed) slot.isolate.dispose();
+  } catch {
+    // already gone
+  }
+}
+
+function remember(hash: string, source: string): void {
+  if (sources.has(hash)) return;
+  sources.set(hash, source);
+  if (sources.size > WORKER_SOURCE_CACHE_SIZE) {
+    const oldest = sources.keys().next().value;
+    if (oldest !== undefined) {
+      sources.delete(oldest);
+      codeCache.get(oldest)?.release();
+      codeCache.delete(oldest);
+    }
+  }
+}
+
+function compile(slot: Slot, hash: string, source: string, filename: string): ivm.Module {
+  const cached = codeCache.get(hash);
+  if (cached) return slot.isolate.compileModuleSync(source, { filename, cachedData: cached });
+  const module = slot.isolate.compileModuleSync(source, { filename, produceCachedData: true });
+  const produced = (module as ivm.Module & { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
+  if (produced) codeCache.set(hash, produced);
+  return module;
+}
+
+function refuseImport(specifier: string): never {
+  throw new Error(`toolcage: The tool imports "${specifier.slice(0, 80)}"; tools are single modules and may not import anything.`);
+}
+
+function release(handle: { release(): void } | undefined): void {
+  try {
+    handle?.release();
+  } catch {
+    // the isolate was disposed under it
+  }
+}
+
+async function execute(msg: RunMessage, source: string): Promise<Success | Failure> {
+  const slot = slotFor(msg.memoryMb);
+  slot.calls++;
+  let reason: StopReason | undefined;
+  const stop = (why: StopReason): void => {
+    if (reason) return;
+    reason = why;
+    disposeSlot(slot);
+  };
+  current = { id: msg.id, stop };
+  // Outer memory boundary: isolated-vm's limit is soft (2-3x) and blind to
+  // memory V8 reserves outside its allocator; the process RSS is not.
+  const rssCap = process.memoryUsage.rss() + (msg.memoryMb * 3 + 48) * MB;
+  const timer = setTimeout(() => stop('timeout'), msg.timeoutMs);
+  const watch = setInterval(() => {
+    if (process.memoryUsage.rss() > rssCap) stop('memory');
+  }, RSS_POLL_MS);
+  let context: ivm.Context | undefined;
+  let invoke: ivm.Reference | undefined;
+  let module: ivm.Module | undefined;
+  let namespace: ivm.Reference | undefined;
+  try {
+    context = slot.isolate.createContextSync();
+    invoke = slot.prelude.runSync(context, { reference: true, timeout: msg.timeoutMs }) as ivm.Reference;
+    module = compile(slot, msg.hash, source, msg.filename);
+    module.instantiateSync(context, refuseImport);
+    // Guest code runs only in the async calls below, so this process's event
+    // loop stays free for the timer and the RSS watch.
+    await module.evaluate({ timeout: msg.timeoutMs });
+    // Each `namespace` access makes a Reference that pins the context until
+    // released (measured: without the release, released contexts are never
+    // collected and a 32 MB isolate dies within ~300 calls).
+    namespace = module.namespace;
+    const out: unknown = await invoke.apply(undefined, [namespace.derefInto(), msg.inputJson, msg.ctxJson, msg.maxOutputBytes], {
+      result: { promise: true, copy: true },
+      timeout: msg.timeoutMs,
+    });
+    if (reason) return stopped(reason, msg.timeoutMs, msg.memoryMb);
+    return decodeInvokeResult(out, msg.maxOutputBytes, msg.timeoutMs, msg.memoryMb);
+  } catch (err) {
+    if (reason) return stopped(reason, msg.timeoutMs, msg.memoryMb);
+    const failure = translateIsolateError(err, msg.timeoutMs, msg.memoryMb);
+    // After a timeout or memory trouble the isolate is not reused.
+    if (failure.code !== 'sandbox_failed' || slot.isolate.isDisposed) disposeSlot(slot);
+    return failure;
+  } finally {
+    clearTimeout(timer);
+    clearInterval(watch);
+    current = undefined;
+    release(namespace);
+    release(invoke);
+    release(module);
+    release(context);
+  }
+}
+
+async function drain(): Promise<void> {
+  if (busy) return;
+  busy = true;
+  try {
+    for (let msg = queue.shift(); msg; msg = queue.shift()) {
+      if (msg.source !== undefined) remember(msg.hash, msg.source);
+      const source = sources.get(msg.hash);
+      if (source === undefined) {
+        send({ t: 'need_source', id: msg.id });
+        continue;
+      }
+      const result = abortedEarly.delete(msg.id) ? stopped('aborted', msg.timeoutMs, msg.memoryMb) : await execute(msg, source);
+      send(result.ok ? { t: 'done', id: msg.id, ok: true, outputJson: result.outputJson } : { t: 'done', id: msg.id, ok: false, code: result.code, message: result.message });
+    }
+  } finally {
+    busy = false;
+  }
+}
+
+process.on('message', (msg: HostMessage) => {
+  if (msg.t === 'abort') {
+    if (current?.id === msg.id) current.stop('aborted');
+    else if (queue.some((queued) => queued.id === msg.id)) abortedEarly.add(msg.id);
+    return;
+  }
+  queue.push(msg);
+  void drain();
+});
+
+process.on('disconnect', () => process.exit(0));
+send({ t: 'ready' });
