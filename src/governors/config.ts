@@ -102,7 +102,7 @@ export const governorsConfigSchema = z
   .prefault({});
 
 /** What a config file may say (every key optional). */
-export type GovernorsConfigInput = z.input<typeof governorsConfigSchema>;
+export type GovernorsConfigInput = NonNullable<z.input<typeof governorsConfigSchema>>;
 /** The parsed configuration, defaults filled in. */
 export type GovernorsConfig = z.output<typeof governorsConfigSchema>;
 
