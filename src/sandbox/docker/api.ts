@@ -112,7 +112,7 @@ export function dockerodeApi(socketPath: string): DockerApi {
     },
     async pidsCurrent(id) {
       try {
-        const stats = (await docker.getContainer(id).stats({ stream: false, 'one-shot': true } as Docker.ContainerStatsOptions)) as { pids_stats?: { current?: number } };
+        const stats = (await docker.getContainer(id).stats({ stream: false, 'one-shot': true } as { stream: false })) as unknown as { pids_stats?: { current?: number } };
         return stats.pids_stats?.current;
       } catch {
         return undefined;

@@ -1,0 +1,94 @@
+import type { RunLimits } from '../backend.ts';
+import type { ContainerSpec } from './api.ts';
+
+/** The non-root identity every tool runs as (the images' /etc/passwd names it `tool`). */
+export const TOOL_UID = 65532;
+
+export interface SpecInput {
+  /** The engine's image id (sha256:…), verified against the pinned identity; never a tag that could move. */
+  imageId: string;
+  command: string[];
+  limits: Required<RunLimits>;
+  labels: Record<string, string>;
+  /** `NAME=value` pairs (credentials). */
+  env: string[];
+  /** Size of the /tmp tmpfs in MiB. */
+  tmpfsMb: number;
+  /** Size of /dev/shm in MiB. */
+  shmMb: number;
+  /** RLIMIT_NOFILE. */
+  nofile: number;
+}
+
+/**
+ * The locked-down container for one tool call. Every setting here is a
+ * security property the README lists; change none without changing both.
+ *
+ * - no network: `NetworkMode: none` leaves only `lo` in the namespace;
+ * - read-only root; the only writable places are a size-capped `noexec`
+ *   tmpfs at /tmp and a small /dev/shm;
+ * - all capabilities dropped, `no-new-privileges` (setuid bits are inert),
+ *   the engine's default seccomp profile (no `seccomp=unconfined` here);
+ * - a non-root uid:gid, private IPC and cgroup namespaces, no host mounts,
+ *   no host devices beyond the engine's defaults (null, zero, random, …);
+ * - tini as pid 1 (`Init`), so the tool's children are reaped and a signal
+ *   ends the whole tree;
+ * - pids, memory (swap equal to memory: no swap), CPU quota, open files and
+ *   file size limits; the OOM score set so that on host memory pressure
+ *   the kernel picks tool processes first;
+ * - no log driver: output only goes to the attached runner, never to disk.
+ */
+export function containerSpec(input: SpecInput): ContainerSpec {
+  const memoryBytes = input.limits.memoryMb * 1024 * 1024;
+  const tmpfsBytes = input.tmpfsMb * 1024 * 1024;
+  return {
+    Image: input.imageId,
+    Entrypoint: [],
+    Cmd: input.command,
+    User: `${TOOL_UID}:${TOOL_UID}`,
+    Env: ['PATH=/bin:/usr/bin', 'HOME=/tmp', 'LANG=C.UTF-8', ...input.env],
+    WorkingDir: '/tmp',
+    Labels: input.labels,
+    AttachStdin: true,
+    AttachStdout: true,
+    AttachStderr: true,
+    OpenStdin: true,
+    StdinOnce: true,
+    Tty: false,
+    NetworkDisabled: false,
+    StopTimeout: 0,
+    HostConfig: {
+      NetworkMode: 'none',
+      ReadonlyRootfs: true,
+      Tmpfs: { '/tmp': `rw,noexec,nosuid,nodev,size=${tmpfsBytes},mode=1777` },
+      ShmSize: input.shmMb * 1024 * 1024,
+      CapDrop: ['ALL'],
+      CapAdd: [],
+      SecurityOpt: ['no-new-privileges:true'],
+      Privileged: false,
+      IpcMode: 'private',
+      CgroupnsMode: 'private',
+      PidMode: '',
+      UTSMode: '',
+      Binds: [],
+      Mounts: [],
+      Devices: [],
+      Init: true,
+      PidsLimit: input.limits.pids,
+      Memory: memoryBytes,
+      MemorySwap: memoryBytes,
+      OomKillDisable: false,
+      OomScoreAdj: 1000,
+      NanoCpus: Math.round(input.limits.cpus * 1e9),
+      Ulimits: [
+        { Name: 'nofile', Soft: input.nofile, Hard: input.nofile },
+        { Name: 'fsize', Soft: tmpfsBytes, Hard: tmpfsBytes },
+        { Name: 'core', Soft: 0, Hard: 0 },
+      ],
+      LogConfig: { Type: 'none', Config: {} },
+      RestartPolicy: { Name: 'no' },
+      AutoRemove: false,
+      PublishAllPorts: false,
+    },
+  };
+}

@@ -1,0 +1,338 @@
+import { randomUUID, createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { RunLimits, RunRequest, RunResult, SandboxBackend, SandboxTool } from '../backend.ts';
+import { dockerodeApi, isEngineUnreachable, type DockerApi } from './api.ts';
+import { classify } from './classify.ts';
+import { containerSpec } from './container-spec.ts';
+import { DEFAULT_SOCKET_PATH, identityOfLayers, withTag } from './images.ts';
+import { currentOwner, isOrphan, LABEL, ownerLabels, type Owner } from './owner.ts';
+import { ToolPool, type ToolPoolState } from './pool.ts';
+import { Reaper } from './reaper.ts';
+import { callContainer, prepareContainer, type WarmContainer } from './warm.ts';
+
+export interface DockerBackendOptions {
+  /** The engine's unix socket. Default `/var/run/docker.sock`. */
+  socketPath?: string;
+  /** An explicit engine API (a fake in unit tests); wins over `socketPath`. */
+  api?: DockerApi;
+  /** This runner instance's id, put on every container it makes. Default: a random UUID. `[A-Za-z0-9_.-]{1,64}`. */
+  runnerId?: string;
+  /**
+   * The warm pool, per tool: `size` started containers waiting for a call
+   * (0 turns the pool off: every call creates its own); a tool's pool is
+   * emptied after `idleMs` without calls (default 60 000) and refilled on
+   * its next call. Default `{ size: 2, idleMs: 60000 }`.
+   */
+  pool?: { size: number; idleMs?: number };
+  /** Size cap of the /tmp tmpfs in MiB (default 8), never more than half the tool's memory limit. */
+  tmpfsMb?: number;
+  /** Size of /dev/shm in MiB (default 1). */
+  shmMb?: number;
+  /** RLIMIT_NOFILE inside (default 64). */
+  nofile?: number;
+  /** How much stderr is kept for the audit line (default 8192 bytes); the rest is dropped. */
+  maxStderrBytes?: number;
+  /** Used when a tool's limits omit them: CPU cores (default 1) and max processes (default 64). */
+  defaultCpus?: number;
+  defaultPids?: number;
+  /** Remove orphaned toolcage containers at start-up (default true). */
+  cleanupOnStart?: boolean;
+}
+
+export interface DockerPoolState {
+  size: number;
+  idleMs: number;
+  tools: ToolPoolState[];
+  /** Calls running now. */
+  inFlight: number;
+  /** Containers whose removal is under way or is being retried. */
+  pendingRemovals: number;
+}
+
+export interface DockerBackend extends SandboxBackend {
+  readonly kind: 'docker';
+  readonly runnerId: string;
+  /** The engine endpoint tried, e.g. `unix:///var/run/docker.sock`. */
+  readonly endpoint: string;
+  poolState(): DockerPoolState;
+  /** Removes every toolcage container no live runner owns; resolves to how many were removed. */
+  cleanupOrphans(): Promise<number>;
+  /** Resolves when the start-up clean-up is done. */
+  ready(): Promise<void>;
+  /** Fills a tool's pool ahead of its first call; resolves when it is filled (or failed to). */
+  prewarm(tool: SandboxTool): Promise<void>;
+  /** Resolves when no removal is pending: every finished container is gone from the engine. */
+  whenIdle(): Promise<void>;
+}
+
+const RUNNER_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null || typeof value !== 'object') return String(value);
+  return Array.isArray(value) ? 'an array' : 'an object';
+}
+
+function intOption(name: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new TypeError(`Expected ${name} to be an integer from ${min} to ${max}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function positive(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new TypeError(`Expected ${name} to be a positive number, got ${describe(value)}`);
+  return value;
+}
+
+/**
+ * The Docker sandbox backend: each call runs in a fresh, locked-down
+ * container (see `containerSpec`) taken from a small per-tool warm pool,
+ * with input on stdin and JSON output on stdout, and is removed after it.
+ *
+ * Construction never touches the engine, so a runner starts without one;
+ * `health()` then says so and `run` answers `sandbox_unavailable` naming the
+ * socket. At start-up, containers left by runners that are no longer alive
+ * are removed.
+ *
+ * @example
+ * const docker = createDockerBackend({ pool: { size: 2 } });
+ * const result = await docker.run({ invocationId, tool, input: { text: 'hi' } });
+ */
+export function createDockerBackend(options: DockerBackendOptions = {}): DockerBackend {
+  if (options === null || typeof options !== 'object') throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
+  if (options.socketPath !== undefined && (typeof options.socketPath !== 'string' || !options.socketPath.startsWith('/'))) {
+    throw new TypeError(`Expected options.socketPath to be an absolute path, got ${describe(options.socketPath)}`);
+  }
+  if (options.runnerId !== undefined && (typeof options.runnerId !== 'string' || !RUNNER_ID.test(options.runnerId))) {
+    throw new TypeError(`Expected options.runnerId to match ${RUNNER_ID}, got ${describe(options.runnerId)}`);
+  }
+  if (options.pool !== undefined && (options.pool === null || typeof options.pool !== 'object')) {
+    throw new TypeError(`Expected options.pool to be an object like { size: 2, idleMs: 60000 }, got ${describe(options.pool)}`);
+  }
+  const poolSize = intOption('options.pool.size', options.pool?.size, 2, 0, 64);
+  const idleMs = intOption('options.pool.idleMs', options.pool?.idleMs, 60_000, 100, 86_400_000);
+  const tmpfsMb = intOption('options.tmpfsMb', options.tmpfsMb, 8, 1, 1024);
+  const shmMb = intOption('options.shmMb', options.shmMb, 1, 1, 64);
+  const nofile = intOption('options.nofile', options.nofile, 64, 16, 65_536);
+  const maxStderrBytes = intOption('options.maxStderrBytes', options.maxStderrBytes, 8192, 0, 1_048_576);
+  const defaultCpus = positive('options.defaultCpus', options.defaultCpus, 1);
+  const defaultPids = intOption('options.defaultPids', options.defaultPids, 64, 4, 4096);
+
+  const api = options.api ?? dockerodeApi(options.socketPath ?? DEFAULT_SOCKET_PATH);
+  const owner: Owner = currentOwner(options.runnerId ?? randomUUID());
+  const reaper = new Reaper(api);
+  const pools = new Map<string, ToolPool>();
+  /** Engine image id → content identity; an image id names immutable content, so this never goes stale. */
+  const identities = new Map<string, string>();
+  const active = new Map<string, AbortController>();
+  let disposed = false;
+
+  const unavailable = (err: unknown): string => {
+    const code = (err as { code?: unknown } | null)?.code;
+    return `The Docker engine is not reachable at ${api.endpoint}${typeof code === 'string' ? ` (${code})` : ''}. Start dockerd, or point the runner at the right socket.`;
+  };
+
+  const cleanupOrphans = async (): Promise<number> => {
+    const list = await api.listContainers([`${LABEL.managed}=true`]);
+    const orphans = list.filter((c) => isOrphan(c.Labels, owner));
+    await Promise.all(orphans.map((c) => reaper.remove(c.Id)));
+    return orphans.length;
+  };
+  const startup: Promise<void> =
+    options.cleanupOnStart === false
+      ? Promise.resolve()
+      : cleanupOrphans().then(
+          () => undefined,
+          () => undefined, // no engine yet: nothing to clean; `health()` and `run` say so.
+        );
+
+  const idleTimer = setInterval(() => {
+    const now = Date.now();
+    for (const [key, pool] of pools) {
+      if (pool.idleFor(now) > idleMs) {
+        pool.close();
+        pools.delete(key);
+      }
+    }
+  }, Math.min(idleMs, 5000));
+  idleTimer.unref();
+
+  const limitsOf = (limits: RunLimits): Required<RunLimits> => ({
+    timeoutMs: limits.timeoutMs,
+    memoryMb: limits.memoryMb,
+    maxOutputBytes: limits.maxOutputBytes,
+    cpus: limits.cpus ?? defaultCpus,
+    pids: limits.pids ?? defaultPids,
+  });
+
+  const checkTool = (tool: SandboxTool): void => {
+    if (tool?.runtime !== 'docker') throw new TypeError(`Expected a docker tool, got runtime ${describe(tool?.runtime)}`);
+    if (typeof tool.image !== 'string' || tool.image === '') throw new TypeError(`Expected tool.image to be an image name, got ${describe(tool.image)}`);
+    if (typeof tool.imageId !== 'string' || !/^[0-9a-f]{64}$/.test(tool.imageId)) throw new TypeError(`Expected tool.imageId to be the pinned content identity (64 hex digits), got ${describe(tool.imageId)}`);
+    if (!Array.isArray(tool.command) || tool.command.length === 0 || !tool.command.every((a) => typeof a === 'string')) {
+      throw new TypeError(`Expected tool.command to be a non-empty array of strings, got ${describe(tool.command)}`);
+    }
+    const l = tool.limits;
+    for (const k of ['timeoutMs', 'memoryMb', 'maxOutputBytes'] as const) {
+      if (typeof l?.[k] !== 'number' || !(l[k] > 0)) throw new TypeError(`Expected tool.limits.${k} to be a positive number, got ${describe(l?.[k])}`);
+    }
+    if (l.memoryMb < 6) throw new TypeError(`Expected tool.limits.memoryMb to be at least 6 (the engine's minimum), got ${l.memoryMb}`);
+    if (l.cpus !== undefined && !(l.cpus > 0)) throw new TypeError(`Expected tool.limits.cpus to be a positive number, got ${describe(l.cpus)}`);
+    if (l.pids !== undefined && !(Number.isInteger(l.pids) && l.pids >= 2)) throw new TypeError(`Expected tool.limits.pids to be an integer of at least 2, got ${describe(l.pids)}`);
+  };
+
+  /** Resolves the tool's image to an engine image id whose content matches the pinned identity, or a failure. */
+  const verifiedImage = async (tool: SandboxTool): Promise<{ imageId: string } | { code: 'sandbox_unavailable' | 'sandbox_failed'; message: string }> => {
+    const image = tool.image as string;
+    const info = await api.inspectImage(withTag(image));
+    if (!info) {
+      return { code: 'sandbox_unavailable', message: `The image ${image} is not on the Docker engine at ${api.endpoint}. Build it with \`toolcage images build\`.` };
+    }
+    let identity = identities.get(info.Id);
+    if (identity === undefined) {
+      identity = identityOfLayers(info.RootFS.Layers);
+      identities.set(info.Id, identity);
+    }
+    if (identity !== tool.imageId) {
+      return {
+        code: 'sandbox_failed',
+        message: `Refusing to run ${tool.id}: the local image ${image} has content identity ${identity.slice(0, 12)}…, not the ${String(tool.imageId).slice(0, 12)}… pinned in the registry. Rebuild it from the shipped recipes with \`toolcage images build\`; if it still differs, the recipe or the machine's packages changed and the lock must be reviewed.`,
+      };
+    }
+    return { imageId: info.Id };
+  };
+
+  const specFor = (tool: SandboxTool, imageId: string, limits: Required<RunLimits>, invocation: string, env: string[]) =>
+    containerSpec({
+      imageId,
+      command: tool.command as string[],
+      limits,
+      labels: { ...ownerLabels(owner), [LABEL.invocation]: invocation, [LABEL.tool]: `${tool.id}@${tool.version}` },
+      env,
+      tmpfsMb: Math.max(1, Math.min(tmpfsMb, Math.floor(limits.memoryMb / 2))),
+      shmMb,
+      nofile,
+    });
+
+  const prepare = (tool: SandboxTool, imageId: string, limits: Required<RunLimits>, invocation: string, env: string[]): Promise<WarmContainer> =>
+    prepareContainer(api, specFor(tool, imageId, limits, invocation, env), { maxStdoutBytes: limits.maxOutputBytes, maxStderrBytes }, (id) => void reaper.remove(id));
+
+  const poolFor = (tool: SandboxTool, imageId: string, limits: Required<RunLimits>): ToolPool | undefined => {
+    if (poolSize === 0 || disposed) return undefined;
+    const key = createHash('sha256').update(JSON.stringify([tool.id, tool.version, imageId, tool.command, limits])).digest('hex');
+    let pool = pools.get(key);
+    if (!pool) {
+      // The tool's image or limits changed: its old pool must not serve another call.
+      for (const [k, p] of pools) {
+        if (p.state().tool === `${tool.id}@${tool.version}`) {
+          p.close();
+          pools.delete(k);
+        }
+      }
+      pool = new ToolPool({
+        tool: `${tool.id}@${tool.version}`,
+        size: poolSize,
+        // Pooled containers are made before their call is known: the invocation label says `pooled`, the audit line names the container.
+        make: () => prepare(tool, imageId, limits, 'pooled', []),
+        discard: (warm) => {
+          warm.stream.destroy();
+          void reaper.remove(warm.id);
+        },
+      });
+      pools.set(key, pool);
+    }
+    return pool;
+  };
+
+  const run = async (request: RunRequest, signal?: AbortSignal): Promise<RunResult> => {
+    if (disposed) throw new Error('The Docker backend was disposed; create a new one.');
+    checkTool(request?.tool);
+    const started = performance.now();
+    const durationMs = (): number => Math.round(performance.now() - started);
+    const tool = request.tool;
+    const limits = limitsOf(tool.limits);
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) controller.abort();
+    const key = `${request.invocationId}:${randomUUID()}`;
+    active.set(key, controller);
+    let containerId: string | undefined;
+    try {
+      await startup;
+      const image = await verifiedImage(tool);
+      if (!('imageId' in image)) return { ok: false, code: image.code, message: image.message, durationMs: durationMs() };
+      const env = (request.credentials ?? []).map((c) => `${c.as}=${c.value}`);
+      // A credential is for one call: such calls never use a container made ahead of them.
+      const pool = env.length === 0 ? poolFor(tool, image.imageId, limits) : undefined;
+      const warm = pool?.take() ?? (await prepare(tool, image.imageId, limits, request.invocationId, env));
+      containerId = warm.id;
+      const input = Buffer.from(`${JSON.stringify(request.input)}\n`, 'utf8');
+      const outcome = await callContainer(warm, {
+        input,
+        timeoutMs: limits.timeoutMs,
+        signal: controller.signal,
+        stop: (id) => reaper.remove(id),
+        probePids: (id) => api.pidsCurrent(id),
+      });
+      return await classify(outcome, {
+        limits,
+        durationMs,
+        inspect: async () => (await api.inspectContainer(warm.id).catch(() => undefined))?.State,
+      });
+    } catch (err) {
+      if (isEngineUnreachable(err)) return { ok: false, code: 'sandbox_unavailable', message: unavailable(err), durationMs: durationMs() };
+      const status = (err as { statusCode?: unknown } | null)?.statusCode;
+      return { ok: false, code: 'sandbox_failed', message: `The Docker engine refused the container${typeof status === 'number' ? ` (HTTP ${status})` : ''}.`, durationMs: durationMs() };
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      active.delete(key);
+      // Off the response path, never skipped.
+      if (containerId !== undefined) void reaper.remove(containerId);
+    }
+  };
+
+  return {
+    kind: 'docker',
+    runnerId: owner.runnerId,
+    endpoint: api.endpoint,
+    run,
+    async health() {
+      try {
+        await api.ping(1000);
+        return { usable: true, detail: `Docker engine reachable at ${api.endpoint}` };
+      } catch (err) {
+        return { usable: false, detail: unavailable(err) };
+      }
+    },
+    poolState() {
+      const now = Date.now();
+      return { size: poolSize, idleMs, tools: [...pools.values()].map((p) => p.state(now)), inFlight: active.size, pendingRemovals: reaper.pending };
+    },
+    cleanupOrphans,
+    ready: () => startup,
+    async prewarm(tool) {
+      checkTool(tool);
+      const image = await verifiedImage(tool);
+      if (!('imageId' in image)) throw new Error(image.message);
+      const pool = poolFor(tool, image.imageId, limitsOf(tool.limits));
+      pool?.refill();
+      await pool?.settled();
+    },
+    whenIdle: () => reaper.flush(),
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      clearInterval(idleTimer);
+      for (const controller of active.values()) controller.abort();
+      for (const pool of pools.values()) pool.close();
+      await Promise.all([...pools.values()].map((p) => p.settled()));
+      pools.clear();
+      while (active.size > 0) await new Promise((r) => setTimeout(r, 10));
+      await reaper.flush();
+    },
+  };
+}
