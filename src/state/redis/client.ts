@@ -97,22 +97,31 @@ const CONNECTING_WAIT_MS = 1000;
  * opening. A client that is down (`reconnecting`, `end`) is not waited for:
  * the call fails closed at once.
  */
-async function settleConnecting(client: RedisClient, maxWaitMs: number): Promise<void> {
+const connecting = new WeakMap<RedisClient, Promise<void>>();
+
+function settleConnecting(client: RedisClient, maxWaitMs: number): Promise<void> {
   if (client.status === 'wait') client.connect().catch(() => {});
-  if (client.status !== 'connecting' && client.status !== 'connect' && client.status !== 'wait') return;
-  await new Promise<void>((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      client.off('ready', done);
-      client.off('close', done);
-      client.off('end', done);
-      resolve();
-    };
-    const timer = setTimeout(done, maxWaitMs);
-    client.once('ready', done);
-    client.once('close', done);
-    client.once('end', done);
-  });
+  if (client.status !== 'connecting' && client.status !== 'connect' && client.status !== 'wait') return Promise.resolve();
+  // One wait per client however many calls arrive meanwhile (one set of listeners).
+  let pending = connecting.get(client);
+  if (pending === undefined) {
+    pending = new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        client.off('ready', done);
+        client.off('close', done);
+        client.off('end', done);
+        connecting.delete(client);
+        resolve();
+      };
+      const timer = setTimeout(done, maxWaitMs);
+      client.once('ready', done);
+      client.once('close', done);
+      client.once('end', done);
+    });
+    connecting.set(client, pending);
+  }
+  return pending;
 }
 
 /**
