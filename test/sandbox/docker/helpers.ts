@@ -1,0 +1,46 @@
+import Docker from 'dockerode';
+import { expect } from 'vitest';
+import type { RunLimits, SandboxTool } from '../../../src/sandbox/backend.ts';
+import { buildImage, LABEL } from '../../../src/sandbox/docker/index.ts';
+
+export const docker = new Docker({ socketPath: '/var/run/docker.sock' });
+
+let images: Promise<{ textTools: string; attack: string }> | undefined;
+
+/** Builds (or finds unchanged) the shipped text-tools image and the attack-test image; their content identities. */
+export function testImages(): Promise<{ textTools: string; attack: string }> {
+  images ??= (async () => {
+    const textTools = await buildImage('text-tools');
+    const attack = await buildImage('test-attack');
+    return { textTools: textTools.identity, attack: attack.identity };
+  })();
+  return images;
+}
+
+const baseLimits: Required<RunLimits> = { timeoutMs: 5000, memoryMb: 32, maxOutputBytes: 65536, cpus: 1, pids: 32 };
+
+export async function textTool(script: 'sha256sum' | 'grep', limits: Partial<RunLimits> = {}): Promise<SandboxTool> {
+  const { textTools } = await testImages();
+  return { id: `text.${script}`, version: '1.0.0', runtime: 'docker', image: 'toolcage/text-tools', imageId: textTools, command: [`/opt/toolcage/bin/${script}.sh`], limits: { ...baseLimits, ...limits } };
+}
+
+/** A tool from the test-only attack image, e.g. attackTool('membomb.sh', ['string']). */
+export async function attackTool(script: string, args: string[] = [], limits: Partial<RunLimits> = {}): Promise<SandboxTool> {
+  const { attack } = await testImages();
+  const id = `test.${script.replace(/\.sh$/, '')}${args.map((a) => `_${a}`).join('')}`;
+  return { id, version: '1.0.0', runtime: 'docker', image: 'toolcage-test/attack', imageId: attack, command: [`/opt/toolcage/bin/${script}`, ...args], limits: { ...baseLimits, ...limits } };
+}
+
+/** Containers on the engine that carry this runner's label. */
+export async function containersOf(runnerId: string): Promise<Docker.ContainerInfo[]> {
+  return docker.listContainers({ all: true, filters: { label: [`${LABEL.runner}=${runnerId}`] } });
+}
+
+/** Every Docker suite ends with this: no container of its runner is left on the engine. */
+export async function expectNoContainersLeft(runnerId: string): Promise<void> {
+  expect(await containersOf(runnerId)).toEqual([]);
+}
+
+export function uniqueRunnerId(name: string): string {
+  return `test-${name}-${process.pid}-${Date.now().toString(36)}`;
+}
