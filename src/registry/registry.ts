@@ -34,7 +34,11 @@ export interface RegistryOptions {
 
 export class Registry {
   readonly #tools: ReadonlyMap<string, LoadedTool>;
-  /** Docker tools pinned in the lock that could not be verified because no engine was reachable. */
+  /**
+   * Docker tools whose image could not be hashed at load (no engine reachable):
+   * their manifests are verified and they are listed, and the Docker backend
+   * checks the pinned image identity before each run instead.
+   */
   readonly unverified: readonly string[];
 
   private constructor(tools: Map<string, LoadedTool>, unverified: string[]) {
@@ -64,18 +68,10 @@ export class Registry {
     const unverified: string[] = [];
     const problems: string[] = [];
     for (const entry of lock.tools) {
-      if (entry.runtime === 'docker' && !options.imageIdentity) {
-        unverified.push(entry.id);
-        continue;
-      }
       let scanned: ScannedTool;
       try {
         scanned = await scanTool(options.dir, join(options.dir, entry.manifest), options.imageIdentity);
       } catch (err) {
-        if (err instanceof ToolcageError && err.code === 'sandbox_unavailable') {
-          unverified.push(entry.id);
-          continue;
-        }
         problems.push(err instanceof Error ? err.message : String(err));
         continue;
       }
@@ -84,7 +80,8 @@ export class Registry {
         problems.push(...mismatch);
         continue;
       }
-      tools.set(entry.id, toLoadedTool(scanned));
+      if (scanned.artifactSha256 === undefined) unverified.push(entry.id);
+      tools.set(entry.id, toLoadedTool({ ...scanned, artifactSha256: entry.artifactSha256 }));
     }
     if (problems.length > 0) {
       throw new ToolcageError('registry_invalid', { message: `Registry ${lockPath} does not match what is on disk; nothing was loaded:\n- ${problems.join('\n- ')}`, details: { problems } });
@@ -118,11 +115,11 @@ export function compareEntry(entry: LockEntry, scanned: ScannedTool): string[] {
   if (m.runtime !== entry.runtime) out.push(`${entry.id}: runtime is ${m.runtime}, pinned ${entry.runtime}`);
   if (scanned.manifestSha256 !== entry.manifestSha256) out.push(`${entry.id}: manifest hash ${scanned.manifestSha256} differs from pinned ${entry.manifestSha256} (${entry.manifest} changed)`);
   if (scanned.artifact !== entry.artifact) out.push(`${entry.id}: artifact is ${scanned.artifact}, pinned ${entry.artifact}`);
-  if (scanned.artifactSha256 !== entry.artifactSha256) out.push(`${entry.id}: artifact hash ${scanned.artifactSha256} differs from pinned ${entry.artifactSha256} (${entry.artifact} changed)`);
+  if (scanned.artifactSha256 !== undefined && scanned.artifactSha256 !== entry.artifactSha256) out.push(`${entry.id}: artifact hash ${scanned.artifactSha256} differs from pinned ${entry.artifactSha256} (${entry.artifact} changed)`);
   return out;
 }
 
-function toLoadedTool(s: ScannedTool): LoadedTool {
+function toLoadedTool(s: ScannedTool & { artifactSha256: string }): LoadedTool {
   const m = s.manifest;
   const sandbox: SandboxTool = {
     id: m.id,
@@ -150,6 +147,9 @@ export async function buildLock(dir: string, imageIdentity?: ImageIdentityResolv
   const tools: LockEntry[] = [];
   for (const file of listManifestFiles(dir)) {
     const s = await scanTool(dir, file, imageIdentity);
+    if (s.artifactSha256 === undefined) {
+      throw new ToolcageError('sandbox_unavailable', { message: `${s.manifestPath}: image ${s.artifact} cannot be hashed: no Docker engine is reachable. Start the engine and build the images (\`toolcage images build\`) before locking.` });
+    }
     tools.push({ id: s.manifest.id, version: s.manifest.version, runtime: s.manifest.runtime, manifest: s.manifestPath, manifestSha256: s.manifestSha256, artifact: s.artifact, artifactSha256: s.artifactSha256 });
   }
   tools.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -187,10 +187,11 @@ export async function verifyRegistry(options: RegistryOptions): Promise<{ proble
   const unverified: string[] = [];
   for (const entry of lock.tools) {
     try {
-      problems.push(...compareEntry(entry, await scanTool(options.dir, join(options.dir, entry.manifest), options.imageIdentity)));
+      const scanned = await scanTool(options.dir, join(options.dir, entry.manifest), options.imageIdentity);
+      if (scanned.artifactSha256 === undefined) unverified.push(entry.id);
+      problems.push(...compareEntry(entry, scanned));
     } catch (err) {
-      if (err instanceof ToolcageError && err.code === 'sandbox_unavailable') unverified.push(entry.id);
-      else problems.push(`${entry.id}: ${(err as Error).message}`);
+      problems.push(`${entry.id}: ${(err as Error).message}`);
     }
   }
   return { problems, unpinned, unverified };

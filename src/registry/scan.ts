@@ -13,7 +13,8 @@ export interface ScannedTool {
   manifestPath: string;
   manifestSha256: string;
   artifact: string;
-  artifactSha256: string;
+  /** undefined: a docker image that could not be hashed here (no engine); the pin is checked before each run instead. */
+  artifactSha256: string | undefined;
   /** js: the entry's bytes as text, decoded from exactly the bytes hashed. */
   source?: string;
 }
@@ -57,8 +58,5 @@ export async function scanTool(dir: string, manifestFile: string, imageIdentity?
     }
     return { ...base, artifact: relative(dir, entryFile).split(sep).join('/'), artifactSha256: sha256Hex(bytes), source };
   }
-  if (!imageIdentity) {
-    throw new ToolcageError('sandbox_unavailable', { message: `${manifestPath}: image ${manifest.image} cannot be hashed: no Docker engine is reachable.` });
-  }
-  return { ...base, artifact: manifest.image, artifactSha256: await imageIdentity(manifest.image) };
+  return { ...base, artifact: manifest.image, artifactSha256: imageIdentity ? await imageIdentity(manifest.image) : undefined };
 }

@@ -1,0 +1,103 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { parse as parseYaml } from 'yaml';
+import { ToolcageError } from '../errors/toolcage-error.ts';
+import type { Manifest } from '../registry/manifest.ts';
+
+const ttl = z.number().int().positive().max(3600);
+const pattern = z.string().regex(/^[A-Za-z0-9_.:*\-/]+$/);
+
+const rulesSchema = z.strictObject({
+  ttlSeconds: ttl.optional(),
+  approval: z.enum(['required', 'none']).optional(),
+});
+
+/**
+ * The broker's policy: who may ask for which tool, with which scopes, for
+ * how long, and whether a human must approve. Deny by default: a principal
+ * with no role, or a role that does not list the tool, gets nothing.
+ */
+export const policySchema = z.strictObject({
+  /** Hard cap on any claim's lifetime; no rule or request can exceed it. */
+  maxTtlSeconds: ttl.default(300),
+  /** Lifetime when nothing more specific applies. */
+  defaultTtlSeconds: ttl.default(60),
+  /** Per risk level; `high` always requires approval whatever this says. */
+  risk: z.strictObject({ low: rulesSchema.optional(), medium: rulesSchema.optional(), high: rulesSchema.optional() }).default({}),
+  /** Per tool id (exact), overriding the risk rules. */
+  tools: z.record(z.string(), rulesSchema).default({}),
+  /** Role → the tool ids (globs: `text.*`, `*`) and scopes (globs) it may request. */
+  roles: z.record(z.string(), z.strictObject({ tools: z.array(pattern).min(1), scopes: z.array(pattern).default(['*']) })),
+  /** Principals known to the broker without an identity provider (the CLI's local user, service keys): subject → roles. */
+  principals: z.record(z.string(), z.array(z.string())).default({}),
+  /** Approval lifetime, seconds. */
+  approvalTtlSeconds: z.number().int().positive().max(86_400).default(900),
+});
+
+export type Policy = z.infer<typeof policySchema>;
+
+export function parsePolicy(text: string, where: string): Policy {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { uniqueKeys: true, maxAliasCount: 0 });
+  } catch (cause) {
+    throw new ToolcageError('config_invalid', { message: `${where}: not valid YAML: ${(cause as Error).message}`, cause });
+  }
+  const parsed = policySchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ToolcageError('config_invalid', { message: `Policy invalid:\n${parsed.error.issues.map((i) => `${where}: ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}` });
+  }
+  const p = parsed.data;
+  for (const [name, rule] of [['defaultTtlSeconds', p.defaultTtlSeconds] as const, ...Object.entries(p.tools).map(([k, r]) => [`tools.${k}.ttlSeconds`, r.ttlSeconds] as const)]) {
+    if (rule !== undefined && rule > p.maxTtlSeconds) throw new ToolcageError('config_invalid', { message: `${where}: ${name} (${rule}) exceeds maxTtlSeconds (${p.maxTtlSeconds}).` });
+  }
+  for (const [sub, roles] of Object.entries(p.principals)) {
+    for (const r of roles) if (!Object.hasOwn(p.roles, r)) throw new ToolcageError('config_invalid', { message: `${where}: principals.${sub} names unknown role ${r}.` });
+  }
+  return p;
+}
+
+export function loadPolicy(file: string): Policy {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new ToolcageError('config_invalid', { message: `Cannot read the broker policy ${file}: ${(cause as Error).message}`, cause });
+  }
+  return parsePolicy(text, file);
+}
+
+export function globMatch(glob: string, value: string): boolean {
+  if (glob === '*') return true;
+  const re = new RegExp(`^${glob.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\/-]/g, '\\$&')).join('.*')}$`);
+  return re.test(value);
+}
+
+export interface PolicyDecision {
+  ttlSeconds: number;
+  scope: string[];
+  approvalRequired: boolean;
+}
+
+/**
+ * Decides a claim request. `roles` come from the authenticated principal;
+ * `requested` are the caller's wishes, never more than policy allows.
+ */
+export function decide(policy: Policy, manifest: Manifest, roles: readonly string[], requested: { ttlSeconds?: number; scope?: string[] }): PolicyDecision {
+  const grants = roles.flatMap((r) => (Object.hasOwn(policy.roles, r) ? [policy.roles[r]!] : []));
+  const toolGrants = grants.filter((g) => g.tools.some((t) => globMatch(t, manifest.id)));
+  if (toolGrants.length === 0) {
+    throw new ToolcageError('policy_denied', { message: `Your role${roles.length === 1 ? '' : 's'} (${roles.join(', ') || 'none'}) may not request ${manifest.id}. Ask an administrator for a role that grants it.` });
+  }
+  const rule = { ...(policy.risk[manifest.risk] ?? {}), ...(Object.hasOwn(policy.tools, manifest.id) ? policy.tools[manifest.id] : {}) };
+  const maxTtl = Math.min(rule.ttlSeconds ?? policy.defaultTtlSeconds, policy.maxTtlSeconds);
+  const ttlSeconds = requested.ttlSeconds ?? maxTtl;
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) throw new ToolcageError('request_invalid', { message: `TTL must be a positive whole number of seconds, got ${String(requested.ttlSeconds)}.` });
+  if (ttlSeconds > maxTtl) {
+    throw new ToolcageError('policy_denied', { message: `A TTL of ${ttlSeconds} s exceeds the policy maximum of ${maxTtl} s for ${manifest.id} (risk ${manifest.risk}). Ask for ${maxTtl} s or less.` });
+  }
+  const scope = requested.scope ?? [...new Set([...manifest.scopes, ...manifest.credentials.flatMap((c) => c.scopes)])];
+  const denied = scope.filter((s) => !toolGrants.some((g) => g.scopes.some((p) => globMatch(p, s))));
+  if (denied.length > 0) throw new ToolcageError('policy_denied', { message: `Your roles may not be granted scope ${denied.join(', ')}.` });
+  return { ttlSeconds, scope, approvalRequired: manifest.risk === 'high' || rule.approval === 'required' };
+}

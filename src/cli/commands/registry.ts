@@ -1,0 +1,54 @@
+import { Command } from 'commander';
+import { loadSigningKey, loadJwksFile } from '../../claims/keys.ts';
+import { verifyRegistry, writeSignedLock } from '../../registry/registry.ts';
+import { ToolcageError } from '../../errors/toolcage-error.ts';
+import type { LoadedConfig } from '../../config/load.ts';
+import type { ImageIdentityResolver } from '../../registry/scan.ts';
+import { action, configFrom, printJson } from '../io.ts';
+
+/** The Docker engine's image identity, when an engine answers; undefined otherwise. */
+async function imageIdentityFor(loaded: LoadedConfig): Promise<ImageIdentityResolver | undefined> {
+  const d = loaded.config.sandbox.docker;
+  if (!d.enabled) return undefined;
+  const docker = await import('../../sandbox/docker/index.ts');
+  const backend = docker.createDockerBackend({ socketPath: d.socketPath, pool: { size: 0 } });
+  try {
+    if (!(await backend.health()).usable) return undefined;
+  } finally {
+    await backend.dispose();
+  }
+  return (image) => docker.imageContentIdentity(image, { socketPath: d.socketPath });
+}
+
+export function registryCommand(): Command {
+  const registry = new Command('registry').description('The allowlist: hash-pinned manifests and artifacts in a signed lock');
+  registry
+    .command('lock')
+    .description('Hash every manifest and artifact and write the signed tool-manifests/registry.lock.json')
+    .option('--config <file>', 'config file', 'toolcage.config.yaml')
+    .action(action(async (opts: { config: string }) => {
+      const loaded = configFrom(opts);
+      const key = await loadSigningKey(loaded.path(loaded.config.registry.signingKey));
+      const lock = await writeSignedLock(loaded.path(loaded.config.registry.dir), key, await imageIdentityFor(loaded));
+      printJson({ locked: lock.tools.map((t) => `${t.id}@${t.version}`), kid: key.kid });
+    }));
+  registry
+    .command('verify')
+    .description('Exit 0 only when the lock signature and every pinned hash still match; names each mismatch')
+    .option('--config <file>', 'config file', 'toolcage.config.yaml')
+    .action(action(async (opts: { config: string }) => {
+      const loaded = configFrom(opts);
+      const r = loaded.config.registry;
+      const result = await verifyRegistry({
+        dir: loaded.path(r.dir),
+        insecureSkipLockSignature: r.insecureSkipLockSignature,
+        ...(r.insecureSkipLockSignature ? {} : { lockKeys: loadJwksFile(loaded.path(r.publicKeys)) }),
+        ...(await imageIdentityFor(loaded).then((f) => (f ? { imageIdentity: f } : {}))),
+      });
+      if (result.problems.length > 0) {
+        throw new ToolcageError('registry_invalid', { message: `Registry verification failed:\n- ${result.problems.join('\n- ')}`, details: result });
+      }
+      printJson({ ok: true, ...result });
+    }));
+  return registry;
+}

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { governorsConfigSchema } from '../governors/config.ts';
+
+const path = z.string().min(1);
+const port = z.number().int().min(0).max(65535);
+
+/**
+ * `toolcage.config.yaml`, parsed once, strictly: an unknown key is an error
+ * (a typo must not silently drop a limit). Relative paths resolve from the
+ * config file's folder. Anything that weakens a guarantee is named
+ * `insecure…`/`unsafe…` and is off unless the file says so.
+ */
+export const configSchema = z.strictObject({
+  /** The CLI's default principal and tenant (the HTTP services take them from the caller's identity). */
+  subject: z.string().min(1).default('local-user'),
+  tenant: z.string().min(1).default('default'),
+  registry: z.strictObject({
+    dir: path.default('tool-manifests'),
+    /** The platform JWKS the lock must be signed by. */
+    publicKeys: path.default('keys/registry.jwks.json'),
+    /** Private key used by `toolcage registry lock` (keep it off runner hosts). */
+    signingKey: path.default('keys/registry.private.jwk.json'),
+    insecureSkipLockSignature: z.boolean().default(false),
+  }).prefault({}),
+  broker: z.strictObject({
+    issuer: z.string().min(1).default('toolcage-broker'),
+    /** Private signing JWKs; the first signs, all are published in the JWKS (key rotation). */
+    signingKeys: z.array(path).min(1).default(['keys/broker.private.jwk.json']),
+    policy: path.default('broker-policy.yaml'),
+    http: z.strictObject({ host: z.string().default('127.0.0.1'), port: port.default(8081) }).prefault({}),
+  }).prefault({}),
+  runner: z.strictObject({
+    audience: z.string().min(1).default('toolcage-runner'),
+    trustedIssuers: z.array(z.string().min(1)).min(1).default(['toolcage-broker']),
+    brokerKeys: z.union([
+      z.strictObject({ jwksFile: path }),
+      z.strictObject({ jwksUrl: z.url(), cacheMaxAgeMs: z.number().int().positive().optional(), cooldownMs: z.number().int().positive().optional() }),
+    ]).default({ jwksFile: 'keys/broker.jwks.json' }),
+    maxTtlSeconds: z.number().int().positive().max(3600).default(300),
+    clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+    input: z.strictObject({ maxBytes: z.number().int().positive().default(1024 * 1024), maxDepth: z.number().int().positive().max(1000).default(64) }).prefault({}),
+    http: z.strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: port.default(8080),
+      bodyLimitBytes: z.number().int().positive().default(1024 * 1024),
+      requestTimeoutMs: z.number().int().positive().default(60_000),
+      shutdownGraceMs: z.number().int().positive().default(10_000),
+    }).prefault({}),
+  }).prefault({}),
+  state: z.strictObject({
+    /** `sqlite`: the embedded, durable, machine-wide default. `redis`: shared by replicas. */
+    stores: z.enum(['sqlite', 'redis']).default('sqlite'),
+    sqliteFile: path.default('.toolcage/state.db'),
+    redis: z.strictObject({
+      url: z.string().default('redis://127.0.0.1:6379'),
+      keyPrefix: z.string().default('toolcage'),
+      tls: z.boolean().default(false),
+      username: z.string().optional(),
+      passwordEnv: z.string().optional(),
+    }).prefault({}),
+  }).prefault({}),
+  audit: z.strictObject({
+    destination: z.enum(['file', 'stdout', 'stderr']).default('file'),
+    file: path.default('.toolcage/audit.log'),
+  }).prefault({}),
+  sandbox: z.strictObject({
+    js: z.strictObject({ workers: z.number().int().min(1).max(64).default(2) }).prefault({}),
+    docker: z.strictObject({
+      enabled: z.boolean().default(true),
+      socketPath: path.default('/var/run/docker.sock'),
+      poolSize: z.number().int().min(0).max(64).default(2),
+    }).prefault({}),
+  }).prefault({}),
+  governors: governorsConfigSchema.prefault({}),
+});
+
+export type ToolcageConfig = z.infer<typeof configSchema>;

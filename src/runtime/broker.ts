@@ -1,0 +1,56 @@
+import { readFileSync } from 'node:fs';
+import type { JWK } from 'jose';
+import type { LoadedConfig } from '../config/load.ts';
+import { publicJwkOf, signingKeyFromJwk } from '../claims/keys.ts';
+import { Broker } from '../broker/broker.ts';
+import { loadPolicy } from '../broker/policy.ts';
+import { ToolcageError } from '../errors/toolcage-error.ts';
+import type { Registry } from '../registry/registry.ts';
+import { loadRegistry } from './runner.ts';
+import { openStateStores, type StateStores } from './state.ts';
+
+export interface BrokerRuntime {
+  broker: Broker;
+  stores: StateStores;
+  registry: () => Registry;
+  close(): Promise<void>;
+}
+
+/** Builds the broker from configuration: its keys, policy, the verified registry and the approval store. */
+export async function createBrokerRuntime(loaded: LoadedConfig, options: { stores?: StateStores; registry?: () => Registry } = {}): Promise<BrokerRuntime> {
+  const c = loaded.config.broker;
+  const jwks: JWK[] = c.signingKeys.map((file) => {
+    try {
+      return JSON.parse(readFileSync(loaded.path(file), 'utf8')) as JWK;
+    } catch (cause) {
+      throw new ToolcageError('config_invalid', { message: `Cannot read the broker signing key ${loaded.path(file)}: ${(cause as Error).message}. Create one with \`toolcage keys generate\`.`, cause });
+    }
+  });
+  const keys = await Promise.all(jwks.map((j, i) => signingKeyFromJwk(j, loaded.path(c.signingKeys[i]!))));
+  const policy = loadPolicy(loaded.path(c.policy));
+  const stores = options.stores ?? (await openStateStores(loaded));
+  let registryFn = options.registry;
+  if (!registryFn) {
+    // The broker needs manifests (risk, scopes) but never runs images: docker tools are
+    // verified by the runner; here their manifests are read from the signed lock's pins.
+    const registry = await loadRegistry(loaded);
+    registryFn = () => registry;
+  }
+  const broker = new Broker({
+    issuer: c.issuer,
+    audience: loaded.config.runner.audience,
+    keys,
+    publicJwks: jwks.map((j, i) => ({ ...publicJwkOf(j), kid: keys[i]!.kid })),
+    policy,
+    registry: registryFn,
+    approvals: stores.approvals,
+  });
+  return {
+    broker,
+    stores,
+    registry: registryFn,
+    async close() {
+      if (!options.stores) await stores.close();
+    },
+  };
+}

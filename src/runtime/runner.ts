@@ -1,0 +1,130 @@
+import type { LoadedConfig } from '../config/load.ts';
+import { ClaimVerifier } from '../claims/verify.ts';
+import { createKeyResolver } from '../claims/key-source.ts';
+import { loadJwksFile } from '../claims/keys.ts';
+import { PinoAuditSink, type AuditSink } from '../audit/audit.ts';
+import { Registry } from '../registry/registry.ts';
+import type { ImageIdentityResolver } from '../registry/scan.ts';
+import type { SandboxBackend } from '../sandbox/backend.ts';
+import { Governors } from '../governors/governors.ts';
+import { ConcurrencyLimiter } from '../governors/concurrency.ts';
+import { ToolcageExecutor } from '../executor/executor.ts';
+import type { ExecutorObserver } from '../executor/observer.ts';
+import type { CredentialProvider, DpopVerifier } from '../executor/ports.ts';
+import { openStateStores, type StateStores } from './state.ts';
+
+export interface RunnerOptions {
+  /** Which sandbox backends to start (the CLI starts only the one its tool needs). Default: both. */
+  backends?: ReadonlyArray<'js' | 'docker'>;
+  audit?: AuditSink;
+  observer?: ExecutorObserver;
+  dpop?: DpopVerifier;
+  credentials?: CredentialProvider;
+  /** Share already-open stores (the broker and runner in one process). */
+  stores?: StateStores;
+}
+
+export interface Runner {
+  executor: ToolcageExecutor;
+  registry: () => Registry;
+  /** Re-reads and re-verifies the registry; keeps the old one when the new one fails. Returns whether tools changed. */
+  reload(): Promise<boolean>;
+  stores: StateStores;
+  backends: Partial<Record<'js' | 'docker', SandboxBackend>>;
+  concurrency: ConcurrencyLimiter | undefined;
+  close(): Promise<void>;
+}
+
+export function auditSinkFor(loaded: LoadedConfig): AuditSink {
+  const a = loaded.config.audit;
+  if (a.destination === 'stdout') return PinoAuditSink.toStdout();
+  if (a.destination === 'stderr') return PinoAuditSink.toStderr();
+  return PinoAuditSink.toFile(loaded.path(a.file));
+}
+
+export function loadRegistry(loaded: LoadedConfig, imageIdentity?: ImageIdentityResolver): Promise<Registry> {
+  const r = loaded.config.registry;
+  return Registry.load({
+    dir: loaded.path(r.dir),
+    insecureSkipLockSignature: r.insecureSkipLockSignature,
+    ...(r.insecureSkipLockSignature ? {} : { lockKeys: loadJwksFile(loaded.path(r.publicKeys)) }),
+    ...(imageIdentity ? { imageIdentity } : {}),
+  });
+}
+
+async function startBackends(loaded: LoadedConfig, kinds: ReadonlyArray<'js' | 'docker'>): Promise<{ backends: Partial<Record<'js' | 'docker', SandboxBackend>>; imageIdentity?: ImageIdentityResolver }> {
+  const backends: Partial<Record<'js' | 'docker', SandboxBackend>> = {};
+  let imageIdentity: ImageIdentityResolver | undefined;
+  if (kinds.includes('js')) {
+    const { createIsolatedVmBackend } = await import('../sandbox/isolated-vm/index.ts');
+    backends.js = createIsolatedVmBackend({ workers: loaded.config.sandbox.js.workers });
+  }
+  const d = loaded.config.sandbox.docker;
+  if (kinds.includes('docker') && d.enabled) {
+    const docker = await import('../sandbox/docker/index.ts');
+    const backend = docker.createDockerBackend({ socketPath: d.socketPath, pool: { size: d.poolSize } });
+    backends.docker = backend;
+    if ((await backend.health()).usable) imageIdentity = (image) => docker.imageContentIdentity(image, { socketPath: d.socketPath });
+  }
+  return { backends, ...(imageIdentity ? { imageIdentity } : {}) };
+}
+
+/** Builds a runner from configuration: stores, registry, verifier, governors, backends, executor. */
+export async function createRunner(loaded: LoadedConfig, options: RunnerOptions = {}): Promise<Runner> {
+  const c = loaded.config;
+  const stores = options.stores ?? (await openStateStores(loaded));
+  const { backends, imageIdentity } = await startBackends(loaded, options.backends ?? ['js', 'docker']);
+  let registry: Registry;
+  try {
+    registry = await loadRegistry(loaded, imageIdentity);
+  } catch (err) {
+    await Promise.allSettled(Object.values(backends).map((b) => b?.dispose()));
+    if (!options.stores) await stores.close();
+    throw err;
+  }
+  const brokerKeys = c.runner.brokerKeys;
+  const verifier = new ClaimVerifier({
+    keys: createKeyResolver('jwksFile' in brokerKeys ? { jwksFile: loaded.path(brokerKeys.jwksFile) } : brokerKeys),
+    trustedIssuers: c.runner.trustedIssuers,
+    audience: c.runner.audience,
+    maxTtlSeconds: c.runner.maxTtlSeconds,
+    clockToleranceSeconds: c.runner.clockToleranceSeconds,
+  });
+  const governors = new Governors({ config: c.governors, stores: stores.governors });
+  const conc = c.governors.concurrency;
+  const concurrency = conc.enabled ? new ConcurrencyLimiter({ maxConcurrent: conc.maxConcurrent, perTenantConcurrent: conc.perTenantConcurrent, maxQueuedPerTenant: conc.maxQueuedPerTenant }) : undefined;
+  const audit = options.audit ?? auditSinkFor(loaded);
+  const executor = new ToolcageExecutor({
+    registry: () => registry,
+    verifier,
+    replay: stores.replay,
+    approvals: stores.approvals,
+    backends,
+    audit,
+    governors,
+    ...(concurrency ? { concurrency } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...(options.dpop ? { dpop: options.dpop } : {}),
+    ...(options.observer ? { observer: options.observer } : {}),
+    inputLimits: { maxBytes: c.runner.input.maxBytes, maxDepth: c.runner.input.maxDepth },
+    storesKind: stores.kind,
+  });
+  return {
+    executor,
+    registry: () => registry,
+    async reload() {
+      const next = await loadRegistry(loaded, imageIdentity);
+      const key = (r: Registry) => JSON.stringify(r.list().map((t) => [t.manifest.id, t.manifestSha256, t.artifactSha256]));
+      const changed = key(next) !== key(registry);
+      registry = next;
+      return changed;
+    },
+    stores,
+    backends,
+    concurrency,
+    async close() {
+      await executor.close();
+      if (!options.stores) await stores.close();
+    },
+  };
+}
