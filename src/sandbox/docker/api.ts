@@ -111,9 +111,10 @@ export function dockerodeApi(socketPath: string): DockerApi {
       return { State: info.State as unknown as ContainerState };
     },
     async pidsCurrent(id) {
+      // `top` lists the container's processes from the host side; faster and steadier here than a stats sample.
       try {
-        const stats = (await docker.getContainer(id).stats({ stream: false, 'one-shot': true } as { stream: false })) as unknown as { pids_stats?: { current?: number } };
-        return stats.pids_stats?.current;
+        const top = (await docker.getContainer(id).top()) as { Processes?: unknown[] };
+        return top.Processes?.length;
       } catch {
         return undefined;
       }

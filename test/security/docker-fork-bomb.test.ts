@@ -1,0 +1,45 @@
+import { spawnSync } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createDockerBackend } from '../../src/sandbox/docker/index.ts';
+import { attackTool, docker, expectNoContainersLeft, textTool, uniqueRunnerId } from '../sandbox/docker/helpers.ts';
+
+// Attack: `:(){ :|:& };:` inside the container, to exhaust the host's process table.
+const runnerId = uniqueRunnerId('fork');
+const backend = createDockerBackend({ runnerId, pool: { size: 0 } });
+afterAll(async () => {
+  await backend.dispose();
+  await expectNoContainersLeft(runnerId);
+});
+
+describe('docker sandbox: fork bomb', () => {
+  it('is held at the pids limit, ends as timeout naming the exhausted process limit, and the host can still fork', async () => {
+    const tool = await attackTool('forkbomb.sh', ['sustained'], { timeoutMs: 2000, pids: 24 });
+    const pending = backend.run({ invocationId: 'bomb', tool, input: {} });
+    await new Promise((r) => setTimeout(r, 1200));
+    // Mid-bomb: the container holds no more processes than its limit, and the host still forks.
+    const [c] = await docker.listContainers({ filters: { label: [`toolcage.runner=${runnerId}`] } });
+    if (c) {
+      const top = await docker.getContainer(c.Id).top().catch(() => ({ Processes: [] as string[][] }));
+      expect(top.Processes.length).toBeLessThanOrEqual(24);
+    }
+    expect(spawnSync('/bin/true').status).toBe(0);
+    const result = await pending;
+    expect(result).toMatchObject({ ok: false, code: 'timeout' });
+    expect(result.ok ? '' : result.message).toMatch(/process limit \(pids 24\) exhausted/);
+    expect(result.durationMs).toBeLessThan(2000 + 1000);
+  });
+
+  it('the classic one-liner is contained too: a failure (the shell dies on a failed fork, or the deadline), never a hang', async () => {
+    const tool = await attackTool('forkbomb.sh', ['classic'], { timeoutMs: 2000, pids: 24 });
+    const result = await backend.run({ invocationId: 'classic', tool, input: {} });
+    expect(result.ok).toBe(false);
+    expect(['sandbox_failed', 'timeout']).toContain(result.ok ? '' : result.code);
+    expect(result.durationMs).toBeLessThan(3000);
+    expect(spawnSync('/bin/true').status).toBe(0);
+  });
+
+  it('leaves nothing behind: the next call works', async () => {
+    const result = await backend.run({ invocationId: 'after', tool: await textTool('sha256sum'), input: { text: 'still fine' } });
+    expect(result.ok).toBe(true);
+  });
+});

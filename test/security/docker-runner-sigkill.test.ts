@@ -1,0 +1,51 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createDockerBackend, type DockerBackend } from '../../src/sandbox/docker/index.ts';
+import { containersOf, expectNoContainersLeft, testImages, textTool, uniqueRunnerId } from '../sandbox/docker/helpers.ts';
+
+// Attack (or accident): the runner dies by SIGKILL mid-run, with no chance to clean up.
+const child = fileURLToPath(new URL('../sandbox/docker/fixtures/runner-child.ts', import.meta.url));
+const deadRunner = uniqueRunnerId('killed');
+const liveRunner = uniqueRunnerId('live');
+const cleanerRunner = uniqueRunnerId('cleaner');
+const backends: DockerBackend[] = [];
+
+afterAll(async () => {
+  for (const b of backends) await b.dispose();
+  for (const id of [deadRunner, liveRunner, cleanerRunner]) await expectNoContainersLeft(id);
+});
+
+async function until<T>(fn: () => Promise<T | undefined>, ms: number): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('docker sandbox: runner killed with SIGKILL', () => {
+  it("the next runner's start-up removes the dead runner's containers and no live runner's", async () => {
+    await testImages();
+    // A live runner with pooled containers that must survive the clean-up.
+    const live = createDockerBackend({ runnerId: liveRunner, pool: { size: 1 } });
+    backends.push(live);
+    await live.prewarm(await textTool('sha256sum'));
+
+    const proc = spawn(process.execPath, [child, deadRunner], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await until(async () => ((await containersOf(deadRunner)).some((c) => c.State === 'running' && c.Labels['toolcage.invocation'] === 'long-run') ? true : undefined), 20_000);
+    proc.kill('SIGKILL');
+    await new Promise((r) => proc.once('exit', r));
+    // The dead runner had no chance to remove anything.
+    expect((await containersOf(deadRunner)).length).toBeGreaterThanOrEqual(1);
+
+    const cleaner = createDockerBackend({ runnerId: cleanerRunner, pool: { size: 0 } });
+    backends.push(cleaner);
+    await cleaner.ready();
+    await expectNoContainersLeft(deadRunner);
+    expect((await containersOf(liveRunner)).length).toBe(1);
+    expect(await cleaner.cleanupOrphans()).toBe(0);
+  }, 60_000);
+});
