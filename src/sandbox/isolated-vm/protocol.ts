@@ -32,8 +32,13 @@ export type HostMessage = RunMessage | AbortMessage;
 export type WorkerReply =
   | { t: 'ready' }
   | { t: 'need_source'; id: number }
-  | { t: 'done'; id: number; ok: true; outputJson: string }
-  | { t: 'done'; id: number; ok: false; code: RunFailureCode; message: string };
+  | ({ t: 'done'; id: number; ok: true; outputJson: string } & Retire)
+  | ({ t: 'done'; id: number; ok: false; code: RunFailureCode; message: string } & Retire);
+
+/** `retire`: the worker no longer trusts itself (an isolate died under it); the host replaces it. */
+interface Retire {
+  retire: boolean;
+}
 
 /** The worker keeps at most this many sources; the host resends after it forgets (see WorkerHandle). */
 export const WORKER_SOURCE_CACHE_SIZE = 512;

@@ -35,6 +35,8 @@ export class WorkerHandle {
   readonly child: ChildProcess;
   ready = false;
   exited = false;
+  /** Set once a kill was sent: no new run goes to this worker. */
+  killed = false;
   calls = 0;
   run: WorkerRun | undefined;
   readonly exit: Promise<void>;
@@ -78,7 +80,7 @@ export class WorkerHandle {
   }
 
   get idle(): boolean {
-    return this.ready && !this.exited && this.run === undefined;
+    return this.ready && !this.killed && !this.exited && this.run === undefined;
   }
 
   start(run: WorkerRun): void {
@@ -106,6 +108,7 @@ export class WorkerHandle {
   }
 
   kill(): void {
+    this.killed = true;
     if (!this.exited) this.child.kill('SIGKILL');
   }
 
@@ -120,6 +123,7 @@ export class WorkerHandle {
     if (!run) return;
     this.run = undefined;
     run.settle(result);
+    if (this.killed) this.kill();
     this.events.settled(this);
   }
 
@@ -134,6 +138,7 @@ export class WorkerHandle {
         return;
       case 'done':
         if (this.run?.message.id !== reply.id) return;
+        if (reply.retire) this.killed = true; // no new run goes here; 'exited' replaces it
         this.settle(reply.ok ? { ok: true, outputJson: reply.outputJson } : { ok: false, code: reply.code, message: reply.message });
         return;
     }

@@ -116,14 +116,22 @@ function release(handle: { release(): void } | undefined): void {
   }
 }
 
+/** The worker is tainted and the host should replace it (see `execute`). */
+let retire = false;
+
 async function execute(msg: RunMessage, source: string): Promise<Success | Failure> {
   const slot = slotFor(msg.memoryMb);
   slot.calls++;
   let reason: StopReason | undefined;
+  let onStopped: () => void = () => {};
+  const whenStopped = new Promise<'stopped'>((resolve) => {
+    onStopped = () => resolve('stopped');
+  });
   const stop = (why: StopReason): void => {
     if (reason) return;
     reason = why;
     disposeSlot(slot);
+    onStopped();
   };
   current = { id: msg.id, stop };
   // Outer memory boundary: isolated-vm's limit is soft (2-3x) and blind to
@@ -131,8 +139,12 @@ async function execute(msg: RunMessage, source: string): Promise<Success | Failu
   const rssCap = process.memoryUsage.rss() + (msg.memoryMb * 3 + 48) * MB;
   const timer = setTimeout(() => stop('timeout'), msg.timeoutMs);
   const watch = setInterval(() => {
-    if (process.memoryUsage.rss() > rssCap) stop('memory');
+    // Measured: when isolated-vm disposes an isolate for its memory limit
+    // during `Reference.apply` with `result.promise`, the apply never
+    // settles. Notice the disposal here instead of waiting for it.
+    if (slot.isolate.isDisposed || process.memoryUsage.rss() > rssCap) stop('memory');
   }, RSS_POLL_MS);
+  const guarded = <T>(work: Promise<T>): Promise<T | 'stopped'> => Promise.race([work, whenStopped]);
   let context: ivm.Context | undefined;
   let invoke: ivm.Reference | undefined;
   let module: ivm.Module | undefined;
@@ -143,16 +155,19 @@ async function execute(msg: RunMessage, source: string): Promise<Success | Failu
     module = compile(slot, msg.hash, source, msg.filename);
     module.instantiateSync(context, refuseImport);
     // Guest code runs only in the async calls below, so this process's event
-    // loop stays free for the timer and the RSS watch.
-    await module.evaluate({ timeout: msg.timeoutMs });
+    // loop stays free for the timer and the watch.
+    await guarded(module.evaluate({ timeout: msg.timeoutMs }));
+    if (reason) return stopped(reason, msg.timeoutMs, msg.memoryMb);
     // Each `namespace` access makes a Reference that pins the context until
     // released (measured: without the release, released contexts are never
     // collected and a 32 MB isolate dies within ~300 calls).
     namespace = module.namespace;
-    const out: unknown = await invoke.apply(undefined, [namespace.derefInto(), msg.inputJson, msg.ctxJson, msg.maxOutputBytes], {
-      result: { promise: true, copy: true },
-      timeout: msg.timeoutMs,
-    });
+    const out: unknown = await guarded(
+      invoke.apply(undefined, [namespace.derefInto(), msg.inputJson, msg.ctxJson, msg.maxOutputBytes], {
+        result: { promise: true, copy: true },
+        timeout: msg.timeoutMs,
+      }),
+    );
     if (reason) return stopped(reason, msg.timeoutMs, msg.memoryMb);
     return decodeInvokeResult(out, msg.maxOutputBytes, msg.timeoutMs, msg.memoryMb);
   } catch (err) {
@@ -160,11 +175,15 @@ async function execute(msg: RunMessage, source: string): Promise<Success | Failu
     const failure = translateIsolateError(err, msg.timeoutMs, msg.memoryMb);
     // After a timeout or memory trouble the isolate is not reused.
     if (failure.code !== 'sandbox_failed' || slot.isolate.isDisposed) disposeSlot(slot);
+    if (failure.code === 'memory_limit') retire = true;
     return failure;
   } finally {
     clearTimeout(timer);
     clearInterval(watch);
     current = undefined;
+    // A run stopped for memory may leave a native call of isolated-vm's hanging
+    // on the disposed isolate; the whole process is replaced rather than trusted.
+    if (reason === 'memory') retire = true;
     release(namespace);
     release(invoke);
     release(module);
@@ -184,7 +203,7 @@ async function drain(): Promise<void> {
         continue;
       }
       const result = abortedEarly.delete(msg.id) ? stopped('aborted', msg.timeoutMs, msg.memoryMb) : await execute(msg, source);
-      send(result.ok ? { t: 'done', id: msg.id, ok: true, outputJson: result.outputJson } : { t: 'done', id: msg.id, ok: false, code: result.code, message: result.message });
+      send(result.ok ? { t: 'done', id: msg.id, ok: true, outputJson: result.outputJson, retire } : { t: 'done', id: msg.id, ok: false, code: result.code, message: result.message, retire });
     }
   } finally {
     busy = false;
