@@ -1,0 +1,36 @@
+import type { LoadedConfig } from '../config/load.ts';
+import { ToolcageError } from '../errors/toolcage-error.ts';
+import { closeRedisClient, createRedisClient, createRedisGovernorStores, RedisApprovalStore, RedisReplayStore } from '../state/redis/index.ts';
+import type { StateStores } from './state.ts';
+
+/**
+ * Every store on one Redis, so that replicas share one replay set, one set of
+ * approvals and one budget per governor. Fails closed: while Redis is
+ * unreachable each store call is `state_unavailable`; there is no fallback to
+ * per-process memory. The password comes from an environment variable named
+ * in the config (`state.redis.passwordEnv`), never from the file itself.
+ */
+export async function openRedisStateStores(loaded: LoadedConfig): Promise<StateStores> {
+  const r = loaded.config.state.redis;
+  let password: string | undefined;
+  if (r.passwordEnv !== undefined) {
+    password = process.env[r.passwordEnv];
+    if (password === undefined) throw new ToolcageError('config_invalid', { message: `state.redis.passwordEnv names ${r.passwordEnv}, which is not set.` });
+  }
+  const client = createRedisClient({
+    url: r.url,
+    ...(r.tls ? { tls: true } : {}),
+    ...(r.username !== undefined ? { username: r.username } : {}),
+    ...(password !== undefined ? { password } : {}),
+  });
+  const prefix = r.keyPrefix.endsWith(':') ? r.keyPrefix : `${r.keyPrefix}:`;
+  return {
+    kind: 'redis',
+    replay: new RedisReplayStore({ client, prefix }),
+    approvals: new RedisApprovalStore({ client, prefix }),
+    governors: createRedisGovernorStores({ client, prefix }),
+    async close() {
+      await closeRedisClient(client);
+    },
+  };
+}
