@@ -32,6 +32,11 @@ export function translateJoseError(err: unknown): ToolcageError {
   if (err instanceof ToolcageError) return err;
   if (err instanceof joseErrors.JWTExpired) return refuse('claim_expired', 'The claim has expired. Mint a fresh claim with the broker.', err);
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    // A missing or non-numeric registered claim is a malformed claim, not an untrusted
+    // issuer or a claim "not valid yet": jose reports both with the claim's name.
+    if (err.reason === 'missing' || err.reason === 'invalid') {
+      return refuse('claim_malformed', `The claim is missing or has an invalid "${err.claim}" claim. Mint a fresh claim with the broker.`, err);
+    }
     switch (err.claim) {
       case 'iss': return refuse('claim_issuer_untrusted', 'The claim issuer is not trusted by this runner.', err);
       case 'aud': return refuse('claim_audience_mismatch', 'The claim is not addressed to this runner (aud). Ask the broker for a claim with this runner as audience.', err);
