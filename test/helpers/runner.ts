@@ -1,0 +1,54 @@
+import { expect } from 'vitest';
+import { MemoryAuditSink } from '../../src/audit/audit.ts';
+import { createRunner, type Runner } from '../../src/runtime/runner.ts';
+import { ToolcageError } from '../../src/errors/toolcage-error.ts';
+import type { ErrorCode } from '../../src/errors/catalogue.ts';
+import type { ExecuteOutcome } from '../../src/executor/types.ts';
+import type { Workspace } from './workspace.ts';
+import { forge } from './forge.ts';
+
+export interface TestRunner {
+  runner: Runner;
+  audit: MemoryAuditSink;
+  /** A call with a fresh, valid broker claim for `text.word_count`. */
+  benign(text?: string): Promise<ExecuteOutcome>;
+  close(): Promise<void>;
+}
+
+let seq = 0;
+export const requestId = (): string => `req_test_${++seq}`;
+
+/** The real runtime of a workspace: SQLite stores, the isolated-vm backend, the verified registry; audit in memory. */
+export async function startRunner(ws: Workspace): Promise<TestRunner> {
+  const audit = new MemoryAuditSink();
+  const runner = await createRunner(ws.loaded, { backends: ['js'], audit });
+  const t: TestRunner = {
+    runner,
+    audit,
+    async benign(text = 'one two three') {
+      const args = { text };
+      const claim = await forge(ws.brokerKey, { tool: 'text.word_count', args, scope: ['text:read'] });
+      return runner.executor.execute({ toolId: 'text.word_count', args, claim, requestId: requestId() });
+    },
+    close: () => runner.close(),
+  };
+  return t;
+}
+
+/** Asserts a refusal: a ToolcageError with this code, and a message matching `message`. */
+export async function expectRefusal(p: Promise<unknown>, code: ErrorCode, message: RegExp | string): Promise<ToolcageError> {
+  const err = await p.then(
+    (v) => { throw new Error(`expected ${code}, got success: ${JSON.stringify(v)}`); },
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ToolcageError);
+  const e = err as ToolcageError;
+  expect({ code: e.code, message: e.message }).toMatchObject({ code, message: typeof message === 'string' ? message : expect.stringMatching(message) });
+  return e;
+}
+
+/** After an attack, a benign call through the same executor must succeed. */
+export async function expectBenignSucceeds(t: TestRunner): Promise<void> {
+  const out = await t.benign('after the attack');
+  expect(out.result).toEqual({ words: 3, lines: 1, characters: 16 });
+}
