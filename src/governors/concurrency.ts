@@ -139,3 +139,9 @@ export class ConcurrencyLimiter {
     await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
   }
 }
+
+/** The limiter the config asks for, or undefined when the config says `concurrency: { enabled: false }`. */
+export function createConcurrencyLimiter(config: { enabled: false } | ({ enabled: true } & ConcurrencyOptions)): ConcurrencyLimiter | undefined {
+  if (!config.enabled) return undefined;
+  return new ConcurrencyLimiter({ maxConcurrent: config.maxConcurrent, perTenantConcurrent: config.perTenantConcurrent, maxQueuedPerTenant: config.maxQueuedPerTenant });
+}

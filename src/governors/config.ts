@@ -95,6 +95,9 @@ export const governorsConfigSchema = z
           maxConcurrent: positiveInt.default(GOVERNOR_DEFAULTS.concurrency.maxConcurrent),
           perTenantConcurrent: positiveInt.default(GOVERNOR_DEFAULTS.concurrency.perTenantConcurrent),
           maxQueuedPerTenant: positiveInt.default(GOVERNOR_DEFAULTS.concurrency.maxQueuedPerTenant),
+        }).refine((c) => c.perTenantConcurrent <= c.maxConcurrent, {
+          message: 'perTenantConcurrent must be at most maxConcurrent',
+          path: ['perTenantConcurrent'],
         }),
       ])
       .prefault({}),

@@ -164,3 +164,12 @@ describe('ConcurrencyLimiter', () => {
     expect(() => new ConcurrencyLimiter(options)).toThrow(message);
   });
 });
+
+describe('createConcurrencyLimiter', () => {
+  it('builds the limiter from the parsed config, or none when the config says enabled: false', async () => {
+    const { parseGovernorsConfig } = await import('../../src/governors/config.ts');
+    const { createConcurrencyLimiter } = await import('../../src/governors/concurrency.ts');
+    expect(createConcurrencyLimiter(parseGovernorsConfig({}).concurrency)?.options).toEqual({ maxConcurrent: 8, perTenantConcurrent: 4, maxQueuedPerTenant: 64 });
+    expect(createConcurrencyLimiter(parseGovernorsConfig({ concurrency: { enabled: false } }).concurrency)).toBeUndefined();
+  });
+});

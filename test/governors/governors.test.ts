@@ -64,6 +64,7 @@ describe('governorsConfigSchema', () => {
     ['an unknown nested key', { spend: { budgt: 5 } }],
     ['enabled: false with settings beside it', { loopGuard: { enabled: false, maxRepeats: 3 } }],
     ['enabled as a string', { spend: { enabled: 'false' } }],
+    ['a per-tenant concurrency above the global cap', { concurrency: { maxConcurrent: 2, perTenantConcurrent: 4 } }],
   ])('refuses %s', (_name, input) => {
     expect(governorsConfigSchema.safeParse(input).success).toBe(false);
     expect(() => parseGovernorsConfig(input)).toThrow(TypeError);
