@@ -16,6 +16,18 @@
 BEGIN { hexd = "0123456789abcdef"; s = "" }
 { s = s $0 "\n" }
 
+# Output is gathered into blocks: one write per printf would cost a syscall
+# per escape sequence.
+function emit(x) {
+  obuf = obuf x
+  if (length(obuf) >= 8192) { printf "%s", obuf; obuf = "" }
+}
+
+function flush() {
+  if (obuf != "") printf "%s", obuf
+  obuf = ""
+}
+
 function odd_backslashes(t) {
   if (match(t, /\\+$/)) return RLENGTH % 2
   return 0
@@ -44,12 +56,12 @@ function utf8(cp) {
 function decode(x, tostr,   g, cnt, m, c, rest, out, cp, lo) {
   out = ""
   cnt = split(x, g, "\\")
-  if (tostr) out = g[1]; else printf "%s", g[1]
+  if (tostr) out = g[1]; else emit(g[1])
   m = 2
   while (m <= cnt) {
     if (g[m] == "" && m < cnt) {
       # "\\": an escaped backslash; the next piece is literal text.
-      if (tostr) out = out "\\" g[m + 1]; else printf "\\%s", g[m + 1]
+      if (tostr) out = out "\\" g[m + 1]; else emit("\\" g[m + 1])
       m += 2
       continue
     }
@@ -72,7 +84,7 @@ function decode(x, tostr,   g, cnt, m, c, rest, out, cp, lo) {
       c = utf8(cp)
     }
     # '"' and '/' stand for themselves.
-    if (tostr) out = out c rest; else printf "%s%s", c, rest
+    if (tostr) out = out c rest; else emit(c rest)
     m++
   }
   return out
@@ -86,7 +98,7 @@ function string_of(a, b, tostr,   m, piece, out) {
     piece = p[m]
     if (m < b) piece = substr(piece, 1, length(piece) - 1)
     if (tostr) out = out decode(piece, 1); else decode(piece, 0)
-    if (m < b) { if (tostr) out = out "\""; else printf "\"" }
+    if (m < b) { if (tostr) out = out "\""; else emit("\"") }
   }
   return out
 }
@@ -102,6 +114,7 @@ END {
         j = i + 1
         while (j < n && odd_backslashes(p[j])) j++
         string_of(i + 1, j, 0)
+        flush()
         exit 0
       }
       sub(/[ \t\r\n]*[,}].*$/, "", v)
