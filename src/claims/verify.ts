@@ -19,7 +19,9 @@ export interface ClaimVerifierOptions {
   now?: () => number;
 }
 
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+// The signature part may be empty so that an unsecured JWS (RFC 7515 §A.5, `alg: none`) reaches the
+// algorithm check and is refused as claim_algorithm_forbidden; jose refuses an empty signature for any allowed alg.
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 /** Header members that would let a token choose its own key (RFC 8725 §3.10); never honoured, so refused. */
 const KEY_CARRYING_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const;
 
