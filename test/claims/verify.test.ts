@@ -111,6 +111,11 @@ describe('refuses', () => {
     await expectRefusal(verifier.verify(await forge(key, call, { jti: 'x' })), 'claim_malformed', /invalid fields: jti/);
   });
 
+  it('refuses an EdDSA claim with its signature part stripped with claim_signature_invalid', async () => {
+    const [h, p] = (await forge(key, call)).split('.');
+    await expectRefusal(verifier.verify(`${h}.${p}.`), 'claim_signature_invalid', /does not verify against any trusted broker key/);
+  });
+
   it('refuses a header without kid with claim_malformed', async () => {
     await expectRefusal(verifier.verify(await sign({ alg: key.alg, key: key.key }, payloadFor(call))), 'claim_malformed', /has no "kid"/);
   });

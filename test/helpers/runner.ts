@@ -1,10 +1,10 @@
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { MemoryAuditSink } from '../../src/audit/audit.ts';
 import { createRunner, type Runner } from '../../src/runtime/runner.ts';
 import { ToolcageError } from '../../src/errors/toolcage-error.ts';
 import type { ErrorCode } from '../../src/errors/catalogue.ts';
 import type { ExecuteOutcome } from '../../src/executor/types.ts';
-import type { Workspace } from './workspace.ts';
+import { makeWorkspace, type Workspace } from './workspace.ts';
 import { forge } from './forge.ts';
 
 export interface TestRunner {
@@ -51,4 +51,27 @@ export async function expectRefusal(p: Promise<unknown>, code: ErrorCode, messag
 export async function expectBenignSucceeds(t: TestRunner): Promise<void> {
   const out = await t.benign('after the attack');
   expect(out.result).toEqual({ words: 3, lines: 1, characters: 16 });
+}
+
+/** Calls the executor the way every adapter does. */
+export function execute(t: TestRunner, toolId: string, args: unknown, claim: string | undefined): Promise<ExecuteOutcome> {
+  return t.runner.executor.execute({ toolId, args, claim, requestId: requestId() });
+}
+
+/**
+ * One workspace and one runner per test file (beforeAll/afterAll registered
+ * here). `prepare` may add tools and relock before the runner starts.
+ */
+export function useRunner(prepare?: (ws: Workspace) => void | Promise<void>): { readonly ws: Workspace; readonly t: TestRunner } {
+  const ctx = {} as { ws: Workspace; t: TestRunner };
+  beforeAll(async () => {
+    ctx.ws = await makeWorkspace();
+    if (prepare) await prepare(ctx.ws);
+    ctx.t = await startRunner(ctx.ws);
+  });
+  afterAll(async () => {
+    await ctx.t?.close();
+    ctx.ws?.cleanup();
+  });
+  return ctx;
 }
