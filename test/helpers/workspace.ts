@@ -29,7 +29,9 @@ export async function makeWorkspace(options: { prefix?: string; config?: (text: 
   const dir = mkdtempSync(join(tmpdir(), options.prefix ?? 'toolcage-test-'));
   await initWorkspace(dir);
   const configFile = join(dir, 'toolcage.config.yaml');
-  if (options.config) writeFileSync(configFile, options.config(readFileSync(configFile, 'utf8')));
+  // One isolated-vm worker per test runner and no Docker: test files run two at a time on two cores.
+  const base = `${readFileSync(configFile, 'utf8')}sandbox:\n  js: { workers: 1 }\n  docker: { enabled: false }\n`;
+  writeFileSync(configFile, options.config ? options.config(base) : base);
   const brokerKey = await loadSigningKey(join(dir, 'keys', 'broker.private.jwk.json'));
   const registryKey = await loadSigningKey(join(dir, 'keys', 'registry.private.jwk.json'));
   const ws: Workspace = {
