@@ -86,3 +86,11 @@ export async function attackerKey(alg: string, kid = 'attacker'): Promise<{ alg:
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
   return { alg, kid, key: privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg } };
 }
+
+/** Signs any header (even one jose would refuse to produce, e.g. an unknown `crit`) with a real EdDSA or ES256 key. */
+export async function signRaw(key: SigningKey, header: Record<string, unknown>, payload: Record<string, unknown>): Promise<string> {
+  const signingInput = `${b64json({ alg: key.alg, kid: key.kid, typ: 'JWT', ...header })}.${b64json(payload)}`;
+  const algorithm = key.alg === 'EdDSA' ? { name: 'Ed25519' } : { name: 'ECDSA', hash: 'SHA-256' };
+  const sig = new Uint8Array(await crypto.subtle.sign(algorithm, key.key, new TextEncoder().encode(signingInput)));
+  return `${signingInput}.${base64url.encode(sig)}`;
+}

@@ -1,0 +1,24 @@
+// Attack: a claim whose nbf is now but whose iat says it was issued in the future (a broker with a
+// skewed or forged clock). Frozen clock; tolerance 30 s.
+import { afterAll, beforeAll, it, vi } from 'vitest';
+import { forge } from '../helpers/forge.ts';
+import { execute, expectBenignSucceeds, expectRefusal, useRunner } from '../helpers/runner.ts';
+
+const NOW_MS = Date.UTC(2030, 0, 1, 12, 0, 0);
+const NOW_S = NOW_MS / 1000;
+beforeAll(() => { vi.useFakeTimers({ toFake: ['Date'], now: NOW_MS }); });
+afterAll(() => { vi.useRealTimers(); });
+const s = useRunner();
+const args = { text: 'a b' };
+
+it('refuses iat 31 s in the future with claim_not_yet_valid', async () => {
+  const token = await forge(s.ws.brokerKey, { tool: 'text.word_count', args, scope: ['text:read'], nowS: NOW_S }, { iat: NOW_S + 31 });
+  await expectRefusal(execute(s.t, 'text.word_count', args, token), 'claim_not_yet_valid', 'The claim was issued in the future (iat). Check the broker clock.');
+  await expectBenignSucceeds(s.t);
+});
+
+it('refuses iat a year in the future', async () => {
+  const token = await forge(s.ws.brokerKey, { tool: 'text.word_count', args, scope: ['text:read'], nowS: NOW_S }, { iat: NOW_S + 365 * 86_400 });
+  await expectRefusal(execute(s.t, 'text.word_count', args, token), 'claim_not_yet_valid', 'The claim was issued in the future (iat). Check the broker clock.');
+  await expectBenignSucceeds(s.t);
+});
