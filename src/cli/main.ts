@@ -5,6 +5,7 @@ import { keysCommand } from './commands/keys.ts';
 import { registryCommand } from './commands/registry.ts';
 import { brokerCommand } from './commands/broker.ts';
 import { runCommand } from './commands/run.ts';
+import { mcpCommand } from './commands/mcp.ts';
 import { demoCommand } from './commands/demo.ts';
 const { imagesCommand } = await import('./commands/images.ts').catch(() => ({ imagesCommand: undefined }));
 import { CliExit } from './io.ts';
@@ -19,6 +20,7 @@ program.addCommand(keysCommand());
 program.addCommand(registryCommand());
 program.addCommand(brokerCommand());
 program.addCommand(runCommand());
+program.addCommand(mcpCommand());
 program.addCommand(demoCommand());
 if (imagesCommand) program.addCommand(imagesCommand());
 

@@ -72,6 +72,35 @@ export const configSchema = z.strictObject({
     }).prefault({}),
   }).prefault({}),
   governors: governorsConfigSchema.prefault({}),
+  /** `toolcage mcp`: the MCP server adapter. Nothing here is needed for stdio. */
+  mcp: z.strictObject({
+    /**
+     * This MCP server's canonical URL: the RFC 8707 resource its clients' tokens
+     * must be issued for, and the `resource` of its RFC 9728 metadata.
+     * Default `http://127.0.0.1:PORT/mcp`.
+     */
+    resourceUrl: z.url().optional(),
+    /** The identity provider whose bearer tokens HTTP clients present. `toolcage mcp --port` refuses to start without it. */
+    identity: z.strictObject({
+      issuer: z.string().min(1),
+      jwksFile: path.optional(),
+      jwksUrl: z.url().optional(),
+      /** Default: `resourceUrl` (RFC 8707: a token for another resource is refused). */
+      audience: z.string().min(1).optional(),
+      /** Token claim holding the principal's roles (array, or space-separated string). */
+      rolesClaim: z.string().min(1).default('roles'),
+      /** Token claim holding the tenant; a token without it gets the config's `tenant`. */
+      tenantClaim: z.string().min(1).default('tenant'),
+      /** Advertised in the protected resource metadata. Default `[issuer]`. */
+      authorizationServers: z.array(z.url()).min(1).optional(),
+      /** RFC 8725 §3.1: the allowlist decides, never the token header. */
+      algorithms: z.array(z.enum(['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256'])).min(1).default(['ES256', 'EdDSA', 'RS256']),
+      clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+    }).refine((i) => (i.jwksFile === undefined) !== (i.jwksUrl === undefined), { message: 'set exactly one of jwksFile and jwksUrl' }).optional(),
+    /** A remote runner (`toolcage serve`) by URL instead of the in-process one. */
+    runnerUrl: z.url().optional(),
+    http: z.strictObject({ host: z.string().default('127.0.0.1'), maxSessions: z.number().int().positive().max(100_000).default(1000) }).prefault({}),
+  }).prefault({}),
 });
 
 export type ToolcageConfig = z.infer<typeof configSchema>;
