@@ -27,7 +27,45 @@ export const configSchema = z.strictObject({
     /** Private signing JWKs; the first signs, all are published in the JWKS (key rotation). */
     signingKeys: z.array(path).min(1).default(['keys/broker.private.jwk.json']),
     policy: path.default('broker-policy.yaml'),
-    http: z.strictObject({ host: z.string().default('127.0.0.1'), port: port.default(8081) }).prefault({}),
+    http: z.strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: port.default(8081),
+      bodyLimitBytes: z.number().int().positive().default(256 * 1024),
+      requestTimeoutMs: z.number().int().positive().default(30_000),
+      headersTimeoutMs: z.number().int().positive().default(10_000),
+      shutdownGraceMs: z.number().int().positive().default(10_000),
+      /** The externally visible base URL (behind a proxy): DPoP proofs' `htu` is checked against it. Default: the request's own scheme and Host. */
+      publicUrl: z.url().optional(),
+      logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info'),
+    }).prefault({}),
+    /**
+     * Who may call `broker serve`: an OIDC-style identity provider (bearer JWTs
+     * verified against its JWKS, issuer and audience) and/or per-service API
+     * keys (only their sha256 is stored). Neither configured: every caller is refused.
+     */
+    identity: z.strictObject({
+      jwksFile: path.optional(),
+      jwksUrl: z.url().optional(),
+      issuer: z.string().min(1),
+      audience: z.string().min(1),
+      /** The token claim holding the caller's roles (an array of strings, or a space-separated string). */
+      rolesClaim: z.string().min(1).default('roles'),
+      /** The token claim holding the caller's tenant; absent: the request's or the config's tenant. */
+      tenantClaim: z.string().min(1).optional(),
+      /** RFC 8725 §3.1: the allowlist decides, never the token header. */
+      algorithms: z.array(z.enum(['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256'])).min(1).default(['ES256', 'EdDSA', 'RS256']),
+      clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+    }).refine((i) => (i.jwksFile === undefined) !== (i.jwksUrl === undefined), { message: 'set exactly one of jwksFile or jwksUrl' }).optional(),
+    apiKeys: z.array(z.strictObject({
+      id: z.string().min(1).max(64),
+      /** hex sha256 of the key; the key itself is never stored. */
+      sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits'),
+      subject: z.string().min(1).max(256),
+      roles: z.array(z.string().min(1)).default([]),
+      tenant: z.string().min(1).max(128).optional(),
+    })).default([]),
+    /** Roles whose holders may approve or deny pending approval requests (never their own). */
+    approverRoles: z.array(z.string().min(1)).min(1).default(['approver']),
   }).prefault({}),
   runner: z.strictObject({
     audience: z.string().min(1).default('toolcage-runner'),
@@ -45,6 +83,14 @@ export const configSchema = z.strictObject({
       bodyLimitBytes: z.number().int().positive().default(1024 * 1024),
       requestTimeoutMs: z.number().int().positive().default(60_000),
       shutdownGraceMs: z.number().int().positive().default(10_000),
+      headersTimeoutMs: z.number().int().positive().default(10_000),
+      keepAliveTimeoutMs: z.number().int().positive().default(5_000),
+      /** The externally visible base URL (behind a proxy): DPoP proofs' `htu` is checked against it. Default: the request's own scheme and Host. */
+      publicUrl: z.url().optional(),
+      logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info'),
+      /** DPoP proofs (RFC 9449): how old an `iat` may be, and the clock skew allowed either way. */
+      dpopMaxAgeSeconds: z.number().int().positive().max(600).default(60),
+      dpopClockToleranceSeconds: z.number().int().min(0).max(60).default(5),
     }).prefault({}),
   }).prefault({}),
   state: z.strictObject({

@@ -41,6 +41,8 @@ export const ERROR_CATALOGUE = {
   unauthenticated: { status: 401, fault: 'client', message: 'The caller is not authenticated. Present a valid identity token or API key.' },
   request_invalid: { status: 400, fault: 'client', message: 'The request is malformed.' },
   not_found: { status: 404, fault: 'client', message: 'No such route or resource.' },
+  payload_too_large: { status: 413, fault: 'client', message: 'The request body is larger than this service accepts. Send smaller arguments.' },
+  unsupported_media_type: { status: 415, fault: 'client', message: 'The request body must be JSON: send Content-Type: application/json.' },
   registry_invalid: { status: 500, fault: 'server', message: 'The tool registry failed verification; nothing is loaded from it.' },
   config_invalid: { status: 500, fault: 'server', message: 'The configuration is invalid.' },
   internal: { status: 500, fault: 'server', message: 'An internal error occurred.' },

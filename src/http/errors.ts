@@ -1,0 +1,59 @@
+import type { FastifyReply } from 'fastify';
+import { ToolcageError, toToolcageError } from '../errors/toolcage-error.ts';
+
+/**
+ * Translates what fastify (or Node's parser) throws before our handler runs
+ * into contract codes, in one place: the caller always gets the contract's
+ * JSON body, never fastify's own error shape.
+ */
+export function translateHttpError(err: unknown): ToolcageError {
+  if (err instanceof ToolcageError) return err;
+  const e = err as { code?: unknown; statusCode?: unknown; message?: unknown };
+  switch (e?.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ToolcageError('payload_too_large', { cause: err });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ToolcageError('unsupported_media_type', { cause: err });
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ToolcageError('request_invalid', { message: 'The body is empty; send a JSON object.', cause: err });
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new ToolcageError('request_invalid', { message: 'The body is not valid JSON.', cause: err });
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new ToolcageError('request_invalid', { message: 'Content-Length does not match the body sent.', cause: err });
+    default:
+      break;
+  }
+  if (err instanceof SyntaxError || (typeof e?.statusCode === 'number' && e.statusCode === 400)) {
+    // JSON.parse errors, and secure-json-parse refusing __proto__/constructor keys.
+    return new ToolcageError('request_invalid', { message: 'The body is not valid JSON (or carries a forbidden __proto__/constructor key).', cause: err });
+  }
+  if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return new ToolcageError('request_invalid', { cause: err });
+  }
+  return toToolcageError(err);
+}
+
+/** The scheme a 401 asks for (RFC 6750 §3, RFC 9449 §7.1). */
+function challengeFor(error: ToolcageError): string | undefined {
+  if (error.status !== 401) return undefined;
+  if (error.code === 'dpop_invalid') return 'DPoP algs="ES256 EdDSA", error="invalid_dpop_proof"';
+  if (error.code === 'unauthenticated') return 'Bearer';
+  return error.code === 'claim_missing' ? 'Bearer' : 'Bearer error="invalid_token"';
+}
+
+/**
+ * Sends the contract's error body with its status, a `Retry-After` when the
+ * error says when a retry may work, and a `WWW-Authenticate` challenge on 401s.
+ */
+export function sendError(reply: FastifyReply, err: unknown, requestId: string): FastifyReply {
+  const error = translateHttpError(err);
+  if (error.retryAfterSeconds !== undefined && error.retryAfterSeconds >= 0) {
+    reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterSeconds))));
+  }
+  const challenge = challengeFor(error);
+  if (challenge) reply.header('www-authenticate', challenge);
+  if (error.status >= 500 && error.code === 'internal') {
+    reply.log.error({ requestId, err: error.cause instanceof Error ? { type: error.cause.name, message: error.cause.message, stack: error.cause.stack } : undefined }, 'internal error');
+  }
+  return reply.code(error.status).type('application/json; charset=utf-8').send(error.toBody(requestId));
+}

@@ -1,0 +1,93 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { LoadedConfig } from '../config/load.ts';
+import type { AuditSink } from '../audit/audit.ts';
+import { DpopProofVerifier } from '../claims/dpop.ts';
+import { RunnerMetrics } from '../metrics/runner-metrics.ts';
+import { createRunner, type Runner } from '../runtime/runner.ts';
+import { openStateStores } from '../runtime/state.ts';
+import type { DockerBackend } from '../sandbox/docker/docker-backend.ts';
+import { buildRunnerApp } from './runner-app.ts';
+
+export interface RunnerService {
+  app: FastifyInstance;
+  runner: Runner;
+  metrics: RunnerMetrics;
+  /** Listens on the configured (or given) host and port; resolves to the base URL. */
+  listen(override?: { host?: string; port?: number }): Promise<string>;
+  /**
+   * Graceful stop: readiness goes false, the server stops accepting, in-flight
+   * runs get `graceMs` to finish and are then aborted, sandboxes are disposed.
+   * Resolves to how many runs were aborted.
+   */
+  shutdown(graceMs?: number): Promise<{ aborted: number }>;
+}
+
+/** Assembles `toolcage serve` from configuration: stores, DPoP verifier, metrics, runner, app. */
+export async function createRunnerService(loaded: LoadedConfig, options: { logger?: Logger; audit?: AuditSink; backends?: ReadonlyArray<'js' | 'docker'> } = {}): Promise<RunnerService> {
+  const http = loaded.config.runner.http;
+  const stores = await openStateStores(loaded);
+  const metrics = new RunnerMetrics();
+  const dpop = new DpopProofVerifier({ replay: stores.replay, maxAgeSeconds: http.dpopMaxAgeSeconds, clockToleranceSeconds: http.dpopClockToleranceSeconds });
+  let runner: Runner;
+  try {
+    runner = await createRunner(loaded, {
+      stores,
+      observer: metrics.observer,
+      dpop: dpop.forClaims(),
+      ...(options.audit ? { audit: options.audit } : {}),
+      ...(options.backends ? { backends: options.backends } : {}),
+    });
+  } catch (err) {
+    await stores.close();
+    throw err;
+  }
+  const docker = runner.backends.docker as Partial<Pick<DockerBackend, 'poolState'>> | undefined;
+  metrics.attach({
+    isKnownTool: (id) => runner.registry().get(id) !== undefined,
+    ...(runner.concurrency ? { concurrency: () => runner.concurrency!.stats() } : {}),
+    ...(typeof docker?.poolState === 'function' ? { dockerPool: () => docker.poolState!() } : {}),
+  });
+  const app = buildRunnerApp(runner, {
+    metrics,
+    ...(options.logger ? { logger: options.logger } : { logLevel: http.logLevel }),
+    bodyLimitBytes: http.bodyLimitBytes,
+    requestTimeoutMs: http.requestTimeoutMs,
+    headersTimeoutMs: http.headersTimeoutMs,
+    keepAliveTimeoutMs: http.keepAliveTimeoutMs,
+    ...(http.publicUrl ? { publicUrl: http.publicUrl } : {}),
+  });
+
+  let stopping: Promise<{ aborted: number }> | undefined;
+  return {
+    app,
+    runner,
+    metrics,
+    async listen(override = {}) {
+      await app.listen({ host: override.host ?? http.host, port: override.port ?? http.port });
+      const addr = app.server.address();
+      if (addr === null || typeof addr === 'string') return String(addr);
+      const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      return `http://${host}:${addr.port}`;
+    },
+    shutdown(graceMs = http.shutdownGraceMs) {
+      stopping ??= (async () => {
+        const control = app.toolcage;
+        control.draining = true;
+        // Stop accepting; fastify closes idle keep-alive sockets and answers 503 on busy ones.
+        const closed = app.close();
+        let aborted = 0;
+        if (!(await control.inFlight.waitIdle(graceMs))) {
+          aborted = control.inFlight.size;
+          control.inFlight.abortAll(new Error('shutdown deadline passed'));
+          await control.inFlight.waitIdle(5_000);
+        }
+        await closed;
+        await runner.close();
+        await stores.close();
+        return { aborted };
+      })();
+      return stopping;
+    },
+  };
+}
