@@ -1,0 +1,147 @@
+/**
+ * The Docker backend against two baselines, measured in the same run, same
+ * image (toolcage/text-tools), same command (text.sha256sum) and same limits:
+ *
+ *   backend     createDockerBackend().run(): a warm pooled container per call
+ *   docker run  `docker run --rm -i` with the same flags (the CLI)
+ *   dockerode   raw dockerode create/attach/start/write/wait/remove per call
+ *               (the same locked-down spec; what a backend without a pool does)
+ *
+ * p50, p99 and calls/s at concurrency 1 and 8.
+ *
+ *   node bench/docker.ts            (N1=40 N8=120 to change call counts)
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { RunLimits, SandboxTool } from '../src/sandbox/backend.ts';
+import { dockerodeApi } from '../src/sandbox/docker/api.ts';
+import { containerSpec } from '../src/sandbox/docker/container-spec.ts';
+import { buildImage, createDockerBackend } from '../src/sandbox/docker/index.ts';
+import { Demuxer } from '../src/sandbox/docker/demux.ts';
+
+export interface BenchFigure {
+  method: 'backend' | 'docker run --rm' | 'dockerode lifecycle';
+  concurrency: number;
+  calls: number;
+  p50Ms: number;
+  p99Ms: number;
+  callsPerSec: number;
+  failures: number;
+}
+
+export interface BenchDockerOptions {
+  /** Calls measured at concurrency 1 (default 40) and 8 (default 120). */
+  calls1?: number;
+  calls8?: number;
+  /** Warm pool size of the backend (default 8). */
+  poolSize?: number;
+  log?: (line: string) => void;
+}
+
+const LIMITS: Required<RunLimits> = { timeoutMs: 5000, memoryMb: 32, maxOutputBytes: 256, cpus: 0.5, pids: 16 };
+const COMMAND = ['/opt/toolcage/bin/sha256sum.sh'];
+const INPUT = { text: 'the quick brown fox jumps over the lazy dog' };
+const EXPECTED = '05c6e08f1d9fdafa03147fcb8f82f124c76d2f70e3d989dc8aadb5e7d7450bec';
+
+async function measure(method: BenchFigure['method'], concurrency: number, calls: number, call: () => Promise<string>): Promise<BenchFigure> {
+  for (let i = 0; i < Math.min(4, concurrency * 2); i++) await call(); // warm-up
+  const samples: number[] = [];
+  let failures = 0;
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < calls) {
+        next++;
+        const t = performance.now();
+        const out = await call().catch(() => '');
+        samples.push(performance.now() - t);
+        if (!out.includes(EXPECTED)) failures++;
+      }
+    }),
+  );
+  const total = performance.now() - start;
+  const sorted = samples.sort((a, b) => a - b);
+  const at = (q: number): number => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? 0);
+  return { method, concurrency, calls, p50Ms: at(0.5), p99Ms: at(0.99), callsPerSec: Math.round((calls / total) * 10000) / 10, failures };
+}
+
+function dockerRunCli(image: string): () => Promise<string> {
+  const args = [
+    'run', '--rm', '-i', '--network', 'none', '--read-only', '--tmpfs', '/tmp:rw,noexec,nosuid,nodev,size=16777216,mode=1777', '--shm-size', '1m',
+    '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges:true', '--user', '65532:65532', '--ipc', 'private', '--cgroupns', 'private', '--init',
+    '--pids-limit', String(LIMITS.pids), '--memory', `${LIMITS.memoryMb}m`, '--memory-swap', `${LIMITS.memoryMb}m`, '--cpus', String(LIMITS.cpus),
+    '--ulimit', 'nofile=64:64', '--ulimit', 'fsize=16777216:16777216', '--ulimit', 'core=0:0', '--oom-score-adj', '1000', '--log-driver', 'none',
+    '--label', 'toolcage.bench=true', '--workdir', '/tmp', image, ...COMMAND,
+  ];
+  return () =>
+    new Promise((resolve, reject) => {
+      const p = spawn('docker', args, { stdio: ['pipe', 'pipe', 'ignore'] });
+      let out = '';
+      p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      p.on('error', reject);
+      p.on('close', () => resolve(out));
+      p.stdin.end(`${JSON.stringify(INPUT)}\n`);
+    });
+}
+
+function dockerodeLifecycle(imageId: string): () => Promise<string> {
+  const api = dockerodeApi('/var/run/docker.sock');
+  const spec = containerSpec({ imageId, command: COMMAND, limits: LIMITS, labels: { 'toolcage.bench': 'true' }, env: [], tmpfsMb: 16, shmMb: 1, nofile: 64 });
+  return async () => {
+    const id = await api.createContainer(spec);
+    try {
+      const stream = await api.attach(id);
+      const demux = new Demuxer(stream, { maxStdoutBytes: LIMITS.maxOutputBytes, maxStderrBytes: 8192, onStdoutOverflow: () => undefined });
+      const ended = new Promise((r) => stream.once('end', r));
+      await api.start(id);
+      stream.end(`${JSON.stringify(INPUT)}\n`);
+      await api.wait(id);
+      await ended;
+      return demux.collect().stdout.toString();
+    } finally {
+      await api.remove(id);
+    }
+  };
+}
+
+/** Runs the three methods at concurrency 1 and 8; returns the figures (and logs a line per figure). */
+export async function benchDocker(options: BenchDockerOptions = {}): Promise<BenchFigure[]> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const calls1 = options.calls1 ?? 40;
+  const calls8 = options.calls8 ?? 120;
+  const built = await buildImage('text-tools');
+  const tool: SandboxTool = { id: 'text.sha256sum', version: '1.0.0', runtime: 'docker', image: 'toolcage/text-tools', imageId: built.identity, command: COMMAND, limits: LIMITS };
+  const backend = createDockerBackend({ runnerId: `bench-${process.pid}`, pool: { size: options.poolSize ?? 8 } });
+  await backend.prewarm(tool);
+  let n = 0;
+  const viaBackend = async (): Promise<string> => {
+    const r = await backend.run({ invocationId: `bench-${n++}`, tool, input: INPUT });
+    return r.ok ? r.outputJson : '';
+  };
+  const figures: BenchFigure[] = [];
+  const record = (f: BenchFigure): void => {
+    figures.push(f);
+    log(`${f.method.padEnd(20)} c=${f.concurrency}  p50 ${String(f.p50Ms).padStart(4)} ms  p99 ${String(f.p99Ms).padStart(5)} ms  ${String(f.callsPerSec).padStart(5)} calls/s  (${f.calls} calls, ${f.failures} failed)`);
+  };
+  try {
+    for (const [concurrency, calls] of [[1, calls1], [8, calls8]] as const) {
+      record(await measure('backend', concurrency, calls, viaBackend));
+      await backend.whenIdle();
+      record(await measure('docker run --rm', concurrency, calls, dockerRunCli('toolcage/text-tools')));
+      record(await measure('dockerode lifecycle', concurrency, calls, dockerodeLifecycle(built.imageId)));
+      await backend.prewarm(tool);
+    }
+  } finally {
+    await backend.dispose();
+  }
+  const f = (m: BenchFigure['method'], c: number): BenchFigure | undefined => figures.find((x) => x.method === m && x.concurrency === c);
+  const ratio = (f('backend', 1)?.p50Ms ?? 0) / (f('docker run --rm', 1)?.p50Ms ?? 1);
+  log(`p50 backend / docker run --rm at c=1: ${ratio.toFixed(2)}x (target <= 0.3x)`);
+  log(`calls/s at c=8: backend ${f('backend', 8)?.callsPerSec} vs dockerode lifecycle ${f('dockerode lifecycle', 8)?.callsPerSec} (target >=)`);
+  return figures;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  await benchDocker({ calls1: Number(process.env.N1 ?? 40), calls8: Number(process.env.N8 ?? 120) });
+}
