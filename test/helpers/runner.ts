@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, expect } from 'vitest';
 import { MemoryAuditSink } from '../../src/audit/audit.ts';
 import { createRunner, type Runner } from '../../src/runtime/runner.ts';
+import { createBrokerRuntime } from '../../src/runtime/broker.ts';
+import { Broker } from '../../src/broker/broker.ts';
+import { loadPolicy } from '../../src/broker/policy.ts';
 import { ToolcageError } from '../../src/errors/toolcage-error.ts';
 import type { ErrorCode } from '../../src/errors/catalogue.ts';
 import type { ExecuteOutcome } from '../../src/executor/types.ts';
@@ -79,4 +82,20 @@ export function useRunner(prepare?: (ws: Workspace) => void | Promise<void>): { 
     ctx.ws?.cleanup();
   });
   return ctx;
+}
+
+/** The args of a repo.apply_patch call (the high-risk example tool). */
+export function patchArgs(replace = 'bye'): { files: Record<string, string>; edits: Array<{ path: string; find: string; replace: string }> } {
+  return { files: { 'a.txt': 'hello world' }, edits: [{ path: 'a.txt', find: 'hello', replace }] };
+}
+
+/** The broker of the workspace, sharing the runner's stores and registry (approvals land in the same SQLite file). */
+export async function brokerFor(t: TestRunner, ws: Workspace, now?: () => number): Promise<Broker> {
+  const rt = await createBrokerRuntime(ws.loaded, { stores: t.runner.stores, registry: t.runner.registry });
+  if (!now) return rt.broker;
+  const c = ws.loaded.config;
+  return new Broker({
+    issuer: c.broker.issuer, audience: c.runner.audience, keys: [ws.brokerKey], publicJwks: [], policy: loadPolicy(ws.loaded.path(c.broker.policy)),
+    registry: t.runner.registry, approvals: t.runner.stores.approvals, now,
+  });
 }
