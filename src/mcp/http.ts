@@ -11,7 +11,8 @@ import type { ToolcageMcpService } from './service.ts';
 
 export interface McpHttpOptions {
   service: ToolcageMcpService;
-  identity: IdentityVerifier;
+  /** The bearer token verifier, or a factory given the resource URL (its audience), for when the port is only known once listening. */
+  identity: IdentityVerifier | ((resourceUrl: string) => IdentityVerifier);
   host?: string;
   /** 0 picks a free port. */
   port: number;
@@ -57,6 +58,7 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
   let resourceUrl = '';
   let prmUrl = '';
   let allowedHosts: string[] = [];
+  let identity: IdentityVerifier | undefined;
 
   const http = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
@@ -144,7 +146,7 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
       return undefined;
     }
     try {
-      return await options.identity.verify(match[1]!);
+      return await identity!.verify(match[1]!);
     } catch (err) {
       const reason = err instanceof ToolcageError ? err.message : 'The token could not be verified';
       res.setHeader('www-authenticate', `Bearer error="invalid_token", error_description="${reason.replace(/["\\]/g, '')}", resource_metadata="${prmUrl}"`);
@@ -165,6 +167,12 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
   resourceUrl = options.resourceUrl ?? `${origin}${MCP_PATH}`;
   prmUrl = `${origin}${PRM_PATH}${MCP_PATH}`;
   allowedHosts = [`${host}:${port}`, `localhost:${port}`, `127.0.0.1:${port}`];
+  try {
+    identity = typeof options.identity === 'function' ? options.identity(resourceUrl) : options.identity;
+  } catch (err) {
+    http.close();
+    throw err;
+  }
 
   return {
     url: `${origin}${MCP_PATH}`,

@@ -24,12 +24,10 @@ async function serveHttp(loaded: LoadedConfig, port: number, opts: McpOptions, s
     throw new ToolcageError('config_invalid', { message: 'toolcage mcp --port needs mcp.identity in the config (issuer, jwksFile or jwksUrl): HTTP clients must present bearer tokens from an identity provider. Use stdio (no --port) for a local client.' });
   }
   const host = opts.host ?? m.http.host;
-  // The resource URL (RFC 8707) must be known before the verifier is built; with --port 0 it is only known after listening.
-  const resourceUrl = m.resourceUrl ?? (port === 0 ? undefined : `http://${host}:${port}/mcp`);
-  if (!resourceUrl && !id.audience) throw new ToolcageError('config_invalid', { message: 'With --port 0, set mcp.resourceUrl or mcp.identity.audience: tokens must be checked against a fixed audience.' });
-  const identity = new IdentityVerifier({
+  const identity = (resourceUrl: string) => new IdentityVerifier({
     issuer: id.issuer,
-    audience: id.audience ?? resourceUrl!,
+    // RFC 8707: by default a token must be issued for this very resource.
+    audience: id.audience ?? resourceUrl,
     jwks: id.jwksFile ? { jwksFile: loaded.path(id.jwksFile) } : { jwksUrl: id.jwksUrl! },
     rolesClaim: id.rolesClaim,
     tenantClaim: id.tenantClaim,
@@ -37,7 +35,7 @@ async function serveHttp(loaded: LoadedConfig, port: number, opts: McpOptions, s
     algorithms: id.algorithms,
     clockToleranceSeconds: id.clockToleranceSeconds,
   });
-  const server = await startMcpHttp({ service, identity, host, port, ...(resourceUrl ? { resourceUrl } : {}), authorizationServers: id.authorizationServers ?? [id.issuer], maxSessions: m.http.maxSessions });
+  const server = await startMcpHttp({ service, identity, host, port, ...(m.resourceUrl ? { resourceUrl: m.resourceUrl } : {}), authorizationServers: id.authorizationServers ?? [id.issuer], maxSessions: m.http.maxSessions });
   process.stderr.write(`${JSON.stringify({ mcp: server.url, resourceMetadata: server.resourceMetadataUrl })}\n`);
   await new Promise<void>((done) => {
     const stop = () => void server.close().then(done, done);
@@ -81,8 +79,9 @@ export function mcpCommand(): Command {
     .argument('<id>', 'approval id (apr_...)')
     .option('--deny', 'deny instead of approve', false)
     .option('--by <approver>', 'who decides (default: $USER)')
-    .option('--config <file>', 'config file', 'toolcage.config.yaml')
-    .action(action(async (id: string, opts: { config: string; deny: boolean; by?: string }) => {
+    // --config is the parent's option (commander hands it to `mcp` wherever it appears).
+    .action(action(async (id: string, _opts: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<{ config: string; deny: boolean; by?: string }>();
       const loaded = configFrom(opts);
       const rt = await createBrokerRuntime(loaded);
       try {
