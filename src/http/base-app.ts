@@ -46,8 +46,7 @@ export function createBaseApp(options: BaseAppOptions): FastifyInstance {
   const logger = options.logger ?? createHttpLogger(options.logLevel);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    logController: new LogController({ disableRequestLogging: true }),
-    requestIdLogLabel: 'requestId',
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     bodyLimit: options.bodyLimitBytes,
     requestTimeout: options.requestTimeoutMs,
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
