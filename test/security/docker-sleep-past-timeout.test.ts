@@ -19,7 +19,10 @@ describe('docker sandbox: sleep past the timeout', () => {
     const elapsed = Date.now() - started;
     expect(result).toMatchObject({ ok: false, code: 'timeout', message: 'The tool ran past its time limit (1000 ms) and was stopped.' });
     expect(elapsed).toBeGreaterThanOrEqual(1000);
-    expect(elapsed).toBeLessThan(2000);
+    // The time limit is the tool's: it starts when the input is written. A pooled call (the normal
+    // path) answers within timeoutMs + 1 s; a cold one adds its container's start-up, which an
+    // overloaded engine can stretch, so it is only bounded loosely here.
+    expect(elapsed).toBeLessThan(pooled ? 2000 : 6000);
     // Only the refilled pool container may remain, never a running or exited call container.
     const left = await containersOf(runnerId);
     expect(left.every((c) => c.Labels['toolcage.invocation'] === 'pooled')).toBe(true);
