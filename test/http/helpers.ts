@@ -101,7 +101,7 @@ export async function makeWorkspace(config: Record<string, unknown> = {}, option
   const raw = parseYaml(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
   merge(raw, { sandbox: { js: { workers: 1 }, docker: { enabled: false } }, runner: { http: { logLevel: 'silent' } }, broker: { http: { logLevel: 'silent' } } });
   merge(raw, config);
-  writeFileSync(configFile, stringifyYaml(raw));
+  writeFileSync(configFile, stringifyYaml(raw, { aliasDuplicateObjects: false }));
   if (options.policy) writeFileSync(join(dir, 'broker-policy.yaml'), options.policy);
   return {
     dir,
