@@ -5,7 +5,8 @@ import { attackTool, docker, expectNoContainersLeft, textTool, uniqueRunnerId } 
 
 // Attack: `:(){ :|:& };:` inside the container, to exhaust the host's process table.
 const runnerId = uniqueRunnerId('fork');
-const backend = createDockerBackend({ runnerId, pool: { size: 0 } });
+// A warm container per bomb, so durations measure the tool's time, not container start-up.
+const backend = createDockerBackend({ runnerId, pool: { size: 1 } });
 afterAll(async () => {
   await backend.dispose();
   await expectNoContainersLeft(runnerId);
@@ -14,10 +15,11 @@ afterAll(async () => {
 describe('docker sandbox: fork bomb', () => {
   it('is held at the pids limit, ends as timeout naming the exhausted process limit, and the host can still fork', async () => {
     const tool = await attackTool('forkbomb.sh', ['sustained'], { timeoutMs: 2000, pids: 24 });
+    await backend.prewarm(tool);
     const pending = backend.run({ invocationId: 'bomb', tool, input: {} });
     await new Promise((r) => setTimeout(r, 1200));
     // Mid-bomb: the container holds no more processes than its limit, and the host still forks.
-    const [c] = await docker.listContainers({ filters: { label: [`toolcage.runner=${runnerId}`] } });
+    const [c] = await docker.listContainers({ filters: { label: [`toolcage.runner=${runnerId}`, 'toolcage.tool=test.forkbomb_sustained@1.0.0'] } });
     if (c) {
       const top = await docker.getContainer(c.Id).top().catch(() => ({ Processes: [] as string[][] }));
       expect(top.Processes.length).toBeLessThanOrEqual(24);
@@ -31,6 +33,7 @@ describe('docker sandbox: fork bomb', () => {
 
   it('the classic one-liner is contained too: a failure (the shell dies on a failed fork, or the deadline), never a hang', async () => {
     const tool = await attackTool('forkbomb.sh', ['classic'], { timeoutMs: 2000, pids: 24 });
+    await backend.prewarm(tool);
     const result = await backend.run({ invocationId: 'classic', tool, input: {} });
     expect(result.ok).toBe(false);
     expect(['sandbox_failed', 'timeout']).toContain(result.ok ? '' : result.code);
