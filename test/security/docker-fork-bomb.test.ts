@@ -23,11 +23,14 @@ describe('docker sandbox: fork bomb', () => {
     if (c) {
       const top = await docker.getContainer(c.Id).top().catch(() => ({ Processes: [] as string[][] }));
       expect(top.Processes.length).toBeLessThanOrEqual(24);
+      expect(top.Processes.length).toBeGreaterThanOrEqual(16); // the bomb is running, held at the limit
     }
     expect(spawnSync('/bin/true').status).toBe(0);
     const result = await pending;
     expect(result).toMatchObject({ ok: false, code: 'timeout' });
-    expect(result.ok ? '' : result.message).toMatch(/process limit \(pids 24\) exhausted/);
+    // The message names the exhausted process limit when the runner's best-effort count (docker top,
+    // 400 ms budget) came back in time; an overloaded engine may not answer that fast.
+    expect(result.ok ? '' : result.message).toMatch(/^The tool ran past its time limit \(2000 ms\)( with its process limit \(pids 24\) exhausted, as a fork bomb does;| and was)/);
     expect(result.durationMs).toBeLessThan(2000 + 1000);
   });
 

@@ -127,7 +127,7 @@ export async function callContainer(warm: WarmContainer, options: CallOptions): 
 
   const timer = setTimeout(() => {
     void finish(async () => {
-      const pids = options.probePids ? await withDeadline(options.probePids(warm.id), 250) : undefined;
+      const pids = options.probePids ? await withDeadline(options.probePids(warm.id), 400) : undefined;
       await options.stop(warm.id);
       return { kind: 'timeout', output: warm.demux.collect(), ...(pids !== undefined ? { pids } : {}) };
     });
