@@ -19,12 +19,12 @@ describe('docker sandbox: fork bomb', () => {
     const pending = backend.run({ invocationId: 'bomb', tool, input: {} });
     await new Promise((r) => setTimeout(r, 1200));
     // Mid-bomb: the container holds no more processes than its limit, and the host still forks.
-    const [c] = await docker.listContainers({ filters: { label: [`toolcage.runner=${runnerId}`, 'toolcage.tool=test.forkbomb_sustained@1.0.0'] } });
-    if (c) {
-      const top = await docker.getContainer(c.Id).top().catch(() => ({ Processes: [] as string[][] }));
-      expect(top.Processes.length).toBeLessThanOrEqual(24);
-      expect(top.Processes.length).toBeGreaterThanOrEqual(16); // the bomb is running, held at the limit
-    }
+    // (The pool's refill of this tool is labelled alike: count the busiest container.)
+    const running = await docker.listContainers({ filters: { label: [`toolcage.runner=${runnerId}`, 'toolcage.tool=test.forkbomb_sustained@1.0.0'] } });
+    const counts = await Promise.all(running.map(async (c) => (await docker.getContainer(c.Id).top().catch(() => ({ Processes: [] as string[][] }))).Processes.length));
+    const busiest = Math.max(0, ...counts);
+    expect(busiest).toBeLessThanOrEqual(24);
+    expect(busiest).toBeGreaterThanOrEqual(16); // the bomb is running, held at the limit
     expect(spawnSync('/bin/true').status).toBe(0);
     const result = await pending;
     expect(result).toMatchObject({ ok: false, code: 'timeout' });
