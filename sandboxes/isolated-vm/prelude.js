@@ -73,12 +73,87 @@
     return apply(slice, text, [0, 200]);
   }
 
-  return async function invoke(ns, inputJson, ctxJson, maxBytes) {
+  const ErrorCtor = Error;
+  const TypeErrorCtor = TypeError;
+  const isArray = Array.isArray;
+  const entries = Object.entries;
+  const toLower = String.prototype.toLowerCase;
+
+  function egressError(error) {
+    const err = new ErrorCtor(typeof error?.message === 'string' ? error.message : 'The request failed.');
+    defineProperty(err, 'name', { value: 'EgressError', configurable: true, writable: true });
+    defineProperty(err, 'kind', { value: typeof error?.kind === 'string' ? error.kind : 'network', enumerable: true });
+    return err;
+  }
+
+  function makeHeaders(pairs) {
+    const list = isArray(pairs) ? pairs : [];
+    const all = (name) => {
+      const n = apply(toLower, StringCtor(name), []);
+      const values = [];
+      for (const p of list) if (p[0] === n) values.push(p[1]);
+      return values;
+    };
+    return freeze({
+      get(name) {
+        const values = all(name);
+        return values.length === 0 ? null : values.join(', ');
+      },
+      has(name) {
+        return all(name).length > 0;
+      },
+      entries() {
+        return list.map((p) => [p[0], p[1]]);
+      },
+    });
+  }
+
+  function makeResponse(r) {
+    const body = typeof r.body === 'string' ? r.body : '';
+    return freeze({
+      status: r.status,
+      statusText: r.statusText,
+      ok: r.status >= 200 && r.status < 300,
+      redirected: false,
+      url: r.url,
+      headers: makeHeaders(r.headers),
+      text: async () => body,
+      json: async () => parse(body),
+    });
+  }
+
+  // ctx.fetch(url, { method, headers, body }): the tool's only way out. The
+  // request goes, as JSON text, to the host's egress boundary (allowlist,
+  // address checks, credential injection); redirects come back as they are.
+  function makeFetch(bridge) {
+    return async function fetch(url, init) {
+      const request = { url: typeof url === 'string' ? url : StringCtor(url) };
+      if (init !== undefined && init !== null) {
+        if (typeof init !== 'object') throw new TypeErrorCtor('ctx.fetch: init must be an object');
+        if (init.method !== undefined) request.method = StringCtor(init.method);
+        if (init.headers !== undefined && init.headers !== null) {
+          const raw = isArray(init.headers) ? init.headers : entries(init.headers);
+          request.headers = raw.map((pair) => [StringCtor(pair[0]), StringCtor(pair[1])]);
+        }
+        if (init.body !== undefined && init.body !== null) {
+          if (typeof init.body !== 'string') throw new TypeErrorCtor('ctx.fetch: body must be a string (use JSON.stringify)');
+          request.body = init.body;
+        }
+      }
+      const answer = parse(await bridge.apply(undefined, [stringify(request)], { arguments: { copy: true }, result: { promise: true, copy: true } }));
+      if (answer.error) throw egressError(answer.error);
+      return makeResponse(answer.response);
+    };
+  }
+
+  return async function invoke(ns, inputJson, ctxJson, maxBytes, bridge) {
     const run = ns.default;
     if (typeof run !== 'function') return 'f';
     let value;
     try {
-      value = await run(parse(inputJson), deepFreeze(parse(ctxJson)));
+      const ctx = parse(ctxJson);
+      ctx.fetch = makeFetch(bridge);
+      value = await run(parse(inputJson), deepFreeze(ctx));
     } catch (err) {
       return 'e' + describe(err);
     }

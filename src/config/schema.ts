@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { governorsConfigSchema } from '../governors/config.ts';
+import { credentialsConfigSchema, egressConfigSchema } from '../credentials/config.ts';
 
 const path = z.string().min(1);
 const port = z.number().int().min(0).max(65535);
@@ -118,6 +119,10 @@ export const configSchema = z.strictObject({
     }).prefault({}),
   }).prefault({}),
   governors: governorsConfigSchema.prefault({}),
+  /** Credential lanes manifests may name (src/credentials/config.ts). None by default. */
+  credentials: credentialsConfigSchema.prefault({}),
+  /** The egress boundary for tools that declare `network: { egress: [...] }` (src/credentials/config.ts). */
+  egress: egressConfigSchema.prefault({}),
   /** `toolcage mcp`: the MCP server adapter. Nothing here is needed for stdio. */
   mcp: z.strictObject({
     /**

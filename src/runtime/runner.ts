@@ -5,13 +5,16 @@ import { loadJwksFile } from '../claims/keys.ts';
 import { PinoAuditSink, type AuditSink } from '../audit/audit.ts';
 import { Registry } from '../registry/registry.ts';
 import type { ImageIdentityResolver } from '../registry/scan.ts';
-import type { SandboxBackend } from '../sandbox/backend.ts';
+import type { SandboxBackend, SandboxTool } from '../sandbox/backend.ts';
 import { Governors } from '../governors/governors.ts';
 import { ConcurrencyLimiter } from '../governors/concurrency.ts';
 import { ToolcageExecutor } from '../executor/executor.ts';
 import type { ExecutorObserver } from '../executor/observer.ts';
 import type { CredentialProvider, DpopVerifier } from '../executor/ports.ts';
 import { openStateStores, type StateStores } from './state.ts';
+import type { JSONWebKeySet } from 'jose';
+import { EgressGateway, type EgressEvent, type EgressRule, type Resolver } from '../egress/index.ts';
+import { buildCredentials } from '../credentials/index.ts';
 
 export interface RunnerOptions {
   /** Which sandbox backends to start (the CLI starts only the one its tool needs). Default: both. */
@@ -19,7 +22,12 @@ export interface RunnerOptions {
   audit?: AuditSink;
   observer?: ExecutorObserver;
   dpop?: DpopVerifier;
+  /** Overrides the provider built from `credentials` in the config. */
   credentials?: CredentialProvider;
+  /** Every request through the egress boundary (hosts, lanes, sizes; never values). */
+  onEgress?: (event: EgressEvent) => void;
+  /** DNS for the egress boundary (tests play a hostile resolver). Default: the system's. */
+  egressResolver?: Resolver;
   /** Share already-open stores (the broker and runner in one process). */
   stores?: StateStores;
 }
@@ -32,6 +40,10 @@ export interface Runner {
   stores: StateStores;
   backends: Partial<Record<'js' | 'docker', SandboxBackend>>;
   concurrency: ConcurrencyLimiter | undefined;
+  /** The egress boundary tools with `network: { egress }` go through. */
+  egress: EgressGateway;
+  /** The public JWKS of the runner's own minting key (`credentials.signingKey`); `{ keys: [] }` without one. For the HTTP service to publish. */
+  runnerJwks(): JSONWebKeySet;
   close(): Promise<void>;
 }
 
@@ -52,12 +64,28 @@ export function loadRegistry(loaded: LoadedConfig, imageIdentity?: ImageIdentity
   });
 }
 
-async function startBackends(loaded: LoadedConfig, kinds: ReadonlyArray<'js' | 'docker'>): Promise<{ backends: Partial<Record<'js' | 'docker', SandboxBackend>>; imageIdentity?: ImageIdentityResolver }> {
+/**
+ * A tool's egress allowlist, from the manifest of the registry entry whose
+ * pinned sandbox identity the run carries (so a reload cannot hand one
+ * tool's allowlist to another).
+ */
+function egressRulesFrom(registry: () => Registry | undefined): (tool: SandboxTool) => EgressRule[] | undefined {
+  return (tool) => {
+    const entry = registry()?.get(tool.id);
+    if (!entry) return undefined;
+    const s = entry.sandbox;
+    const same = s === tool || (s.version === tool.version && s.runtime === tool.runtime && s.sourceHash === tool.sourceHash && s.imageId === tool.imageId);
+    const network = entry.manifest.network;
+    return same && network !== 'none' ? network.egress.map((r) => ({ host: r.host, port: r.port })) : undefined;
+  };
+}
+
+async function startBackends(loaded: LoadedConfig, kinds: ReadonlyArray<'js' | 'docker'>, egress: EgressGateway): Promise<{ backends: Partial<Record<'js' | 'docker', SandboxBackend>>; imageIdentity?: ImageIdentityResolver }> {
   const backends: Partial<Record<'js' | 'docker', SandboxBackend>> = {};
   let imageIdentity: ImageIdentityResolver | undefined;
   if (kinds.includes('js')) {
     const { createIsolatedVmBackend } = await import('../sandbox/isolated-vm/index.ts');
-    backends.js = createIsolatedVmBackend({ workers: loaded.config.sandbox.js.workers });
+    backends.js = createIsolatedVmBackend({ workers: loaded.config.sandbox.js.workers, egress });
   }
   const d = loaded.config.sandbox.docker;
   if (kinds.includes('docker') && d.enabled) {
@@ -72,9 +100,20 @@ async function startBackends(loaded: LoadedConfig, kinds: ReadonlyArray<'js' | '
 /** Builds a runner from configuration: stores, registry, verifier, governors, backends, executor. */
 export async function createRunner(loaded: LoadedConfig, options: RunnerOptions = {}): Promise<Runner> {
   const c = loaded.config;
+  let registry: Registry | undefined;
+  const e = c.egress;
+  const egress = new EgressGateway({
+    rulesFor: egressRulesFrom(() => registry),
+    unsafeAllowPrivateAddresses: e.unsafeAllowPrivateAddresses,
+    limits: { maxResponseBytes: e.maxResponseBytes, maxRequestBytes: e.maxRequestBytes, requestTimeoutMs: e.requestTimeoutMs, maxRequestsPerRun: e.maxRequestsPerRun },
+    ...(options.egressResolver ? { resolver: options.egressResolver } : {}),
+    ...(options.onEgress ? { onEvent: options.onEgress } : {}),
+  });
+  // Lanes are built (and the runner key read) before anything starts: a bad lane config fails start-up.
+  const built = options.credentials ? undefined : await buildCredentials(loaded, egress);
+  const credentials = options.credentials ?? built?.provider;
   const stores = options.stores ?? (await openStateStores(loaded));
-  const { backends, imageIdentity } = await startBackends(loaded, options.backends ?? ['js', 'docker']);
-  let registry: Registry;
+  const { backends, imageIdentity } = await startBackends(loaded, options.backends ?? ['js', 'docker'], egress);
   try {
     registry = await loadRegistry(loaded, imageIdentity);
   } catch (err) {
@@ -95,7 +134,7 @@ export async function createRunner(loaded: LoadedConfig, options: RunnerOptions 
   const concurrency = conc.enabled ? new ConcurrencyLimiter({ maxConcurrent: conc.maxConcurrent, perTenantConcurrent: conc.perTenantConcurrent, maxQueuedPerTenant: conc.maxQueuedPerTenant }) : undefined;
   const audit = options.audit ?? auditSinkFor(loaded);
   const executor = new ToolcageExecutor({
-    registry: () => registry,
+    registry: () => registry!,
     verifier,
     replay: stores.replay,
     approvals: stores.approvals,
@@ -103,7 +142,7 @@ export async function createRunner(loaded: LoadedConfig, options: RunnerOptions 
     audit,
     governors,
     ...(concurrency ? { concurrency } : {}),
-    ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...(credentials ? { credentials } : {}),
     ...(options.dpop ? { dpop: options.dpop } : {}),
     ...(options.observer ? { observer: options.observer } : {}),
     inputLimits: { maxBytes: c.runner.input.maxBytes, maxDepth: c.runner.input.maxDepth },
@@ -111,17 +150,19 @@ export async function createRunner(loaded: LoadedConfig, options: RunnerOptions 
   });
   return {
     executor,
-    registry: () => registry,
+    registry: () => registry!,
     async reload() {
       const next = await loadRegistry(loaded, imageIdentity);
       const key = (r: Registry) => JSON.stringify(r.list().map((t) => [t.manifest.id, t.manifestSha256, t.artifactSha256]));
-      const changed = key(next) !== key(registry);
+      const changed = key(next) !== key(registry!);
       registry = next;
       return changed;
     },
     stores,
     backends,
     concurrency,
+    egress,
+    runnerJwks: () => built?.runnerKey?.jwks ?? { keys: [] },
     async close() {
       await executor.close();
       if (!options.stores) await stores.close();

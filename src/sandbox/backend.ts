@@ -32,6 +32,12 @@ export interface RunCredential {
   lane: string;
   as: string;
   value: string;
+  /**
+   * How the manifest exposes it (`expose: egress` lanes never reach a backend).
+   * Docker: `file` is /run/secrets/<as> in a tmpfs, `env` (and absent) an
+   * environment variable. JS: both are `ctx.credentials[as]`.
+   */
+  expose?: 'file' | 'env';
 }
 
 export interface RunRequest {

@@ -11,6 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { RunRequest, RunResult, SandboxBackend } from '../backend.ts';
+import type { EgressGateway } from '../../egress/gateway.ts';
 import { sanitise, type Failure, type Success } from './translate.ts';
 import { WorkerHandle, type WorkerRun } from './worker-handle.ts';
 
@@ -25,6 +26,11 @@ export interface IsolatedVmBackendOptions {
   killGraceMs?: number;
   /** `--max-old-space-size` of each worker's own Node heap (isolates have their own limits). Default 256. */
   workerMaxOldSpaceMb?: number;
+  /**
+   * The egress boundary behind `ctx.fetch`. Without it every tool is
+   * `network: none`: `ctx.fetch` rejects without leaving the worker.
+   */
+  egress?: EgressGateway;
 }
 
 interface Job {
@@ -117,7 +123,16 @@ export function createIsolatedVmBackend(options: IsolatedVmBackendOptions = {}):
     const ctxJson = JSON.stringify({ invocationId: request.invocationId, tool: { id: tool.id, version: tool.version }, credentials });
 
     const started = performance.now();
-    const finish = (result: Success | Failure): RunResult => ({ ...result, durationMs: Math.round((performance.now() - started) * 1000) / 1000 });
+    // ctx.fetch: isolate → worker (ivm.Reference) → this process over IPC → the egress boundary.
+    // The boundary stays in the runner, not in the worker, on purpose: the worker is the
+    // process an isolate escape would own, so it holds neither a credential nor the policy
+    // that decides where requests may go; it only relays JSON. The session's deadline is
+    // the run's own (queueing time included, so a queued run cannot stretch its egress).
+    const session = options.egress?.open(request, Date.now() + timeoutMs);
+    const finish = (result: Success | Failure): RunResult => {
+      session?.close();
+      return { ...result, durationMs: Math.round((performance.now() - started) * 1000) / 1000 };
+    };
     if (signal?.aborted) return finish({ ok: false, code: 'sandbox_failed', message: 'aborted' });
     if (queue.length >= maxQueue) return finish({ ok: false, code: 'sandbox_unavailable', message: `All ${size} sandbox workers are busy and ${queue.length} runs are waiting. Retry later.` });
 
@@ -134,8 +149,10 @@ export function createIsolatedVmBackend(options: IsolatedVmBackendOptions = {}):
             maxOutputBytes: Math.floor(maxOutputBytes),
             inputJson,
             ctxJson,
+            egress: session !== undefined,
           },
           source: tool.source as string,
+          ...(session ? { fetch: (json: string) => session.fetchJson(json) } : {}),
           settle: (result) => {
             if (job.done) return;
             job.done = true;

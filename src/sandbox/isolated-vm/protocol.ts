@@ -20,6 +20,8 @@ export interface RunMessage {
   maxOutputBytes: number;
   inputJson: string;
   ctxJson: string;
+  /** Whether the host opened an egress session for this run (otherwise `ctx.fetch` refuses without asking the host). */
+  egress?: boolean;
 }
 
 export interface AbortMessage {
@@ -27,11 +29,21 @@ export interface AbortMessage {
   id: number;
 }
 
-export type HostMessage = RunMessage | AbortMessage;
+/** The host's answer to a `fetch` of run `id`: the egress boundary's JSON (`{response}` or `{error}`). */
+export interface FetchResultMessage {
+  t: 'fetch_result';
+  id: number;
+  seq: number;
+  json: string;
+}
+
+export type HostMessage = RunMessage | AbortMessage | FetchResultMessage;
 
 export type WorkerReply =
   | { t: 'ready' }
   | { t: 'need_source'; id: number }
+  /** The guest's `ctx.fetch` of run `id`, as JSON text for the host's egress boundary (never sent on by the worker itself). */
+  | { t: 'fetch'; id: number; seq: number; json: string }
   | ({ t: 'done'; id: number; ok: true; outputJson: string } & Retire)
   | ({ t: 'done'; id: number; ok: false; code: RunFailureCode; message: string } & Retire);
 

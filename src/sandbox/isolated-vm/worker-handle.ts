@@ -18,7 +18,11 @@ export interface WorkerRun {
   message: Omit<RunMessage, 't' | 'source'>;
   source: string;
   settle(result: Success | Failure): void;
+  /** The run's egress boundary (JSON in, JSON out, never throws); absent for `network: none`. */
+  fetch?: (requestJson: string) => Promise<string>;
 }
+
+const NO_EGRESS = JSON.stringify({ error: { kind: 'not_allowed', message: 'This tool declares no network egress (network: none).' } });
 
 export interface WorkerEvents {
   ready(worker: WorkerHandle): void;
@@ -136,6 +140,17 @@ export class WorkerHandle {
       case 'need_source':
         if (this.run?.message.id === reply.id) this.send(this.run, true);
         return;
+      case 'fetch': {
+        const run = this.run;
+        if (run?.message.id !== reply.id || typeof reply.json !== 'string') return;
+        const answer = (json: string): void => {
+          // Only to the run that asked, and only while it is still this worker's run.
+          if (this.run === run && !this.exited && this.child.connected) this.child.send({ t: 'fetch_result', id: reply.id, seq: reply.seq, json });
+        };
+        if (!run.fetch) answer(NO_EGRESS);
+        else void run.fetch(reply.json).then(answer);
+        return;
+      }
       case 'done':
         if (this.run?.message.id !== reply.id) return;
         if (reply.retire) this.killed = true; // no new run goes here; 'exited' replaces it

@@ -116,6 +116,49 @@ function release(handle: { release(): void } | undefined): void {
   }
 }
 
+/**
+ * `ctx.fetch`'s bridge: a Reference the guest calls with the request as JSON
+ * text. The worker relays it to the host over IPC and hands back the host's
+ * JSON answer; it never makes a connection or sees a credential itself. The
+ * bridge dies with the run: later calls, and answers still pending when the
+ * run ends, resolve to a refusal.
+ */
+const pendingFetches = new Map<number, (json: string) => void>();
+let fetchSeq = 0;
+const MAX_FETCH_JSON = 4 * MB;
+const MAX_FETCHES_IN_FLIGHT = 8;
+const refusal = (kind: string, message: string): string => JSON.stringify({ error: { kind, message } });
+const NO_EGRESS = refusal('not_allowed', 'This tool declares no network egress (network: none).');
+const RUN_OVER = refusal('closed', 'The run is over; no more requests.');
+
+function fetchBridge(msg: RunMessage): { ref: ivm.Reference; close(): void } {
+  let open = true;
+  const mine = new Set<number>();
+  const ref = new ivm.Reference(async (json: unknown): Promise<string> => {
+    if (!open) return RUN_OVER;
+    if (!msg.egress) return NO_EGRESS;
+    if (typeof json !== 'string' || json.length > MAX_FETCH_JSON) return refusal('too_large', 'The request is too large.');
+    if (mine.size >= MAX_FETCHES_IN_FLIGHT) return refusal('limit', `At most ${MAX_FETCHES_IN_FLIGHT} requests may be in flight at once.`);
+    const seq = ++fetchSeq;
+    mine.add(seq);
+    return new Promise<string>((resolve) => {
+      pendingFetches.set(seq, (answer) => {
+        mine.delete(seq);
+        pendingFetches.delete(seq);
+        resolve(answer);
+      });
+      send({ t: 'fetch', id: msg.id, seq, json });
+    });
+  });
+  return {
+    ref,
+    close() {
+      open = false;
+      for (const seq of [...mine]) pendingFetches.get(seq)?.(RUN_OVER);
+    },
+  };
+}
+
 /** The worker is tainted and the host should replace it (see `execute`). */
 let retire = false;
 
@@ -149,6 +192,7 @@ async function execute(msg: RunMessage, source: string): Promise<Success | Failu
   let invoke: ivm.Reference | undefined;
   let module: ivm.Module | undefined;
   let namespace: ivm.Reference | undefined;
+  const bridge = fetchBridge(msg);
   try {
     context = slot.isolate.createContextSync();
     invoke = slot.prelude.runSync(context, { reference: true, timeout: msg.timeoutMs }) as ivm.Reference;
@@ -163,7 +207,7 @@ async function execute(msg: RunMessage, source: string): Promise<Success | Failu
     // collected and a 32 MB isolate dies within ~300 calls).
     namespace = module.namespace;
     const out: unknown = await guarded(
-      invoke.apply(undefined, [namespace.derefInto(), msg.inputJson, msg.ctxJson, msg.maxOutputBytes], {
+      invoke.apply(undefined, [namespace.derefInto(), msg.inputJson, msg.ctxJson, msg.maxOutputBytes, bridge.ref], {
         result: { promise: true, copy: true },
         timeout: msg.timeoutMs,
       }),
@@ -181,6 +225,8 @@ async function execute(msg: RunMessage, source: string): Promise<Success | Failu
     clearTimeout(timer);
     clearInterval(watch);
     current = undefined;
+    bridge.close();
+    release(bridge.ref);
     // A run stopped for memory may leave a native call of isolated-vm's hanging
     // on the disposed isolate; the whole process is replaced rather than trusted.
     if (reason === 'memory') retire = true;
@@ -211,6 +257,10 @@ async function drain(): Promise<void> {
 }
 
 process.on('message', (msg: HostMessage) => {
+  if (msg.t === 'fetch_result') {
+    if (typeof msg.json === 'string') pendingFetches.get(msg.seq)?.(msg.json);
+    return;
+  }
   if (msg.t === 'abort') {
     if (current?.id === msg.id) current.stop('aborted');
     else if (queue.some((queued) => queued.id === msg.id)) abortedEarly.add(msg.id);
