@@ -61,7 +61,7 @@ describe('toolcage mcp over Streamable HTTP on loopback (SDK Client, bearer iden
     const res = await postInit(server.url);
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${server.resourceMetadataUrl}"`);
-    expect((await res.json()).error.code).toBe('unauthenticated');
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('unauthenticated');
   });
 
   it('publishes RFC 9728 protected resource metadata: this resource and its authorization server', async () => {
