@@ -1,7 +1,7 @@
 // Attack: one human approval, two calls. Mint two claims carrying the same approval id before either is
 // used; the approval is single-use, consumed atomically by the runner.
 import { expect, it } from 'vitest';
-import { ToolcageError } from '../../src/errors/toolcage-error.ts';
+import type { ToolcageError } from '../../src/errors/toolcage-error.ts';
 import { brokerFor, execute, expectBenignSucceeds, expectRefusal, patchArgs, useRunner } from '../helpers/runner.ts';
 
 const s = useRunner();

@@ -10,7 +10,7 @@ import { openStateDatabase } from '../../src/state/sqlite/database.ts';
 import { SqliteReplayStore } from '../../src/state/sqlite/replay-store.ts';
 import { forge } from '../helpers/forge.ts';
 import { execute, expectBenignSucceeds, useRunner } from '../helpers/runner.ts';
-import { ToolcageError } from '../../src/errors/toolcage-error.ts';
+import type { ToolcageError } from '../../src/errors/toolcage-error.ts';
 
 const s = useRunner();
 let dir: string;
