@@ -1,0 +1,202 @@
+/**
+ * HTTP load bench: `toolcage serve` (in a child process) under autocannon on
+ * loopback, a JS tool, a fresh claim per call; next to the in-process
+ * `executor.execute` figure from the same run and workspace.
+ *
+ *   node --no-node-snapshot bench/http.ts [--amount N] [--json]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import pino from 'pino';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { initWorkspace } from '../src/cli/workspace.ts';
+import { loadConfig } from '../src/config/load.ts';
+import { NullAuditSink } from '../src/audit/audit.ts';
+import { createRunner } from '../src/runtime/runner.ts';
+import { createBrokerRuntime } from '../src/runtime/broker.ts';
+import { createRunnerService } from '../src/http/runner-service.ts';
+
+const TOOL = 'text.word_count';
+const SELF = fileURLToPath(import.meta.url);
+
+export interface BenchRow {
+  mode: 'in-process' | 'http';
+  concurrency: number;
+  calls: number;
+  errors: number;
+  p50Ms: number;
+  p99Ms: number;
+  callsPerSecond: number;
+}
+
+export interface BenchHttpOptions {
+  concurrencies?: number[];
+  /** Calls per concurrency level (default 3000; at least 500 at concurrency 1). */
+  amount?: number;
+  workers?: number;
+  log?: (line: string) => void;
+}
+
+async function workspace(workers: number): Promise<{ dir: string; configFile: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'toolcage-bench-http-'));
+  await initWorkspace(dir);
+  const configFile = join(dir, 'toolcage.config.yaml');
+  const raw = parseYaml(readFileSync(configFile, 'utf8')) as Record<string, any>;
+  const high = { capacity: 1_000_000, refillPerSecond: 1_000_000 };
+  raw.sandbox = { js: { workers }, docker: { enabled: false } };
+  raw.runner.http = { logLevel: 'warn' };
+  raw.audit = { destination: 'file', file: '.toolcage/audit.log' };
+  raw.governors = {
+    rateLimits: { principal: high, tool: high, tenant: high },
+    spend: { budget: 100_000_000, windowSeconds: 3600 },
+    loopGuard: { enabled: false },
+    concurrency: { maxConcurrent: 64, perTenantConcurrent: 64, maxQueuedPerTenant: 10_000 },
+  };
+  writeFileSync(configFile, stringifyYaml(raw, { aliasDuplicateObjects: false }));
+  return { dir, configFile };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+async function mintAll(configFile: string, n: number, tag: string): Promise<Array<{ claim: string; body: string; args: unknown }>> {
+  const rt = await createBrokerRuntime(loadConfig(configFile));
+  try {
+    const out: Array<{ claim: string; body: string; args: unknown }> = [];
+    for (let i = 0; i < n; i++) {
+      const args = { text: `bench ${tag} ${i} counting a few words` };
+      const { claim } = await rt.broker.issueClaim({ tool: TOOL, args, sub: 'bench', roles: ['admin'], tenant: 'bench' });
+      out.push({ claim, body: JSON.stringify({ args }), args });
+    }
+    return out;
+  } finally {
+    await rt.close();
+  }
+}
+
+async function inProcess(configFile: string, concurrency: number, amount: number): Promise<BenchRow> {
+  const runner = await createRunner(loadConfig(configFile), { backends: ['js'], audit: new NullAuditSink() });
+  try {
+    for (let i = 0; i < 200 && !(await runner.executor.readiness()).ready; i++) await new Promise((r) => setTimeout(r, 25));
+    const claims = await mintAll(configFile, amount + 50, `inproc-c${concurrency}`);
+    // Warm-up: compile the tool in every worker.
+    for (const c of claims.splice(0, 50)) await runner.executor.execute({ toolId: TOOL, args: c.args, claim: c.claim, requestId: 'warm' });
+    const latencies: number[] = [];
+    let errors = 0;
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      while (next < claims.length) {
+        const c = claims[next++]!;
+        const s = performance.now();
+        try {
+          await runner.executor.execute({ toolId: TOOL, args: c.args, claim: c.claim, requestId: 'bench' });
+        } catch {
+          errors++;
+        }
+        latencies.push(performance.now() - s);
+      }
+    }));
+    const seconds = (performance.now() - t0) / 1000;
+    latencies.sort((a, b) => a - b);
+    return { mode: 'in-process', concurrency, calls: latencies.length, errors, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), callsPerSecond: latencies.length / seconds };
+  } finally {
+    await runner.close();
+  }
+}
+
+async function startChild(configFile: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--no-node-snapshot', SELF, '--child', configFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`bench server exited ${code}`)));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      const m = /LISTENING (\S+)/.exec(String(chunk));
+      if (m) resolve(m[1]!);
+    });
+  });
+  return {
+    url,
+    stop: () => new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+async function overHttp(url: string, configFile: string, concurrency: number, amount: number): Promise<BenchRow> {
+  const claims = await mintAll(configFile, amount + 50, `http-c${concurrency}`);
+  const path = `/v1/tools/${TOOL}/invoke`;
+  const fire = (list: typeof claims, conns: number) => {
+    let i = 0;
+    return autocannon({
+      url,
+      connections: conns,
+      amount: list.length,
+      requests: [{
+        method: 'POST',
+        path,
+        setupRequest: (req) => {
+          const c = list[i++ % list.length]!;
+          return { ...req, headers: { 'content-type': 'application/json', authorization: `Bearer ${c.claim}` }, body: c.body };
+        },
+      }],
+    });
+  };
+  await fire(claims.splice(0, 50), 1);
+  const r = await fire(claims, concurrency);
+  return { mode: 'http', concurrency, calls: r.requests.total, errors: r.non2xx + r.errors + r.timeouts, p50Ms: r.latency.p50, p99Ms: r.latency.p99, callsPerSecond: r.requests.total / (r.duration || 1) };
+}
+
+/** Runs the HTTP bench and the in-process figure; returns one row per mode and concurrency. */
+export async function benchHttp(opts: BenchHttpOptions = {}): Promise<BenchRow[]> {
+  const concurrencies = opts.concurrencies ?? [1, 8, 32];
+  const amount = opts.amount ?? 3000;
+  const log = opts.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const ws = await workspace(opts.workers ?? 2);
+  const rows: BenchRow[] = [];
+  try {
+    for (const c of concurrencies) rows.push(await inProcess(ws.configFile, c, amount));
+    const server = await startChild(ws.configFile);
+    try {
+      for (const c of concurrencies) rows.push(await overHttp(server.url, ws.configFile, c, amount));
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    rmSync(ws.dir, { recursive: true, force: true });
+  }
+  log('mode        conc   calls  errors   p50 ms   p99 ms   calls/s');
+  for (const r of rows) {
+    log(`${r.mode.padEnd(11)} ${String(r.concurrency).padStart(4)} ${String(r.calls).padStart(7)} ${String(r.errors).padStart(7)} ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)} ${r.callsPerSecond.toFixed(0).padStart(9)}`);
+  }
+  for (const c of concurrencies) {
+    const a = rows.find((r) => r.mode === 'in-process' && r.concurrency === c)!;
+    const b = rows.find((r) => r.mode === 'http' && r.concurrency === c)!;
+    log(`c=${c}: HTTP p50 / in-process p50 = ${(b.p50Ms / Math.max(a.p50Ms, 0.001)).toFixed(2)}x`);
+  }
+  return rows;
+}
+
+async function child(configFile: string): Promise<void> {
+  const service = await createRunnerService(loadConfig(configFile), { backends: ['js'], audit: new NullAuditSink(), logger: pino({ level: 'warn' }) });
+  const url = await service.listen({ host: '127.0.0.1', port: 0 });
+  for (let i = 0; i < 200 && !(await service.runner.executor.readiness()).ready; i++) await new Promise((r) => setTimeout(r, 25));
+  process.stdout.write(`LISTENING ${url}\n`);
+  process.once('SIGTERM', () => void service.shutdown(1000).then(() => process.exit(0)));
+}
+
+if (process.argv[1] === SELF) {
+  const i = process.argv.indexOf('--child');
+  if (i > 0) {
+    await child(process.argv[i + 1]!);
+  } else {
+    const a = process.argv.indexOf('--amount');
+    const rows = await benchHttp(a > 0 ? { amount: Number(process.argv[a + 1]) } : {});
+    if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(rows)}\n`);
+  }
+}
