@@ -14,24 +14,28 @@ afterAll(async () => {
 
 describe('docker sandbox: fork bomb', () => {
   it('is held at the pids limit, ends as timeout naming the exhausted process limit, and the host can still fork', async () => {
-    const tool = await attackTool('forkbomb.sh', ['sustained'], { timeoutMs: 2000, pids: 24 });
+    const tool = await attackTool('forkbomb.sh', ['sustained'], { timeoutMs: 4000, pids: 24 });
     await backend.prewarm(tool);
     const pending = backend.run({ invocationId: 'bomb', tool, input: {} });
-    await new Promise((r) => setTimeout(r, 1200));
-    // Mid-bomb: the container holds no more processes than its limit, and the host still forks.
-    // (The pool's refill of this tool is labelled alike: count the busiest container.)
-    const running = await docker.listContainers({ filters: { label: [`toolcage.runner=${runnerId}`, 'toolcage.tool=test.forkbomb_sustained@1.0.0'] } });
-    const counts = await Promise.all(running.map(async (c) => (await docker.getContainer(c.Id).top().catch(() => ({ Processes: [] as string[][] }))).Processes.length));
-    const busiest = Math.max(0, ...counts);
-    expect(busiest).toBeLessThanOrEqual(24);
-    expect(busiest).toBeGreaterThanOrEqual(16); // the bomb is running, held at the limit
+    // Mid-bomb: the container never holds more processes than its limit, and the host still forks.
+    // (The pool's refill of this tool is labelled alike: count the busiest container.) Polled, as a
+    // loaded machine grows the bomb slowly.
+    let busiest = 0;
+    for (let i = 0; i < 15 && busiest < 20; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      const running = await docker.listContainers({ filters: { label: [`toolcage.runner=${runnerId}`, 'toolcage.tool=test.forkbomb_sustained@1.0.0'] } });
+      const counts = await Promise.all(running.map(async (c) => (await docker.getContainer(c.Id).top().catch(() => ({ Processes: [] as string[][] }))).Processes.length));
+      busiest = Math.max(busiest, ...counts);
+      expect(busiest).toBeLessThanOrEqual(24);
+    }
+    expect(busiest).toBeGreaterThanOrEqual(20); // the bomb ran, and was held at the limit
     expect(spawnSync('/bin/true').status).toBe(0);
     const result = await pending;
     expect(result).toMatchObject({ ok: false, code: 'timeout' });
     // The message names the exhausted process limit when the runner's best-effort count (docker top,
     // 400 ms budget) came back in time; an overloaded engine may not answer that fast.
-    expect(result.ok ? '' : result.message).toMatch(/^The tool ran past its time limit \(2000 ms\)( with its process limit \(pids 24\) exhausted, as a fork bomb does;| and was)/);
-    expect(result.durationMs).toBeLessThan(2000 + 1000);
+    expect(result.ok ? '' : result.message).toMatch(/^The tool ran past its time limit \(4000 ms\)( with its process limit \(pids 24\) exhausted, as a fork bomb does;| and was)/);
+    expect(result.durationMs).toBeLessThan(4000 + 1000);
   });
 
   it('the classic one-liner is contained too: a failure (the shell dies on a failed fork, or the deadline), never a hang', async () => {

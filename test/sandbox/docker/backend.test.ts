@@ -37,11 +37,11 @@ describe('docker backend: example tools', () => {
     expect(all.ok && JSON.parse(all.outputJson)).toEqual({ matches: [{ line: 1, text: 'alpha a.c' }, { line: 5, text: '"a.c" \\ \u0001 done' }], count: 2, truncated: false });
   });
 
-  it('handles a 100 000-character text full of escapes within the manifest limits (2 s, 0.5 CPU)', async () => {
+  it('handles a 100 000-character text full of escapes within the manifest limits (5 s, 1 CPU)', async () => {
     const text = Array.from({ length: 5000 }, (_, i) => `l "${i}" é\\\t`).join('\n').slice(0, 100_000);
-    const sha = await backend.run({ invocationId: 'big-1', tool: await textTool('sha256sum', { timeoutMs: 2000, cpus: 0.5, pids: 16 }), input: { text } });
+    const sha = await backend.run({ invocationId: 'big-1', tool: await textTool('sha256sum', { timeoutMs: 5000, cpus: 1, pids: 16 }), input: { text } });
     expect(sha.ok && JSON.parse(sha.outputJson).sha256).toBe(createHash('sha256').update(text, 'utf8').digest('hex'));
-    const grep = await backend.run({ invocationId: 'big-2', tool: await textTool('grep', { timeoutMs: 2000, cpus: 0.5, pids: 16 }), input: { text, pattern: '"4999"' } });
+    const grep = await backend.run({ invocationId: 'big-2', tool: await textTool('grep', { timeoutMs: 5000, cpus: 1, pids: 16 }), input: { text, pattern: '"4999"' } });
     expect(grep.ok && JSON.parse(grep.outputJson)).toMatchObject({ count: 1, matches: [{ line: 5000 }] });
   });
 
