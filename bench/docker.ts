@@ -38,7 +38,7 @@ export interface BenchDockerOptions {
   log?: (line: string) => void;
 }
 
-const LIMITS: Required<RunLimits> = { timeoutMs: 5000, memoryMb: 32, maxOutputBytes: 256, cpus: 0.5, pids: 16 };
+const LIMITS: Required<RunLimits> = { timeoutMs: 5000, memoryMb: 32, maxOutputBytes: 256, cpus: 1, pids: 16 }; // text.sha256sum's manifest
 const COMMAND = ['/opt/toolcage/bin/sha256sum.sh'];
 const INPUT = { text: 'the quick brown fox jumps over the lazy dog' };
 const EXPECTED = '05c6e08f1d9fdafa03147fcb8f82f124c76d2f70e3d989dc8aadb5e7d7450bec';
