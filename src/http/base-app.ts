@@ -56,7 +56,8 @@ export function createBaseApp(options: BaseAppOptions): FastifyInstance {
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
   });
-  app.server.headersTimeout = options.headersTimeoutMs;
+  // Node requires headersTimeout <= requestTimeout.
+  app.server.headersTimeout = Math.min(options.headersTimeoutMs, options.requestTimeoutMs);
   // JSON only: fastify's default text/plain parser would let a non-JSON body reach a handler.
   app.removeContentTypeParser('text/plain');
 
