@@ -3,6 +3,7 @@
 import { expect, it } from 'vitest';
 import { forge } from '../helpers/forge.ts';
 import { execute, expectBenignSucceeds, expectRefusal, startRunner, useRunner } from '../helpers/runner.ts';
+import { pinnedIds } from '../helpers/workspace.ts';
 
 const s = useRunner();
 const args = { text: 'a b' };
@@ -39,7 +40,8 @@ it('writes exactly one audit line per call, allowed or refused', async () => {
 
 it('lists only the pinned tools with their public summary', () => {
   const tools = s.t.runner.executor.listTools();
-  expect(tools.map((t) => t.id).sort()).toEqual(['data.json_query', 'repo.apply_patch', 'text.word_count']);
+  expect(tools.map((t) => t.id).sort()).toEqual(pinnedIds(s.ws));
+  expect(tools.map((t) => t.id)).toEqual(expect.arrayContaining(['data.json_query', 'repo.apply_patch', 'text.word_count']));
   expect(tools.find((t) => t.id === 'repo.apply_patch')).toMatchObject({ risk: 'high', runtime: 'js', scopes: ['repo:write'], version: '1.0.0' });
 });
 

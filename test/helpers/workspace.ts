@@ -87,3 +87,9 @@ export function addTool(ws: Workspace, spec: TestToolSpec): string {
   writeFileSync(join(folder, 'tool.js'), spec.source);
   return folder;
 }
+
+/** The tool ids the workspace lock pins (the example set changes as tools are added to the package). */
+export function pinnedIds(ws: Workspace): string[] {
+  const lock = JSON.parse(readFileSync(join(ws.manifests, 'registry.lock.json'), 'utf8')) as { tools: Array<{ id: string }> };
+  return lock.tools.map((t) => t.id).sort();
+}

@@ -5,15 +5,17 @@ import { verifyRegistry } from '../../src/registry/registry.ts';
 import { loadJwksFile } from '../../src/claims/keys.ts';
 import { startRunner, execute, expectBenignSucceeds, expectRefusal, brokerFor, type TestRunner } from '../helpers/runner.ts';
 import { forge } from '../helpers/forge.ts';
-import { addTool, makeWorkspace } from '../helpers/workspace.ts';
+import { addTool, makeWorkspace, pinnedIds } from '../helpers/workspace.ts';
 
 it('an unpinned tool is never loaded: tool_not_allowed on call and on mint, listed as unpinned by verify', async () => {
   const ws = await makeWorkspace();
+  const pinned = pinnedIds(ws);
   addTool(ws, { id: 'evil.backdoor', source: 'export default function run() { return { pwned: true }; }' });
   let t: TestRunner | undefined;
   try {
     t = await startRunner(ws);
-    expect(t.runner.executor.listTools().map((x) => x.id).sort()).toEqual(['data.json_query', 'repo.apply_patch', 'text.word_count']);
+    expect(t.runner.executor.listTools().map((x) => x.id).sort()).toEqual(pinned);
+    expect(pinned).not.toContain('evil.backdoor');
     const token = await forge(ws.brokerKey, { tool: 'evil.backdoor', args: {}, scope: ['test:run'] });
     await expectRefusal(execute(t, 'evil.backdoor', {}, token), 'tool_not_allowed', 'Tool "evil.backdoor" is not in the registry allowlist. List the allowed tools with GET /v1/tools.');
     const broker = await brokerFor(t, ws);
