@@ -4,3 +4,4 @@ export { EgressError, type EgressErrorKind } from './errors.ts';
 export { AddressPolicy, forbiddenReason, type PrivateAddressAllowance } from './address-policy.ts';
 export { Allowlist, normaliseHost, type EgressRule } from './allowlist.ts';
 export { systemResolver, type Resolver, type ResolvedAddress } from './outbound.ts';
+export { startSocketProxy, CONTAINER_SOCKET_PATH, type SocketProxy } from './socket-proxy.ts';

@@ -7,7 +7,7 @@ import { generateSigningKey, signingKeyFromJwk, type SigningKey } from '../../sr
 import type { ClaimPayload } from '../../src/claims/claim.ts';
 import { ExchangeLane, LaneCredentialProvider, MintedLane, StaticLane, laneConfigSchema, type CredentialLane, type LaneConfig } from '../../src/credentials/index.ts';
 import { EgressGateway } from '../../src/egress/index.ts';
-import { ToolcageError } from '../../src/errors/toolcage-error.ts';
+import type { ToolcageError } from '../../src/errors/toolcage-error.ts';
 import type { LoadedTool } from '../../src/registry/registry.ts';
 import { startLoopbackServer, type LoopbackServer } from '../egress/helpers.ts';
 
