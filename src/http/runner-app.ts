@@ -17,6 +17,8 @@ export interface RunnerAppOptions {
   keepAliveTimeoutMs?: number;
   /** The externally visible base URL DPoP proofs name (`htu`); default: the request's scheme and Host. */
   publicUrl?: string;
+  /** Whether the state stores can decide right now (Redis answers PING); `/readyz` is 503 `state_unavailable` while not. */
+  storesHealth?: () => Promise<{ usable: boolean; detail: string }>;
 }
 
 /** What shutdown needs of a running app: readiness goes false first, then in-flight runs drain. */
@@ -87,11 +89,17 @@ export function buildRunnerApp(runner: { executor: Executor } | Executor, option
 
   app.get('/readyz', async (request, reply) => {
     const r = await executor.readiness();
-    const ready = r.ready && !control.draining;
-    const body = { ready, draining: control.draining, backends: r.backends, stores: r.stores };
+    const state = options.storesHealth ? await options.storesHealth().catch(() => ({ usable: false, detail: 'health check failed' })) : undefined;
+    const ready = r.ready && !control.draining && state?.usable !== false;
+    const body = { ready, draining: control.draining, backends: r.backends, stores: r.stores, ...(state ? { storesHealth: state } : {}) };
     if (ready) return reply.send(body);
-    const why = control.draining ? 'The runner is draining for shutdown.' : 'No sandbox backend is usable yet.';
-    return reply.code(503).header('retry-after', '1').send({ ...body, ...new ToolcageError('sandbox_unavailable', { message: why }).toBody(request.id) });
+    // Fail closed: a replica that cannot reach its shared state would refuse every call, so it is not ready.
+    const error = control.draining
+      ? new ToolcageError('sandbox_unavailable', { message: 'The runner is draining for shutdown.' })
+      : state?.usable === false
+        ? new ToolcageError('state_unavailable', { message: `The ${r.stores} state store is unreachable (${state.detail}); this replica refuses every call until it is back.` })
+        : new ToolcageError('sandbox_unavailable', { message: 'No sandbox backend is usable yet.' });
+    return reply.code(503).header('retry-after', '1').send({ ...body, ...error.toBody(request.id) });
   });
 
   if (options.metrics) {

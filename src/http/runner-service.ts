@@ -56,6 +56,7 @@ export async function createRunnerService(loaded: LoadedConfig, options: { logge
     headersTimeoutMs: http.headersTimeoutMs,
     keepAliveTimeoutMs: http.keepAliveTimeoutMs,
     ...(http.publicUrl ? { publicUrl: http.publicUrl } : {}),
+    ...(stores.health ? { storesHealth: () => stores.health!() } : {}),
   });
 
   let stopping: Promise<{ aborted: number }> | undefined;

@@ -13,6 +13,8 @@ export interface StateStores {
   replay: ReplayStore;
   approvals: ApprovalStore;
   governors: GovernorStores;
+  /** Whether the stores can decide right now (Redis: answers PING). Absent for embedded stores, usable while open. */
+  health?(): Promise<{ usable: boolean; detail: string }>;
   close(): Promise<void>;
 }
 
