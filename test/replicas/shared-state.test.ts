@@ -99,6 +99,20 @@ describe('two replicas on one Redis', () => {
     expect(outcome(await call(replica(LOOP_MAX).url, broker, 'text.word_count', same, o))).toEqual({ status: 429, code: 'loop_detected' });
   });
 
+  it(`concurrent bursts over both replicas meet one limit: ${PRINCIPAL_CAPACITY} of 20 calls of one principal, ${SPEND_BUDGET} of 20 units of one tenant`, async () => {
+    const tally = (replies: Array<{ status: number; code: string | undefined }>) => {
+      const t: Record<string, number> = {};
+      for (const o of replies) t[`${o.status} ${o.code ?? 'ok'}`] = (t[`${o.status} ${o.code ?? 'ok'}`] ?? 0) + 1;
+      return t;
+    };
+    const burst = await Promise.all(Array.from({ length: 20 }, (_, i) => call(replica(i).url, broker, 'text.word_count', text(), { sub: 'burst-agent', tenant: 'burst-rate' })));
+    expect(tally(burst.map(outcome))).toEqual({ '200 ok': PRINCIPAL_CAPACITY, '429 rate_limited': 20 - PRINCIPAL_CAPACITY });
+    const left = SPEND_WINDOW_S * 1000 - (Date.now() % (SPEND_WINDOW_S * 1000));
+    if (left < 15_000) await sleep(left + 50);
+    const spend = await Promise.all(Array.from({ length: 20 }, (_, i) => call(replica(i).url, broker, 'text.word_count', text(), { sub: `burst-${i}`, tenant: 'burst-spend' })));
+    expect(tally(spend.map(outcome))).toEqual({ '200 ok': SPEND_BUDGET, '429 quota_exceeded': 20 - SPEND_BUDGET });
+  });
+
   it('every key the replicas wrote expires (no unbounded growth) and lives under the configured prefix', async () => {
     const keys = await keysWithTtl(SHARED_REDIS_URL, prefix);
     expect(keys.length).toBeGreaterThan(0);
