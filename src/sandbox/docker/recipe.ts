@@ -1,4 +1,7 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -20,6 +23,8 @@ const recipeSchema = z.strictObject({
   binaries: z.array(z.strictObject({ package: z.string(), source: absPath, path: absPath })).min(1),
   applets: z.strictObject({ binary: absPath, names: z.array(z.string().regex(/^[a-z0-9[\]_-]+$/)) }).optional(),
   files: z.array(z.strictObject({ source: z.string(), path: absPath, mode: z.string().regex(/^0[0-7]{3}$/) })),
+  /** C sources of the recipe, built into static binaries with `gcc -static -O2 -s` while the image is built (test images only). */
+  compile: z.array(z.strictObject({ source: z.string().regex(/^[A-Za-z0-9_-]+\.c$/), path: absPath })).optional(),
   user: z.strictObject({ name: z.string().regex(/^[a-z][a-z0-9_-]*$/), uid: z.number().int().min(1), gid: z.number().int().min(1) }),
 });
 
@@ -70,9 +75,46 @@ export function isStaticElf(data: Buffer): boolean {
   return true;
 }
 
+/** Compiled binaries by source hash: a source builds to the same bytes every time (see compileStatic). */
+const compiled = new Map<string, Buffer>();
+
+/**
+ * Builds one of a recipe's C sources into a static binary: `gcc -static -O2 -s`,
+ * run in the recipe's folder with a relative source name, stripped, so the
+ * same source and compiler give the same bytes (and the image the same
+ * identity). Fails with what is missing when gcc or the static C library is.
+ */
+export function compileStatic(recipe: Recipe, source: string): Buffer {
+  const file = resolve(recipe.dir, source);
+  const text = readFileSync(file);
+  const key = createHash('sha256').update(text).digest('hex');
+  const cached = compiled.get(key);
+  if (cached) return cached;
+  const out = mkdtempSync(join(tmpdir(), 'toolcage-cc-'));
+  try {
+    try {
+      execFileSync('gcc', ['-static', '-O2', '-s', '-o', join(out, 'a.out'), source], { cwd: recipe.dir, stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException & { stderr?: Buffer };
+      if (e.code === 'ENOENT') {
+        throw new Error(`recipe ${recipe.name} compiles ${source} with \`gcc -static -O2\`, but gcc is not installed on this machine. Install gcc and libc6-dev (the static C library), or skip this test-only image.`, { cause: err });
+      }
+      const detail = (e.stderr?.toString('utf8') ?? '').trim().split('\n').slice(-3).join(' | ');
+      throw new Error(`recipe ${recipe.name}: \`gcc -static -O2 ${source}\` failed${detail ? `: ${detail}` : ''}. A static build needs gcc and libc6-dev (libc.a).`, { cause: err });
+    }
+    const data = readFileSync(join(out, 'a.out'));
+    if (!isStaticElf(data)) throw new Error(`recipe ${recipe.name}: gcc built ${source} as a dynamic binary; a recipe copies static binaries only`);
+    compiled.set(key, data);
+    return data;
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
 /**
  * The root filesystem a recipe describes, as tar entries: the static
- * binaries copied from the machine's Debian packages, applet symlinks, the
+ * binaries copied from the machine's Debian packages, the recipe's C
+ * sources built static (test images), applet symlinks, the
  * recipe's own files, a two-line /etc/passwd and /etc/group naming the
  * non-root user, and empty mount points. `overrides` replaces file contents
  * by image path (tests use it to build a tampered image).
@@ -95,6 +137,10 @@ export function rootfsEntries(recipe: Recipe, overrides: Record<string, Buffer> 
     }
     entries.push({ type: 'file', path: bin.path, mode: 0o555, data });
     addParents(bin.path);
+  }
+  for (const c of recipe.compile ?? []) {
+    entries.push({ type: 'file', path: c.path, mode: 0o555, data: fileData(c.path, () => compileStatic(recipe, c.source)) });
+    addParents(c.path);
   }
   if (recipe.applets) {
     const binDir = dirname(recipe.applets.binary);
