@@ -90,7 +90,8 @@ async function startBackends(loaded: LoadedConfig, kinds: ReadonlyArray<'js' | '
   const d = loaded.config.sandbox.docker;
   if (kinds.includes('docker') && d.enabled) {
     const docker = await import('../sandbox/docker/index.ts');
-    const backend = docker.createDockerBackend({ socketPath: d.socketPath, pool: { size: d.poolSize } });
+    // Tools with `network: { egress }` reach the same boundary as JS tools, through a per-call socket proxy.
+    const backend = docker.createDockerBackend({ socketPath: d.socketPath, pool: { size: d.poolSize }, egress });
     backends.docker = backend;
     if ((await backend.health()).usable) imageIdentity = (image) => docker.imageContentIdentity(image, { socketPath: d.socketPath });
   }

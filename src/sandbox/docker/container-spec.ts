@@ -18,6 +18,21 @@ export interface SpecInput {
   shmMb: number;
   /** RLIMIT_NOFILE. */
   nofile: number;
+  /**
+   * Host paths bound into this one call's container: only the run's egress
+   * socket and its file-credentials folder (see `docker-backend.ts`). Never
+   * set for pooled containers, which are made before their call is known.
+   */
+  mounts?: readonly BindMount[];
+}
+
+/** One bind mount of a host path the runner made for this call. */
+export interface BindMount {
+  /** Absolute host path. */
+  source: string;
+  /** Absolute path inside the container. */
+  target: string;
+  readOnly: boolean;
 }
 
 /**
@@ -29,8 +44,10 @@ export interface SpecInput {
  *   tmpfs at /tmp and a small /dev/shm;
  * - all capabilities dropped, `no-new-privileges` (setuid bits are inert),
  *   the engine's default seccomp profile (no `seccomp=unconfined` here);
- * - a non-root uid:gid, private IPC and cgroup namespaces, no host mounts,
- *   no host devices beyond the engine's defaults (null, zero, random, …);
+ * - a non-root uid:gid, private IPC and cgroup namespaces, no host devices
+ *   beyond the engine's defaults (null, zero, random, …), no host mounts
+ *   except the call's own `mounts` (its egress socket, its secrets folder),
+ *   bound read-only and private (no propagation);
  * - tini as pid 1 (`Init`), so the tool's children are reaped and a signal
  *   ends the whole tree;
  * - pids, memory (swap equal to memory: no swap), CPU quota, open files and
@@ -71,7 +88,7 @@ export function containerSpec(input: SpecInput): ContainerSpec {
       PidMode: '',
       UTSMode: '',
       Binds: [],
-      Mounts: [],
+      Mounts: (input.mounts ?? []).map((m) => ({ Type: 'bind', Source: m.source, Target: m.target, ReadOnly: m.readOnly, BindOptions: { Propagation: 'rprivate' } })),
       Devices: [],
       Init: true,
       PidsLimit: input.limits.pids,

@@ -1,9 +1,11 @@
 import { randomUUID, createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import type { EgressGateway } from '../../egress/gateway.ts';
 import type { RunLimits, RunRequest, RunResult, SandboxBackend, SandboxTool } from '../backend.ts';
 import { dockerodeApi, isEngineUnreachable, type DockerApi } from './api.ts';
 import { classify } from './classify.ts';
-import { containerSpec } from './container-spec.ts';
+import { CallMountError, prepareCallMounts, type CallMounts } from './call-mounts.ts';
+import { containerSpec, type BindMount } from './container-spec.ts';
 import { DEFAULT_SOCKET_PATH, identityOfLayers, withTag } from './images.ts';
 import { currentOwner, isOrphan, LABEL, ownerLabels, type Owner } from './owner.ts';
 import { ToolPool, type ToolPoolState } from './pool.ts';
@@ -37,6 +39,19 @@ export interface DockerBackendOptions {
   defaultPids?: number;
   /** Remove orphaned toolcage containers at start-up (default true). */
   cleanupOnStart?: boolean;
+  /**
+   * The egress boundary for tools that declare `network: { egress }`: each
+   * such call gets its own socket proxy, bound into its container at
+   * `/run/toolcage/egress.sock` (`TOOLCAGE_EGRESS_SOCKET`). The container
+   * keeps `NetworkMode: none`. Without it those tools have no way out.
+   */
+  egress?: EgressGateway;
+  /**
+   * A tmpfs folder (never on disk) for `expose: file` credentials: each such
+   * call gets a private folder in it, bound read-only at `/run/secrets` and
+   * removed when the call ends. Default `/dev/shm`.
+   */
+  secretsDir?: string;
 }
 
 export interface DockerPoolState {
@@ -120,6 +135,12 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
   const maxStderrBytes = intOption('options.maxStderrBytes', options.maxStderrBytes, 8192, 0, 1_048_576);
   const defaultCpus = positive('options.defaultCpus', options.defaultCpus, 1);
   const defaultPids = intOption('options.defaultPids', options.defaultPids, 64, 4, 4096);
+  if (options.secretsDir !== undefined && (typeof options.secretsDir !== 'string' || !options.secretsDir.startsWith('/'))) {
+    throw new TypeError(`Expected options.secretsDir to be an absolute path, got ${describe(options.secretsDir)}`);
+  }
+  if (options.egress !== undefined && typeof (options.egress as Partial<EgressGateway> | null)?.open !== 'function') {
+    throw new TypeError(`Expected options.egress to be an EgressGateway, got ${describe(options.egress)}`);
+  }
 
   const api = options.api ?? dockerodeApi(options.socketPath ?? DEFAULT_SOCKET_PATH);
   const owner: Owner = currentOwner(options.runnerId ?? randomUUID());
@@ -205,7 +226,7 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
     return { imageId: info.Id };
   };
 
-  const specFor = (tool: SandboxTool, imageId: string, limits: Required<RunLimits>, invocation: string, env: string[]) =>
+  const specFor = (tool: SandboxTool, imageId: string, limits: Required<RunLimits>, invocation: string, env: string[], mounts: readonly BindMount[]) =>
     containerSpec({
       imageId,
       command: tool.command as string[],
@@ -215,10 +236,11 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
       tmpfsMb: Math.max(1, Math.min(tmpfsMb, Math.floor(limits.memoryMb / 2))),
       shmMb,
       nofile,
+      mounts,
     });
 
-  const prepare = (tool: SandboxTool, imageId: string, limits: Required<RunLimits>, invocation: string, env: string[]): Promise<WarmContainer> =>
-    prepareContainer(api, specFor(tool, imageId, limits, invocation, env), { maxStdoutBytes: limits.maxOutputBytes, maxStderrBytes }, (id) => void reaper.remove(id));
+  const prepare = (tool: SandboxTool, imageId: string, limits: Required<RunLimits>, invocation: string, env: string[], mounts: readonly BindMount[] = []): Promise<WarmContainer> =>
+    prepareContainer(api, specFor(tool, imageId, limits, invocation, env, mounts), { maxStdoutBytes: limits.maxOutputBytes, maxStderrBytes }, (id) => void reaper.remove(id));
 
   const poolFor = (tool: SandboxTool, imageId: string, limits: Required<RunLimits>): ToolPool | undefined => {
     if (poolSize === 0 || disposed) return undefined;
@@ -261,14 +283,20 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
     const key = `${request.invocationId}:${randomUUID()}`;
     active.set(key, controller);
     let containerId: string | undefined;
+    // The egress session's deadline is the run's own timeout counted from now, so it never outlives the call.
+    const session = options.egress?.open({ invocationId: request.invocationId, tool }, Date.now() + limits.timeoutMs);
+    let call: CallMounts | undefined;
     try {
       await startup;
       const image = await verifiedImage(tool);
       if (!('imageId' in image)) return { ok: false, code: image.code, message: image.message, durationMs: durationMs() };
-      const env = (request.credentials ?? []).map((c) => `${c.as}=${c.value}`);
-      // A credential is for one call: such calls never use a container made ahead of them.
-      const pool = env.length === 0 ? poolFor(tool, image.imageId, limits) : undefined;
-      const warm = pool?.take() ?? (await prepare(tool, image.imageId, limits, request.invocationId, env));
+      const credentials = request.credentials ?? [];
+      const env = credentials.filter((c) => c.expose !== 'file').map((c) => `${c.as}=${c.value}`);
+      // A credential or an egress socket is for one call: such calls never use a container made ahead of them.
+      const perCall = credentials.length > 0 || session !== undefined;
+      if (perCall) call = await prepareCallMounts({ session, credentials, ...(options.secretsDir ? { secretsRoot: options.secretsDir } : {}) });
+      const pool = perCall ? undefined : poolFor(tool, image.imageId, limits);
+      const warm = pool?.take() ?? (await prepare(tool, image.imageId, limits, request.invocationId, [...env, ...(call?.env ?? [])], call?.mounts ?? []));
       containerId = warm.id;
       const input = Buffer.from(`${JSON.stringify(request.input)}\n`, 'utf8');
       const outcome = await callContainer(warm, {
@@ -284,6 +312,7 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
         inspect: async () => (await api.inspectContainer(warm.id).catch(() => undefined))?.State,
       });
     } catch (err) {
+      if (err instanceof CallMountError) return { ok: false, code: 'sandbox_unavailable', message: err.message, durationMs: durationMs() };
       if (isEngineUnreachable(err)) return { ok: false, code: 'sandbox_unavailable', message: unavailable(err), durationMs: durationMs() };
       const status = (err as { statusCode?: unknown } | null)?.statusCode;
       return { ok: false, code: 'sandbox_failed', message: `The Docker engine refused the container${typeof status === 'number' ? ` (HTTP ${status})` : ''}.`, durationMs: durationMs() };
@@ -292,6 +321,9 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
       active.delete(key);
       // Off the response path, never skipped.
       if (containerId !== undefined) void reaper.remove(containerId);
+      // The call is over: its proxy stops (the session with it) and its file credentials leave the host's tmpfs.
+      if (call) await call.close();
+      else session?.close();
     }
   };
 
