@@ -24,6 +24,8 @@ export interface AuditEvent {
   limits?: Record<string, number>;
   durationMs: number;
   outcome: 'allowed' | 'refused' | 'failed';
+  /** The pipeline stage that decided: where a refusal happened ('run' and later mean the tool ran). */
+  stage?: string;
   errorCode?: string;
   /** Sanitised diagnostics (e.g. a capped stderr excerpt); never returned to the agent. */
   diagnostic?: string;

@@ -52,6 +52,8 @@ interface Trail {
   lanes?: string[];
   backend?: string;
   diagnostic?: string;
+  /** The last pipeline stage entered. */
+  stage?: Stage;
 }
 
 /**
@@ -106,10 +108,10 @@ export class ToolcageExecutor implements Executor {
   }
 
   async #pipeline(call: ExecuteCall, trail: Trail): Promise<unknown> {
-    const tool = this.#time('resolve', call.toolId, () => this.#resolve(call.toolId));
+    const tool = this.#time(trail, 'resolve', call.toolId, () => this.#resolve(call.toolId));
     trail.tool = tool;
 
-    const verified = await this.#timeAsync('verify', tool, async () => {
+    const verified = await this.#timeAsync(trail, 'verify', tool, async () => {
       const v = await this.#o.verifier.verify(call.claim);
       trail.claim = v.payload;
       await this.#checkPossession(call, v);
@@ -117,32 +119,32 @@ export class ToolcageExecutor implements Executor {
     });
     const claim = verified.payload;
 
-    await this.#timeAsync('replay', tool, async () => {
+    await this.#timeAsync(trail, 'replay', tool, async () => {
       if (!(await this.#o.replay.consume({ iss: claim.iss, jti: claim.jti }, this.#o.verifier.replayHorizonMs(claim)))) {
         throw new ToolcageError('claim_replayed');
       }
     });
 
-    const argsHash = await this.#timeAsync('decide', tool, () => this.#decide(call, tool, claim));
+    const argsHash = await this.#timeAsync(trail, 'decide', tool, () => this.#decide(call, tool, claim));
     trail.argsHash = argsHash;
 
     if (this.#o.governors) {
-      await this.#timeAsync('govern', tool, () => this.#o.governors!.check({ principal: claim.sub, tenant: claim.tenant, toolId: tool.manifest.id, argsHash, cost: tool.manifest.cost }));
+      await this.#timeAsync(trail, 'govern', tool, () => this.#o.governors!.check({ principal: claim.sub, tenant: claim.tenant, toolId: tool.manifest.id, argsHash, cost: tool.manifest.cost }));
     }
 
-    this.#time('validate_input', tool, () => this.#validateInput(tool, call.args));
+    this.#time(trail, 'validate_input', tool, () => this.#validateInput(tool, call.args));
 
     const deadlineMs = this.#o.now() + tool.manifest.limits.timeoutMs;
-    const lease = await this.#timeAsync('lease', tool, () => this.#lease(claim, tool, deadlineMs, trail));
+    const lease = await this.#timeAsync(trail, 'lease', tool, () => this.#lease(claim, tool, deadlineMs, trail));
     try {
       if (claim.approval_id !== undefined) await this.#consumeApproval(tool, claim, argsHash);
       const queuedAt = this.#o.now();
       const run = async (): Promise<RunResult> => {
         this.#o.observer.stage('queue', tool.manifest.id, this.#o.now() - queuedAt);
-        return this.#timeAsync('run', tool, () => this.#run(call, tool, lease, trail));
+        return this.#timeAsync(trail, 'run', tool, () => this.#run(call, tool, lease, trail));
       };
       const result = this.#o.concurrency ? await this.#o.concurrency.run(claim.tenant, run, call.signal) : await run();
-      return this.#time('validate_output', tool, () => this.#validateOutput(tool, result, lease, trail));
+      return this.#time(trail, 'validate_output', tool, () => this.#validateOutput(tool, result, lease, trail));
     } finally {
       await lease?.release().catch(() => undefined);
     }
@@ -260,7 +262,8 @@ export class ToolcageExecutor implements Executor {
     return output;
   }
 
-  #time<T>(stage: Stage, toolOrId: LoadedTool | string, fn: () => T): T {
+  #time<T>(trail: Trail, stage: Stage, toolOrId: LoadedTool | string, fn: () => T): T {
+    trail.stage = stage;
     const t0 = performance.now();
     try {
       return fn();
@@ -269,7 +272,8 @@ export class ToolcageExecutor implements Executor {
     }
   }
 
-  async #timeAsync<T>(stage: Stage, tool: LoadedTool, fn: () => Promise<T>): Promise<T> {
+  async #timeAsync<T>(trail: Trail, stage: Stage, tool: LoadedTool, fn: () => Promise<T>): Promise<T> {
+    trail.stage = stage;
     const t0 = performance.now();
     try {
       return await fn();
@@ -288,11 +292,13 @@ export class ToolcageExecutor implements Executor {
       toolId: t?.manifest.id ?? String(call.toolId).slice(0, 200),
       durationMs,
       outcome,
+      ...(trail.stage ? { stage: trail.stage } : {}),
       ...(t ? { toolVersion: t.manifest.version, manifestSha256: t.manifestSha256, limits: { ...t.manifest.limits } } : {}),
       ...(c ? { jti: c.jti, subject: c.sub, tenant: c.tenant, scope: c.scope, ...(c.approval_id ? { approvalId: c.approval_id } : {}) } : {}),
       ...(trail.argsHash ? { argsHash: trail.argsHash } : c ? { argsHash: c.args_hash } : {}),
-      ...(trail.lanes ? { credentialLanes: trail.lanes } : {}),
-      ...(trail.backend ? { backend: trail.backend } : {}),
+      credentialLanes: trail.lanes ?? [],
+      // The backend the call ran on, or would have: refusals before the run still say which sandbox the tool uses.
+      ...(trail.backend ?? t ? { backend: trail.backend ?? t!.manifest.runtime } : {}),
       ...(errorCode ? { errorCode } : {}),
       ...(trail.diagnostic ? { diagnostic: trail.diagnostic } : {}),
     };

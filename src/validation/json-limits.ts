@@ -11,12 +11,12 @@ export const DEFAULT_INPUT_LIMITS: JsonShapeLimits = { maxDepth: 64, maxBytes: 1
 
 /** Returns the first violated limit, or undefined. Depth is checked iteratively (no recursion to blow the stack). */
 export function checkJsonShape(value: unknown, limits: JsonShapeLimits, byteLength: number): string | undefined {
-  if (byteLength > limits.maxBytes) return `is ${byteLength} bytes, above the ${limits.maxBytes}-byte cap`;
+  if (byteLength > limits.maxBytes) return `are ${byteLength} bytes, above the ${limits.maxBytes}-byte cap`;
   const stack: Array<[unknown, number]> = [[value, 1]];
   while (stack.length > 0) {
     const [node, depth] = stack.pop()!;
     if (node === null || typeof node !== 'object') continue;
-    if (depth > limits.maxDepth) return `nests deeper than ${limits.maxDepth} levels`;
+    if (depth > limits.maxDepth) return `nest deeper than ${limits.maxDepth} levels`;
     for (const child of Array.isArray(node) ? node : Object.values(node)) {
       if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
     }

@@ -14,22 +14,22 @@ function nested(depth: number): unknown {
 describe('checkJsonShape', () => {
   it('refuses 10,000 levels of nesting quickly, without recursion', () => {
     const t0 = performance.now();
-    expect(checkJsonShape(nested(10_000), DEFAULT_INPUT_LIMITS, 10)).toBe('nests deeper than 64 levels');
+    expect(checkJsonShape(nested(10_000), DEFAULT_INPUT_LIMITS, 10)).toBe('nest deeper than 64 levels');
     expect(performance.now() - t0).toBeLessThan(200);
   });
 
   it('refuses 1,000,000 levels too (a stack-overflow attempt on any recursive walker)', () => {
-    expect(checkJsonShape(nested(1_000_000), DEFAULT_INPUT_LIMITS, 10)).toBe('nests deeper than 64 levels');
+    expect(checkJsonShape(nested(1_000_000), DEFAULT_INPUT_LIMITS, 10)).toBe('nest deeper than 64 levels');
   });
 
   it('accepts exactly the maximum depth and refuses one more', () => {
     const limits = { maxDepth: 3, maxBytes: 1000 };
     expect(checkJsonShape({ a: { b: { c: 1 } } }, limits, 10)).toBeUndefined();
-    expect(checkJsonShape({ a: { b: { c: {} } } }, limits, 10)).toBe('nests deeper than 3 levels');
+    expect(checkJsonShape({ a: { b: { c: {} } } }, limits, 10)).toBe('nest deeper than 3 levels');
   });
 
   it('refuses a value above the byte cap before walking it', () => {
-    expect(checkJsonShape({}, { maxDepth: 64, maxBytes: 100 }, 101)).toBe('is 101 bytes, above the 100-byte cap');
+    expect(checkJsonShape({}, { maxDepth: 64, maxBytes: 100 }, 101)).toBe('are 101 bytes, above the 100-byte cap');
   });
 });
 
