@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { JSONWebKeySet } from 'jose';
 import type { Logger } from 'pino';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { Executor } from '../executor/types.ts';
@@ -19,6 +20,12 @@ export interface RunnerAppOptions {
   publicUrl?: string;
   /** Whether the state stores can decide right now (Redis answers PING); `/readyz` is 503 `state_unavailable` while not. */
   storesHealth?: () => Promise<{ usable: boolean; detail: string }>;
+  /**
+   * The public JWKS of the runner's own minting key (`Runner.runnerJwks()`),
+   * served at `GET /.well-known/runner-jwks.json` for downstreams that verify
+   * minted-lane tokens; 404 `not_found` while it holds no key.
+   */
+  runnerJwks?: () => JSONWebKeySet;
 }
 
 /** What shutdown needs of a running app: readiness goes false first, then in-flight runs drain. */
@@ -100,6 +107,14 @@ export function buildRunnerApp(runner: { executor: Executor } | Executor, option
         ? new ToolcageError('state_unavailable', { message: `The ${r.stores} state store is unreachable (${state.detail}); this replica refuses every call until it is back.` })
         : new ToolcageError('sandbox_unavailable', { message: 'No sandbox backend is usable yet.' });
     return reply.code(503).header('retry-after', '1').send({ ...body, ...error.toBody(request.id) });
+  });
+
+  app.get('/.well-known/runner-jwks.json', async (_request, reply) => {
+    const jwks = options.runnerJwks?.();
+    if (!jwks || jwks.keys.length === 0) {
+      throw new ToolcageError('not_found', { message: 'This runner has no signing key (credentials.signingKey is not configured), so it mints no tokens and publishes no JWKS.' });
+    }
+    return reply.header('cache-control', 'public, max-age=60').send(jwks);
   });
 
   if (options.metrics) {

@@ -1,5 +1,6 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { EgressEvent } from '../egress/gateway.ts';
 import type { LoadedConfig } from '../config/load.ts';
 import type { AuditSink } from '../audit/audit.ts';
 import { DpopProofVerifier } from '../claims/dpop.ts';
@@ -23,6 +24,27 @@ export interface RunnerService {
   shutdown(graceMs?: number): Promise<{ aborted: number }>;
 }
 
+/**
+ * One egress log line: the event's named fields only (hosts, lanes, sizes,
+ * outcome), so a field added to EgressEvent later is not logged unseen.
+ * Never a header value, a body or a path.
+ */
+function egressLogFields(e: EgressEvent): Record<string, unknown> {
+  return {
+    invocationId: e.invocationId,
+    toolId: e.toolId,
+    method: e.method,
+    host: e.host,
+    port: e.port,
+    outcome: e.outcome,
+    ...(e.status !== undefined ? { status: e.status } : {}),
+    ...(e.reason !== undefined ? { reason: e.reason } : {}),
+    injected: e.injected,
+    ...(e.responseBytes !== undefined ? { responseBytes: e.responseBytes } : {}),
+    durationMs: e.durationMs,
+  };
+}
+
 /** Assembles `toolcage serve` from configuration: stores, DPoP verifier, metrics, runner, app. */
 export async function createRunnerService(loaded: LoadedConfig, options: { logger?: Logger; audit?: AuditSink; backends?: ReadonlyArray<'js' | 'docker'> } = {}): Promise<RunnerService> {
   const http = loaded.config.runner.http;
@@ -30,11 +52,14 @@ export async function createRunnerService(loaded: LoadedConfig, options: { logge
   const metrics = new RunnerMetrics();
   const dpop = new DpopProofVerifier({ replay: stores.replay, maxAgeSeconds: http.dpopMaxAgeSeconds, clockToleranceSeconds: http.dpopClockToleranceSeconds });
   let runner: Runner;
+  // The app (and its logger) is built after the runner; egress events only come from runs, which need the app.
+  const egressLog: { to?: FastifyBaseLogger } = {};
   try {
     runner = await createRunner(loaded, {
       stores,
       observer: metrics.observer,
       dpop: dpop.forClaims(),
+      onEgress: (event) => egressLog.to?.info({ egress: egressLogFields(event) }, 'egress'),
       ...(options.audit ? { audit: options.audit } : {}),
       ...(options.backends ? { backends: options.backends } : {}),
     });
@@ -57,7 +82,9 @@ export async function createRunnerService(loaded: LoadedConfig, options: { logge
     keepAliveTimeoutMs: http.keepAliveTimeoutMs,
     ...(http.publicUrl ? { publicUrl: http.publicUrl } : {}),
     ...(stores.health ? { storesHealth: () => stores.health!() } : {}),
+    runnerJwks: () => runner.runnerJwks(),
   });
+  egressLog.to = app.log;
 
   let stopping: Promise<{ aborted: number }> | undefined;
   return {
