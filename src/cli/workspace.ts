@@ -53,6 +53,24 @@ state:
 audit:
   destination: file
   file: .toolcage/audit.log
+# Credential lanes: a short-lived credential per run, added by the runner at the
+# egress boundary (the tool never sees it) and only to the lane's own hosts.
+# Uncomment to give github.create_pull_request its credential (set hosts and
+# audience to your API). The github lane mints a JWT signed by the runner key
+# \`toolcage init\` generated (keys/runner.private.jwk.json; its public half,
+# keys/runner.jwks.json, is served at GET /.well-known/runner-jwks.json for the
+# downstream to verify). For github.com itself, which only takes its own
+# tokens, use a static lane instead:
+#   github: { kind: static, env: TOOLCAGE_GITHUB_TOKEN, hosts: [...], requiredScopes: [pr:create] }
+# credentials:
+#   signingKey: keys/runner.private.jwk.json
+#   lanes:
+#     github:
+#       kind: minted
+#       audience: https://api.github.com
+#       hosts: [{ host: api.github.com, port: 443 }]
+#       requiredScopes: [pr:create]
+#       scopes: [pr:create]
 `;
 
 export interface InitResult {
@@ -62,8 +80,8 @@ export interface InitResult {
 }
 
 /**
- * A ready workspace: config, broker policy, fresh dev keys (broker and
- * registry), the example tools and a lock signed by the new registry key.
+ * A ready workspace: config, broker policy, fresh dev keys (broker,
+ * registry, and the runner's minting key), the example tools and a lock signed by the new registry key.
  * Docker tools are included only when `imageIdentity` can hash their images.
  */
 export async function initWorkspace(dirArg: string, options: { imageIdentity?: ImageIdentityResolver; force?: boolean } = {}): Promise<InitResult> {
@@ -91,6 +109,8 @@ export async function initWorkspace(dirArg: string, options: { imageIdentity?: I
   writeFileSync(join(dir, 'broker-policy.yaml'), DEFAULT_POLICY);
   await writeKeyPair(join(dir, 'keys'), 'broker', 'EdDSA', true);
   await writeKeyPair(join(dir, 'keys'), 'registry', 'EdDSA', true);
+  // The runner's own minting key (credentials.signingKey), so a minted lane works as soon as it is configured.
+  await writeKeyPair(join(dir, 'keys'), 'runner', 'EdDSA', true);
   writeFileSync(join(dir, '.gitignore'), '.toolcage/\nkeys/*.private.jwk.json\n');
   const lock = await writeSignedLock(manifests, await loadSigningKey(join(dir, 'keys', 'registry.private.jwk.json')), options.imageIdentity);
   return { dir, tools: lock.tools.map((t) => t.id), skipped };
