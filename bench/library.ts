@@ -26,7 +26,7 @@ const WIDE = { capacity: 1_000_000, refillPerSecond: 1_000_000 };
 const GOVERNORS_FOR_BENCH = {
   rateLimits: { principal: WIDE, tool: WIDE, tenant: WIDE },
   spend: { budget: 100_000_000, windowSeconds: 3600 },
-  loopGuard: { maxRepeats: 100_000_000, windowSeconds: 60 },
+  loopGuard: { maxRepeats: 20, windowSeconds: 60 },
   concurrency: { maxConcurrent: 64, perTenantConcurrent: 64, maxQueuedPerTenant: 100_000 },
 };
 
@@ -51,11 +51,12 @@ export async function benchLibrary(opts: { n?: number; config?: Record<string, u
   const loaded = loadConfig(ws.configFile);
   const runner = await createRunner(loaded, { backends: ['js'], audit: new NullAuditSink() });
   const { broker, close } = await createBrokerRuntime(loaded, { stores: runner.stores, registry: runner.registry });
-  const args = { text: 'The model suggests actions; the system verifies and enforces them.' };
-  const mint = () => broker.issueClaim({ tool: 'text.word_count', args, sub: 'bench', roles: ['admin'], tenant: 'bench' }).then((c) => c.claim);
+  // A fresh claim and fresh arguments per call, as an agent would make them (the loop guard stays on).
+  const argsOf = (i: number) => ({ text: `The model suggests actions; the system verifies and enforces them. (${i})` });
   const total = n * 2 + 200;
   const claims: string[] = [];
-  for (let i = 0; i < total; i++) claims.push(await mint());
+  for (let i = 0; i < total; i++) claims.push((await broker.issueClaim({ tool: 'text.word_count', args: argsOf(i), sub: 'bench', roles: ['admin'], tenant: 'bench' })).claim);
+  const args = argsOf(0);
 
   // Floor: what any verifier + sandbox must do at least.
   const jwks = createLocalJWKSet(loadJwksFile(loaded.path('keys/broker.jwks.json')));
@@ -86,7 +87,10 @@ export async function benchLibrary(opts: { n?: number; config?: Record<string, u
   isolate.dispose();
 
   let next = 0;
-  const libCall = async () => runner.executor.execute({ toolId: 'text.word_count', args, claim: claims[next++]!, requestId: `bench-${next}` });
+  const libCall = async () => {
+    const i = next++;
+    return runner.executor.execute({ toolId: 'text.word_count', args: argsOf(i), claim: claims[i]!, requestId: `bench-${i}` });
+  };
   const label = `library execute()${opts.label ? ` ${opts.label}` : ''}`;
   const library = await measure(label, libCall, { n, warmup: 100 });
   const libraryConcurrent = await measure(label, libCall, { n: Math.min(n, claims.length - next - 10), concurrency: 8, warmup: 0 });

@@ -8,7 +8,7 @@ import { consumeOutcome } from '../broker/approval-store.ts';
 import type { AuditEvent, AuditSink } from '../audit/audit.ts';
 import type { LoadedTool, Registry } from '../registry/registry.ts';
 import type { RunResult, SandboxBackend } from '../sandbox/backend.ts';
-import { argsHash as hashArgs, canonicalJson } from '../registry/hash.ts';
+import { argsHashOfCanonical, canonicalJson } from '../registry/hash.ts';
 import { checkJsonShape, DEFAULT_INPUT_LIMITS, type JsonShapeLimits } from '../validation/json-limits.ts';
 import { LeakScanner } from '../validation/leak-scan.ts';
 import { NULL_OBSERVER, type ExecutorObserver, type Stage } from './observer.ts';
@@ -54,6 +54,8 @@ interface Trail {
   diagnostic?: string;
   /** The last pipeline stage entered. */
   stage?: Stage;
+  /** RFC 8785 text of the arguments, computed once for the hash and the size cap. */
+  canonicalArgs?: string;
 }
 
 /**
@@ -125,14 +127,14 @@ export class ToolcageExecutor implements Executor {
       }
     });
 
-    const argsHash = await this.#timeAsync(trail, 'decide', tool, () => this.#decide(call, tool, claim));
+    const argsHash = await this.#timeAsync(trail, 'decide', tool, () => this.#decide(call, tool, claim, trail));
     trail.argsHash = argsHash;
 
     if (this.#o.governors) {
       await this.#timeAsync(trail, 'govern', tool, () => this.#o.governors!.check({ principal: claim.sub, tenant: claim.tenant, toolId: tool.manifest.id, argsHash, cost: tool.manifest.cost }));
     }
 
-    this.#time(trail, 'validate_input', tool, () => this.#validateInput(tool, call.args));
+    this.#time(trail, 'validate_input', tool, () => this.#validateInput(tool, call.args, trail.canonicalArgs!));
 
     const deadlineMs = this.#o.now() + tool.manifest.limits.timeoutMs;
     const lease = await this.#timeAsync(trail, 'lease', tool, () => this.#lease(claim, tool, deadlineMs, trail));
@@ -166,7 +168,7 @@ export class ToolcageExecutor implements Executor {
   }
 
   /** Binds the verified claim to this call. Returns the args hash. */
-  async #decide(call: ExecuteCall, tool: LoadedTool, claim: ClaimPayload): Promise<string> {
+  async #decide(call: ExecuteCall, tool: LoadedTool, claim: ClaimPayload, trail: Trail): Promise<string> {
     const m = tool.manifest;
     if (claim.tool !== m.id) throw new ToolcageError('tool_mismatch', { message: `The claim was minted for "${claim.tool.slice(0, 200)}", not "${m.id}". Mint a claim for the tool you are calling.` });
     const granted = new Set(claim.scope);
@@ -176,7 +178,8 @@ export class ToolcageExecutor implements Executor {
     }
     let hash: string;
     try {
-      hash = hashArgs(call.args ?? null);
+      trail.canonicalArgs = canonicalJson(call.args ?? null);
+      hash = argsHashOfCanonical(trail.canonicalArgs);
     } catch {
       throw new ToolcageError('input_invalid', { message: 'The arguments are not a JSON value that can be canonicalised (RFC 8785).' });
     }
@@ -200,8 +203,7 @@ export class ToolcageExecutor implements Executor {
     if (outcome !== 'ok') throw approvalRefusal(outcome);
   }
 
-  #validateInput(tool: LoadedTool, args: unknown): void {
-    const text = canonicalJson(args ?? null);
+  #validateInput(tool: LoadedTool, args: unknown, text: string): void {
     const shape = checkJsonShape(args, this.#o.inputLimits, Buffer.byteLength(text));
     if (shape) throw new ToolcageError('input_invalid', { message: `The arguments ${shape}.` });
     const v = tool.validateInput(args);
@@ -224,16 +226,30 @@ export class ToolcageExecutor implements Executor {
     if (!backend) throw new ToolcageError('sandbox_unavailable', { message: `No ${tool.manifest.runtime} sandbox backend is configured on this runner.` });
     // The backend enforces timeoutMs itself; this outer deadline only guards
     // against a backend that fails to (a hung engine), so a call always ends.
-    const deadline = AbortSignal.timeout(tool.manifest.limits.timeoutMs + this.#o.runGraceMs);
-    const signal = call.signal ? AbortSignal.any([call.signal, deadline]) : deadline;
-    const result = await backend.run({ invocationId: trail.invocationId, tool: tool.sandbox, input: call.args, credentials: lease?.credentials ?? [] }, signal);
+    // (A plain timer and one controller: AbortSignal.timeout/any cost more per call.)
+    const controller = new AbortController();
+    let deadlinePassed = false;
+    const timer = setTimeout(() => {
+      deadlinePassed = true;
+      controller.abort(new ToolcageError('timeout'));
+    }, tool.manifest.limits.timeoutMs + this.#o.runGraceMs);
+    const onCallAbort = () => controller.abort(call.signal?.reason);
+    if (call.signal?.aborted) onCallAbort();
+    else call.signal?.addEventListener('abort', onCallAbort, { once: true });
+    let result: RunResult;
+    try {
+      result = await backend.run({ invocationId: trail.invocationId, tool: tool.sandbox, input: call.args, credentials: lease?.credentials ?? [] }, controller.signal);
+    } finally {
+      clearTimeout(timer);
+      call.signal?.removeEventListener('abort', onCallAbort);
+    }
     if (result.stderr) {
       // stderr goes to the audit line only, and only when it carries no credential of this run.
       const leaked = lease && lease.secrets.length > 0 && new LeakScanner(lease.secrets).found(result.stderr);
       trail.diagnostic = leaked ? 'stderr withheld: it carried a credential of this run' : result.stderr.slice(0, 2048);
     }
     if (!result.ok) {
-      if (deadline.aborted && !call.signal?.aborted) throw new ToolcageError('timeout', { message: RUN_FAILURE_MESSAGES.timeout!(tool) });
+      if (deadlinePassed && !call.signal?.aborted) throw new ToolcageError('timeout', { message: RUN_FAILURE_MESSAGES.timeout!(tool) });
       const message = RUN_FAILURE_MESSAGES[result.code]?.(tool) ?? `${tool.manifest.id}: ${result.message}`;
       throw new ToolcageError(result.code, { message });
     }

@@ -20,5 +20,10 @@ export function sha256Hex(data: string | Uint8Array): string {
 
 /** The contract's `args_hash`: `"sha256:" + hex(sha256(JCS(args)))`. */
 export function argsHash(args: unknown): string {
-  return `sha256:${sha256Hex(canonicalJson(args))}`;
+  return argsHashOfCanonical(canonicalJson(args));
+}
+
+/** `args_hash` of arguments already in RFC 8785 form (when the caller needs the text too). */
+export function argsHashOfCanonical(canonical: string): string {
+  return `sha256:${sha256Hex(canonical)}`;
 }

@@ -29,6 +29,17 @@ interface Slot {
   isolate: ivm.Isolate;
   prelude: ivm.Script;
   calls: number;
+  /**
+   * A context made and preluded while the worker was idle, never yet shown to
+   * any tool: the next call takes it instead of paying for a new one on its
+   * own path. Still one fresh context per call; it is only made earlier.
+   */
+  spare?: Prepared;
+}
+
+interface Prepared {
+  context: ivm.Context;
+  invoke: ivm.Reference;
 }
 
 const slots = new Map<number, Slot>();
@@ -73,7 +84,42 @@ function slotFor(memoryMb: number): Slot {
   return slot;
 }
 
+function prepare(slot: Slot, timeoutMs: number): Prepared {
+  const context = slot.isolate.createContextSync();
+  try {
+    return { context, invoke: slot.prelude.runSync(context, { reference: true, timeout: timeoutMs }) as ivm.Reference };
+  } catch (err) {
+    release(context);
+    throw err;
+  }
+}
+
+/** The slot's spare context if it has one, else a new one. */
+function takeContext(slot: Slot, timeoutMs: number): Prepared {
+  const spare = slot.spare;
+  slot.spare = undefined;
+  return spare ?? prepare(slot, timeoutMs);
+}
+
+/** Prepares the next call's context while idle (after the reply is sent). */
+function prepareSpare(memoryMb: number): void {
+  const slot = slots.get(memoryMb);
+  if (busy || !slot || slot.spare || slot.isolate.isDisposed) return;
+  try {
+    slot.spare = prepare(slot, 1000);
+  } catch {
+    // the next call makes its own
+  }
+}
+
+function releaseSpare(slot: Slot): void {
+  release(slot.spare?.invoke);
+  release(slot.spare?.context);
+  slot.spare = undefined;
+}
+
 function disposeSlot(slot: Slot): void {
+  releaseSpare(slot);
   if (slots.get(slot.memoryMb) === slot) slots.delete(slot.memoryMb);
   try {
     if (!slot.isolate.isDisposed) slot.isolate.dispose();
@@ -194,8 +240,7 @@ async function execute(msg: RunMessage, source: string): Promise<Success | Failu
   let namespace: ivm.Reference | undefined;
   const bridge = fetchBridge(msg);
   try {
-    context = slot.isolate.createContextSync();
-    invoke = slot.prelude.runSync(context, { reference: true, timeout: msg.timeoutMs }) as ivm.Reference;
+    ({ context, invoke } = takeContext(slot, msg.timeoutMs));
     module = compile(slot, msg.hash, source, msg.filename);
     module.instantiateSync(context, refuseImport);
     // Guest code runs only in the async calls below, so this process's event
@@ -250,6 +295,10 @@ async function drain(): Promise<void> {
       }
       const result = abortedEarly.delete(msg.id) ? stopped('aborted', msg.timeoutMs, msg.memoryMb) : await execute(msg, source);
       send(result.ok ? { t: 'done', id: msg.id, ok: true, outputJson: result.outputJson, retire } : { t: 'done', id: msg.id, ok: false, code: result.code, message: result.message, retire });
+      if (queue.length === 0 && !retire) {
+        const memoryMb = msg.memoryMb;
+        setImmediate(() => prepareSpare(memoryMb));
+      }
     }
   } finally {
     busy = false;
