@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { parse as parseYaml } from 'yaml';
+import { parseStrictYaml } from '../config/strict-yaml.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { Manifest } from '../registry/manifest.ts';
 
@@ -37,17 +37,7 @@ export const policySchema = z.strictObject({
 export type Policy = z.infer<typeof policySchema>;
 
 export function parsePolicy(text: string, where: string): Policy {
-  let raw: unknown;
-  try {
-    raw = parseYaml(text, { uniqueKeys: true, maxAliasCount: 0 });
-  } catch (cause) {
-    throw new ToolcageError('config_invalid', { message: `${where}: not valid YAML: ${(cause as Error).message}`, cause });
-  }
-  const parsed = policySchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ToolcageError('config_invalid', { message: `Policy invalid:\n${parsed.error.issues.map((i) => `${where}: ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}` });
-  }
-  const p = parsed.data;
+  const p = parseStrictYaml(text, where, policySchema, 'config_invalid', 'Policy');
   for (const [name, rule] of [['defaultTtlSeconds', p.defaultTtlSeconds] as const, ...Object.entries(p.tools).map(([k, r]) => [`tools.${k}.ttlSeconds`, r.ttlSeconds] as const)]) {
     if (rule !== undefined && rule > p.maxTtlSeconds) throw new ToolcageError('config_invalid', { message: `${where}: ${name} (${rule}) exceeds maxTtlSeconds (${p.maxTtlSeconds}).` });
   }

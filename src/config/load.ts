@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { formatIssues, parseStrictYaml } from './strict-yaml.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import { configSchema, type ToolcageConfig } from './schema.ts';
 
@@ -14,10 +14,12 @@ export interface LoadedConfig {
 
 export function parseConfig(raw: unknown, where: string, baseDir: string): LoadedConfig {
   const parsed = configSchema.safeParse(raw ?? {});
-  if (!parsed.success) {
-    throw new ToolcageError('config_invalid', { message: `Configuration invalid:\n${parsed.error.issues.map((i) => `${where}: ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}` });
-  }
-  return { config: parsed.data, baseDir, path: (p) => (isAbsolute(p) ? p : resolve(baseDir, p)) };
+  if (!parsed.success) throw new ToolcageError('config_invalid', { message: `Configuration invalid:\n${formatIssues(where, parsed.error.issues)}` });
+  return { config: parsed.data, baseDir, path: resolverFrom(baseDir) };
+}
+
+function resolverFrom(baseDir: string): (p: string) => string {
+  return (p) => (isAbsolute(p) ? p : resolve(baseDir, p));
 }
 
 /** Reads and validates the config file (default `./toolcage.config.yaml`). */
@@ -29,11 +31,6 @@ export function loadConfig(file = 'toolcage.config.yaml'): LoadedConfig {
   } catch (cause) {
     throw new ToolcageError('config_invalid', { message: `Cannot read ${abs}: ${(cause as Error).message}. Create a workspace with \`toolcage init\`, or pass --config FILE.`, cause });
   }
-  let raw: unknown;
-  try {
-    raw = parseYaml(text, { uniqueKeys: true, maxAliasCount: 0 });
-  } catch (cause) {
-    throw new ToolcageError('config_invalid', { message: `${abs}: not valid YAML: ${(cause as Error).message}`, cause });
-  }
-  return parseConfig(raw, abs, dirname(abs));
+  const config = parseStrictYaml(text, abs, configSchema, 'config_invalid', 'Configuration');
+  return { config, baseDir: dirname(abs), path: resolverFrom(dirname(abs)) };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parse as parseYaml } from 'yaml';
+import { formatIssues, parseStrictYaml } from '../config/strict-yaml.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 
 export const TOOL_ID_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
@@ -58,27 +58,13 @@ export const manifestSchema = z.discriminatedUnion('runtime', [
 
 export type Manifest = z.infer<typeof manifestSchema>;
 
-/** Formats zod issues as `file: field.path: message` lines a person can act on. */
-export function formatIssues(file: string, issues: readonly z.core.$ZodIssue[]): string {
-  return issues
-    .map((i) => `${file}: ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
-    .join('\n');
-}
+export { formatIssues };
 
 /** Parses manifest YAML text. Throws `registry_invalid` naming the file and each failing field. */
 export function parseManifest(text: string, file: string): Manifest {
-  let raw: unknown;
-  try {
-    raw = parseYaml(text, { uniqueKeys: true, maxAliasCount: 0 });
-  } catch (cause) {
-    throw new ToolcageError('registry_invalid', { message: `${file}: not valid YAML: ${(cause as Error).message}`, cause });
-  }
-  const parsed = manifestSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ToolcageError('registry_invalid', { message: `Manifest invalid:\n${formatIssues(file, parsed.error.issues)}` });
-  }
-  if (parsed.data.runtime === 'docker' && (parsed.data.limits.cpus === undefined || parsed.data.limits.pids === undefined)) {
+  const manifest = parseStrictYaml(text, file, manifestSchema, 'registry_invalid', 'Manifest');
+  if (manifest.runtime === 'docker' && (manifest.limits.cpus === undefined || manifest.limits.pids === undefined)) {
     throw new ToolcageError('registry_invalid', { message: `${file}: limits: docker tools must set cpus and pids` });
   }
-  return parsed.data;
+  return manifest;
 }
