@@ -16,6 +16,8 @@ status=$?
 node -e '
   const r = JSON.parse(require("fs").readFileSync(".toolcage/test-results.json", "utf8"));
   const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
-  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+  // A test file that fails to load has no failing test of its own: count it as one failure.
+  const broken = (r.testResults ?? []).filter((f) => f.status === "failed" && !(f.assertionResults ?? []).some((a) => a.status === "failed")).length;
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests + broken} failed, ${skipped} skipped`);
 ' || true
 exit $status

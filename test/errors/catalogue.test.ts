@@ -17,7 +17,7 @@ function errorTable(markdown: string): Map<string, number> {
 }
 
 describe.skipIf(!existsSync(CONTRACT))('the contract table', () => {
-  const table = errorTable(readFileSync(CONTRACT, 'utf8'));
+  const table = existsSync(CONTRACT) ? errorTable(readFileSync(CONTRACT, 'utf8')) : new Map<string, number>();
 
   it('lists the 27 contract codes', () => {
     expect(table.size).toBe(27);
