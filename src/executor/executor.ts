@@ -11,7 +11,7 @@ import type { RunResult, SandboxBackend } from '../sandbox/backend.ts';
 import { argsHashOfCanonical, canonicalJson } from '../registry/hash.ts';
 import { checkJsonShape, DEFAULT_INPUT_LIMITS, type JsonShapeLimits } from '../validation/json-limits.ts';
 import { LeakScanner } from '../validation/leak-scan.ts';
-import { NULL_OBSERVER, type ExecutorObserver, type Stage } from './observer.ts';
+import { NULL_OBSERVER, type CallRef, type ExecutorObserver, type Stage } from './observer.ts';
 import type { ConcurrencyGate, CredentialLease, CredentialProvider, DpopVerifier, GovernorGate } from './ports.ts';
 import type { ExecuteCall, ExecuteOutcome, Executor, ToolSummary } from './types.ts';
 
@@ -46,6 +46,8 @@ const RUN_FAILURE_MESSAGES: Record<string, (tool: LoadedTool) => string> = {
 interface Trail {
   started: number;
   invocationId: string;
+  /** Names this call to the observer's hooks. */
+  ref: CallRef;
   tool?: LoadedTool;
   claim?: ClaimPayload;
   argsHash?: string;
@@ -96,7 +98,9 @@ export class ToolcageExecutor implements Executor {
   }
 
   async execute(call: ExecuteCall): Promise<ExecuteOutcome> {
-    const trail: Trail = { started: this.#o.now(), invocationId: `inv_${randomUUID()}` };
+    const invocationId = `inv_${randomUUID()}`;
+    const trail: Trail = { started: this.#o.now(), invocationId, ref: { requestId: call.requestId, invocationId } };
+    this.#o.observer.begin?.(trail.ref, call.toolId);
     try {
       if (this.#closed) throw new ToolcageError('sandbox_unavailable', { message: 'The runner is shutting down; retry on another replica.' });
       const result = await this.#pipeline(call, trail);
@@ -142,7 +146,7 @@ export class ToolcageExecutor implements Executor {
       if (claim.approval_id !== undefined) await this.#consumeApproval(tool, claim, argsHash);
       const queuedAt = this.#o.now();
       const run = async (): Promise<RunResult> => {
-        this.#o.observer.stage('queue', tool.manifest.id, this.#o.now() - queuedAt);
+        this.#o.observer.stage('queue', tool.manifest.id, this.#o.now() - queuedAt, trail.ref);
         return this.#timeAsync(trail, 'run', tool, () => this.#run(call, tool, lease, trail));
       };
       const result = this.#o.concurrency ? await this.#o.concurrency.run(claim.tenant, run, call.signal) : await run();
@@ -284,7 +288,7 @@ export class ToolcageExecutor implements Executor {
     try {
       return fn();
     } finally {
-      this.#o.observer.stage(stage, typeof toolOrId === 'string' ? toolOrId : toolOrId.manifest.id, performance.now() - t0);
+      this.#o.observer.stage(stage, typeof toolOrId === 'string' ? toolOrId : toolOrId.manifest.id, performance.now() - t0, trail.ref);
     }
   }
 
@@ -294,7 +298,7 @@ export class ToolcageExecutor implements Executor {
     try {
       return await fn();
     } finally {
-      this.#o.observer.stage(stage, tool.manifest.id, performance.now() - t0);
+      this.#o.observer.stage(stage, tool.manifest.id, performance.now() - t0, trail.ref);
     }
   }
 
@@ -319,7 +323,7 @@ export class ToolcageExecutor implements Executor {
       ...(trail.diagnostic ? { diagnostic: trail.diagnostic } : {}),
     };
     this.#o.audit.write(event);
-    this.#o.observer.outcome(event.toolId, outcome, errorCode, durationMs);
+    this.#o.observer.outcome(event.toolId, outcome, errorCode, durationMs, trail.ref);
   }
 
   async close(): Promise<void> {

@@ -107,11 +107,14 @@ export class RunnerMetrics {
 /** Fans one set of hooks out to several observers (metrics and tracing side by side). */
 export function combineObservers(...observers: ExecutorObserver[]): ExecutorObserver {
   return {
-    stage(stage, toolId, ms) {
-      for (const o of observers) o.stage(stage, toolId, ms);
+    begin(call, toolId) {
+      for (const o of observers) o.begin?.(call, toolId);
     },
-    outcome(toolId, outcome, code, ms) {
-      for (const o of observers) o.outcome(toolId, outcome, code, ms);
+    stage(stage, toolId, ms, call) {
+      for (const o of observers) o.stage(stage, toolId, ms, call);
+    },
+    outcome(toolId, outcome, code, ms, call) {
+      for (const o of observers) o.outcome(toolId, outcome, code, ms, call);
     },
   };
 }
