@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { governorsConfigSchema } from '../governors/config.ts';
 import { credentialsConfigSchema, egressConfigSchema } from '../credentials/config.ts';
+import { telemetryConfigSchema } from '../telemetry/config.ts';
 
 const path = z.string().min(1);
 const port = z.number().int().min(0).max(65535);
@@ -152,6 +153,8 @@ export const configSchema = z.strictObject({
     runnerUrl: z.url().optional(),
     http: z.strictObject({ host: z.string().default('127.0.0.1'), maxSessions: z.number().int().positive().max(100_000).default(1000) }).prefault({}),
   }).prefault({}),
+  /** OpenTelemetry spans for the pipeline stages (src/telemetry/config.ts). Off by default. */
+  telemetry: telemetryConfigSchema.prefault({}),
 });
 
 export type ToolcageConfig = z.infer<typeof configSchema>;

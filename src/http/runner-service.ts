@@ -4,9 +4,10 @@ import type { EgressEvent } from '../egress/gateway.ts';
 import type { LoadedConfig } from '../config/load.ts';
 import type { AuditSink } from '../audit/audit.ts';
 import { DpopProofVerifier } from '../claims/dpop.ts';
-import { RunnerMetrics } from '../metrics/runner-metrics.ts';
+import { RunnerMetrics, combineObservers } from '../metrics/runner-metrics.ts';
 import { createRunner, type Runner } from '../runtime/runner.ts';
 import { openStateStores } from '../runtime/state.ts';
+import { startTracing } from '../telemetry/tracing.ts';
 import type { DockerBackend } from '../sandbox/docker/docker-backend.ts';
 import { buildRunnerApp } from './runner-app.ts';
 
@@ -50,6 +51,8 @@ export async function createRunnerService(loaded: LoadedConfig, options: { logge
   const http = loaded.config.runner.http;
   const stores = await openStateStores(loaded);
   const metrics = new RunnerMetrics();
+  // Off unless `telemetry.tracing.enabled`: then spans go to the OTLP exporter beside the metrics.
+  const tracing = startTracing(loaded.config.telemetry.tracing);
   const dpop = new DpopProofVerifier({ replay: stores.replay, maxAgeSeconds: http.dpopMaxAgeSeconds, clockToleranceSeconds: http.dpopClockToleranceSeconds });
   let runner: Runner;
   // The app (and its logger) is built after the runner; egress events only come from runs, which need the app.
@@ -57,7 +60,7 @@ export async function createRunnerService(loaded: LoadedConfig, options: { logge
   try {
     runner = await createRunner(loaded, {
       stores,
-      observer: metrics.observer,
+      observer: tracing ? combineObservers(metrics.observer, tracing.observer) : metrics.observer,
       dpop: dpop.forClaims(),
       onEgress: (event) => egressLog.to?.info({ egress: egressLogFields(event) }, 'egress'),
       ...(options.audit ? { audit: options.audit } : {}),
@@ -65,6 +68,7 @@ export async function createRunnerService(loaded: LoadedConfig, options: { logge
     });
   } catch (err) {
     await stores.close();
+    await tracing?.shutdown();
     throw err;
   }
   const docker = runner.backends.docker as Partial<Pick<DockerBackend, 'poolState'>> | undefined;
@@ -112,6 +116,8 @@ export async function createRunnerService(loaded: LoadedConfig, options: { logge
         }
         await closed;
         await runner.close();
+        // Every call has reported its outcome: flush the last spans to the collector.
+        await tracing?.shutdown();
         await stores.close();
         return { aborted };
       })();
