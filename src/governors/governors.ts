@@ -1,7 +1,7 @@
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import { parseGovernorsConfig, type GovernorsConfig, type GovernorsConfigInput } from './config.ts';
 import { tenantKey } from './keys.ts';
-import type { GovernorStores, TokenBucketRule } from './types.ts';
+import type { GovernorPlan, GovernorStores, GovernorVerdict } from './types.ts';
 import { assertNonNegativeInteger, assertTime } from './validate.ts';
 
 /** One call as the governors see it: after the claim is verified, so every field is from the signed claim or the registry. */
@@ -88,54 +88,75 @@ export class Governors {
     for (const [name, value] of Object.entries({ principal: call.principal, tenant: call.tenant, toolId: call.toolId, argsHash: call.argsHash })) {
       if (typeof value !== 'string' || value === '') throw new TypeError(`Expected ${name} to be a non-empty string, got ${String(value)}`);
     }
+    const plan = this.#plan(call, nowMs);
+    const verdict = this.#stores.plan ? await this.#stores.plan.decideAll(plan) : await this.#decideOneByOne(plan);
+    if (verdict.refused !== undefined) throw this.#refusal(verdict, call.cost);
+  }
+
+  /** What this call asks of each governor that is on, in the order they decide. */
+  #plan(call: GovernorCheck, nowMs: number): GovernorPlan {
     const { loopGuard, rateLimits, spend } = this.config;
+    const buckets: GovernorPlan['buckets'] = [];
+    const add = (limit: Limit, key: string, rule: typeof rateLimits.principal) => {
+      if (rule.enabled) buckets.push({ limit, key, rule: { capacity: rule.capacity, refillPerSecond: rule.refillPerSecond } });
+    };
+    add('principal', tenantKey(call.tenant, 'rate', 'principal', call.principal), rateLimits.principal);
+    add('tool', tenantKey(call.tenant, 'rate', 'tool', call.toolId), rateLimits.tool);
+    add('tenant', tenantKey(call.tenant, 'rate', 'tenant'), rateLimits.tenant);
+    return {
+      nowMs,
+      ...(loopGuard.enabled ? { loop: { key: tenantKey(call.tenant, 'loop', call.principal, call.toolId, call.argsHash), maxRepeats: loopGuard.maxRepeats, windowSeconds: loopGuard.windowSeconds } } : {}),
+      buckets,
+      ...(spend.enabled ? { spend: { key: tenantKey(call.tenant, 'spend'), cost: call.cost, budget: spend.budget, windowSeconds: spend.windowSeconds } } : {}),
+    };
+  }
 
-    if (loopGuard.enabled) {
-      const key = tenantKey(call.tenant, 'loop', call.principal, call.toolId, call.argsHash);
-      const decision = await this.#stores.loop.hit(key, loopGuard.maxRepeats, loopGuard.windowSeconds, nowMs);
-      if (!decision.allowed) {
-        throw new ToolcageError('loop_detected', {
-          message:
-            `Loop guard: this principal made the same call (same tool, same arguments) more than ${loopGuard.maxRepeats} times ` +
-            `within ${loopGuard.windowSeconds} s. Change the arguments, or wait ${decision.retryAfterSeconds} s before repeating it.`,
-          retryAfterSeconds: decision.retryAfterSeconds,
-          details: { limit: 'loop', maxRepeats: loopGuard.maxRepeats, windowSeconds: loopGuard.windowSeconds },
-        });
-      }
+  /** The plan decided store by store: loop guard, then each bucket, then spend; a refusal stops the rest. */
+  async #decideOneByOne(plan: GovernorPlan): Promise<GovernorVerdict> {
+    if (plan.loop) {
+      const d = await this.#stores.loop.hit(plan.loop.key, plan.loop.maxRepeats, plan.loop.windowSeconds, plan.nowMs);
+      if (!d.allowed) return { refused: 'loop', retryAfterSeconds: d.retryAfterSeconds, count: d.count };
     }
+    for (const b of plan.buckets) {
+      const d = await this.#stores.rate.take(b.key, b.rule, plan.nowMs, 1);
+      if (!d.allowed) return { refused: b.limit, retryAfterSeconds: d.retryAfterSeconds };
+    }
+    if (plan.spend) {
+      const d = await this.#stores.spend.charge(plan.spend.key, plan.spend.cost, plan.spend.budget, plan.spend.windowSeconds, plan.nowMs);
+      if (!d.allowed) return { refused: 'spend', retryAfterSeconds: d.retryAfterSeconds, spent: d.spent };
+    }
+    return { refused: undefined };
+  }
 
-    const buckets: [Limit, string, typeof rateLimits.principal][] = [
-      ['principal', tenantKey(call.tenant, 'rate', 'principal', call.principal), rateLimits.principal],
-      ['tool', tenantKey(call.tenant, 'rate', 'tool', call.toolId), rateLimits.tool],
-      ['tenant', tenantKey(call.tenant, 'rate', 'tenant'), rateLimits.tenant],
-    ];
-    for (const [limit, key, rule] of buckets) {
-      if (!rule.enabled) continue;
-      const bucketRule: TokenBucketRule = { capacity: rule.capacity, refillPerSecond: rule.refillPerSecond };
-      const decision = await this.#stores.rate.take(key, bucketRule, nowMs, 1);
-      if (!decision.allowed) {
-        throw new ToolcageError('rate_limited', {
-          message:
-            `Rate limit reached for ${LIMIT_WORDING[limit]} (${rule.refillPerSecond} calls/s, bursts of ${rule.capacity}). ` +
-            `Retry after ${decision.retryAfterSeconds} s, and slow the caller down.`,
-          retryAfterSeconds: decision.retryAfterSeconds,
-          details: { limit, capacity: rule.capacity, refillPerSecond: rule.refillPerSecond },
-        });
-      }
+  #refusal(verdict: Exclude<GovernorVerdict, { refused: undefined }>, cost: number): ToolcageError {
+    const { loopGuard, rateLimits, spend } = this.config;
+    if (verdict.refused === 'loop') {
+      const g = loopGuard as { maxRepeats: number; windowSeconds: number };
+      return new ToolcageError('loop_detected', {
+        message:
+          `Loop guard: this principal made the same call (same tool, same arguments) more than ${g.maxRepeats} times ` +
+          `within ${g.windowSeconds} s. Change the arguments, or wait ${verdict.retryAfterSeconds} s before repeating it.`,
+        retryAfterSeconds: verdict.retryAfterSeconds,
+        details: { limit: 'loop', maxRepeats: g.maxRepeats, windowSeconds: g.windowSeconds },
+      });
     }
-
-    if (spend.enabled) {
-      const key = tenantKey(call.tenant, 'spend');
-      const decision = await this.#stores.spend.charge(key, call.cost, spend.budget, spend.windowSeconds, nowMs);
-      if (!decision.allowed) {
-        throw new ToolcageError('quota_exceeded', {
-          message:
-            `The tenant spend cap is reached: ${decision.spent} of ${spend.budget} units spent in this ${spend.windowSeconds} s window, ` +
-            `and this call costs ${call.cost}. Retry after ${decision.retryAfterSeconds} s when the window resets, or ask the operator to raise the cap.`,
-          retryAfterSeconds: decision.retryAfterSeconds,
-          details: { limit: 'spend', budget: spend.budget, spent: decision.spent, cost: call.cost, windowSeconds: spend.windowSeconds },
-        });
-      }
+    if (verdict.refused === 'spend') {
+      const g = spend as { budget: number; windowSeconds: number };
+      return new ToolcageError('quota_exceeded', {
+        message:
+          `The tenant spend cap is reached: ${verdict.spent} of ${g.budget} units spent in this ${g.windowSeconds} s window, ` +
+          `and this call costs ${cost}. Retry after ${verdict.retryAfterSeconds} s when the window resets, or ask the operator to raise the cap.`,
+        retryAfterSeconds: verdict.retryAfterSeconds,
+        details: { limit: 'spend', budget: g.budget, spent: verdict.spent, cost, windowSeconds: g.windowSeconds },
+      });
     }
+    const rule = rateLimits[verdict.refused] as { capacity: number; refillPerSecond: number };
+    return new ToolcageError('rate_limited', {
+      message:
+        `Rate limit reached for ${LIMIT_WORDING[verdict.refused]} (${rule.refillPerSecond} calls/s, bursts of ${rule.capacity}). ` +
+        `Retry after ${verdict.retryAfterSeconds} s, and slow the caller down.`,
+      retryAfterSeconds: verdict.retryAfterSeconds,
+      details: { limit: verdict.refused, capacity: rule.capacity, refillPerSecond: rule.refillPerSecond },
+    });
   }
 }

@@ -52,4 +52,32 @@ export interface GovernorStores {
   rate: RateLimitStore;
   spend: SpendStore;
   loop: LoopStore;
+  /** One atomic step for a whole call (see GovernorPlanStore); without it the stores are asked one by one. */
+  plan?: GovernorPlanStore;
+}
+
+/** Every governor decision of one call, for stores that can make them in one atomic step. */
+export interface GovernorPlan {
+  nowMs: number;
+  loop?: { key: string; maxRepeats: number; windowSeconds: number };
+  /** In order; the first that refuses names itself. */
+  buckets: { limit: 'principal' | 'tool' | 'tenant'; key: string; rule: TokenBucketRule }[];
+  spend?: { key: string; cost: number; budget: number; windowSeconds: number };
+}
+
+/** The outcome of a plan: the first refusal, with the same facts the single-store decisions give. */
+export type GovernorVerdict =
+  | { refused: undefined }
+  | { refused: 'loop'; retryAfterSeconds: number; count: number }
+  | { refused: 'principal' | 'tool' | 'tenant'; retryAfterSeconds: number }
+  | { refused: 'spend'; retryAfterSeconds: number; spent: number };
+
+/**
+ * Optional on `GovernorStores`: decide a whole plan in one step, in the same
+ * order and with the same rules as the single stores (loop guard, buckets,
+ * spend; a refused step leaves the later ones untouched). Shared stores use
+ * it to make one round trip per call instead of five.
+ */
+export interface GovernorPlanStore {
+  decideAll(plan: GovernorPlan): Promise<GovernorVerdict>;
 }

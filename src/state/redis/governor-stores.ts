@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { retryAfterSecondsFromMs } from '../../governors/keys.ts';
-import type { GovernorStores, LoopDecision, LoopStore, RateDecision, RateLimitStore, SpendDecision, SpendStore, TokenBucketRule } from '../../governors/types.ts';
+import type { GovernorPlan, GovernorPlanStore, GovernorStores, GovernorVerdict, LoopDecision, LoopStore, RateDecision, RateLimitStore, SpendDecision, SpendStore, TokenBucketRule } from '../../governors/types.ts';
 import { assertCharge, assertHit, assertTake, fixedWindow } from '../../governors/validate.ts';
 import { checkPrefix, LuaScript, stateUnavailable, type RedisClient } from './client.ts';
 
@@ -28,80 +28,126 @@ export interface RedisGovernorStoreOptions {
   prefix?: string;
 }
 
-/**
- * KEYS[1] bucket hash {t = tokens, ts = last update ms}
- * ARGV capacity, refillPerSecond, nowMs, cost
- * Returns {allowed 0|1, retryAfterMs}. Lua numbers are doubles; Redis turns a
- * returned number into an integer, so only integers are returned.
+/*
+ * Each algorithm is one Lua function, defined once and used both by the
+ * single-store scripts and by DECIDE, which runs a whole call's plan in one
+ * step. Lua numbers are doubles; Redis turns a returned number into an
+ * integer, so only integers are returned.
  */
-const TAKE = new LuaScript(`
-local capacity = tonumber(ARGV[1])
-local rate = tonumber(ARGV[2])
-local now = tonumber(ARGV[3])
-local cost = tonumber(ARGV[4])
-local state = redis.call('HMGET', KEYS[1], 't', 'ts')
-local tokens = tonumber(state[1])
-local ts = tonumber(state[2])
-if tokens == nil or ts == nil then
-  tokens = capacity
-  ts = now
+
+/** Token bucket in hash `key` {t = tokens, ts = last update ms}. Returns allowed (0|1), retryAfterMs. */
+const TAKE_FN = `
+local function take(key, capacity, rate, now, cost)
+  local state = redis.call('HMGET', key, 't', 'ts')
+  local tokens = tonumber(state[1])
+  local ts = tonumber(state[2])
+  if tokens == nil or ts == nil then
+    tokens = capacity
+    ts = now
+  end
+  if now > ts then
+    tokens = tokens + (now - ts) * rate / 1000
+    ts = now
+  end
+  if tokens > capacity then tokens = capacity end
+  local allowed = 0
+  local retry = 0
+  if tokens + 1e-9 >= cost then
+    tokens = math.max(0, tokens - cost)
+    allowed = 1
+  else
+    retry = math.ceil((cost - tokens) * 1000 / rate)
+  end
+  local fullIn = math.ceil((capacity - tokens) * 1000 / rate)
+  redis.call('HSET', key, 't', string.format('%.17g', tokens), 'ts', string.format('%d', ts))
+  redis.call('PEXPIRE', key, fullIn + 1000)
+  return allowed, retry
 end
-if now > ts then
-  tokens = tokens + (now - ts) * rate / 1000
-  ts = now
+`;
+
+/**
+ * The window's spend counter `key`; ttlMs is relative (times are the caller's
+ * clock, expiry is Redis's). Refuses without charging when cost would pass the
+ * budget. Returns allowed, spent.
+ */
+const CHARGE_FN = `
+local function charge(key, cost, budget, ttlMs)
+  local spent = tonumber(redis.call('GET', key) or '0')
+  if spent + cost > budget then
+    return 0, spent
+  end
+  spent = redis.call('INCRBY', key, cost)
+  redis.call('PEXPIRE', key, ttlMs)
+  return 1, spent
 end
-if tokens > capacity then tokens = capacity end
-local allowed = 0
-local retry = 0
-if tokens + 1e-9 >= cost then
-  tokens = math.max(0, tokens - cost)
-  allowed = 1
-else
-  retry = math.ceil((cost - tokens) * 1000 / rate)
+`;
+
+/**
+ * Sorted set `key` of this call's times (score = ms); the window is
+ * (now - windowMs, now]. Only allowed calls are recorded, so the set holds at
+ * most maxRepeats members. Returns allowed, count, retryAfterMs.
+ */
+const HIT_FN = `
+local function hit(key, now, windowMs, maxRepeats, member)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - windowMs)
+  local count = redis.call('ZCARD', key)
+  if count >= maxRepeats then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    return 0, count, tonumber(oldest[2]) + windowMs - now
+  end
+  redis.call('ZADD', key, now, member)
+  local newest = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  redis.call('PEXPIRE', key, tonumber(newest[2]) + windowMs - now + 1000)
+  return 1, count + 1, 0
 end
-local fullIn = math.ceil((capacity - tokens) * 1000 / rate)
-redis.call('HSET', KEYS[1], 't', string.format('%.17g', tokens), 'ts', string.format('%d', ts))
-redis.call('PEXPIRE', KEYS[1], fullIn + 1000)
+`;
+
+/** KEYS[1] bucket; ARGV capacity, refillPerSecond, nowMs, cost. Returns {allowed, retryAfterMs}. */
+const TAKE = new LuaScript(`${TAKE_FN}
+local allowed, retry = take(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
 return {allowed, retry}
 `);
 
-/**
- * KEYS[1] the window's counter
- * ARGV cost, budget, ttlMs (relative: times are the caller's clock, expiry is Redis's)
- * Refuses without charging when cost would pass the budget. Returns {allowed, spent}.
- */
-const CHARGE = new LuaScript(`
-local cost = tonumber(ARGV[1])
-local budget = tonumber(ARGV[2])
-local spent = tonumber(redis.call('GET', KEYS[1]) or '0')
-if spent + cost > budget then
-  return {0, spent}
-end
-spent = redis.call('INCRBY', KEYS[1], cost)
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return {1, spent}
+/** KEYS[1] counter; ARGV cost, budget, ttlMs. Returns {allowed, spent}. */
+const CHARGE = new LuaScript(`${CHARGE_FN}
+local allowed, spent = charge(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3])
+return {allowed, spent}
+`);
+
+/** KEYS[1] sorted set; ARGV nowMs, windowMs, maxRepeats, member. Returns {allowed, count, retryAfterMs}. */
+const HIT = new LuaScript(`${HIT_FN}
+local allowed, count, retry = hit(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4])
+return {allowed, count, retry}
 `);
 
 /**
- * KEYS[1] sorted set of this call's times (score = ms)
- * ARGV nowMs, windowMs, maxRepeats, member (unique)
- * The window is (now - windowMs, now]. Only allowed calls are recorded, so the
- * set holds at most maxRepeats members. Returns {allowed, count, retryAfterMs}.
+ * A whole call's plan in one step: loop guard, buckets in order, spend; the
+ * first refusal returns at once and leaves the later steps untouched.
+ * KEYS: [loop key if ARGV[2] = 1] [n bucket keys] [spend key if on]
+ * ARGV: now, loopOn, windowMs, maxRepeats, member, n, (capacity, rate) * n, spendOn, cost, budget, ttlMs
+ * Returns {step, a}: step 0 allowed; 1 loop refused (a = retryAfterMs, count in [3]);
+ * 1 + i bucket i refused (a = retryAfterMs); -1 spend refused (a = spent).
  */
-const HIT = new LuaScript(`
+const DECIDE = new LuaScript(`${TAKE_FN}${CHARGE_FN}${HIT_FN}
 local now = tonumber(ARGV[1])
-local windowMs = tonumber(ARGV[2])
-local maxRepeats = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - windowMs)
-local count = redis.call('ZCARD', KEYS[1])
-if count >= maxRepeats then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return {0, count, tonumber(oldest[2]) + windowMs - now}
+local k = 1
+if ARGV[2] == '1' then
+  local allowed, count, retry = hit(KEYS[k], now, tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5])
+  if allowed == 0 then return {1, retry, count} end
+  k = k + 1
 end
-redis.call('ZADD', KEYS[1], now, ARGV[4])
-local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-redis.call('PEXPIRE', KEYS[1], tonumber(newest[2]) + windowMs - now + 1000)
-return {1, count + 1, 0}
+local n = tonumber(ARGV[6])
+for i = 1, n do
+  local allowed, retry = take(KEYS[k], tonumber(ARGV[5 + 2 * i]), tonumber(ARGV[6 + 2 * i]), now, 1)
+  if allowed == 0 then return {1 + i, retry, 0} end
+  k = k + 1
+end
+local a = 7 + 2 * n
+if ARGV[a] == '1' then
+  local allowed, spent = charge(KEYS[k], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), ARGV[a + 3])
+  if allowed == 0 then return {-1, spent, 0} end
+end
+return {0, 0, 0}
 `);
 
 function integers(reply: unknown, length: number): number[] {
@@ -176,12 +222,59 @@ export class RedisLoopStore implements LoopStore {
   }
 }
 
-/** The three governor stores on one Redis client. */
+/** A whole call's governor plan in one Lua script: one round trip per call instead of five. */
+export class RedisGovernorPlanStore implements GovernorPlanStore {
+  readonly #client: RedisClient;
+  readonly #prefix: string;
+
+  constructor(options: RedisGovernorStoreOptions) {
+    this.#client = options.client;
+    this.#prefix = checkPrefix(options.prefix);
+  }
+
+  async decideAll(plan: GovernorPlan): Promise<GovernorVerdict> {
+    const { nowMs, loop, buckets, spend } = plan;
+    const keys: string[] = [];
+    const args: (string | number)[] = [nowMs];
+    if (loop) {
+      assertHit(loop.maxRepeats, loop.windowSeconds, nowMs);
+      keys.push(this.#prefix + loop.key);
+      args.push(1, Math.ceil(loop.windowSeconds * 1000), loop.maxRepeats, randomUUID());
+    } else {
+      args.push(0, 0, 0, '');
+    }
+    args.push(buckets.length);
+    for (const b of buckets) {
+      assertTake(b.rule, nowMs, 1);
+      keys.push(this.#prefix + b.key);
+      args.push(b.rule.capacity, b.rule.refillPerSecond);
+    }
+    let window: { startMs: number; endMs: number } | undefined;
+    if (spend) {
+      assertCharge(spend.cost, spend.budget, spend.windowSeconds, nowMs);
+      window = fixedWindow(spend.windowSeconds, nowMs);
+      keys.push(`${this.#prefix}${spend.key}:${window.startMs}`);
+      args.push(1, spend.cost, spend.budget, window.endMs - nowMs + 1000);
+    } else {
+      args.push(0, 0, 0, 0);
+    }
+    const [step, a, count] = integers(await stateUnavailable(this.#client, 'governors', () => DECIDE.run(this.#client, keys, args)), 3) as [number, number, number];
+    if (step === 0) return { refused: undefined };
+    if (step === -1) return { refused: 'spend', spent: a, retryAfterSeconds: retryAfterSecondsFromMs(window!.endMs - nowMs) };
+    if (step === 1 && loop) return { refused: 'loop', count, retryAfterSeconds: retryAfterSecondsFromMs(a) };
+    const bucket = buckets[step - 2];
+    if (!bucket) throw new Error(`unexpected step ${step} from the governor script`);
+    return { refused: bucket.limit, retryAfterSeconds: retryAfterSecondsFromMs(a) };
+  }
+}
+
+/** The governor stores on one Redis client, with the one-step plan store. */
 export function createRedisGovernorStores(options: RedisGovernorStoreOptions): GovernorStores {
   return {
     kind: 'redis',
     rate: new RedisRateLimitStore(options),
     spend: new RedisSpendStore(options),
     loop: new RedisLoopStore(options),
+    plan: new RedisGovernorPlanStore(options),
   };
 }
