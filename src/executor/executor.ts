@@ -12,7 +12,7 @@ import { argsHashOfCanonical, canonicalJson } from '../registry/hash.ts';
 import { checkJsonShape, DEFAULT_INPUT_LIMITS, type JsonShapeLimits } from '../validation/json-limits.ts';
 import { LeakScanner } from '../validation/leak-scan.ts';
 import { NULL_OBSERVER, type CallRef, type ExecutorObserver, type Stage } from './observer.ts';
-import type { ConcurrencyGate, CredentialLease, CredentialProvider, DpopVerifier, GovernorGate } from './ports.ts';
+import type { AdmissionStep, ConcurrencyGate, CredentialLease, CredentialProvider, DpopVerifier, GovernorGate } from './ports.ts';
 import type { ExecuteCall, ExecuteOutcome, Executor, ToolSummary } from './types.ts';
 
 export interface ExecutorOptions {
@@ -24,6 +24,8 @@ export interface ExecutorOptions {
   backends: Partial<Record<'js' | 'docker', SandboxBackend>>;
   audit: AuditSink;
   governors?: GovernorGate;
+  /** Replay + governors in one step on shared stores (see AdmissionStep). */
+  admission?: AdmissionStep;
   concurrency?: ConcurrencyGate;
   credentials?: CredentialProvider;
   dpop?: DpopVerifier;
@@ -125,18 +127,8 @@ export class ToolcageExecutor implements Executor {
     });
     const claim = verified.payload;
 
-    await this.#timeAsync(trail, 'replay', tool, async () => {
-      if (!(await this.#o.replay.consume({ iss: claim.iss, jti: claim.jti }, this.#o.verifier.replayHorizonMs(claim)))) {
-        throw new ToolcageError('claim_replayed');
-      }
-    });
-
-    const argsHash = await this.#timeAsync(trail, 'decide', tool, () => this.#decide(call, tool, claim, trail));
+    const argsHash = await this.#admit(call, tool, claim, trail);
     trail.argsHash = argsHash;
-
-    if (this.#o.governors) {
-      await this.#timeAsync(trail, 'govern', tool, () => this.#o.governors!.check({ principal: claim.sub, tenant: claim.tenant, toolId: tool.manifest.id, argsHash, cost: tool.manifest.cost }));
-    }
 
     this.#time(trail, 'validate_input', tool, () => this.#validateInput(tool, call.args, trail.canonicalArgs!));
 
@@ -154,6 +146,47 @@ export class ToolcageExecutor implements Executor {
     } finally {
       await lease?.release().catch(() => undefined);
     }
+  }
+
+  /**
+   * Consume the jti, bind the claim to the call, apply the governors. The
+   * observable order is always: replay first (a replayed claim is
+   * `claim_replayed` whatever else is wrong with it), then the binding, then
+   * the governors; a claim presented once is spent even when refused.
+   *
+   * With an AdmissionStep (shared stores) the binding is checked first, in
+   * memory, and the jti and the governors then go in one round trip; a
+   * binding refusal still consumes the jti before it is reported.
+   */
+  async #admit(call: ExecuteCall, tool: LoadedTool, claim: ClaimPayload, trail: Trail): Promise<string> {
+    const id = { iss: claim.iss, jti: claim.jti };
+    const horizon = this.#o.verifier.replayHorizonMs(claim);
+    const consume = () =>
+      this.#timeAsync(trail, 'replay', tool, async () => {
+        if (!(await this.#o.replay.consume(id, horizon))) throw new ToolcageError('claim_replayed');
+      });
+    const governed = (argsHash: string) => ({ principal: claim.sub, tenant: claim.tenant, toolId: tool.manifest.id, argsHash, cost: tool.manifest.cost });
+    const gate = this.#o.governors;
+    const admission = this.#o.admission;
+    if (!admission || !gate?.plan || !gate.refusal) {
+      await consume();
+      const argsHash = await this.#timeAsync(trail, 'decide', tool, () => this.#decide(call, tool, claim, trail));
+      if (gate) await this.#timeAsync(trail, 'govern', tool, () => gate.check(governed(argsHash)));
+      return argsHash;
+    }
+    let argsHash: string;
+    try {
+      argsHash = await this.#timeAsync(trail, 'decide', tool, () => this.#decide(call, tool, claim, trail));
+    } catch (refusal) {
+      await consume();
+      throw refusal;
+    }
+    await this.#timeAsync(trail, 'govern', tool, async () => {
+      const verdict = await admission.admit(id, horizon, gate.plan!(governed(argsHash)));
+      if (verdict === 'replayed') throw new ToolcageError('claim_replayed');
+      if (verdict.refused !== undefined) throw gate.refusal!(verdict, tool.manifest.cost);
+    });
+    return argsHash;
   }
 
   #resolve(toolId: string): LoadedTool {

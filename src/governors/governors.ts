@@ -82,19 +82,19 @@ export class Governors {
 
   /** Resolves when the call may go ahead; rejects with `loop_detected`, `rate_limited`, `quota_exceeded` or `state_unavailable`. */
   async check(call: GovernorCheck): Promise<void> {
+    const plan = this.plan(call);
+    const verdict = this.#stores.plan ? await this.#stores.plan.decideAll(plan) : await this.#decideOneByOne(plan);
+    if (verdict.refused !== undefined) throw this.refusal(verdict, call.cost);
+  }
+
+  /** What this call asks of each governor that is on, in the order they decide. */
+  plan(call: GovernorCheck): GovernorPlan {
     const nowMs = call.nowMs ?? this.#clock();
     assertTime('nowMs', nowMs);
     assertNonNegativeInteger('cost', call.cost);
     for (const [name, value] of Object.entries({ principal: call.principal, tenant: call.tenant, toolId: call.toolId, argsHash: call.argsHash })) {
       if (typeof value !== 'string' || value === '') throw new TypeError(`Expected ${name} to be a non-empty string, got ${String(value)}`);
     }
-    const plan = this.#plan(call, nowMs);
-    const verdict = this.#stores.plan ? await this.#stores.plan.decideAll(plan) : await this.#decideOneByOne(plan);
-    if (verdict.refused !== undefined) throw this.#refusal(verdict, call.cost);
-  }
-
-  /** What this call asks of each governor that is on, in the order they decide. */
-  #plan(call: GovernorCheck, nowMs: number): GovernorPlan {
     const { loopGuard, rateLimits, spend } = this.config;
     const buckets: GovernorPlan['buckets'] = [];
     const add = (limit: Limit, key: string, rule: typeof rateLimits.principal) => {
@@ -128,7 +128,8 @@ export class Governors {
     return { refused: undefined };
   }
 
-  #refusal(verdict: Exclude<GovernorVerdict, { refused: undefined }>, cost: number): ToolcageError {
+  /** The contract error (`loop_detected`, `rate_limited`, `quota_exceeded`) for a refused plan. */
+  refusal(verdict: Exclude<GovernorVerdict, { refused: undefined }>, cost: number): ToolcageError {
     const { loopGuard, rateLimits, spend } = this.config;
     if (verdict.refused === 'loop') {
       const g = loopGuard as { maxRepeats: number; windowSeconds: number };

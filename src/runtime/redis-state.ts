@@ -1,6 +1,6 @@
 import type { LoadedConfig } from '../config/load.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
-import { closeRedisClient, createRedisClient, createRedisGovernorStores, pingRedis, RedisApprovalStore, RedisReplayStore } from '../state/redis/index.ts';
+import { closeRedisClient, createRedisClient, createRedisGovernorStores, RedisAdmission, pingRedis, RedisApprovalStore, RedisReplayStore } from '../state/redis/index.ts';
 import type { StateStores } from './state.ts';
 
 /**
@@ -29,6 +29,7 @@ export async function openRedisStateStores(loaded: LoadedConfig): Promise<StateS
     replay: new RedisReplayStore({ client, prefix }),
     approvals: new RedisApprovalStore({ client, prefix }),
     governors: createRedisGovernorStores({ client, prefix }),
+    admission: new RedisAdmission({ client, prefix }),
     // For /readyz: a replica whose Redis is down refuses every call, so the load balancer should stop sending it any.
     async health() {
       return pingRedis(client).then(

@@ -142,6 +142,7 @@ export async function createRunner(loaded: LoadedConfig, options: RunnerOptions 
     backends,
     audit,
     governors,
+    ...(stores.admission ? { admission: stores.admission } : {}),
     ...(concurrency ? { concurrency } : {}),
     ...(credentials ? { credentials } : {}),
     ...(options.dpop ? { dpop: options.dpop } : {}),

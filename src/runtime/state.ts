@@ -2,6 +2,7 @@ import type { LoadedConfig } from '../config/load.ts';
 import type { ReplayStore } from '../claims/replay-store.ts';
 import type { ApprovalStore } from '../broker/approval-store.ts';
 import type { GovernorStores } from '../governors/types.ts';
+import type { AdmissionStep } from '../executor/ports.ts';
 import { createMemoryGovernorStores } from '../governors/memory-stores.ts';
 import { openStateDatabase } from '../state/sqlite/database.ts';
 import { SqliteReplayStore } from '../state/sqlite/replay-store.ts';
@@ -13,6 +14,8 @@ export interface StateStores {
   replay: ReplayStore;
   approvals: ApprovalStore;
   governors: GovernorStores;
+  /** Replay + governors in one step, where the stores can (Redis). */
+  admission?: AdmissionStep;
   /** Whether the stores can decide right now (Redis: answers PING). Absent for embedded stores, usable while open. */
   health?(): Promise<{ usable: boolean; detail: string }>;
   close(): Promise<void>;

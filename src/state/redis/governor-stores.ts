@@ -121,28 +121,34 @@ return {allowed, count, retry}
 `);
 
 /**
- * A whole call's plan in one step: loop guard, buckets in order, spend; the
- * first refusal returns at once and leaves the later steps untouched.
- * KEYS: [loop key if ARGV[2] = 1] [n bucket keys] [spend key if on]
- * ARGV: now, loopOn, windowMs, maxRepeats, member, n, (capacity, rate) * n, spendOn, cost, budget, ttlMs
- * Returns {step, a}: step 0 allowed; 1 loop refused (a = retryAfterMs, count in [3]);
+ * A whole call's plan in one step, optionally preceded by consuming a claim
+ * id: replay check, loop guard, buckets in order, spend; the first refusal
+ * returns at once and leaves the later steps untouched (a replayed claim
+ * charges nothing).
+ * KEYS: [replay key if ARGV[1] = 1] [loop key if loopOn] [n bucket keys] [spend key if on]
+ * ARGV: replayOn, replayAtMs, now, loopOn, windowMs, maxRepeats, member, n, (capacity, rate) * n, spendOn, cost, budget, ttlMs
+ * Returns {step, a, b}: 0 allowed; -2 replayed; 1 loop refused (a = retryAfterMs, b = count);
  * 1 + i bucket i refused (a = retryAfterMs); -1 spend refused (a = spent).
  */
 const DECIDE = new LuaScript(`${TAKE_FN}${CHARGE_FN}${HIT_FN}
-local now = tonumber(ARGV[1])
 local k = 1
-if ARGV[2] == '1' then
-  local allowed, count, retry = hit(KEYS[k], now, tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5])
+if ARGV[1] == '1' then
+  if not redis.call('SET', KEYS[1], '1', 'PXAT', ARGV[2], 'NX') then return {-2, 0, 0} end
+  k = 2
+end
+local now = tonumber(ARGV[3])
+if ARGV[4] == '1' then
+  local allowed, count, retry = hit(KEYS[k], now, tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7])
   if allowed == 0 then return {1, retry, count} end
   k = k + 1
 end
-local n = tonumber(ARGV[6])
+local n = tonumber(ARGV[8])
 for i = 1, n do
-  local allowed, retry = take(KEYS[k], tonumber(ARGV[5 + 2 * i]), tonumber(ARGV[6 + 2 * i]), now, 1)
+  local allowed, retry = take(KEYS[k], tonumber(ARGV[7 + 2 * i]), tonumber(ARGV[8 + 2 * i]), now, 1)
   if allowed == 0 then return {1 + i, retry, 0} end
   k = k + 1
 end
-local a = 7 + 2 * n
+local a = 9 + 2 * n
 if ARGV[a] == '1' then
   local allowed, spent = charge(KEYS[k], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), ARGV[a + 3])
   if allowed == 0 then return {-1, spent, 0} end
@@ -233,9 +239,27 @@ export class RedisGovernorPlanStore implements GovernorPlanStore {
   }
 
   async decideAll(plan: GovernorPlan): Promise<GovernorVerdict> {
+    const verdict = await this.admit(undefined, plan);
+    if (verdict === 'replayed') throw new Error('unreachable: no claim id was given');
+    return verdict;
+  }
+
+  /**
+   * Consumes the claim id `replay` (when given) and decides `plan`, in one
+   * script: one round trip per call. A replayed claim is `'replayed'` and
+   * charges nothing.
+   */
+  async admit(replay: { key: string; atMs: number } | undefined, plan: GovernorPlan): Promise<'replayed' | GovernorVerdict> {
     const { nowMs, loop, buckets, spend } = plan;
     const keys: string[] = [];
-    const args: (string | number)[] = [nowMs];
+    const args: (string | number)[] = [];
+    if (replay) {
+      keys.push(replay.key);
+      args.push(1, replay.atMs);
+    } else {
+      args.push(0, 0);
+    }
+    args.push(nowMs);
     if (loop) {
       assertHit(loop.maxRepeats, loop.windowSeconds, nowMs);
       keys.push(this.#prefix + loop.key);
@@ -258,8 +282,10 @@ export class RedisGovernorPlanStore implements GovernorPlanStore {
     } else {
       args.push(0, 0, 0, 0);
     }
-    const [step, a, count] = integers(await stateUnavailable(this.#client, 'governors', () => DECIDE.run(this.#client, keys, args)), 3) as [number, number, number];
+    const what = replay ? 'replay store and governors' : 'governors';
+    const [step, a, count] = integers(await stateUnavailable(this.#client, what, () => DECIDE.run(this.#client, keys, args)), 3) as [number, number, number];
     if (step === 0) return { refused: undefined };
+    if (step === -2) return 'replayed';
     if (step === -1) return { refused: 'spend', spent: a, retryAfterSeconds: retryAfterSecondsFromMs(window!.endMs - nowMs) };
     if (step === 1 && loop) return { refused: 'loop', count, retryAfterSeconds: retryAfterSecondsFromMs(a) };
     const bucket = buckets[step - 2];

@@ -4,3 +4,4 @@ export { RedisReplayStore, type RedisStoreOptions } from './replay-store.ts';
 export { RedisRateLimitStore, RedisSpendStore, RedisLoopStore, createRedisGovernorStores, type RedisGovernorStoreOptions } from './governor-stores.ts';
 export { RedisOnceStore, type OnceStore } from './once-store.ts';
 export { RedisApprovalStore } from './approval-store.ts';
+export { RedisAdmission } from './admission.ts';
