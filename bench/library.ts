@@ -19,7 +19,7 @@ import { createRunner } from '../src/runtime/runner.ts';
 import { createBrokerRuntime } from '../src/runtime/broker.ts';
 import { NullAuditSink } from '../src/audit/audit.ts';
 import { loadJwksFile } from '../src/claims/keys.ts';
-import { formatRow, measure, type Figures } from './stats.ts';
+import { formatRow, measure, measureInterleaved, type Figures } from './stats.ts';
 
 const WIDE = { capacity: 1_000_000, refillPerSecond: 1_000_000 };
 /** Governors opened wide but ON: the bench pays for their bookkeeping, it just never trips them. */
@@ -45,63 +45,116 @@ export async function benchWorkspace(patch: Record<string, unknown> = {}): Promi
   return { dir, configFile };
 }
 
-export async function benchLibrary(opts: { n?: number; config?: Record<string, unknown>; label?: string } = {}): Promise<{ floor: Figures; library: Figures; libraryConcurrent: Figures }> {
-  const n = opts.n ?? 3000;
-  const ws = await benchWorkspace(opts.config);
+interface BenchRunner {
+  /** One call with fresh arguments and a fresh claim (claims are minted ahead; minting is not measured). */
+  call(i: number): Promise<unknown>;
+  claims: string[];
+  dir: string;
+  close(): Promise<void>;
+}
+
+const argsOf = (i: number) => ({ text: `The model suggests actions; the system verifies and enforces them. (${i})` });
+
+async function benchRunner(total: number, config?: Record<string, unknown>): Promise<BenchRunner> {
+  const ws = await benchWorkspace(config);
   const loaded = loadConfig(ws.configFile);
   const runner = await createRunner(loaded, { backends: ['js'], audit: new NullAuditSink() });
   const { broker, close } = await createBrokerRuntime(loaded, { stores: runner.stores, registry: runner.registry });
   // A fresh claim and fresh arguments per call, as an agent would make them (the loop guard stays on).
-  const argsOf = (i: number) => ({ text: `The model suggests actions; the system verifies and enforces them. (${i})` });
-  const total = n * 2 + 200;
   const claims: string[] = [];
   for (let i = 0; i < total; i++) claims.push((await broker.issueClaim({ tool: 'text.word_count', args: argsOf(i), sub: 'bench', roles: ['admin'], tenant: 'bench' })).claim);
-  const args = argsOf(0);
+  return {
+    claims,
+    dir: ws.dir,
+    call: (i) => runner.executor.execute({ toolId: 'text.word_count', args: argsOf(i), claim: claims[i]!, requestId: `bench-${i}` }),
+    async close() {
+      await close();
+      await runner.close();
+    },
+  };
+}
 
-  // Floor: what any verifier + sandbox must do at least.
-  const jwks = createLocalJWKSet(loadJwksFile(loaded.path('keys/broker.jwks.json')));
-  const source = readFileSync(join(ws.dir, 'tool-manifests/text.word_count/word_count.js'), 'utf8');
+/** The floor: jose verify of a claim + a raw isolated-vm fresh-context call of the same tool, in this process. */
+function floorCaller(dir: string, claims: string[]): { call(i: number): Promise<unknown>; dispose(): void } {
+  const jwks = createLocalJWKSet(loadJwksFile(join(dir, 'keys/broker.jwks.json')));
+  const source = readFileSync(join(dir, 'tool-manifests/text.word_count/word_count.js'), 'utf8');
   const isolate = new ivm.Isolate({ memoryLimit: 32 });
   const invoker = isolate.compileScriptSync('(async function invoke(ns, i) { return JSON.stringify(await ns.default(JSON.parse(i))); })');
   const compiled = isolate.compileModuleSync(source, { produceCachedData: true }) as ivm.Module & { cachedData?: ivm.ExternalCopy<ArrayBuffer> };
   const cachedData = compiled.cachedData;
-  const input = JSON.stringify(args);
-  const floorCall = async (i: number) => {
-    await jwtVerify(claims[i % claims.length]!, jwks, { algorithms: ['EdDSA', 'ES256'], issuer: 'toolcage-broker', audience: 'toolcage-runner' });
-    const context = isolate.createContextSync();
-    const invoke = invoker.runSync(context, { reference: true }) as ivm.Reference;
-    const mod = isolate.compileModuleSync(source, cachedData ? { cachedData } : {});
-    mod.instantiateSync(context, () => {
-      throw new Error('no imports');
-    });
-    await mod.evaluate({ timeout: 1000 });
-    const ns = mod.namespace;
-    const out = await invoke.apply(undefined, [ns.derefInto(), input], { result: { promise: true, copy: true }, timeout: 1000 });
-    ns.release();
-    invoke.release();
-    mod.release();
-    context.release();
-    return out;
+  return {
+    async call(i) {
+      await jwtVerify(claims[i % claims.length]!, jwks, { algorithms: ['EdDSA', 'ES256'], issuer: 'toolcage-broker', audience: 'toolcage-runner' });
+      const context = isolate.createContextSync();
+      const invoke = invoker.runSync(context, { reference: true }) as ivm.Reference;
+      const mod = isolate.compileModuleSync(source, cachedData ? { cachedData } : {});
+      mod.instantiateSync(context, () => {
+        throw new Error('no imports');
+      });
+      await mod.evaluate({ timeout: 1000 });
+      const ns = mod.namespace;
+      const out = await invoke.apply(undefined, [ns.derefInto(), JSON.stringify(argsOf(i))], { result: { promise: true, copy: true }, timeout: 1000 });
+      ns.release();
+      invoke.release();
+      mod.release();
+      context.release();
+      return out;
+    },
+    dispose: () => isolate.dispose(),
   };
-  const floor = await measure('floor: jose verify + raw isolated-vm call', floorCall, { n, warmup: 100 });
-  isolate.dispose();
+}
 
-  let next = 0;
-  const libCall = async () => {
-    const i = next++;
-    return runner.executor.execute({ toolId: 'text.word_count', args: argsOf(i), claim: claims[i]!, requestId: `bench-${i}` });
-  };
-  const label = `library execute()${opts.label ? ` ${opts.label}` : ''}`;
-  const library = await measure(label, libCall, { n, warmup: 100 });
-  const libraryConcurrent = await measure(label, libCall, { n: Math.min(n, claims.length - next - 10), concurrency: 8, warmup: 0 });
-  await close();
-  await runner.close();
-  return { floor, library, libraryConcurrent };
+export interface LibraryFigures {
+  floor: Figures;
+  library: Figures;
+  libraryConcurrent: Figures;
+  redis?: Figures;
+  redisConcurrent?: Figures;
+}
+
+/**
+ * The floor, the library on the embedded stores and (with `redisUrl`) on
+ * Redis stores, measured one call at a time in interleaved rounds, then each
+ * runner with 8 calls in flight.
+ */
+export async function benchLibrary(opts: { n?: number; redisUrl?: string } = {}): Promise<LibraryFigures> {
+  const n = opts.n ?? 3000;
+  const total = n * 2 + 200;
+  const memory = await benchRunner(total);
+  const redis = opts.redisUrl ? await benchRunner(total, { state: { stores: 'redis', redis: { url: opts.redisUrl, keyPrefix: `toolcage-bench-${process.pid}` } } }) : undefined;
+  const floor = floorCaller(memory.dir, memory.claims);
+  try {
+    const calls: Record<string, (i: number) => Promise<unknown>> = {
+      'floor: jose verify + raw isolated-vm call': floor.call,
+      'library execute() (embedded stores)': memory.call,
+      ...(redis ? { 'library execute() (redis stores)': redis.call } : {}),
+    };
+    const r = await measureInterleaved(calls, { n, warmup: 100 });
+    let next = n + 100;
+    const concurrent = async (runner: BenchRunner, label: string) => {
+      let i = next;
+      return measure(label, () => runner.call(i++), { n: Math.min(n, total - next - 10), concurrency: 8, warmup: 0 });
+    };
+    const libraryConcurrent = await concurrent(memory, 'library execute() (embedded stores)');
+    const redisConcurrent = redis ? await concurrent(redis, 'library execute() (redis stores)') : undefined;
+    next += n;
+    return {
+      floor: r['floor: jose verify + raw isolated-vm call']!,
+      library: r['library execute() (embedded stores)']!,
+      libraryConcurrent,
+      ...(redis ? { redis: r['library execute() (redis stores)']!, redisConcurrent: redisConcurrent! } : {}),
+    };
+  } finally {
+    floor.dispose();
+    await memory.close();
+    await redis?.close();
+  }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
-  const r = await benchLibrary({ n: Number(process.env.N ?? 3000) });
+  const r = await benchLibrary({ n: Number(process.env.N ?? 3000), redisUrl: process.env.REDIS_URL });
   console.log(formatRow(r.floor));
   console.log(formatRow(r.library, r.floor));
   console.log(formatRow(r.libraryConcurrent));
+  if (r.redis) console.log(formatRow(r.redis, r.library));
 }

@@ -14,7 +14,7 @@ import { ToolcageMcpService } from '../src/mcp/service.ts';
 import { startMcpHttp } from '../src/mcp/http.ts';
 import { IdentityVerifier } from '../src/mcp/identity.ts';
 import { createIdp, createWorkspace } from '../test/mcp/helpers.ts';
-import { formatRow, measure, type Figures } from './stats.ts';
+import { formatRow, measureInterleaved, type Figures } from './stats.ts';
 
 export interface BenchMcpOptions {
   n?: number;
@@ -77,14 +77,24 @@ export async function benchMcp(opts: BenchMcpOptions = {}): Promise<BenchMcpResu
   }
 
   try {
-    const mcp = await measure('MCP Streamable HTTP (SDK client) text.word_count', async (i) => {
-      const r = await client.callTool({ name: 'text.word_count', arguments: { text: `call number ${i}` } });
-      if (r.isError) throw new Error(`MCP call failed: ${JSON.stringify(r.structuredContent)}`);
-    }, { n, warmup });
-    const directFigures = await measure(directKind === 'http' ? 'direct HTTP runner (POST /invoke) text.word_count' : 'direct in-process executor text.word_count', (i) => direct({ text: `direct number ${i}` }), { n, warmup });
+    // Interleaved rounds (one MCP call, one direct call): both see the same machine conditions.
+    const mcpName = 'MCP Streamable HTTP (SDK client) text.word_count';
+    const directName = directKind === 'http' ? 'direct HTTP runner (POST /invoke) text.word_count' : 'direct in-process executor text.word_count';
+    const r = await measureInterleaved(
+      {
+        [mcpName]: async (i) => {
+          const res = await client.callTool({ name: 'text.word_count', arguments: { text: `call number ${i}` } });
+          if (res.isError) throw new Error(`MCP call failed: ${JSON.stringify(res.structuredContent)}`);
+        },
+        [directName]: (i) => direct({ text: `direct number ${i}` }),
+      },
+      { n, warmup },
+    );
+    const mcp = r[mcpName]!;
+    const directFigures = r[directName]!;
     const ratioP50 = mcp.p50 / directFigures.p50;
     log(formatRow(directFigures));
-    log(formatRow(mcp, directFigures));
+    log(formatRow(mcp, directFigures, 'direct'));
     log(`MCP p50 / direct ${directKind} p50 = ${ratioP50.toFixed(2)}x (target ≤ 1.5x)`);
     return { mcp, direct: directFigures, directKind, ratioP50 };
   } finally {
