@@ -65,6 +65,14 @@ export function demoCommand(): Command {
         say(`  approved by a human: ${approval.id}`);
         const approved = await broker.issueClaim({ tool: 'repo.apply_patch', args: patch, sub, roles: ['admin'], tenant, approvalId: approval.id });
         await attempt('run with approval', 'repo.apply_patch', patch, approved.claim);
+        if (ws.tools.includes('text.sha256sum')) {
+          say('\n6. A binary tool runs in a network-less, read-only, non-root Docker container:');
+          const text = { text: 'hello from a container' };
+          const sha = await broker.issueClaim({ tool: 'text.sha256sum', args: text, sub, roles: ['admin'], tenant });
+          await attempt('docker run', 'text.sha256sum', text, sha.claim);
+        } else {
+          say('\n6. (Docker tools left out: no Docker engine with built images here; see `toolcage images build`.)');
+        }
         say(`\nEvery decision above has one audit line in ${loaded.path(loaded.config.audit.file)}`);
       } finally {
         await close();
