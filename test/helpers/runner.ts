@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect } from 'vitest';
+import { afterAll, beforeAll, expect, vi } from 'vitest';
 import { MemoryAuditSink } from '../../src/audit/audit.ts';
 import { createRunner, type Runner } from '../../src/runtime/runner.ts';
 import { createBrokerRuntime } from '../../src/runtime/broker.ts';
@@ -98,4 +98,22 @@ export async function brokerFor(t: TestRunner, ws: Workspace, now?: () => number
     issuer: c.broker.issuer, audience: c.runner.audience, keys: [ws.brokerKey], publicJwks: [], policy: loadPolicy(ws.loaded.path(c.broker.policy)),
     registry: t.runner.registry, approvals: t.runner.stores.approvals, now,
   });
+}
+
+/** The instant the clock-attack tests freeze `Date` at, in ms and s. */
+export const FROZEN_NOW_MS = Date.UTC(2030, 0, 1, 12, 0, 0);
+export const FROZEN_NOW_S = FROZEN_NOW_MS / 1000;
+
+/**
+ * A runner (as `useRunner`) whose whole file runs with `Date` frozen at
+ * FROZEN_NOW_MS (jose and the executor read the time from it; timers stay real).
+ */
+export function useRunnerOnFrozenClock(): { readonly ws: Workspace; readonly t: TestRunner } {
+  beforeAll(() => {
+    vi.useFakeTimers({ toFake: ['Date'], now: FROZEN_NOW_MS });
+  });
+  afterAll(() => {
+    vi.useRealTimers();
+  });
+  return useRunner();
 }

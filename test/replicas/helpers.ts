@@ -3,7 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { makeWorkspace, waitReady, type HttpResult, type Workspace } from '../http/helpers.ts';
+import { afterAll, beforeAll } from 'vitest';
+import type { BrokerRuntime } from '../../src/runtime/broker.ts';
+import { makeWorkspace, openBroker, waitReady, type HttpResult, type Workspace } from '../http/helpers.ts';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -181,3 +183,35 @@ export function outcome(r: HttpResult): { status: number; code: string | undefin
 }
 
 export { call, invoke, mint, openBroker, sleep, type HttpResult, type Workspace } from '../http/helpers.ts';
+
+export interface TwoReplicas {
+  /** This file's key prefix on the shared Redis. */
+  prefix: string;
+  ws: Workspace;
+  broker: BrokerRuntime;
+  a: Replica;
+  b: Replica;
+}
+
+/**
+ * Two `toolcage serve` replicas and an in-process broker on one workspace with
+ * `state.stores: redis` (the shared Redis, under a key prefix of this file's
+ * own), started before the file's tests and stopped, with their keys deleted,
+ * after them. Read the fields inside tests (they are set in beforeAll).
+ */
+export function useTwoReplicas(name: string, config?: Record<string, unknown>): TwoReplicas {
+  const prefix = uniquePrefix(name);
+  const ctx = { prefix } as TwoReplicas;
+  beforeAll(async () => {
+    ctx.ws = await replicaWorkspace({ url: SHARED_REDIS_URL, keyPrefix: prefix, ...(config ? { config } : {}) });
+    ctx.broker = await openBroker(ctx.ws);
+    [ctx.a, ctx.b] = await Promise.all([startReplica(ctx.ws, 'A'), startReplica(ctx.ws, 'B')]);
+  });
+  afterAll(async () => {
+    await Promise.all([ctx.a?.stop(), ctx.b?.stop()]);
+    await ctx.broker?.close();
+    await deleteKeys(SHARED_REDIS_URL, prefix);
+    ctx.ws?.cleanup();
+  });
+  return ctx;
+}

@@ -1,14 +1,10 @@
 // Attack: a claim whose nbf is now but whose iat says it was issued in the future (a broker with a
 // skewed or forged clock). Frozen clock; tolerance 30 s.
-import { afterAll, beforeAll, it, vi } from 'vitest';
+import { it } from 'vitest';
 import { forge } from '../helpers/forge.ts';
-import { execute, expectBenignSucceeds, expectRefusal, useRunner } from '../helpers/runner.ts';
+import { execute, expectBenignSucceeds, expectRefusal, FROZEN_NOW_S as NOW_S, useRunnerOnFrozenClock } from '../helpers/runner.ts';
 
-const NOW_MS = Date.UTC(2030, 0, 1, 12, 0, 0);
-const NOW_S = NOW_MS / 1000;
-beforeAll(() => { vi.useFakeTimers({ toFake: ['Date'], now: NOW_MS }); });
-afterAll(() => { vi.useRealTimers(); });
-const s = useRunner();
+const s = useRunnerOnFrozenClock();
 const args = { text: 'a b' };
 
 it('refuses iat 31 s in the future with claim_not_yet_valid', async () => {

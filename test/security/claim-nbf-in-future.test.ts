@@ -1,14 +1,10 @@
 // Attack: a claim minted to become valid later (pre-minted for a window when approvals are checked less),
 // presented early. Frozen clock; tolerance 30 s.
-import { afterAll, beforeAll, it, vi } from 'vitest';
+import { it } from 'vitest';
 import { forge } from '../helpers/forge.ts';
-import { execute, expectBenignSucceeds, expectRefusal, useRunner } from '../helpers/runner.ts';
+import { execute, expectBenignSucceeds, expectRefusal, FROZEN_NOW_S as NOW_S, useRunnerOnFrozenClock } from '../helpers/runner.ts';
 
-const NOW_MS = Date.UTC(2030, 0, 1, 12, 0, 0);
-const NOW_S = NOW_MS / 1000;
-beforeAll(() => { vi.useFakeTimers({ toFake: ['Date'], now: NOW_MS }); });
-afterAll(() => { vi.useRealTimers(); });
-const s = useRunner();
+const s = useRunnerOnFrozenClock();
 const args = { text: 'a b' };
 
 it('refuses a claim whose nbf is 31 s ahead with claim_not_yet_valid', async () => {

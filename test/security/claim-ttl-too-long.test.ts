@@ -1,14 +1,10 @@
 // Attack: a long-lived claim (a broker bug or a leaked signing key minting day-long tokens), and a
 // backdated one whose nbf is far in the past to hide a long lifetime behind a near exp.
-import { afterAll, beforeAll, it, vi } from 'vitest';
+import { it } from 'vitest';
 import { forge } from '../helpers/forge.ts';
-import { execute, expectBenignSucceeds, expectRefusal, useRunner } from '../helpers/runner.ts';
+import { execute, expectBenignSucceeds, expectRefusal, FROZEN_NOW_S as NOW_S, useRunnerOnFrozenClock } from '../helpers/runner.ts';
 
-const NOW_MS = Date.UTC(2030, 0, 1, 12, 0, 0);
-const NOW_S = NOW_MS / 1000;
-beforeAll(() => { vi.useFakeTimers({ toFake: ['Date'], now: NOW_MS }); });
-afterAll(() => { vi.useRealTimers(); });
-const s = useRunner();
+const s = useRunnerOnFrozenClock();
 const args = { text: 'a b' };
 
 it('refuses exp - nbf = 301 s (cap 300 s) with claim_ttl_too_long', async () => {

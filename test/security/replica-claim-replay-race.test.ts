@@ -1,34 +1,16 @@
 // Attack: replay one claim 200 times at once, spread over two runner replicas behind a load balancer,
 // hoping that each replica's own check lets one copy through. The jti is consumed once in the shared
 // Redis (SET NX), so exactly one call runs, whichever replica wins.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { BrokerRuntime } from '../../src/runtime/broker.ts';
-import { deleteKeys, invoke, mint, openBroker, outcome, replicaWorkspace, SHARED_REDIS_URL, startReplica, uniquePrefix, type Replica, type Workspace } from '../replicas/helpers.ts';
+import { expect, it } from 'vitest';
+import { invoke, mint, outcome, useTwoReplicas } from '../replicas/helpers.ts';
 
 const COPIES = 200;
-const prefix = uniquePrefix('replica-replay-race');
-let ws: Workspace;
-let broker: BrokerRuntime;
-let a: Replica;
-let b: Replica;
-
-beforeAll(async () => {
-  ws = await replicaWorkspace({ url: SHARED_REDIS_URL, keyPrefix: prefix });
-  broker = await openBroker(ws);
-  [a, b] = await Promise.all([startReplica(ws, 'A'), startReplica(ws, 'B')]);
-});
-
-afterAll(async () => {
-  await Promise.all([a?.stop(), b?.stop()]);
-  await broker?.close();
-  await deleteKeys(SHARED_REDIS_URL, prefix);
-  ws?.cleanup();
-});
+const rep = useTwoReplicas('replica-replay-race');
 
 it(`of ${COPIES} concurrent replays of one claim across both replicas, exactly one runs and ${COPIES - 1} get claim_replayed (409)`, async () => {
   const args = { text: 'one claim, many copies' };
-  const { claim } = await mint(broker, 'text.word_count', args);
-  const replies = await Promise.all(Array.from({ length: COPIES }, (_, i) => invoke((i % 2 === 0 ? a : b).url, 'text.word_count', args, claim)));
+  const { claim } = await mint(rep.broker, 'text.word_count', args);
+  const replies = await Promise.all(Array.from({ length: COPIES }, (_, i) => invoke((i % 2 === 0 ? rep.a : rep.b).url, 'text.word_count', args, claim)));
   const tally: Record<string, number> = {};
   for (const r of replies) {
     const o = outcome(r);
@@ -42,9 +24,9 @@ it(`of ${COPIES} concurrent replays of one claim across both replicas, exactly o
 });
 
 it('a fresh claim still runs on either replica afterwards', async () => {
-  for (const r of [a, b]) {
+  for (const r of [rep.a, rep.b]) {
     const args = { text: `fresh on ${r.name}` };
-    const { claim } = await mint(broker, 'text.word_count', args);
+    const { claim } = await mint(rep.broker, 'text.word_count', args);
     expect((await invoke(r.url, 'text.word_count', args, claim)).status).toBe(200);
   }
 });
