@@ -9,6 +9,7 @@ import { serveCommand } from './commands/serve.ts';
 import { brokerServeCommand } from './commands/broker-serve.ts';
 import { mcpCommand } from './commands/mcp.ts';
 import { demoCommand } from './commands/demo.ts';
+import { statusCommand } from './commands/status.ts';
 const { imagesCommand } = await import('./commands/images.ts').catch(() => ({ imagesCommand: undefined }));
 import { CliExit } from './io.ts';
 
@@ -25,6 +26,7 @@ program.addCommand(runCommand());
 program.addCommand(serveCommand());
 program.addCommand(mcpCommand());
 program.addCommand(demoCommand());
+program.addCommand(statusCommand());
 if (imagesCommand) program.addCommand(imagesCommand());
 
 try {
