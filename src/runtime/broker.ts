@@ -3,7 +3,7 @@ import type { JWK } from 'jose';
 import type { LoadedConfig } from '../config/load.ts';
 import { publicJwkOf, signingKeyFromJwk } from '../claims/keys.ts';
 import { Broker } from '../broker/broker.ts';
-import { loadPolicy } from '../broker/policy.ts';
+import { loadPolicy, type Policy } from '../broker/policy.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { Registry } from '../registry/registry.ts';
 import { loadRegistry } from './runner.ts';
@@ -11,6 +11,8 @@ import { openStateStores, type StateStores } from './state.ts';
 
 export interface BrokerRuntime {
   broker: Broker;
+  /** The parsed policy the broker decides with (its `principals` give local principals their roles). */
+  policy: Policy;
   stores: StateStores;
   registry: () => Registry;
   close(): Promise<void>;
@@ -47,6 +49,7 @@ export async function createBrokerRuntime(loaded: LoadedConfig, options: { store
   });
   return {
     broker,
+    policy,
     stores,
     registry: registryFn,
     async close() {

@@ -2,13 +2,11 @@ import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ToolcageError } from '../../errors/toolcage-error.ts';
 import { createBrokerRuntime } from '../../runtime/broker.ts';
-import type { LoadedConfig } from '../../config/load.ts';
-import { loadPolicy } from '../../broker/policy.ts';
+import type { Policy } from '../../broker/policy.ts';
 import { action, configFrom, printJson, readJsonFile } from '../io.ts';
 
 /** The CLI principal's roles come from the policy's `principals` table; unknown principals have none (deny by default). */
-function localRoles(loaded: LoadedConfig, sub: string): string[] {
-  const policy = loadPolicy(loaded.path(loaded.config.broker.policy));
+function localRoles(policy: Policy, sub: string): string[] {
   return Object.hasOwn(policy.principals, sub) ? policy.principals[sub]! : [];
 }
 
@@ -57,7 +55,7 @@ export function brokerCommand(extra: Command[] = []): Command {
           dpopJkt = await jwkThumbprintOfKeyFile(opts.dpopKey);
         }
         const issued = await rt.broker.issueClaim({
-          tool: opts.tool, args, sub, roles: localRoles(loaded, sub), tenant: opts.tenant ?? loaded.config.tenant,
+          tool: opts.tool, args, sub, roles: localRoles(rt.policy, sub), tenant: opts.tenant ?? loaded.config.tenant,
           ...(parseScope(opts.scope) ? { scope: parseScope(opts.scope)! } : {}),
           ...(parseTtl(opts.ttl) !== undefined ? { ttlSeconds: parseTtl(opts.ttl)! } : {}),
           ...(opts.approval ? { approvalId: opts.approval } : {}),
