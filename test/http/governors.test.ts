@@ -29,7 +29,10 @@ let seq = 0;
 const text = () => ({ text: `distinct ${seq++}` });
 
 describe('rate limits over HTTP (token buckets)', () => {
-  const ctx = withGovernors({ rateLimits: { principal: { capacity: 3, refillPerSecond: 2 }, tool: { capacity: 5, refillPerSecond: 2 }, tenant: { capacity: 7, refillPerSecond: 2 } } });
+  // One token every 2 s: the calls up to a bucket's capacity finish well inside that even on a loaded
+  // CI machine, so "exactly at capacity" does not race the refill; recovery waits one token's time.
+  const ctx = withGovernors({ rateLimits: { principal: { capacity: 3, refillPerSecond: 0.5 }, tool: { capacity: 5, refillPerSecond: 0.5 }, tenant: { capacity: 7, refillPerSecond: 0.5 } } });
+  const REFILL_ONE_MS = 2100;
 
   it('per principal: trips at exactly capacity 3 with Retry-After, recovers after refill', async () => {
     for (let i = 0; i < 3; i++) expect((await call(ctx.runner.url, ctx.broker, 'text.word_count', text(), { sub: 'p1', tenant: 'tp' })).status).toBe(200);
@@ -37,7 +40,7 @@ describe('rate limits over HTTP (token buckets)', () => {
     expect429(refused, 'rate_limited');
     expect(refused.body.error.message).toMatch(/this principal/);
     expect((await call(ctx.runner.url, ctx.broker, 'text.word_count', text(), { sub: 'p2', tenant: 'tp' })).status).toBe(200);
-    await sleep(600);
+    await sleep(REFILL_ONE_MS);
     expect((await call(ctx.runner.url, ctx.broker, 'text.word_count', text(), { sub: 'p1', tenant: 'tp' })).status).toBe(200);
   });
 
@@ -46,7 +49,7 @@ describe('rate limits over HTTP (token buckets)', () => {
     const refused = await call(ctx.runner.url, ctx.broker, 'text.word_count', text(), { sub: 'u5', tenant: 'tt' });
     expect429(refused, 'rate_limited');
     expect(refused.body.error.message).toMatch(/this tool/);
-    await sleep(600);
+    await sleep(REFILL_ONE_MS);
     expect((await call(ctx.runner.url, ctx.broker, 'text.word_count', text(), { sub: 'u6', tenant: 'tt' })).status).toBe(200);
   });
 
@@ -57,7 +60,7 @@ describe('rate limits over HTTP (token buckets)', () => {
     const refused = await call(ctx.runner.url, ctx.broker, 'data.json_query', q(9), { sub: 'j9', tenant: 'tn' });
     expect429(refused, 'rate_limited');
     expect(refused.body.error.message).toMatch(/this tenant/);
-    await sleep(600);
+    await sleep(REFILL_ONE_MS);
     expect((await call(ctx.runner.url, ctx.broker, 'data.json_query', q(10), { sub: 'j10', tenant: 'tn' })).status).toBe(200);
   });
 });
