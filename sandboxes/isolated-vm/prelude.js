@@ -42,6 +42,15 @@
   defineProperty(IntrinsicArrayBuffer.prototype, 'constructor', { value: ArrayBuffer, writable: true, configurable: true });
   defineProperty(g, 'ArrayBuffer', { value: ArrayBuffer, writable: true, configurable: true });
 
+  // The host's answers to a run's host calls (ctx.fetch) reach the guest through
+  // isolated-vm, which resolves a promise with another promise: V8 then looks
+  // up `then`, `constructor` and the species on Promise.prototype and Promise.
+  // A tool that replaced any of them would get a callback after its run has
+  // ended, outside its time limit, in an isolate that serves other calls.
+  // Freezing both makes that lookup land on the intrinsics.
+  freeze(g.Promise.prototype);
+  freeze(g.Promise);
+
   // console output is discarded: it never reaches the agent or the host.
   const noop = function () {};
   defineProperty(g, 'console', {
@@ -122,10 +131,33 @@
     });
   }
 
+  // A host call's answer reaches the guest only while its run is live. After
+  // the tool has settled, a late answer is dropped here, so a continuation the
+  // tool left on an unawaited host call never runs in this (reused) isolate
+  // outside the run's time limit. The reaction is attached with the captured
+  // `then` on a promise whose own `constructor` is undefined: neither a
+  // replaced Promise.prototype.then nor a species constructor planted by the
+  // tool gets a callback that could fire after the run.
+  const PromiseCtor = Promise;
+  const promiseThen = PromiseCtor.prototype.then;
+  function whileLive(state, pending) {
+    return new PromiseCtor((resolve, reject) => {
+      defineProperty(pending, 'constructor', { value: undefined });
+      apply(promiseThen, pending, [
+        (value) => {
+          if (state.live) resolve(value);
+        },
+        (error) => {
+          if (state.live) reject(error);
+        },
+      ]);
+    });
+  }
+
   // ctx.fetch(url, { method, headers, body }): the tool's only way out. The
   // request goes, as JSON text, to the host's egress boundary (allowlist,
   // address checks, credential injection); redirects come back as they are.
-  function makeFetch(bridge) {
+  function makeFetch(bridge, state) {
     return async function fetch(url, init) {
       const request = { url: typeof url === 'string' ? url : StringCtor(url) };
       if (init !== undefined && init !== null) {
@@ -140,7 +172,9 @@
           request.body = init.body;
         }
       }
-      const answer = parse(await bridge.apply(undefined, [stringify(request)], { arguments: { copy: true }, result: { promise: true, copy: true } }));
+      if (!state.live) return new PromiseCtor(() => {});
+      const pending = bridge.apply(undefined, [stringify(request)], { arguments: { copy: true }, result: { promise: true, copy: true } });
+      const answer = parse(await whileLive(state, pending));
       if (answer.error) throw egressError(answer.error);
       return makeResponse(answer.response);
     };
@@ -150,12 +184,15 @@
     const run = ns.default;
     if (typeof run !== 'function') return 'f';
     let value;
+    const state = { live: true };
     try {
       const ctx = parse(ctxJson);
-      ctx.fetch = makeFetch(bridge);
+      ctx.fetch = makeFetch(bridge, state);
       value = await run(parse(inputJson), deepFreeze(ctx));
     } catch (err) {
       return 'e' + describe(err);
+    } finally {
+      state.live = false;
     }
     let json;
     try {

@@ -21,6 +21,14 @@ const CALLS_PER_ISOLATE = 5_000;
 const MAX_SLOTS = 4;
 /** How often the outer RSS boundary is checked during a run. */
 const RSS_POLL_MS = 5;
+/**
+ * CPU an isolate may show between runs (ns) before it counts as guest code
+ * running with no run to bound it. Releasing handles costs no isolate time;
+ * the slack only absorbs clock granularity.
+ */
+const IDLE_CPU_SLACK_NS = 2_000_000n;
+/** How often isolates that no run owns are checked for CPU they should not be using. */
+const IDLE_CHECK_MS = 20;
 
 const PRELUDE_SOURCE = readFileSync(new URL('../../../sandboxes/isolated-vm/prelude.js', import.meta.url), 'utf8');
 
@@ -29,6 +37,10 @@ interface Slot {
   isolate: ivm.Isolate;
   prelude: ivm.Script;
   calls: number;
+  /** The isolate's CPU time when it was last left quiet (after a run or a spare's preparation). */
+  quietCpu: bigint;
+  /** A spare context is being prepared. */
+  preparing?: boolean;
   /**
    * A context made and preluded while the worker was idle, never yet shown to
    * any tool: the next call takes it instead of paying for a new one on its
@@ -46,6 +58,8 @@ const slots = new Map<number, Slot>();
 const sources = new Map<string, string>();
 const codeCache = new Map<string, ivm.ExternalCopy<ArrayBuffer>>();
 let current: { id: number; stop: (reason: StopReason) => void } | undefined;
+/** The slot the current run uses: its CPU is the run's, bounded by the run's own limits. */
+let owned: Slot | undefined;
 /** Aborts that arrived before their run started. */
 const abortedEarly = new Set<number>();
 const queue: RunMessage[] = [];
@@ -63,12 +77,25 @@ function newSlot(memoryMb: number): Slot {
     onCatastrophicError: () => process.abort(),
   });
   const prelude = isolate.compileScriptSync(PRELUDE_SOURCE, { filename: 'toolcage:prelude' });
-  return { memoryMb, isolate, prelude, calls: 0 };
+  return { memoryMb, isolate, prelude, calls: 0, quietCpu: isolate.cpuTime };
+}
+
+/**
+ * True while no code has run in the isolate since it was left quiet. Guest
+ * code that runs between runs (a continuation that escaped the prelude's
+ * gate, whatever the route) shows up here as CPU time no run accounts for.
+ */
+function isQuiet(slot: Slot): boolean {
+  return !slot.isolate.isDisposed && slot.isolate.cpuTime - slot.quietCpu <= IDLE_CPU_SLACK_NS;
+}
+
+function markQuiet(slot: Slot): void {
+  if (!slot.isolate.isDisposed) slot.quietCpu = slot.isolate.cpuTime;
 }
 
 function slotFor(memoryMb: number): Slot {
   const existing = slots.get(memoryMb);
-  if (existing && !existing.isolate.isDisposed && existing.calls < CALLS_PER_ISOLATE) {
+  if (existing && isQuiet(existing) && existing.calls < CALLS_PER_ISOLATE) {
     slots.delete(memoryMb);
     slots.set(memoryMb, existing); // most recently used last
     return existing;
@@ -101,16 +128,46 @@ function takeContext(slot: Slot, timeoutMs: number): Prepared {
   return spare ?? prepare(slot, timeoutMs);
 }
 
-/** Prepares the next call's context while idle (after the reply is sent). */
-function prepareSpare(memoryMb: number): void {
+/**
+ * Prepares the next call's context while idle (after the reply is sent). It
+ * uses isolated-vm's async calls: should guest code ever run in the isolate
+ * between runs, a synchronous call would block this process behind it, and
+ * with it the watchdog that disposes such an isolate.
+ */
+async function prepareSpare(memoryMb: number): Promise<void> {
   const slot = slots.get(memoryMb);
-  if (busy || !slot || slot.spare || slot.isolate.isDisposed) return;
+  if (busy || !slot || slot.spare || slot.preparing || !isQuiet(slot)) return;
+  slot.preparing = true;
+  let prepared: Prepared | undefined;
   try {
-    slot.spare = prepare(slot, 1000);
+    const context = await slot.isolate.createContext();
+    prepared = { context, invoke: undefined as unknown as ivm.Reference };
+    prepared.invoke = (await slot.prelude.run(context, { reference: true, timeout: 1000 })) as ivm.Reference;
   } catch {
     // the next call makes its own
+  } finally {
+    slot.preparing = false;
+  }
+  if (!prepared?.invoke || slot.spare || slot.isolate.isDisposed || slots.get(memoryMb) !== slot) {
+    release(prepared?.invoke);
+    release(prepared?.context);
+    return;
+  }
+  slot.spare = prepared;
+  if (!busy) markQuiet(slot);
+}
+
+/**
+ * Disposes every isolate that no run owns and that used CPU since it was left
+ * quiet: whatever guest code that is, it runs with no time limit, on the CPU
+ * the next calls (of other tools and tenants) need.
+ */
+function disposeRestless(): void {
+  for (const slot of [...slots.values()]) {
+    if (slot !== owned && !isQuiet(slot)) disposeSlot(slot);
   }
 }
+setInterval(disposeRestless, IDLE_CHECK_MS).unref();
 
 function releaseSpare(slot: Slot): void {
   release(slot.spare?.invoke);
@@ -166,8 +223,10 @@ function release(handle: { release(): void } | undefined): void {
  * `ctx.fetch`'s bridge: a Reference the guest calls with the request as JSON
  * text. The worker relays it to the host over IPC and hands back the host's
  * JSON answer; it never makes a connection or sees a credential itself. The
- * bridge dies with the run: later calls, and answers still pending when the
- * run ends, resolve to a refusal.
+ * bridge dies with the run: later calls get a refusal, and answers still
+ * pending when the run ends are dropped, never settled into the guest (that
+ * would run the guest's continuations after its run). `close` says whether any
+ * were pending, so the caller can retire an isolate that holds such promises.
  */
 const pendingFetches = new Map<number, (json: string) => void>();
 let fetchSeq = 0;
@@ -177,7 +236,7 @@ const refusal = (kind: string, message: string): string => JSON.stringify({ erro
 const NO_EGRESS = refusal('not_allowed', 'This tool declares no network egress (network: none).');
 const RUN_OVER = refusal('closed', 'The run is over; no more requests.');
 
-function fetchBridge(msg: RunMessage): { ref: ivm.Reference; close(): void } {
+function fetchBridge(msg: RunMessage): { ref: ivm.Reference; close(): boolean } {
   let open = true;
   const mine = new Set<number>();
   const ref = new ivm.Reference(async (json: unknown): Promise<string> => {
@@ -200,7 +259,10 @@ function fetchBridge(msg: RunMessage): { ref: ivm.Reference; close(): void } {
     ref,
     close() {
       open = false;
-      for (const seq of [...mine]) pendingFetches.get(seq)?.(RUN_OVER);
+      for (const seq of mine) pendingFetches.delete(seq);
+      const outstanding = mine.size > 0;
+      mine.clear();
+      return outstanding;
     },
   };
 }
@@ -223,6 +285,7 @@ async function execute(msg: RunMessage, source: string): Promise<Success | Failu
     onStopped();
   };
   current = { id: msg.id, stop };
+  owned = slot;
   // Outer memory boundary: isolated-vm's limit is soft (2-3x) and blind to
   // memory V8 reserves outside its allocator; the process RSS is not.
   const rssCap = process.memoryUsage.rss() + (msg.memoryMb * 3 + 48) * MB;
@@ -270,7 +333,10 @@ async function execute(msg: RunMessage, source: string): Promise<Success | Failu
     clearTimeout(timer);
     clearInterval(watch);
     current = undefined;
-    bridge.close();
+    owned = undefined;
+    // Host calls still pending hold promises of this run inside the isolate:
+    // they will never settle, and the isolate is not reused around them.
+    if (bridge.close()) disposeSlot(slot);
     release(bridge.ref);
     // A run stopped for memory may leave a native call of isolated-vm's hanging
     // on the disposed isolate; the whole process is replaced rather than trusted.
@@ -279,6 +345,7 @@ async function execute(msg: RunMessage, source: string): Promise<Success | Failu
     release(invoke);
     release(module);
     release(context);
+    markQuiet(slot);
   }
 }
 
@@ -297,7 +364,7 @@ async function drain(): Promise<void> {
       send(result.ok ? { t: 'done', id: msg.id, ok: true, outputJson: result.outputJson, retire } : { t: 'done', id: msg.id, ok: false, code: result.code, message: result.message, retire });
       if (queue.length === 0 && !retire) {
         const memoryMb = msg.memoryMb;
-        setImmediate(() => prepareSpare(memoryMb));
+        setImmediate(() => void prepareSpare(memoryMb));
       }
     }
   } finally {
