@@ -12,7 +12,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { loadConfig } from '../src/config/load.ts';
 import { ToolcageMcpService } from '../src/mcp/service.ts';
 import { startMcpHttp } from '../src/mcp/http.ts';
-import { IdentityVerifier } from '../src/mcp/identity.ts';
+import { IdentityVerifier } from '../src/identity/verifier.ts';
 import { createIdp, createWorkspace } from '../test/mcp/helpers.ts';
 import { formatRow, measureInterleaved, type Figures } from './stats.ts';
 
@@ -44,7 +44,7 @@ export async function benchMcp(opts: BenchMcpOptions = {}): Promise<BenchMcpResu
     service,
     port: 0,
     authorizationServers: [idp.issuer],
-    identity: (aud) => new IdentityVerifier({ issuer: idp.issuer, audience: aud, jwks: { jwksFile: idp.jwksFile }, defaultTenant: 'default' }),
+    identity: (aud) => new IdentityVerifier({ defaultTenant: 'default', tokens: { issuer: idp.issuer, audience: aud, keys: { jwksFile: idp.jwksFile } } }),
   });
   const token = await idp.token({ sub: 'local-user', roles: ['admin'], aud: server.url, expSeconds: 3600 });
   const client = new Client({ name: 'bench', version: '1.0.0' });

@@ -52,7 +52,12 @@ export const configSchema = z.strictObject({
       audience: z.string().min(1),
       /** The token claim holding the caller's roles (an array of strings, or a space-separated string). */
       rolesClaim: z.string().min(1).default('roles'),
-      /** The token claim holding the caller's tenant; absent: the request's or the config's tenant. */
+      /**
+       * The token claim naming the caller's tenant (a string) or tenants (an
+       * array). Set: a token without it is refused. Unset: every token acts
+       * for the config's `tenant` only. A request never picks a tenant its
+       * credential does not list.
+       */
       tenantClaim: z.string().min(1).optional(),
       /** RFC 8725 §3.1: the allowlist decides, never the token header. */
       algorithms: z.array(z.enum(['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256'])).min(1).default(['ES256', 'EdDSA', 'RS256']),
@@ -64,8 +69,11 @@ export const configSchema = z.strictObject({
       sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits'),
       subject: z.string().min(1).max(256),
       roles: z.array(z.string().min(1)).default([]),
+      /** The tenants this key may act for, the first its default; `["*"]` for any. Neither this nor `tenant`: the config's `tenant` only. */
+      tenants: z.array(z.string().min(1).max(128)).min(1).optional(),
+      /** Shorthand for `tenants: [tenant]`. */
       tenant: z.string().min(1).max(128).optional(),
-    })).default([]),
+    }).refine((k) => k.tenant === undefined || k.tenants === undefined, { message: 'set tenant or tenants, not both' })).default([]),
     /** Roles whose holders may approve or deny pending approval requests (never their own). */
     approverRoles: z.array(z.string().min(1)).min(1).default(['approver']),
   }).prefault({}),
@@ -141,8 +149,8 @@ export const configSchema = z.strictObject({
       audience: z.string().min(1).optional(),
       /** Token claim holding the principal's roles (array, or space-separated string). */
       rolesClaim: z.string().min(1).default('roles'),
-      /** Token claim holding the tenant; a token without it gets the config's `tenant`. */
-      tenantClaim: z.string().min(1).default('tenant'),
+      /** Token claim naming the tenant (or tenants). Set: a token without it is refused. Unset: the config's `tenant`. */
+      tenantClaim: z.string().min(1).optional(),
       /** Advertised in the protected resource metadata. Default `[issuer]`. */
       authorizationServers: z.array(z.url()).min(1).optional(),
       /** RFC 8725 §3.1: the allowlist decides, never the token header. */

@@ -7,21 +7,20 @@ import { decide, type Policy } from '../broker/policy.ts';
 import type { DpopProofVerifier } from '../claims/dpop.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { Registry } from '../registry/registry.ts';
-import type { BrokerAuthenticator, Principal } from './broker-auth.ts';
+import type { IdentityVerifier } from '../identity/verifier.ts';
+import { mayActFor, tenantFor, type Principal } from '../identity/principal.ts';
 import { createBaseApp, objectBody, requestHtu } from './base-app.ts';
 import { InFlight } from './in-flight.ts';
 import type { RunnerAppControl } from './runner-app.ts';
 
 export interface BrokerAppOptions {
   broker: Broker;
-  auth: BrokerAuthenticator;
+  auth: IdentityVerifier;
   /** Verifies a caller's DPoP proof; a claim is then bound to its key (`cnf.jkt`). Without it a DPoP header is refused. */
   dpop?: DpopProofVerifier;
   /** The policy and registry, to refuse approval requests for tools the caller's roles cannot get. */
   policy: Policy;
   registry: () => Registry;
-  /** The tenant for callers whose credential names none. */
-  defaultTenant: string;
   /** Roles that may approve or deny (default `approver`). */
   approverRoles?: string[];
   logger?: Logger;
@@ -48,15 +47,6 @@ function parse<T>(schema: z.ZodType<T>, body: unknown, required: string[]): T {
   const r = schema.safeParse(body);
   if (!r.success) throw new ToolcageError('request_invalid', { message: `Invalid body: ${r.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}.` });
   return r.data;
-}
-
-/** A principal whose credential fixes a tenant may only ask within it. */
-function tenantFor(principal: Principal, requested: string | undefined, fallback: string): string {
-  if (principal.tenant !== undefined) {
-    if (requested !== undefined && requested !== principal.tenant) throw new ToolcageError('policy_denied', { message: `Your credential is for tenant ${principal.tenant}; you cannot ask for tenant ${requested.slice(0, 128)}.` });
-    return principal.tenant;
-  }
-  return requested ?? fallback;
 }
 
 function approvalView(r: ApprovalRecord) {
@@ -98,7 +88,7 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
     }
     const issued = await o.broker.issueClaim({
       tool: body.tool, args: body.args, sub: principal.subject, roles: principal.roles,
-      tenant: tenantFor(principal, body.tenant, o.defaultTenant),
+      tenant: tenantFor(principal, body.tenant),
       ...(body.scope ? { scope: body.scope } : {}),
       ...(body.ttlSeconds !== undefined ? { ttlSeconds: body.ttlSeconds } : {}),
       ...(body.approvalId ? { approvalId: body.approvalId } : {}),
@@ -115,13 +105,13 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
     if (!tool) throw new ToolcageError('tool_not_allowed', { message: `Tool "${body.tool}" is not in the registry allowlist.` });
     // Only a principal who could get a claim for the tool may ask a human to approve a call of it.
     decide(o.policy, tool.manifest, principal.roles, {});
-    const record = await o.broker.recordApproval({ tool: body.tool, args: body.args, sub: principal.subject, tenant: tenantFor(principal, body.tenant, o.defaultTenant), status: 'pending' });
+    const record = await o.broker.recordApproval({ tool: body.tool, args: body.args, sub: principal.subject, tenant: tenantFor(principal, body.tenant), status: 'pending' });
     request.log.info({ requestId: request.id, event: 'approval_requested', approvalId: record.id, sub: principal.subject, tool: record.tool }, 'approval requested');
     return reply.code(201).send(approvalView(record));
   });
 
   const visible = (principal: Principal, r: ApprovalRecord | undefined, asApprover: boolean): ApprovalRecord => {
-    const ok = r && (asApprover ? principal.tenant === undefined || principal.tenant === r.tenant : r.sub === principal.subject);
+    const ok = r && (asApprover ? mayActFor(principal, r.tenant) : r.sub === principal.subject);
     if (!ok) throw new ToolcageError('not_found', { message: 'No such approval request (or it is not yours to see).' });
     return r!;
   };

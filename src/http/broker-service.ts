@@ -4,7 +4,7 @@ import type { LoadedConfig } from '../config/load.ts';
 import { loadPolicy } from '../broker/policy.ts';
 import { DpopProofVerifier } from '../claims/dpop.ts';
 import { createBrokerRuntime, type BrokerRuntime } from '../runtime/broker.ts';
-import { BrokerAuthenticator } from './broker-auth.ts';
+import { IdentityVerifier } from '../identity/verifier.ts';
 import { buildBrokerApp } from './broker-app.ts';
 
 export interface BrokerService {
@@ -18,9 +18,25 @@ export interface BrokerService {
 /** Assembles `toolcage broker serve` from configuration. */
 export async function createBrokerService(loaded: LoadedConfig, options: { logger?: Logger } = {}): Promise<BrokerService> {
   const c = loaded.config.broker;
-  const identity = c.identity ? { ...c.identity, ...(c.identity.jwksFile ? { jwksFile: loaded.path(c.identity.jwksFile) } : {}) } : undefined;
+  const id = c.identity;
   // Built before the runtime opens stores, so a bad identity config leaves nothing open.
-  const auth = new BrokerAuthenticator({ ...(identity ? { identity } : {}), apiKeys: c.apiKeys });
+  const auth = new IdentityVerifier({
+    defaultTenant: loaded.config.tenant,
+    apiKeys: c.apiKeys,
+    ...(id
+      ? {
+          tokens: {
+            issuer: id.issuer,
+            audience: id.audience,
+            keys: id.jwksFile ? { jwksFile: loaded.path(id.jwksFile) } : { jwksUrl: id.jwksUrl! },
+            rolesClaim: id.rolesClaim,
+            ...(id.tenantClaim ? { tenantClaim: id.tenantClaim } : {}),
+            algorithms: id.algorithms,
+            clockToleranceSeconds: id.clockToleranceSeconds,
+          },
+        }
+      : {}),
+  });
   const runtime = await createBrokerRuntime(loaded);
   const app = buildBrokerApp({
     broker: runtime.broker,
@@ -28,7 +44,6 @@ export async function createBrokerService(loaded: LoadedConfig, options: { logge
     dpop: new DpopProofVerifier({ replay: runtime.stores.replay, maxAgeSeconds: loaded.config.runner.http.dpopMaxAgeSeconds, clockToleranceSeconds: loaded.config.runner.http.dpopClockToleranceSeconds }),
     policy: loadPolicy(loaded.path(c.policy)),
     registry: runtime.registry,
-    defaultTenant: loaded.config.tenant,
     approverRoles: c.approverRoles,
     ...(options.logger ? { logger: options.logger } : { logLevel: c.http.logLevel }),
     bodyLimitBytes: c.http.bodyLimitBytes,

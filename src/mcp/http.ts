@@ -6,7 +6,7 @@ import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { Principal } from './claim-provider.ts';
-import type { IdentityVerifier } from './identity.ts';
+import type { IdentityVerifier } from '../identity/verifier.ts';
 import type { ToolcageMcpService } from './service.ts';
 
 export interface McpHttpOptions {
@@ -146,7 +146,9 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
       return undefined;
     }
     try {
-      return await identity!.verify(match[1]!);
+      const { principal, ...token } = await identity!.verifyToken(match[1]!);
+      // An MCP call acts in the credential's default tenant: the MCP request has no say in it.
+      return { principal: { sub: principal.subject, tenant: principal.defaultTenant, roles: principal.roles }, ...token };
     } catch (err) {
       const reason = err instanceof ToolcageError ? err.message : 'The token could not be verified';
       res.setHeader('www-authenticate', `Bearer error="invalid_token", error_description="${reason.replace(/["\\]/g, '')}", resource_metadata="${prmUrl}"`);

@@ -5,7 +5,7 @@ import { decodeProtectedHeader } from 'jose';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { writeKeyPair } from '../../src/cli/commands/keys.ts';
 import { loadConfig } from '../../src/config/load.ts';
-import { apiKeyHash } from '../../src/http/broker-auth.ts';
+import { apiKeyHash } from '../../src/identity/verifier.ts';
 import { createBrokerService, type BrokerService } from '../../src/http/broker-service.ts';
 import { invoke, makeWorkspace, sleep, startRunner, type RunningRunner, type Workspace } from './helpers.ts';
 

@@ -7,7 +7,7 @@ import { LATEST_PROTOCOL_VERSION, ToolListChangedNotificationSchema } from '@mod
 import { loadConfig } from '../../src/config/load.ts';
 import { ToolcageMcpService } from '../../src/mcp/service.ts';
 import { startMcpHttp, type McpHttpServer } from '../../src/mcp/http.ts';
-import { IdentityVerifier } from '../../src/mcp/identity.ts';
+import { IdentityVerifier } from '../../src/identity/verifier.ts';
 import { callRaw, createIdp, createWorkspace, errorOf, eventually, type TestIdp, type Workspace } from './helpers.ts';
 
 const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
@@ -44,7 +44,7 @@ describe('toolcage mcp over Streamable HTTP on loopback (SDK Client, bearer iden
       service,
       port: 0,
       authorizationServers: [idp.issuer],
-      identity: (resourceUrl) => new IdentityVerifier({ issuer: id.issuer, audience: resourceUrl, jwks: { jwksFile: loaded.path(id.jwksFile!) }, defaultTenant: 'default' }),
+      identity: (resourceUrl) => new IdentityVerifier({ defaultTenant: 'default', tokens: { issuer: id.issuer, audience: resourceUrl, keys: { jwksFile: loaded.path(id.jwksFile!) } } }),
     });
     aliceToken = await idp.token({ sub: 'alice', roles: ['admin'], aud: server.url });
     alice = await connect(server.url, aliceToken, () => { listChanged += 1; });

@@ -16,7 +16,7 @@ function parsePort(value: string | undefined): number | undefined {
 }
 
 async function serveHttp(loaded: LoadedConfig, port: number, opts: McpOptions, service: ToolcageMcpService): Promise<void> {
-  const { IdentityVerifier } = await import('../../mcp/identity.ts');
+  const { IdentityVerifier } = await import('../../identity/verifier.ts');
   const { startMcpHttp } = await import('../../mcp/http.ts');
   const m = loaded.config.mcp;
   const id = m.identity;
@@ -25,15 +25,17 @@ async function serveHttp(loaded: LoadedConfig, port: number, opts: McpOptions, s
   }
   const host = opts.host ?? m.http.host;
   const identity = (resourceUrl: string) => new IdentityVerifier({
-    issuer: id.issuer,
-    // RFC 8707: by default a token must be issued for this very resource.
-    audience: id.audience ?? resourceUrl,
-    jwks: id.jwksFile ? { jwksFile: loaded.path(id.jwksFile) } : { jwksUrl: id.jwksUrl! },
-    rolesClaim: id.rolesClaim,
-    tenantClaim: id.tenantClaim,
     defaultTenant: loaded.config.tenant,
-    algorithms: id.algorithms,
-    clockToleranceSeconds: id.clockToleranceSeconds,
+    tokens: {
+      issuer: id.issuer,
+      // RFC 8707: by default a token must be issued for this very resource.
+      audience: id.audience ?? resourceUrl,
+      keys: id.jwksFile ? { jwksFile: loaded.path(id.jwksFile) } : { jwksUrl: id.jwksUrl! },
+      rolesClaim: id.rolesClaim,
+      ...(id.tenantClaim ? { tenantClaim: id.tenantClaim } : {}),
+      algorithms: id.algorithms,
+      clockToleranceSeconds: id.clockToleranceSeconds,
+    },
   });
   const server = await startMcpHttp({ service, identity, host, port, ...(m.resourceUrl ? { resourceUrl: m.resourceUrl } : {}), authorizationServers: id.authorizationServers ?? [id.issuer], maxSessions: m.http.maxSessions });
   process.stderr.write(`${JSON.stringify({ mcp: server.url, resourceMetadata: server.resourceMetadataUrl })}\n`);
