@@ -43,12 +43,24 @@ export interface BenchDockerOptions {
   log?: (line: string) => void;
 }
 
-const LIMITS: Required<RunLimits> = { timeoutMs: 5000, memoryMb: 32, maxOutputBytes: 256, cpus: 1, pids: 16 }; // text.sha256sum's manifest
+const LIMITS: Required<RunLimits> = {
+  timeoutMs: 5000,
+  memoryMb: 32,
+  maxOutputBytes: 256,
+  cpus: 1,
+  pids: 16,
+}; // text.sha256sum's manifest
 const COMMAND = ['/opt/toolcage/bin/sha256sum.sh'];
 const INPUT = { text: 'the quick brown fox jumps over the lazy dog' };
 const EXPECTED = '05c6e08f1d9fdafa03147fcb8f82f124c76d2f70e3d989dc8aadb5e7d7450bec';
 
-async function measure(method: BenchFigure['method'], concurrency: number, calls: number, call: () => Promise<string>, gapMs = 0): Promise<BenchFigure> {
+async function measure(
+  method: BenchFigure['method'],
+  concurrency: number,
+  calls: number,
+  call: () => Promise<string>,
+  gapMs = 0,
+): Promise<BenchFigure> {
   for (let i = 0; i < Math.min(4, concurrency * 2); i++) await call(); // warm-up
   const samples: number[] = [];
   let failures = 0;
@@ -68,17 +80,67 @@ async function measure(method: BenchFigure['method'], concurrency: number, calls
   );
   const total = performance.now() - start;
   const sorted = samples.sort((a, b) => a - b);
-  const at = (q: number): number => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? 0);
-  return { method, concurrency, gapMs, calls, p50Ms: at(0.5), p99Ms: at(0.99), callsPerSec: Math.round((calls / total) * 10000) / 10, failures };
+  const at = (q: number): number =>
+    Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? 0);
+  return {
+    method,
+    concurrency,
+    gapMs,
+    calls,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    callsPerSec: Math.round((calls / total) * 10000) / 10,
+    failures,
+  };
 }
 
 function dockerRunCli(image: string): () => Promise<string> {
   const args = [
-    'run', '--rm', '-i', '--network', 'none', '--read-only', '--tmpfs', '/tmp:rw,noexec,nosuid,nodev,size=16777216,mode=1777', '--shm-size', '1m',
-    '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges:true', '--user', '65532:65532', '--ipc', 'private', '--cgroupns', 'private', '--init',
-    '--pids-limit', String(LIMITS.pids), '--memory', `${LIMITS.memoryMb}m`, '--memory-swap', `${LIMITS.memoryMb}m`, '--cpus', String(LIMITS.cpus),
-    '--ulimit', 'nofile=64:64', '--ulimit', 'fsize=16777216:16777216', '--ulimit', 'core=0:0', '--oom-score-adj', '1000', '--log-driver', 'none',
-    '--label', 'toolcage.bench=true', '--workdir', '/tmp', image, ...COMMAND,
+    'run',
+    '--rm',
+    '-i',
+    '--network',
+    'none',
+    '--read-only',
+    '--tmpfs',
+    '/tmp:rw,noexec,nosuid,nodev,size=16777216,mode=1777',
+    '--shm-size',
+    '1m',
+    '--cap-drop',
+    'ALL',
+    '--security-opt',
+    'no-new-privileges:true',
+    '--user',
+    '65532:65532',
+    '--ipc',
+    'private',
+    '--cgroupns',
+    'private',
+    '--init',
+    '--pids-limit',
+    String(LIMITS.pids),
+    '--memory',
+    `${LIMITS.memoryMb}m`,
+    '--memory-swap',
+    `${LIMITS.memoryMb}m`,
+    '--cpus',
+    String(LIMITS.cpus),
+    '--ulimit',
+    'nofile=64:64',
+    '--ulimit',
+    'fsize=16777216:16777216',
+    '--ulimit',
+    'core=0:0',
+    '--oom-score-adj',
+    '1000',
+    '--log-driver',
+    'none',
+    '--label',
+    'toolcage.bench=true',
+    '--workdir',
+    '/tmp',
+    image,
+    ...COMMAND,
   ];
   return () =>
     new Promise((resolve, reject) => {
@@ -93,12 +155,25 @@ function dockerRunCli(image: string): () => Promise<string> {
 
 function dockerodeLifecycle(imageId: string): () => Promise<string> {
   const api = dockerodeApi('/var/run/docker.sock');
-  const spec = containerSpec({ imageId, command: COMMAND, limits: LIMITS, labels: { 'toolcage.bench': 'true' }, env: [], tmpfsMb: 16, shmMb: 1, nofile: 64 });
+  const spec = containerSpec({
+    imageId,
+    command: COMMAND,
+    limits: LIMITS,
+    labels: { 'toolcage.bench': 'true' },
+    env: [],
+    tmpfsMb: 16,
+    shmMb: 1,
+    nofile: 64,
+  });
   return async () => {
     const id = await api.createContainer(spec);
     try {
       const stream = await api.attach(id);
-      const demux = new Demuxer(stream, { maxStdoutBytes: LIMITS.maxOutputBytes, maxStderrBytes: 8192, onStdoutOverflow: () => undefined });
+      const demux = new Demuxer(stream, {
+        maxStdoutBytes: LIMITS.maxOutputBytes,
+        maxStderrBytes: 8192,
+        onStdoutOverflow: () => undefined,
+      });
       const ended = new Promise((r) => stream.once('end', r));
       await api.start(id);
       stream.end(`${JSON.stringify(INPUT)}\n`);
@@ -117,8 +192,19 @@ export async function benchDocker(options: BenchDockerOptions = {}): Promise<Ben
   const calls1 = options.calls1 ?? 40;
   const calls8 = options.calls8 ?? 120;
   const built = await buildImage('text-tools');
-  const tool: SandboxTool = { id: 'text.sha256sum', version: '1.0.0', runtime: 'docker', image: 'toolcage/text-tools', imageId: built.identity, command: COMMAND, limits: LIMITS };
-  const backend = createDockerBackend({ runnerId: `bench-${process.pid}`, pool: { size: options.poolSize ?? 8 } });
+  const tool: SandboxTool = {
+    id: 'text.sha256sum',
+    version: '1.0.0',
+    runtime: 'docker',
+    image: 'toolcage/text-tools',
+    imageId: built.identity,
+    command: COMMAND,
+    limits: LIMITS,
+  };
+  const backend = createDockerBackend({
+    runnerId: `bench-${process.pid}`,
+    pool: { size: options.poolSize ?? 8 },
+  });
   await backend.prewarm(tool);
   let n = 0;
   const viaBackend = async (): Promise<string> => {
@@ -128,36 +214,62 @@ export async function benchDocker(options: BenchDockerOptions = {}): Promise<Ben
   const figures: BenchFigure[] = [];
   const record = (f: BenchFigure): void => {
     figures.push(f);
-    log(`${f.method.padEnd(20)} c=${f.concurrency}${f.gapMs ? ` gap ${f.gapMs} ms` : '          '}  p50 ${String(f.p50Ms).padStart(4)} ms  p99 ${String(f.p99Ms).padStart(5)} ms  ${String(f.callsPerSec).padStart(5)} calls/s  (${f.calls} calls, ${f.failures} failed)`);
+    log(
+      `${f.method.padEnd(20)} c=${f.concurrency}${f.gapMs ? ` gap ${f.gapMs} ms` : '          '}  p50 ${String(f.p50Ms).padStart(4)} ms  p99 ${String(f.p99Ms).padStart(5)} ms  ${String(f.callsPerSec).padStart(5)} calls/s  (${f.calls} calls, ${f.failures} failed)`,
+    );
   };
   const gapMs = options.gapMs ?? 1000;
   try {
     // Calls one at a time with a pause between them, as an agent makes them: the latency a
     // caller sees while the warm pool keeps up (the target's reading of "concurrency 1").
     record(await measure('backend', 1, options.spacedCalls ?? 20, viaBackend, gapMs));
-    record(await measure('docker run --rm', 1, options.spacedCalls ?? 20, dockerRunCli('toolcage/text-tools'), gapMs));
+    record(
+      await measure(
+        'docker run --rm',
+        1,
+        options.spacedCalls ?? 20,
+        dockerRunCli('toolcage/text-tools'),
+        gapMs,
+      ),
+    );
     await backend.prewarm(tool);
     // Back to back: every call still needs a container made and removed, so the engine's
     // lifecycle throughput bounds the sustained rate whatever the pool does.
-    for (const [concurrency, calls] of [[1, calls1], [8, calls8]] as const) {
+    for (const [concurrency, calls] of [
+      [1, calls1],
+      [8, calls8],
+    ] as const) {
       record(await measure('backend', concurrency, calls, viaBackend));
       await backend.whenIdle();
-      record(await measure('docker run --rm', concurrency, calls, dockerRunCli('toolcage/text-tools')));
-      record(await measure('dockerode lifecycle', concurrency, calls, dockerodeLifecycle(built.imageId)));
+      record(
+        await measure('docker run --rm', concurrency, calls, dockerRunCli('toolcage/text-tools')),
+      );
+      record(
+        await measure('dockerode lifecycle', concurrency, calls, dockerodeLifecycle(built.imageId)),
+      );
       await backend.prewarm(tool);
     }
   } finally {
     await backend.dispose();
   }
-  const f = (m: BenchFigure['method'], c: number, spaced = false): BenchFigure | undefined => figures.find((x) => x.method === m && x.concurrency === c && (x.gapMs > 0) === spaced);
-  const spacedRatio = (f('backend', 1, true)?.p50Ms ?? 0) / (f('docker run --rm', 1, true)?.p50Ms ?? 1);
+  const f = (m: BenchFigure['method'], c: number, spaced = false): BenchFigure | undefined =>
+    figures.find((x) => x.method === m && x.concurrency === c && x.gapMs > 0 === spaced);
+  const spacedRatio =
+    (f('backend', 1, true)?.p50Ms ?? 0) / (f('docker run --rm', 1, true)?.p50Ms ?? 1);
   const ratio = (f('backend', 1)?.p50Ms ?? 0) / (f('docker run --rm', 1)?.p50Ms ?? 1);
-  log(`p50 backend / docker run --rm at c=1, calls ${gapMs} ms apart: ${spacedRatio.toFixed(2)}x (target <= 0.3x)`);
+  log(
+    `p50 backend / docker run --rm at c=1, calls ${gapMs} ms apart: ${spacedRatio.toFixed(2)}x (target <= 0.3x)`,
+  );
   log(`p50 backend / docker run --rm at c=1, back to back (engine-bound): ${ratio.toFixed(2)}x`);
-  log(`calls/s at c=8: backend ${f('backend', 8)?.callsPerSec} vs dockerode lifecycle ${f('dockerode lifecycle', 8)?.callsPerSec} (target >=)`);
+  log(
+    `calls/s at c=8: backend ${f('backend', 8)?.callsPerSec} vs dockerode lifecycle ${f('dockerode lifecycle', 8)?.callsPerSec} (target >=)`,
+  );
   return figures;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  await benchDocker({ calls1: Number(process.env.N1 ?? 40), calls8: Number(process.env.N8 ?? 120) });
+  await benchDocker({
+    calls1: Number(process.env.N1 ?? 40),
+    calls8: Number(process.env.N8 ?? 120),
+  });
 }

@@ -64,13 +64,23 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
-async function mintAll(configFile: string, n: number, tag: string): Promise<Array<{ claim: string; body: string; args: unknown }>> {
+async function mintAll(
+  configFile: string,
+  n: number,
+  tag: string,
+): Promise<Array<{ claim: string; body: string; args: unknown }>> {
   const rt = await createBrokerRuntime(loadConfig(configFile));
   try {
     const out: Array<{ claim: string; body: string; args: unknown }> = [];
     for (let i = 0; i < n; i++) {
       const args = { text: `bench ${tag} ${i} counting a few words` };
-      const { claim } = await rt.broker.issueClaim({ tool: TOOL, args, sub: 'bench', roles: ['admin'], tenant: 'bench' });
+      const { claim } = await rt.broker.issueClaim({
+        tool: TOOL,
+        args,
+        sub: 'bench',
+        roles: ['admin'],
+        tenant: 'bench',
+      });
       out.push({ claim, body: JSON.stringify({ args }), args });
     }
     return out;
@@ -79,39 +89,70 @@ async function mintAll(configFile: string, n: number, tag: string): Promise<Arra
   }
 }
 
-async function inProcess(configFile: string, concurrency: number, amount: number): Promise<BenchRow> {
-  const runner = await createRunner(loadConfig(configFile), { backends: ['js'], audit: new NullAuditSink() });
+async function inProcess(
+  configFile: string,
+  concurrency: number,
+  amount: number,
+): Promise<BenchRow> {
+  const runner = await createRunner(loadConfig(configFile), {
+    backends: ['js'],
+    audit: new NullAuditSink(),
+  });
   try {
-    for (let i = 0; i < 200 && !(await runner.executor.readiness()).ready; i++) await new Promise((r) => setTimeout(r, 25));
+    for (let i = 0; i < 200 && !(await runner.executor.readiness()).ready; i++)
+      await new Promise((r) => setTimeout(r, 25));
     const claims = await mintAll(configFile, amount + 50, `inproc-c${concurrency}`);
     // Warm-up: compile the tool in every worker.
-    for (const c of claims.splice(0, 50)) await runner.executor.execute({ toolId: TOOL, args: c.args, claim: c.claim, requestId: 'warm' });
+    for (const c of claims.splice(0, 50))
+      await runner.executor.execute({
+        toolId: TOOL,
+        args: c.args,
+        claim: c.claim,
+        requestId: 'warm',
+      });
     const latencies: number[] = [];
     let errors = 0;
     let next = 0;
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: concurrency }, async () => {
-      while (next < claims.length) {
-        const c = claims[next++]!;
-        const s = performance.now();
-        try {
-          await runner.executor.execute({ toolId: TOOL, args: c.args, claim: c.claim, requestId: 'bench' });
-        } catch {
-          errors++;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < claims.length) {
+          const c = claims[next++]!;
+          const s = performance.now();
+          try {
+            await runner.executor.execute({
+              toolId: TOOL,
+              args: c.args,
+              claim: c.claim,
+              requestId: 'bench',
+            });
+          } catch {
+            errors++;
+          }
+          latencies.push(performance.now() - s);
         }
-        latencies.push(performance.now() - s);
-      }
-    }));
+      }),
+    );
     const seconds = (performance.now() - t0) / 1000;
     latencies.sort((a, b) => a - b);
-    return { mode: 'in-process', concurrency, calls: latencies.length, errors, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), callsPerSecond: latencies.length / seconds };
+    return {
+      mode: 'in-process',
+      concurrency,
+      calls: latencies.length,
+      errors,
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+      callsPerSecond: latencies.length / seconds,
+    };
   } finally {
     await runner.close();
   }
 }
 
 async function startChild(configFile: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--no-node-snapshot', SELF, '--child', configFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--no-node-snapshot', SELF, '--child', configFile], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`bench server exited ${code}`)));
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -121,14 +162,20 @@ async function startChild(configFile: string): Promise<{ url: string; stop(): Pr
   });
   return {
     url,
-    stop: () => new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
   };
 }
 
-async function overHttp(url: string, configFile: string, concurrency: number, amount: number): Promise<BenchRow> {
+async function overHttp(
+  url: string,
+  configFile: string,
+  concurrency: number,
+  amount: number,
+): Promise<BenchRow> {
   const claims = await mintAll(configFile, amount + 50, `http-c${concurrency}`);
   const path = `/v1/tools/${TOOL}/invoke`;
   const fire = (list: typeof claims, conns: number) => {
@@ -137,19 +184,33 @@ async function overHttp(url: string, configFile: string, concurrency: number, am
       url,
       connections: conns,
       amount: list.length,
-      requests: [{
-        method: 'POST',
-        path,
-        setupRequest: (req) => {
-          const c = list[i++ % list.length]!;
-          return { ...req, headers: { 'content-type': 'application/json', authorization: `Bearer ${c.claim}` }, body: c.body };
+      requests: [
+        {
+          method: 'POST',
+          path,
+          setupRequest: (req) => {
+            const c = list[i++ % list.length]!;
+            return {
+              ...req,
+              headers: { 'content-type': 'application/json', authorization: `Bearer ${c.claim}` },
+              body: c.body,
+            };
+          },
         },
-      }],
+      ],
     });
   };
   await fire(claims.splice(0, 50), 1);
   const r = await fire(claims, concurrency);
-  return { mode: 'http', concurrency, calls: r.requests.total, errors: r.non2xx + r.errors + r.timeouts, p50Ms: r.latency.p50, p99Ms: r.latency.p99, callsPerSecond: r.requests.total / (r.duration || 1) };
+  return {
+    mode: 'http',
+    concurrency,
+    calls: r.requests.total,
+    errors: r.non2xx + r.errors + r.timeouts,
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    callsPerSecond: r.requests.total / (r.duration || 1),
+  };
 }
 
 /** Runs the HTTP bench and the in-process figure; returns one row per mode and concurrency. */
@@ -163,7 +224,8 @@ export async function benchHttp(opts: BenchHttpOptions = {}): Promise<BenchRow[]
     for (const c of concurrencies) rows.push(await inProcess(ws.configFile, c, amount));
     const server = await startChild(ws.configFile);
     try {
-      for (const c of concurrencies) rows.push(await overHttp(server.url, ws.configFile, c, amount));
+      for (const c of concurrencies)
+        rows.push(await overHttp(server.url, ws.configFile, c, amount));
     } finally {
       await server.stop();
     }
@@ -172,7 +234,9 @@ export async function benchHttp(opts: BenchHttpOptions = {}): Promise<BenchRow[]
   }
   log('mode        conc   calls  errors   p50 ms   p99 ms   calls/s');
   for (const r of rows) {
-    log(`${r.mode.padEnd(11)} ${String(r.concurrency).padStart(4)} ${String(r.calls).padStart(7)} ${String(r.errors).padStart(7)} ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)} ${r.callsPerSecond.toFixed(0).padStart(9)}`);
+    log(
+      `${r.mode.padEnd(11)} ${String(r.concurrency).padStart(4)} ${String(r.calls).padStart(7)} ${String(r.errors).padStart(7)} ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)} ${r.callsPerSecond.toFixed(0).padStart(9)}`,
+    );
   }
   for (const c of concurrencies) {
     const a = rows.find((r) => r.mode === 'in-process' && r.concurrency === c)!;
@@ -183,9 +247,14 @@ export async function benchHttp(opts: BenchHttpOptions = {}): Promise<BenchRow[]
 }
 
 async function child(configFile: string): Promise<void> {
-  const service = await createRunnerService(loadConfig(configFile), { backends: ['js'], audit: new NullAuditSink(), logger: pino({ level: 'warn' }) });
+  const service = await createRunnerService(loadConfig(configFile), {
+    backends: ['js'],
+    audit: new NullAuditSink(),
+    logger: pino({ level: 'warn' }),
+  });
   const url = await service.listen({ host: '127.0.0.1', port: 0 });
-  for (let i = 0; i < 200 && !(await service.runner.executor.readiness()).ready; i++) await new Promise((r) => setTimeout(r, 25));
+  for (let i = 0; i < 200 && !(await service.runner.executor.readiness()).ready; i++)
+    await new Promise((r) => setTimeout(r, 25));
   process.stdout.write(`LISTENING ${url}\n`);
   process.once('SIGTERM', () => void service.shutdown(1000).then(() => process.exit(0)));
 }

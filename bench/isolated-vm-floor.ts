@@ -15,11 +15,18 @@ const N = Number(process.env.N ?? 3000);
 
 function summary(name: string, samples: number[], totalMs: number): void {
   const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number): string => (sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? 0).toFixed(3);
-  console.log(`${name.padEnd(34)} p50 ${at(0.5)} ms  p99 ${at(0.99)} ms  ${((samples.length / totalMs) * 1000).toFixed(0)} calls/s`);
+  const at = (q: number): string =>
+    (sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? 0).toFixed(3);
+  console.log(
+    `${name.padEnd(34)} p50 ${at(0.5)} ms  p99 ${at(0.99)} ms  ${((samples.length / totalMs) * 1000).toFixed(0)} calls/s`,
+  );
 }
 
-async function measure(name: string, call: () => Promise<unknown> | unknown, n = N): Promise<number[]> {
+async function measure(
+  name: string,
+  call: () => Promise<unknown> | unknown,
+  n = N,
+): Promise<number[]> {
   for (let i = 0; i < 200; i++) await call();
   const samples: number[] = [];
   const start = performance.now();
@@ -34,20 +41,26 @@ async function measure(name: string, call: () => Promise<unknown> | unknown, n =
 
 // Floor: raw isolated-vm in this process.
 const isolate = new ivm.Isolate({ memoryLimit: 32 });
-const prelude = isolate.compileScriptSync(`(async function invoke(ns, i, c) { return JSON.stringify(await ns.default(JSON.parse(i), JSON.parse(c))); })`);
+const prelude = isolate.compileScriptSync(
+  `(async function invoke(ns, i, c) { return JSON.stringify(await ns.default(JSON.parse(i), JSON.parse(c))); })`,
+);
 const first = isolate.compileModuleSync(SOURCE, { produceCachedData: true });
-const cachedData = (first as ivm.Module & { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
+const cachedData = (first as ivm.Module & { cachedData?: ivm.ExternalCopy<ArrayBuffer> })
+  .cachedData;
 const inputJson = JSON.stringify(INPUT);
 async function rawCall(): Promise<unknown> {
   const context = isolate.createContextSync();
   const invoke = prelude.runSync(context, { reference: true }) as ivm.Reference;
-  const module = isolate.compileModuleSync(SOURCE, { cachedData });
+  const module = isolate.compileModuleSync(SOURCE, cachedData ? { cachedData } : {});
   module.instantiateSync(context, () => {
     throw new Error('no imports');
   });
   await module.evaluate({ timeout: 1000 });
   const ns = module.namespace;
-  const out = await invoke.apply(undefined, [ns.derefInto(), inputJson, '{}'], { result: { promise: true, copy: true }, timeout: 1000 });
+  const out = await invoke.apply(undefined, [ns.derefInto(), inputJson, '{}'], {
+    result: { promise: true, copy: true },
+    timeout: 1000,
+  });
   ns.release();
   invoke.release();
   module.release();
@@ -58,7 +71,14 @@ const floor = await measure('raw isolated-vm (fresh context)', rawCall);
 
 const backend = createIsolatedVmBackend({ workers: 2 });
 while (!(await backend.health()).usable) await new Promise((r) => setTimeout(r, 20));
-const tool = { id: 'bench.word_count', version: '1.0.0', runtime: 'js' as const, source: SOURCE, sourceHash: 'bench', limits: { timeoutMs: 1000, memoryMb: 32, maxOutputBytes: 65536 } };
+const tool = {
+  id: 'bench.word_count',
+  version: '1.0.0',
+  runtime: 'js' as const,
+  source: SOURCE,
+  sourceHash: 'bench',
+  limits: { timeoutMs: 1000, memoryMb: 32, maxOutputBytes: 65536 },
+};
 let seq = 0;
 const call = async (): Promise<void> => {
   const result = await backend.run({ invocationId: `b${seq++}`, tool, input: INPUT });

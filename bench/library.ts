@@ -41,7 +41,13 @@ export async function benchWorkspace(patch: Record<string, unknown> = {}): Promi
   await initWorkspace(dir, { force: true });
   const configFile = join(dir, 'toolcage.config.yaml');
   const raw = parseYaml(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
-  writeFileSync(configFile, stringifyYaml({ ...raw, governors: GOVERNORS_FOR_BENCH, ...patch }, { aliasDuplicateObjects: false }));
+  writeFileSync(
+    configFile,
+    stringifyYaml(
+      { ...raw, governors: GOVERNORS_FOR_BENCH, ...patch },
+      { aliasDuplicateObjects: false },
+    ),
+  );
   return { dir, configFile };
 }
 
@@ -53,20 +59,42 @@ interface BenchRunner {
   close(): Promise<void>;
 }
 
-const argsOf = (i: number) => ({ text: `The model suggests actions; the system verifies and enforces them. (${i})` });
+const argsOf = (i: number) => ({
+  text: `The model suggests actions; the system verifies and enforces them. (${i})`,
+});
 
 async function benchRunner(total: number, config?: Record<string, unknown>): Promise<BenchRunner> {
   const ws = await benchWorkspace(config);
   const loaded = loadConfig(ws.configFile);
   const runner = await createRunner(loaded, { backends: ['js'], audit: new NullAuditSink() });
-  const { broker, close } = await createBrokerRuntime(loaded, { stores: runner.stores, registry: runner.registry });
+  const { broker, close } = await createBrokerRuntime(loaded, {
+    stores: runner.stores,
+    registry: runner.registry,
+  });
   // A fresh claim and fresh arguments per call, as an agent would make them (the loop guard stays on).
   const claims: string[] = [];
-  for (let i = 0; i < total; i++) claims.push((await broker.issueClaim({ tool: 'text.word_count', args: argsOf(i), sub: 'bench', roles: ['admin'], tenant: 'bench' })).claim);
+  for (let i = 0; i < total; i++)
+    claims.push(
+      (
+        await broker.issueClaim({
+          tool: 'text.word_count',
+          args: argsOf(i),
+          sub: 'bench',
+          roles: ['admin'],
+          tenant: 'bench',
+        })
+      ).claim,
+    );
   return {
     claims,
     dir: ws.dir,
-    call: (i) => runner.executor.execute({ toolId: 'text.word_count', args: argsOf(i), claim: claims[i]!, requestId: `bench-${i}` }),
+    call: (i) =>
+      runner.executor.execute({
+        toolId: 'text.word_count',
+        args: argsOf(i),
+        claim: claims[i]!,
+        requestId: `bench-${i}`,
+      }),
     async close() {
       await close();
       await runner.close();
@@ -75,16 +103,27 @@ async function benchRunner(total: number, config?: Record<string, unknown>): Pro
 }
 
 /** The floor: jose verify of a claim + a raw isolated-vm fresh-context call of the same tool, in this process. */
-function floorCaller(dir: string, claims: string[]): { call(i: number): Promise<unknown>; dispose(): void } {
+function floorCaller(
+  dir: string,
+  claims: string[],
+): { call(i: number): Promise<unknown>; dispose(): void } {
   const jwks = createLocalJWKSet(loadJwksFile(join(dir, 'keys/broker.jwks.json')));
   const source = readFileSync(join(dir, 'tool-manifests/text.word_count/word_count.js'), 'utf8');
   const isolate = new ivm.Isolate({ memoryLimit: 32 });
-  const invoker = isolate.compileScriptSync('(async function invoke(ns, i) { return JSON.stringify(await ns.default(JSON.parse(i))); })');
-  const compiled = isolate.compileModuleSync(source, { produceCachedData: true }) as ivm.Module & { cachedData?: ivm.ExternalCopy<ArrayBuffer> };
+  const invoker = isolate.compileScriptSync(
+    '(async function invoke(ns, i) { return JSON.stringify(await ns.default(JSON.parse(i))); })',
+  );
+  const compiled = isolate.compileModuleSync(source, { produceCachedData: true }) as ivm.Module & {
+    cachedData?: ivm.ExternalCopy<ArrayBuffer>;
+  };
   const cachedData = compiled.cachedData;
   return {
     async call(i) {
-      await jwtVerify(claims[i % claims.length]!, jwks, { algorithms: ['EdDSA', 'ES256'], issuer: 'toolcage-broker', audience: 'toolcage-runner' });
+      await jwtVerify(claims[i % claims.length]!, jwks, {
+        algorithms: ['EdDSA', 'ES256'],
+        issuer: 'toolcage-broker',
+        audience: 'toolcage-runner',
+      });
       const context = isolate.createContextSync();
       const invoke = invoker.runSync(context, { reference: true }) as ivm.Reference;
       const mod = isolate.compileModuleSync(source, cachedData ? { cachedData } : {});
@@ -93,7 +132,10 @@ function floorCaller(dir: string, claims: string[]): { call(i: number): Promise<
       });
       await mod.evaluate({ timeout: 1000 });
       const ns = mod.namespace;
-      const out = await invoke.apply(undefined, [ns.derefInto(), JSON.stringify(argsOf(i))], { result: { promise: true, copy: true }, timeout: 1000 });
+      const out = await invoke.apply(undefined, [ns.derefInto(), JSON.stringify(argsOf(i))], {
+        result: { promise: true, copy: true },
+        timeout: 1000,
+      });
       ns.release();
       invoke.release();
       mod.release();
@@ -117,11 +159,20 @@ export interface LibraryFigures {
  * Redis stores, measured one call at a time in interleaved rounds, then each
  * runner with 8 calls in flight.
  */
-export async function benchLibrary(opts: { n?: number; redisUrl?: string } = {}): Promise<LibraryFigures> {
+export async function benchLibrary(
+  opts: { n?: number; redisUrl?: string } = {},
+): Promise<LibraryFigures> {
   const n = opts.n ?? 3000;
   const total = n * 2 + 200;
   const memory = await benchRunner(total);
-  const redis = opts.redisUrl ? await benchRunner(total, { state: { stores: 'redis', redis: { url: opts.redisUrl, keyPrefix: `toolcage-bench-${process.pid}` } } }) : undefined;
+  const redis = opts.redisUrl
+    ? await benchRunner(total, {
+        state: {
+          stores: 'redis',
+          redis: { url: opts.redisUrl, keyPrefix: `toolcage-bench-${process.pid}` },
+        },
+      })
+    : undefined;
   const floor = floorCaller(memory.dir, memory.claims);
   try {
     const calls: Record<string, (i: number) => Promise<unknown>> = {
@@ -133,16 +184,24 @@ export async function benchLibrary(opts: { n?: number; redisUrl?: string } = {})
     let next = n + 100;
     const concurrent = async (runner: BenchRunner, label: string) => {
       let i = next;
-      return measure(label, () => runner.call(i++), { n: Math.min(n, total - next - 10), concurrency: 8, warmup: 0 });
+      return measure(label, () => runner.call(i++), {
+        n: Math.min(n, total - next - 10),
+        concurrency: 8,
+        warmup: 0,
+      });
     };
     const libraryConcurrent = await concurrent(memory, 'library execute() (embedded stores)');
-    const redisConcurrent = redis ? await concurrent(redis, 'library execute() (redis stores)') : undefined;
+    const redisConcurrent = redis
+      ? await concurrent(redis, 'library execute() (redis stores)')
+      : undefined;
     next += n;
     return {
       floor: r['floor: jose verify + raw isolated-vm call']!,
       library: r['library execute() (embedded stores)']!,
       libraryConcurrent,
-      ...(redis ? { redis: r['library execute() (redis stores)']!, redisConcurrent: redisConcurrent! } : {}),
+      ...(redis
+        ? { redis: r['library execute() (redis stores)']!, redisConcurrent: redisConcurrent! }
+        : {}),
     };
   } finally {
     floor.dispose();
@@ -152,7 +211,10 @@ export async function benchLibrary(opts: { n?: number; redisUrl?: string } = {})
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
-  const r = await benchLibrary({ n: Number(process.env.N ?? 3000), redisUrl: process.env.REDIS_URL });
+  const r = await benchLibrary({
+    n: Number(process.env.N ?? 3000),
+    ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
+  });
   console.log(formatRow(r.floor));
   console.log(formatRow(r.library, r.floor));
   console.log(formatRow(r.libraryConcurrent));

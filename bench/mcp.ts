@@ -37,28 +37,50 @@ export async function benchMcp(opts: BenchMcpOptions = {}): Promise<BenchMcpResu
   const ws = await createWorkspace();
   const idp = await createIdp(ws.dir);
   // Governors off: the bench measures the call path, not the limits (which would trip at thousands of calls/s).
-  ws.appendConfig(`mcp:\n  identity:\n    issuer: ${idp.issuer}\n    jwksFile: keys/idp.jwks.json\ngovernors:\n  rateLimits: { principal: { enabled: false }, tool: { enabled: false }, tenant: { enabled: false } }\n  spend: { enabled: false }\n`);
+  ws.appendConfig(
+    `mcp:\n  identity:\n    issuer: ${idp.issuer}\n    jwksFile: keys/idp.jwks.json\ngovernors:\n  rateLimits: { principal: { enabled: false }, tool: { enabled: false }, tenant: { enabled: false } }\n  spend: { enabled: false }\n`,
+  );
   const loaded = loadConfig(ws.config);
   const service = await ToolcageMcpService.create(loaded, { backends: ['js'], log: () => {} });
   const server = await startMcpHttp({
     service,
     port: 0,
     authorizationServers: [idp.issuer],
-    identity: (aud) => new IdentityVerifier({ defaultTenant: 'default', tokens: { issuer: idp.issuer, audience: aud, keys: { jwksFile: idp.jwksFile } } }),
+    identity: (aud) =>
+      new IdentityVerifier({
+        defaultTenant: 'default',
+        tokens: { issuer: idp.issuer, audience: aud, keys: { jwksFile: idp.jwksFile } },
+      }),
   });
-  const token = await idp.token({ sub: 'local-user', roles: ['admin'], aud: server.url, expSeconds: 3600 });
+  const token = await idp.token({
+    sub: 'local-user',
+    roles: ['admin'],
+    aud: server.url,
+    expSeconds: 3600,
+  });
   const client = new Client({ name: 'bench', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(server.url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(server.url), {
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
+    }),
+  );
 
   // The direct path: the runner's own HTTP app over the same executor, or the executor itself.
   const { createBrokerRuntime } = await import('../src/runtime/broker.ts');
   const { createRunner } = await import('../src/runtime/runner.ts');
   const runner = await createRunner(loaded, { backends: ['js'] });
-  const broker = await createBrokerRuntime(loaded, { stores: runner.stores, registry: runner.registry });
+  const broker = await createBrokerRuntime(loaded, {
+    stores: runner.stores,
+    registry: runner.registry,
+  });
   const principal = { sub: 'local-user', roles: ['admin'], tenant: 'default' };
   let directKind: 'http' | 'in-process' = 'in-process';
   let direct: (args: unknown) => Promise<unknown> = async (args) => {
-    const { claim } = await broker.broker.issueClaim({ tool: 'text.word_count', args, ...principal });
+    const { claim } = await broker.broker.issueClaim({
+      tool: 'text.word_count',
+      args,
+      ...principal,
+    });
     return runner.executor.execute({ toolId: 'text.word_count', args, claim, requestId: 'bench' });
   };
   let closeApp = async () => {};
@@ -69,8 +91,16 @@ export async function benchMcp(opts: BenchMcpOptions = {}): Promise<BenchMcpResu
     closeApp = () => app.close();
     directKind = 'http';
     direct = async (args) => {
-      const { claim } = await broker.broker.issueClaim({ tool: 'text.word_count', args, ...principal });
-      const res = await fetch(`${address}/v1/tools/text.word_count/invoke`, { method: 'POST', headers: { authorization: `Bearer ${claim}`, 'content-type': 'application/json' }, body: JSON.stringify({ args }) });
+      const { claim } = await broker.broker.issueClaim({
+        tool: 'text.word_count',
+        args,
+        ...principal,
+      });
+      const res = await fetch(`${address}/v1/tools/text.word_count/invoke`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${claim}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ args }),
+      });
       if (res.status !== 200) throw new Error(`direct call: ${res.status} ${await res.text()}`);
       return res.json();
     };
@@ -79,12 +109,19 @@ export async function benchMcp(opts: BenchMcpOptions = {}): Promise<BenchMcpResu
   try {
     // Interleaved rounds (one MCP call, one direct call): both see the same machine conditions.
     const mcpName = 'MCP Streamable HTTP (SDK client) text.word_count';
-    const directName = directKind === 'http' ? 'direct HTTP runner (POST /invoke) text.word_count' : 'direct in-process executor text.word_count';
+    const directName =
+      directKind === 'http'
+        ? 'direct HTTP runner (POST /invoke) text.word_count'
+        : 'direct in-process executor text.word_count';
     const r = await measureInterleaved(
       {
         [mcpName]: async (i) => {
-          const res = await client.callTool({ name: 'text.word_count', arguments: { text: `call number ${i}` } });
-          if (res.isError) throw new Error(`MCP call failed: ${JSON.stringify(res.structuredContent)}`);
+          const res = await client.callTool({
+            name: 'text.word_count',
+            arguments: { text: `call number ${i}` },
+          });
+          if (res.isError)
+            throw new Error(`MCP call failed: ${JSON.stringify(res.structuredContent)}`);
         },
         [directName]: (i) => direct({ text: `direct number ${i}` }),
       },

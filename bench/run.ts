@@ -11,16 +11,25 @@ import { benchLibrary } from './library.ts';
 import { formatRow } from './stats.ts';
 
 const N = Number(process.env.BENCH_N ?? 3000);
-const only = new Set((process.env.BENCH_ONLY ?? 'library,redis,http,mcp,docker').split(',').map((s) => s.trim()));
+const only = new Set(
+  (process.env.BENCH_ONLY ?? 'library,redis,http,mcp,docker').split(',').map((s) => s.trim()),
+);
 const out = (line = '') => console.log(line);
 const verdict = (ok: boolean) => (ok ? 'target met' : 'target MISSED');
 
-out(`toolcage bench — node ${process.version}, ${(await import('node:os')).cpus().length} cores, ${new Date().toISOString()}`);
+out(
+  `toolcage bench — node ${process.version}, ${(await import('node:os')).cpus().length} cores, ${new Date().toISOString()}`,
+);
 
 if (only.has('library') || only.has('redis')) {
   out('\n## JS tool call through the library (issue 2; Redis stores: issue 7)');
-  out('floor = jose verify + raw isolated-vm fresh-context call of the same tool; c=1 rows measured in interleaved rounds');
-  const r = await benchLibrary({ n: N, ...(only.has('redis') ? { redisUrl: 'redis://127.0.0.1:6379' } : {}) });
+  out(
+    'floor = jose verify + raw isolated-vm fresh-context call of the same tool; c=1 rows measured in interleaved rounds',
+  );
+  const r = await benchLibrary({
+    n: N,
+    ...(only.has('redis') ? { redisUrl: 'redis://127.0.0.1:6379' } : {}),
+  });
   out(formatRow(r.floor));
   out(formatRow(r.library, r.floor));
   if (r.redis) out(formatRow(r.redis, r.library, 'embedded'));
@@ -28,7 +37,9 @@ if (only.has('library') || only.has('redis')) {
   if (r.redisConcurrent) out(formatRow(r.redisConcurrent));
   const ratio = r.library.p50 / r.floor.p50;
   out(`  library p50 / floor p50 = ${ratio.toFixed(2)}x (target ≤ 1.5x: ${verdict(ratio <= 1.5)})`);
-  out(`  library with 8 in flight: ${r.libraryConcurrent.callsPerSecond.toFixed(0)} calls/s (target ≥ 2000: ${verdict(r.libraryConcurrent.callsPerSecond >= 2000)}); the floor alone does ${r.floor.callsPerSecond.toFixed(0)} calls/s on one core, so at most ${(2 * r.floor.callsPerSecond).toFixed(0)} on two`);
+  out(
+    `  library with 8 in flight: ${r.libraryConcurrent.callsPerSecond.toFixed(0)} calls/s (target ≥ 2000: ${verdict(r.libraryConcurrent.callsPerSecond >= 2000)}); the floor alone does ${r.floor.callsPerSecond.toFixed(0)} calls/s on one core, so at most ${(2 * r.floor.callsPerSecond).toFixed(0)} on two`,
+  );
   if (r.redis) {
     const rr = r.redis.p50 / r.library.p50;
     out(`  redis p50 / embedded p50 = ${rr.toFixed(2)}x (target ≤ 1.3x: ${verdict(rr <= 1.3)})`);
@@ -45,7 +56,9 @@ if (only.has('mcp')) {
   out('\n## MCP Streamable HTTP with the SDK client against the direct HTTP call (issue 6)');
   const { benchMcp } = await import('./mcp.ts');
   const r = await benchMcp({ n: Math.min(N, 2000), log: out });
-  out(`  MCP p50 / direct ${r.directKind} p50 = ${r.ratioP50.toFixed(2)}x (target ≤ 1.5x: ${verdict(r.ratioP50 <= 1.5)})`);
+  out(
+    `  MCP p50 / direct ${r.directKind} p50 = ${r.ratioP50.toFixed(2)}x (target ≤ 1.5x: ${verdict(r.ratioP50 <= 1.5)})`,
+  );
 }
 
 if (only.has('docker')) {

@@ -13,7 +13,11 @@ export function percentile(sorted: number[], q: number): number {
 }
 
 /** Runs `call` n times with `concurrency` in flight after `warmup` calls; returns p50/p99 (ms) and calls/s. */
-export async function measure(name: string, call: (i: number) => Promise<unknown>, opts: { n: number; concurrency?: number; warmup?: number }): Promise<Figures> {
+export async function measure(
+  name: string,
+  call: (i: number) => Promise<unknown>,
+  opts: { n: number; concurrency?: number; warmup?: number },
+): Promise<Figures> {
   const concurrency = opts.concurrency ?? 1;
   let i = 0;
   for (let w = 0; w < (opts.warmup ?? 50); w++) await call(i++);
@@ -31,7 +35,14 @@ export async function measure(name: string, call: (i: number) => Promise<unknown
   );
   const total = performance.now() - start;
   samples.sort((a, b) => a - b);
-  return { name, p50: percentile(samples, 0.5), p99: percentile(samples, 0.99), callsPerSecond: (samples.length / total) * 1000, n: samples.length, concurrency };
+  return {
+    name,
+    p50: percentile(samples, 0.5),
+    p99: percentile(samples, 0.99),
+    callsPerSecond: (samples.length / total) * 1000,
+    n: samples.length,
+    concurrency,
+  };
 }
 
 export function formatRow(f: Figures, base?: Figures, baseName = 'floor'): string {
@@ -44,7 +55,10 @@ export function formatRow(f: Figures, base?: Figures, baseName = 'floor'): strin
  * so that every variant sees the same machine conditions (this VM's speed
  * drifts by tens of percent between minutes). calls/s = 1000 / mean latency.
  */
-export async function measureInterleaved(calls: Record<string, (i: number) => Promise<unknown>>, opts: { n: number; warmup?: number }): Promise<Record<string, Figures>> {
+export async function measureInterleaved(
+  calls: Record<string, (i: number) => Promise<unknown>>,
+  opts: { n: number; warmup?: number },
+): Promise<Record<string, Figures>> {
   const names = Object.keys(calls);
   for (let w = 0; w < (opts.warmup ?? 50); w++) for (const name of names) await calls[name]!(w);
   const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
@@ -59,7 +73,14 @@ export async function measureInterleaved(calls: Record<string, (i: number) => Pr
   for (const name of names) {
     const s = samples[name]!.sort((a, b) => a - b);
     const mean = s.reduce((a, b) => a + b, 0) / s.length;
-    out[name] = { name, p50: percentile(s, 0.5), p99: percentile(s, 0.99), callsPerSecond: 1000 / mean, n: s.length, concurrency: 1 };
+    out[name] = {
+      name,
+      p50: percentile(s, 0.5),
+      p99: percentile(s, 0.99),
+      callsPerSecond: 1000 / mean,
+      n: s.length,
+      concurrency: 1,
+    };
   }
   return out;
 }

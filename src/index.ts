@@ -13,8 +13,19 @@
  * const { result } = await runner.executor.execute({ toolId: 'text.word_count', args, claim, requestId: 'r1' });
  * ```
  */
-export { ERROR_CATALOGUE, CONTRACT_CODES, isErrorCode, httpStatusOf, type ErrorCode } from './errors/catalogue.ts';
-export { ToolcageError, isToolcageError, toToolcageError, type ToolcageErrorOptions } from './errors/toolcage-error.ts';
+export {
+  ERROR_CATALOGUE,
+  CONTRACT_CODES,
+  isErrorCode,
+  httpStatusOf,
+  type ErrorCode,
+} from './errors/catalogue.ts';
+export {
+  ToolcageError,
+  isToolcageError,
+  toToolcageError,
+  type ToolcageErrorOptions,
+} from './errors/toolcage-error.ts';
 export { loadConfig, parseConfig, type LoadedConfig } from './config/load.ts';
 export { configSchema, type ToolcageConfig } from './config/schema.ts';
 export { createRunner, loadRegistry, type Runner, type RunnerOptions } from './runtime/runner.ts';
@@ -23,25 +34,85 @@ export { openStateStores, type StateStores } from './runtime/state.ts';
 export { ToolcageExecutor, type ExecutorOptions } from './executor/executor.ts';
 export type { ExecuteCall, ExecuteOutcome, Executor, ToolSummary } from './executor/types.ts';
 export type { CallRef, ExecutorObserver, Stage } from './executor/observer.ts';
-export { TracingObserver, SPAN_ATTRIBUTES, type TracingObserverOptions } from './telemetry/tracing-observer.ts';
-export type { ConcurrencyGate, CredentialLease, CredentialProvider, DpopVerifier, GovernorGate } from './executor/ports.ts';
-export { Registry, buildLock, verifyRegistry, writeSignedLock, type LoadedTool, type RegistryOptions } from './registry/registry.ts';
+export {
+  TracingObserver,
+  SPAN_ATTRIBUTES,
+  type TracingObserverOptions,
+} from './telemetry/tracing-observer.ts';
+export type {
+  ConcurrencyGate,
+  CredentialLease,
+  CredentialProvider,
+  DpopVerifier,
+  GovernorGate,
+} from './executor/ports.ts';
+export {
+  Registry,
+  buildLock,
+  verifyRegistry,
+  writeSignedLock,
+  type LoadedTool,
+  type RegistryOptions,
+} from './registry/registry.ts';
 export { parseManifest, manifestSchema, type Manifest } from './registry/manifest.ts';
 export { argsHash, canonicalJson, sha256Hex } from './registry/hash.ts';
 export { ClaimVerifier, translateJoseError, type ClaimVerifierOptions } from './claims/verify.ts';
 export type { ClaimPayload, VerifiedClaim } from './claims/claim.ts';
 export { createKeyResolver, type TrustedKeysConfig } from './claims/key-source.ts';
-export { generateSigningKey, loadSigningKey, loadJwksFile, ALLOWED_ALGS, type SigningKey, type SigningAlg } from './claims/keys.ts';
+export {
+  generateSigningKey,
+  loadSigningKey,
+  loadJwksFile,
+  ALLOWED_ALGS,
+  type SigningKey,
+  type SigningAlg,
+} from './claims/keys.ts';
 export { MemoryReplayStore, type ReplayStore } from './claims/replay-store.ts';
 export { DpopProofVerifier, createDpopProof } from './claims/dpop.ts';
-export { Broker, type BrokerOptions, type ClaimRequest, type IssuedClaim } from './broker/broker.ts';
-export { parsePolicy, loadPolicy, decide, type Policy, type PolicyDecision } from './broker/policy.ts';
-export { MemoryApprovalStore, type ApprovalStore, type ApprovalRecord, type ApprovalEnvelope } from './broker/approval-store.ts';
+export {
+  Broker,
+  type BrokerOptions,
+  type ClaimRequest,
+  type IssuedClaim,
+} from './broker/broker.ts';
+export {
+  parsePolicy,
+  loadPolicy,
+  decide,
+  type Policy,
+  type PolicyDecision,
+} from './broker/policy.ts';
+export {
+  MemoryApprovalStore,
+  type ApprovalStore,
+  type ApprovalRecord,
+  type ApprovalEnvelope,
+} from './broker/approval-store.ts';
 export { Governors } from './governors/governors.ts';
 export { ConcurrencyLimiter } from './governors/concurrency.ts';
 export { governorsConfigSchema, type GovernorsConfig } from './governors/config.ts';
-export { PinoAuditSink, MemoryAuditSink, NullAuditSink, type AuditEvent, type AuditSink } from './audit/audit.ts';
-export type { SandboxBackend, RunRequest, RunResult, RunLimits, SandboxTool } from './sandbox/backend.ts';
-export { createIsolatedVmBackend, type IsolatedVmBackendOptions } from './sandbox/isolated-vm/index.ts';
-export { createDockerBackend, imageContentIdentity, buildAllImages, type DockerBackendOptions } from './sandbox/docker/index.ts';
+export {
+  PinoAuditSink,
+  MemoryAuditSink,
+  NullAuditSink,
+  type AuditEvent,
+  type AuditSink,
+} from './audit/audit.ts';
+export type {
+  SandboxBackend,
+  RunRequest,
+  RunResult,
+  RunLimits,
+  SandboxTool,
+} from './sandbox/backend.ts';
+export {
+  createIsolatedVmBackend,
+  type IsolatedVmBackendOptions,
+} from './sandbox/isolated-vm/index.ts';
+export {
+  createDockerBackend,
+  imageContentIdentity,
+  buildAllImages,
+  type DockerBackendOptions,
+} from './sandbox/docker/index.ts';
 export { LeakScanner } from './validation/leak-scan.ts';

@@ -37,9 +37,20 @@
     if (new.target === undefined) throw new TypeError("Constructor ArrayBuffer requires 'new'");
     return construct(IntrinsicArrayBuffer, [length], new.target);
   }
-  defineProperty(ArrayBuffer, 'prototype', { value: IntrinsicArrayBuffer.prototype, writable: false });
-  defineProperty(ArrayBuffer, 'isView', { value: IntrinsicArrayBuffer.isView, writable: true, configurable: true });
-  defineProperty(IntrinsicArrayBuffer.prototype, 'constructor', { value: ArrayBuffer, writable: true, configurable: true });
+  defineProperty(ArrayBuffer, 'prototype', {
+    value: IntrinsicArrayBuffer.prototype,
+    writable: false,
+  });
+  defineProperty(ArrayBuffer, 'isView', {
+    value: IntrinsicArrayBuffer.isView,
+    writable: true,
+    configurable: true,
+  });
+  defineProperty(IntrinsicArrayBuffer.prototype, 'constructor', {
+    value: ArrayBuffer,
+    writable: true,
+    configurable: true,
+  });
   defineProperty(g, 'ArrayBuffer', { value: ArrayBuffer, writable: true, configurable: true });
 
   // The host's answers to a run's host calls (ctx.fetch) reach the guest through
@@ -89,9 +100,14 @@
   const toLower = String.prototype.toLowerCase;
 
   function egressError(error) {
-    const err = new ErrorCtor(typeof error?.message === 'string' ? error.message : 'The request failed.');
+    const err = new ErrorCtor(
+      typeof error?.message === 'string' ? error.message : 'The request failed.',
+    );
     defineProperty(err, 'name', { value: 'EgressError', configurable: true, writable: true });
-    defineProperty(err, 'kind', { value: typeof error?.kind === 'string' ? error.kind : 'network', enumerable: true });
+    defineProperty(err, 'kind', {
+      value: typeof error?.kind === 'string' ? error.kind : 'network',
+      enumerable: true,
+    });
     return err;
   }
 
@@ -168,12 +184,16 @@
           request.headers = raw.map((pair) => [StringCtor(pair[0]), StringCtor(pair[1])]);
         }
         if (init.body !== undefined && init.body !== null) {
-          if (typeof init.body !== 'string') throw new TypeErrorCtor('ctx.fetch: body must be a string (use JSON.stringify)');
+          if (typeof init.body !== 'string')
+            throw new TypeErrorCtor('ctx.fetch: body must be a string (use JSON.stringify)');
           request.body = init.body;
         }
       }
       if (!state.live) return new PromiseCtor(() => {});
-      const pending = bridge.apply(undefined, [stringify(request)], { arguments: { copy: true }, result: { promise: true, copy: true } });
+      const pending = bridge.apply(undefined, [stringify(request)], {
+        arguments: { copy: true },
+        result: { promise: true, copy: true },
+      });
       const answer = parse(await whileLive(state, pending));
       if (answer.error) throw egressError(answer.error);
       return makeResponse(answer.response);

@@ -9,26 +9,26 @@ import pino, { type Logger, type DestinationStream } from 'pino';
  */
 export interface AuditEvent {
   requestId: string;
-  invocationId?: string;
-  jti?: string;
-  approvalId?: string;
-  subject?: string;
-  tenant?: string;
+  invocationId?: string | undefined;
+  jti?: string | undefined;
+  approvalId?: string | undefined;
+  subject?: string | undefined;
+  tenant?: string | undefined;
   toolId: string;
-  toolVersion?: string;
-  manifestSha256?: string;
-  argsHash?: string;
-  scope?: string[];
-  credentialLanes?: string[];
-  backend?: string;
-  limits?: Record<string, number>;
+  toolVersion?: string | undefined;
+  manifestSha256?: string | undefined;
+  argsHash?: string | undefined;
+  scope?: string[] | undefined;
+  credentialLanes?: string[] | undefined;
+  backend?: string | undefined;
+  limits?: Record<string, number | undefined> | undefined;
   durationMs: number;
   outcome: 'allowed' | 'refused' | 'failed';
   /** The pipeline stage that decided: where a refusal happened ('run' and later mean the tool ran). */
-  stage?: string;
-  errorCode?: string;
+  stage?: string | undefined;
+  errorCode?: string | undefined;
   /** Sanitised diagnostics (e.g. a capped stderr excerpt); never returned to the agent. */
-  diagnostic?: string;
+  diagnostic?: string | undefined;
 }
 
 export interface AuditSink {
@@ -36,7 +36,18 @@ export interface AuditSink {
   flush(): Promise<void>;
 }
 
-const REDACT = ['claim', 'token', 'authorization', 'args', 'input', 'output', 'credentials', '*.value', '*.secret', '*.password'];
+const REDACT = [
+  'claim',
+  'token',
+  'authorization',
+  'args',
+  'input',
+  'output',
+  'credentials',
+  '*.value',
+  '*.secret',
+  '*.password',
+];
 
 /** Writes audit lines with pino to a stream (stdout, a file). */
 export class PinoAuditSink implements AuditSink {
@@ -44,7 +55,13 @@ export class PinoAuditSink implements AuditSink {
 
   constructor(destination: DestinationStream) {
     this.#log = pino(
-      { base: null, messageKey: 'msg', timestamp: pino.stdTimeFunctions.isoTime, redact: { paths: REDACT, censor: '[redacted]' }, formatters: { level: (label) => ({ level: label }) } },
+      {
+        base: null,
+        messageKey: 'msg',
+        timestamp: pino.stdTimeFunctions.isoTime,
+        redact: { paths: REDACT, censor: '[redacted]' },
+        formatters: { level: (label) => ({ level: label }) },
+      },
       destination,
     );
   }

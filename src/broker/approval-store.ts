@@ -23,13 +23,19 @@ export interface ApprovalRecord extends ApprovalEnvelope {
 }
 
 /** Why a consume failed; each maps to an actionable `approval_required` message. */
-export type ApprovalConsumeOutcome = 'ok' | 'missing' | 'mismatch' | 'expired' | 'used' | 'pending' | 'denied';
+export type ApprovalConsumeOutcome =
+  'ok' | 'missing' | 'mismatch' | 'expired' | 'used' | 'pending' | 'denied';
 
 export interface ApprovalStore {
   create(record: ApprovalRecord): Promise<void>;
   get(id: string): Promise<ApprovalRecord | undefined>;
   /** Approve or deny a pending request; false when it is not pending. */
-  decide(id: string, decision: 'approved' | 'denied', decidedBy: string, nowMs: number): Promise<boolean>;
+  decide(
+    id: string,
+    decision: 'approved' | 'denied',
+    decidedBy: string,
+    nowMs: number,
+  ): Promise<boolean>;
   /** Marks an approved, unexpired approval for exactly this envelope as used. */
   consume(id: string, envelope: ApprovalEnvelope, nowMs: number): Promise<ApprovalConsumeOutcome>;
   close(): Promise<void>;
@@ -40,7 +46,11 @@ function sameEnvelope(a: ApprovalEnvelope, b: ApprovalEnvelope): boolean {
 }
 
 /** Why an approval record cannot be consumed for `envelope` now, or 'ok'. Shared by every store. */
-export function consumeOutcome(record: ApprovalRecord | undefined, envelope: ApprovalEnvelope, nowMs: number): ApprovalConsumeOutcome {
+export function consumeOutcome(
+  record: ApprovalRecord | undefined,
+  envelope: ApprovalEnvelope,
+  nowMs: number,
+): ApprovalConsumeOutcome {
   if (!record) return 'missing';
   if (!sameEnvelope(record, envelope)) return 'mismatch';
   if (record.status !== 'approved') return record.status;
@@ -62,7 +72,12 @@ export class MemoryApprovalStore implements ApprovalStore {
     return r ? { ...r } : undefined;
   }
 
-  async decide(id: string, decision: 'approved' | 'denied', decidedBy: string, nowMs: number): Promise<boolean> {
+  async decide(
+    id: string,
+    decision: 'approved' | 'denied',
+    decidedBy: string,
+    nowMs: number,
+  ): Promise<boolean> {
     const r = this.#records.get(id);
     if (!r || r.status !== 'pending' || r.expiresAtMs <= nowMs) return false;
     r.status = decision;
@@ -70,7 +85,11 @@ export class MemoryApprovalStore implements ApprovalStore {
     return true;
   }
 
-  async consume(id: string, envelope: ApprovalEnvelope, nowMs: number): Promise<ApprovalConsumeOutcome> {
+  async consume(
+    id: string,
+    envelope: ApprovalEnvelope,
+    nowMs: number,
+  ): Promise<ApprovalConsumeOutcome> {
     const r = this.#records.get(id);
     const outcome = consumeOutcome(r, envelope, nowMs);
     if (outcome === 'ok') r!.status = 'used';

@@ -47,9 +47,16 @@ export class Broker {
   readonly #o: BrokerOptions & { now: () => number };
 
   constructor(options: BrokerOptions) {
-    if (!options?.keys?.length) throw new TypeError('Expected options.keys to hold at least one signing key');
-    if (typeof options.issuer !== 'string' || !options.issuer) throw new TypeError(`Expected options.issuer to be a non-empty string, got ${String(options.issuer)}`);
-    if (typeof options.audience !== 'string' || !options.audience) throw new TypeError(`Expected options.audience to be a non-empty string, got ${String(options.audience)}`);
+    if (!options?.keys?.length)
+      throw new TypeError('Expected options.keys to hold at least one signing key');
+    if (typeof options.issuer !== 'string' || !options.issuer)
+      throw new TypeError(
+        `Expected options.issuer to be a non-empty string, got ${String(options.issuer)}`,
+      );
+    if (typeof options.audience !== 'string' || !options.audience)
+      throw new TypeError(
+        `Expected options.audience to be a non-empty string, got ${String(options.audience)}`,
+      );
     this.#o = { now: Date.now, ...options };
   }
 
@@ -59,21 +66,36 @@ export class Broker {
 
   #tool(id: string) {
     const tool = this.#o.registry().get(id);
-    if (!tool) throw new ToolcageError('tool_not_allowed', { message: `Tool "${String(id).slice(0, 200)}" is not in the registry allowlist; no claim can be minted for it.` });
+    if (!tool)
+      throw new ToolcageError('tool_not_allowed', {
+        message: `Tool "${String(id).slice(0, 200)}" is not in the registry allowlist; no claim can be minted for it.`,
+      });
     return tool;
   }
 
   async issueClaim(req: ClaimRequest): Promise<IssuedClaim> {
     const tool = this.#tool(req.tool);
-    const decision = decide(this.#o.policy, tool.manifest, req.roles, { ...(req.ttlSeconds !== undefined ? { ttlSeconds: req.ttlSeconds } : {}), ...(req.scope ? { scope: req.scope } : {}) });
+    const decision = decide(this.#o.policy, tool.manifest, req.roles, {
+      ...(req.ttlSeconds !== undefined ? { ttlSeconds: req.ttlSeconds } : {}),
+      ...(req.scope ? { scope: req.scope } : {}),
+    });
     const argsHash = hashArgs(req.args);
     const nowMs = this.#o.now();
     if (decision.approvalRequired || req.approvalId !== undefined) {
       if (!req.approvalId) {
-        throw new ToolcageError('approval_required', { message: `${tool.manifest.id} is ${tool.manifest.risk}-risk: a human must approve this exact call first (\`toolcage broker approve --tool ${tool.manifest.id} --args FILE --sub ${req.sub}\`), then pass --approval ID.` });
+        throw new ToolcageError('approval_required', {
+          message: `${tool.manifest.id} is ${tool.manifest.risk}-risk: a human must approve this exact call first (\`toolcage broker approve --tool ${tool.manifest.id} --args FILE --sub ${req.sub}\`), then pass --approval ID.`,
+        });
       }
-      const outcome = consumeOutcome(await this.#o.approvals.get(req.approvalId), { tool: tool.manifest.id, sub: req.sub, tenant: req.tenant, argsHash }, nowMs);
-      if (outcome !== 'ok') throw new ToolcageError('approval_required', { message: `Approval ${req.approvalId} cannot be used for this call (${outcome}). Ask for an approval of exactly this tool, subject, tenant and arguments.` });
+      const outcome = consumeOutcome(
+        await this.#o.approvals.get(req.approvalId),
+        { tool: tool.manifest.id, sub: req.sub, tenant: req.tenant, argsHash },
+        nowMs,
+      );
+      if (outcome !== 'ok')
+        throw new ToolcageError('approval_required', {
+          message: `Approval ${req.approvalId} cannot be used for this call (${outcome}). Ask for an approval of exactly this tool, subject, tenant and arguments.`,
+        });
     }
     const iat = Math.floor(nowMs / 1000);
     const jti = randomUUID();
@@ -103,7 +125,14 @@ export class Broker {
    * Records an approval for one envelope. `status: 'approved'` when a human
    * approves directly (the CLI); `'pending'` for a request awaiting a human.
    */
-  async recordApproval(input: { tool: string; args: unknown; sub: string; tenant: string; status: 'approved' | 'pending'; decidedBy?: string }): Promise<ApprovalRecord> {
+  async recordApproval(input: {
+    tool: string;
+    args: unknown;
+    sub: string;
+    tenant: string;
+    status: 'approved' | 'pending';
+    decidedBy?: string;
+  }): Promise<ApprovalRecord> {
     const tool = this.#tool(input.tool);
     const nowMs = this.#o.now();
     const record: ApprovalRecord = {
@@ -121,9 +150,15 @@ export class Broker {
     return record;
   }
 
-  async decideApproval(id: string, decision: 'approved' | 'denied', decidedBy: string): Promise<ApprovalRecord> {
+  async decideApproval(
+    id: string,
+    decision: 'approved' | 'denied',
+    decidedBy: string,
+  ): Promise<ApprovalRecord> {
     if (!(await this.#o.approvals.decide(id, decision, decidedBy, this.#o.now()))) {
-      throw new ToolcageError('not_found', { message: `Approval ${id.slice(0, 100)} is unknown, expired or already decided.` });
+      throw new ToolcageError('not_found', {
+        message: `Approval ${id.slice(0, 100)} is unknown, expired or already decided.`,
+      });
     }
     return (await this.#o.approvals.get(id))!;
   }

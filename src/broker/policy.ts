@@ -23,11 +23,20 @@ export const policySchema = z.strictObject({
   /** Lifetime when nothing more specific applies. */
   defaultTtlSeconds: ttl.default(60),
   /** Per risk level; `high` always requires approval whatever this says. */
-  risk: z.strictObject({ low: rulesSchema.optional(), medium: rulesSchema.optional(), high: rulesSchema.optional() }).default({}),
+  risk: z
+    .strictObject({
+      low: rulesSchema.optional(),
+      medium: rulesSchema.optional(),
+      high: rulesSchema.optional(),
+    })
+    .default({}),
   /** Per tool id (exact), overriding the risk rules. */
   tools: z.record(z.string(), rulesSchema).default({}),
   /** Role → the tool ids (globs: `text.*`, `*`) and scopes (globs) it may request. */
-  roles: z.record(z.string(), z.strictObject({ tools: z.array(pattern).min(1), scopes: z.array(pattern).default(['*']) })),
+  roles: z.record(
+    z.string(),
+    z.strictObject({ tools: z.array(pattern).min(1), scopes: z.array(pattern).default(['*']) }),
+  ),
   /** Principals known to the broker without an identity provider (the CLI's local user, service keys): subject → roles. */
   principals: z.record(z.string(), z.array(z.string())).default({}),
   /** Approval lifetime, seconds. */
@@ -38,11 +47,21 @@ export type Policy = z.infer<typeof policySchema>;
 
 export function parsePolicy(text: string, where: string): Policy {
   const p = parseStrictYaml(text, where, policySchema, 'config_invalid', 'Policy');
-  for (const [name, rule] of [['defaultTtlSeconds', p.defaultTtlSeconds] as const, ...Object.entries(p.tools).map(([k, r]) => [`tools.${k}.ttlSeconds`, r.ttlSeconds] as const)]) {
-    if (rule !== undefined && rule > p.maxTtlSeconds) throw new ToolcageError('config_invalid', { message: `${where}: ${name} (${rule}) exceeds maxTtlSeconds (${p.maxTtlSeconds}).` });
+  for (const [name, rule] of [
+    ['defaultTtlSeconds', p.defaultTtlSeconds] as const,
+    ...Object.entries(p.tools).map(([k, r]) => [`tools.${k}.ttlSeconds`, r.ttlSeconds] as const),
+  ]) {
+    if (rule !== undefined && rule > p.maxTtlSeconds)
+      throw new ToolcageError('config_invalid', {
+        message: `${where}: ${name} (${rule}) exceeds maxTtlSeconds (${p.maxTtlSeconds}).`,
+      });
   }
   for (const [sub, roles] of Object.entries(p.principals)) {
-    for (const r of roles) if (!Object.hasOwn(p.roles, r)) throw new ToolcageError('config_invalid', { message: `${where}: principals.${sub} names unknown role ${r}.` });
+    for (const r of roles)
+      if (!Object.hasOwn(p.roles, r))
+        throw new ToolcageError('config_invalid', {
+          message: `${where}: principals.${sub} names unknown role ${r}.`,
+        });
   }
   return p;
 }
@@ -52,14 +71,22 @@ export function loadPolicy(file: string): Policy {
   try {
     text = readFileSync(file, 'utf8');
   } catch (cause) {
-    throw new ToolcageError('config_invalid', { message: `Cannot read the broker policy ${file}: ${(cause as Error).message}`, cause });
+    throw new ToolcageError('config_invalid', {
+      message: `Cannot read the broker policy ${file}: ${(cause as Error).message}`,
+      cause,
+    });
   }
   return parsePolicy(text, file);
 }
 
 export function globMatch(glob: string, value: string): boolean {
   if (glob === '*') return true;
-  const re = new RegExp(`^${glob.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\/-]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${glob
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\/-]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return re.test(value);
 }
 
@@ -73,21 +100,47 @@ export interface PolicyDecision {
  * Decides a claim request. `roles` come from the authenticated principal;
  * `requested` are the caller's wishes, never more than policy allows.
  */
-export function decide(policy: Policy, manifest: Manifest, roles: readonly string[], requested: { ttlSeconds?: number; scope?: string[] }): PolicyDecision {
+export function decide(
+  policy: Policy,
+  manifest: Manifest,
+  roles: readonly string[],
+  requested: { ttlSeconds?: number; scope?: string[] },
+): PolicyDecision {
   const grants = roles.flatMap((r) => (Object.hasOwn(policy.roles, r) ? [policy.roles[r]!] : []));
   const toolGrants = grants.filter((g) => g.tools.some((t) => globMatch(t, manifest.id)));
   if (toolGrants.length === 0) {
-    throw new ToolcageError('policy_denied', { message: `Your role${roles.length === 1 ? '' : 's'} (${roles.join(', ') || 'none'}) may not request ${manifest.id}. Ask an administrator for a role that grants it.` });
+    throw new ToolcageError('policy_denied', {
+      message: `Your role${roles.length === 1 ? '' : 's'} (${roles.join(', ') || 'none'}) may not request ${manifest.id}. Ask an administrator for a role that grants it.`,
+    });
   }
-  const rule = { ...(policy.risk[manifest.risk] ?? {}), ...(Object.hasOwn(policy.tools, manifest.id) ? policy.tools[manifest.id] : {}) };
+  const rule = {
+    ...(policy.risk[manifest.risk] ?? {}),
+    ...(Object.hasOwn(policy.tools, manifest.id) ? policy.tools[manifest.id] : {}),
+  };
   const maxTtl = Math.min(rule.ttlSeconds ?? policy.defaultTtlSeconds, policy.maxTtlSeconds);
   const ttlSeconds = requested.ttlSeconds ?? maxTtl;
-  if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) throw new ToolcageError('request_invalid', { message: `TTL must be a positive whole number of seconds, got ${String(requested.ttlSeconds)}.` });
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0)
+    throw new ToolcageError('request_invalid', {
+      message: `TTL must be a positive whole number of seconds, got ${String(requested.ttlSeconds)}.`,
+    });
   if (ttlSeconds > maxTtl) {
-    throw new ToolcageError('policy_denied', { message: `A TTL of ${ttlSeconds} s exceeds the policy maximum of ${maxTtl} s for ${manifest.id} (risk ${manifest.risk}). Ask for ${maxTtl} s or less.` });
+    throw new ToolcageError('policy_denied', {
+      message: `A TTL of ${ttlSeconds} s exceeds the policy maximum of ${maxTtl} s for ${manifest.id} (risk ${manifest.risk}). Ask for ${maxTtl} s or less.`,
+    });
   }
-  const scope = requested.scope ?? [...new Set([...manifest.scopes, ...manifest.credentials.flatMap((c) => c.scopes)])];
-  const denied = scope.filter((s) => !toolGrants.some((g) => g.scopes.some((p) => globMatch(p, s))));
-  if (denied.length > 0) throw new ToolcageError('policy_denied', { message: `Your roles may not be granted scope ${denied.join(', ')}.` });
-  return { ttlSeconds, scope, approvalRequired: manifest.risk === 'high' || rule.approval === 'required' };
+  const scope = requested.scope ?? [
+    ...new Set([...manifest.scopes, ...manifest.credentials.flatMap((c) => c.scopes)]),
+  ];
+  const denied = scope.filter(
+    (s) => !toolGrants.some((g) => g.scopes.some((p) => globMatch(p, s))),
+  );
+  if (denied.length > 0)
+    throw new ToolcageError('policy_denied', {
+      message: `Your roles may not be granted scope ${denied.join(', ')}.`,
+    });
+  return {
+    ttlSeconds,
+    scope,
+    approvalRequired: manifest.risk === 'high' || rule.approval === 'required',
+  };
 }

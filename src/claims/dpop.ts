@@ -1,5 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, jwtVerify, SignJWT, importJWK, type JWK, type CryptoKey } from 'jose';
+import {
+  calculateJwkThumbprint,
+  decodeProtectedHeader,
+  EmbeddedJWK,
+  jwtVerify,
+  SignJWT,
+  importJWK,
+  type JWK,
+  type CryptoKey,
+} from 'jose';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { DpopVerifier } from '../executor/ports.ts';
 import type { ReplayStore } from './replay-store.ts';
@@ -34,7 +43,10 @@ export interface DpopVerifierOptions {
 }
 
 function invalid(message: string, cause?: unknown): ToolcageError {
-  return new ToolcageError('dpop_invalid', { message: `DPoP proof rejected: ${message}`, ...(cause === undefined ? {} : { cause }) });
+  return new ToolcageError('dpop_invalid', {
+    message: `DPoP proof rejected: ${message}`,
+    ...(cause === undefined ? {} : { cause }),
+  });
 }
 
 /** RFC 9449 §4.3 (9): compare `htu` without query and fragment; URL parsing normalises scheme and host case and default ports. */
@@ -72,19 +84,26 @@ export class DpopProofVerifier {
   readonly #o: Required<DpopVerifierOptions>;
 
   constructor(options: DpopVerifierOptions) {
-    if (!options?.replay || typeof options.replay.consume !== 'function') throw new TypeError('Expected options.replay to be a ReplayStore');
+    if (!options?.replay || typeof options.replay.consume !== 'function')
+      throw new TypeError('Expected options.replay to be a ReplayStore');
     const maxAgeSeconds = options.maxAgeSeconds ?? 60;
     const clockToleranceSeconds = options.clockToleranceSeconds ?? 5;
-    if (!(maxAgeSeconds > 0)) throw new TypeError(`Expected maxAgeSeconds > 0, got ${maxAgeSeconds}`);
-    if (!(clockToleranceSeconds >= 0)) throw new TypeError(`Expected clockToleranceSeconds >= 0, got ${clockToleranceSeconds}`);
+    if (!(maxAgeSeconds > 0))
+      throw new TypeError(`Expected maxAgeSeconds > 0, got ${maxAgeSeconds}`);
+    if (!(clockToleranceSeconds >= 0))
+      throw new TypeError(`Expected clockToleranceSeconds >= 0, got ${clockToleranceSeconds}`);
     this.#o = { now: Date.now, ...options, maxAgeSeconds, clockToleranceSeconds };
   }
 
   /** Verifies one proof; resolves to the thumbprint of its key. */
   async verify(check: DpopProofCheck): Promise<{ jkt: string }> {
     const { proof } = check;
-    if (typeof proof !== 'string' || proof === '') throw invalid('no DPoP header was sent. Sign a proof for this method and URL with your key and send it as the DPoP header.');
-    if (proof.length > 8192 || !COMPACT_JWS.test(proof)) throw invalid('the DPoP header is not a compact JWS (three base64url parts).');
+    if (typeof proof !== 'string' || proof === '')
+      throw invalid(
+        'no DPoP header was sent. Sign a proof for this method and URL with your key and send it as the DPoP header.',
+      );
+    if (proof.length > 8192 || !COMPACT_JWS.test(proof))
+      throw invalid('the DPoP header is not a compact JWS (three base64url parts).');
     let header: ReturnType<typeof decodeProtectedHeader>;
     try {
       header = decodeProtectedHeader(proof);
@@ -93,16 +112,27 @@ export class DpopProofVerifier {
     }
     if (header.typ !== 'dpop+jwt') throw invalid('its header "typ" must be "dpop+jwt".');
     if (typeof header.alg !== 'string' || !(DPOP_ALGS as readonly string[]).includes(header.alg)) {
-      throw invalid(`algorithm "${String(header.alg).slice(0, 20)}" is not allowed; sign with ${DPOP_ALGS.join(' or ')}.`);
+      throw invalid(
+        `algorithm "${String(header.alg).slice(0, 20)}" is not allowed; sign with ${DPOP_ALGS.join(' or ')}.`,
+      );
     }
     const jwk = header.jwk as JWK | undefined;
-    if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk)) throw invalid('its header must carry the public key as "jwk".');
-    if (PRIVATE_MEMBERS.some((m) => m in jwk)) throw invalid('its "jwk" header carries private key material; send the public key only (and treat that key as compromised).');
-    if (jwk.kty !== 'EC' && jwk.kty !== 'OKP') throw invalid('its "jwk" must be an EC (P-256) or OKP (Ed25519) public key.');
+    if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk))
+      throw invalid('its header must carry the public key as "jwk".');
+    if (PRIVATE_MEMBERS.some((m) => m in jwk))
+      throw invalid(
+        'its "jwk" header carries private key material; send the public key only (and treat that key as compromised).',
+      );
+    if (jwk.kty !== 'EC' && jwk.kty !== 'OKP')
+      throw invalid('its "jwk" must be an EC (P-256) or OKP (Ed25519) public key.');
 
     let payload: Record<string, unknown>;
     try {
-      ({ payload } = await jwtVerify(proof, EmbeddedJWK, { algorithms: [...DPOP_ALGS], typ: 'dpop+jwt', crit: {} }));
+      ({ payload } = await jwtVerify(proof, EmbeddedJWK, {
+        algorithms: [...DPOP_ALGS],
+        typ: 'dpop+jwt',
+        crit: {},
+      }));
     } catch (cause) {
       throw invalid('its signature does not verify with the key in its "jwk" header.', cause);
     }
@@ -112,22 +142,42 @@ export class DpopProofVerifier {
     } catch (cause) {
       throw invalid('its "jwk" header is not a valid public key.', cause);
     }
-    if (check.jkt !== undefined && jkt !== check.jkt) throw invalid('it is signed by a different key than the one this claim is bound to (cnf.jkt). Sign with the key you gave the broker.');
+    if (check.jkt !== undefined && jkt !== check.jkt)
+      throw invalid(
+        'it is signed by a different key than the one this claim is bound to (cnf.jkt). Sign with the key you gave the broker.',
+      );
 
     const { jti, htm, htu, iat, ath } = payload;
-    if (typeof jti !== 'string' || jti.length < 8 || jti.length > 128) throw invalid('"jti" must be a unique string of 8 to 128 characters.');
-    if (typeof htm !== 'string' || htm !== check.htm) throw invalid(`it is for method ${typeof htm === 'string' ? htm.slice(0, 10) : '(none)'}, not ${check.htm}. Sign a proof for this request's method ("htm").`);
+    if (typeof jti !== 'string' || jti.length < 8 || jti.length > 128)
+      throw invalid('"jti" must be a unique string of 8 to 128 characters.');
+    if (typeof htm !== 'string' || htm !== check.htm)
+      throw invalid(
+        `it is for method ${typeof htm === 'string' ? htm.slice(0, 10) : '(none)'}, not ${check.htm}. Sign a proof for this request's method ("htm").`,
+      );
     const want = normaliseHtu(check.htu);
-    if (typeof htu !== 'string' || want === undefined || normaliseHtu(htu) !== want) throw invalid(`it is for another URL. Sign a proof whose "htu" is ${want ?? 'this request\'s URL'} (without query or fragment).`);
+    if (typeof htu !== 'string' || want === undefined || normaliseHtu(htu) !== want)
+      throw invalid(
+        `it is for another URL. Sign a proof whose "htu" is ${want ?? "this request's URL"} (without query or fragment).`,
+      );
     if (typeof iat !== 'number' || !Number.isFinite(iat)) throw invalid('"iat" is missing.');
     const nowS = this.#o.now() / 1000;
-    if (iat > nowS + this.#o.clockToleranceSeconds) throw invalid('"iat" is in the future; check your clock.');
-    if (iat < nowS - this.#o.maxAgeSeconds - this.#o.clockToleranceSeconds) throw invalid(`it is too old ("iat" more than ${this.#o.maxAgeSeconds} s ago). Sign a fresh proof for each request.`);
-    if (check.accessToken !== undefined && ath !== accessTokenHash(check.accessToken)) throw invalid('"ath" does not match the claim sent with it; the proof must carry base64url(sha256(claim)).');
+    if (iat > nowS + this.#o.clockToleranceSeconds)
+      throw invalid('"iat" is in the future; check your clock.');
+    if (iat < nowS - this.#o.maxAgeSeconds - this.#o.clockToleranceSeconds)
+      throw invalid(
+        `it is too old ("iat" more than ${this.#o.maxAgeSeconds} s ago). Sign a fresh proof for each request.`,
+      );
+    if (check.accessToken !== undefined && ath !== accessTokenHash(check.accessToken))
+      throw invalid(
+        '"ath" does not match the claim sent with it; the proof must carry base64url(sha256(claim)).',
+      );
 
     // The replay window: after iat + maxAge + tolerance the proof is refused as too old anyway.
     const horizonMs = (iat + this.#o.maxAgeSeconds + 2 * this.#o.clockToleranceSeconds) * 1000;
-    if (!(await this.#o.replay.consume({ iss: `dpop:${jkt}`, jti }, horizonMs))) throw invalid('this proof was already used. Sign a fresh proof (new "jti") for each request.');
+    if (!(await this.#o.replay.consume({ iss: `dpop:${jkt}`, jti }, horizonMs)))
+      throw invalid(
+        'this proof was already used. Sign a fresh proof (new "jti") for each request.',
+      );
     return { jkt };
   }
 
@@ -143,12 +193,27 @@ export class DpopProofVerifier {
  * A client's side: signs a DPoP proof for one request (tests, the bench, MCP
  * clients). `privateJwk` is an ES256 or EdDSA private JWK.
  */
-export async function createDpopProof(input: { privateJwk: JWK; htm: string; htu: string; accessToken?: string; iat?: number; jti?: string }): Promise<string> {
+export async function createDpopProof(input: {
+  privateJwk: JWK;
+  htm: string;
+  htu: string;
+  accessToken?: string;
+  iat?: number;
+  jti?: string;
+}): Promise<string> {
   const alg = input.privateJwk.kty === 'OKP' ? 'EdDSA' : 'ES256';
   const key = (await importJWK(input.privateJwk, alg)) as CryptoKey;
-  const payload: Record<string, unknown> = { htm: input.htm, htu: input.htu, ...(input.accessToken !== undefined ? { ath: accessTokenHash(input.accessToken) } : {}) };
+  const payload: Record<string, unknown> = {
+    htm: input.htm,
+    htu: input.htu,
+    ...(input.accessToken !== undefined ? { ath: accessTokenHash(input.accessToken) } : {}),
+  };
   return new SignJWT(payload)
-    .setProtectedHeader({ alg, typ: 'dpop+jwt', jwk: publicJwkOf({ ...input.privateJwk, kid: undefined, alg: undefined } as JWK) })
+    .setProtectedHeader({
+      alg,
+      typ: 'dpop+jwt',
+      jwk: publicJwkOf({ ...input.privateJwk, kid: undefined, alg: undefined } as unknown as JWK),
+    })
     .setIssuedAt(input.iat ?? Math.floor(Date.now() / 1000))
     .setJti(input.jti ?? randomUUID())
     .sign(key);

@@ -1,4 +1,9 @@
-import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  type JSONWebKeySet,
+  type JWTVerifyGetKey,
+} from 'jose';
 import { loadJwksFile } from './keys.ts';
 
 /**
@@ -7,7 +12,10 @@ import { loadJwksFile } from './keys.ts';
  * `cooldownMs`). Keys are found by the token's `kid` in this set only; the
  * token's own `jwk`/`jku`/`x5u`/`x5c` headers are never consulted.
  */
-export type TrustedKeysConfig = { jwksFile: string } | { jwksUrl: string; cacheMaxAgeMs?: number; cooldownMs?: number } | { jwks: JSONWebKeySet };
+export type TrustedKeysConfig =
+  | { jwksFile: string }
+  | { jwksUrl: string; cacheMaxAgeMs?: number | undefined; cooldownMs?: number | undefined }
+  | { jwks: JSONWebKeySet };
 
 export function createKeyResolver(config: TrustedKeysConfig): JWTVerifyGetKey {
   if ('jwks' in config) return createLocalJWKSet(config.jwks);

@@ -16,7 +16,11 @@ export class MemoryReplayStore implements ReplayStore {
   readonly kind = 'memory';
   readonly #seen = new Map<string, number>();
 
-  async consume(id: { iss: string; jti: string }, expiresAtMs: number, nowMs = Date.now()): Promise<boolean> {
+  async consume(
+    id: { iss: string; jti: string },
+    expiresAtMs: number,
+    nowMs = Date.now(),
+  ): Promise<boolean> {
     this.#sweep(nowMs);
     const key = JSON.stringify([id.iss, id.jti]);
     const until = this.#seen.get(key);

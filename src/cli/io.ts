@@ -9,12 +9,18 @@ export function readJsonFile(file: string, what: string): unknown {
   try {
     text = readFileSync(file, 'utf8');
   } catch (cause) {
-    throw new ToolcageError('request_invalid', { message: `Cannot read ${what} file ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}.`, cause });
+    throw new ToolcageError('request_invalid', {
+      message: `Cannot read ${what} file ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}.`,
+      cause,
+    });
   }
   try {
     return JSON.parse(text);
   } catch (cause) {
-    throw new ToolcageError('request_invalid', { message: `${what} file ${file} is not valid JSON: ${(cause as Error).message}.`, cause });
+    throw new ToolcageError('request_invalid', {
+      message: `${what} file ${file} is not valid JSON: ${(cause as Error).message}.`,
+      cause,
+    });
   }
 }
 
@@ -22,7 +28,10 @@ export function readTextFile(file: string, what: string): string {
   try {
     return readFileSync(file, 'utf8').trim();
   } catch (cause) {
-    throw new ToolcageError('request_invalid', { message: `Cannot read ${what} file ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}.`, cause });
+    throw new ToolcageError('request_invalid', {
+      message: `Cannot read ${what} file ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}.`,
+      cause,
+    });
   }
 }
 
@@ -58,7 +67,9 @@ export function printJson(value: unknown): void {
 }
 
 /** Wraps a command action: every failure becomes the contract's JSON error. */
-export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+export function action<A extends unknown[]>(
+  fn: (...args: A) => Promise<void>,
+): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       await fn(...args);

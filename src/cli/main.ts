@@ -10,11 +10,15 @@ import { brokerServeCommand } from './commands/broker-serve.ts';
 import { mcpCommand } from './commands/mcp.ts';
 import { demoCommand } from './commands/demo.ts';
 import { statusCommand } from './commands/status.ts';
-const { imagesCommand } = await import('./commands/images.ts').catch(() => ({ imagesCommand: undefined }));
+const { imagesCommand } = await import('./commands/images.ts').catch(() => ({
+  imagesCommand: undefined,
+}));
 import { CliExit } from './io.ts';
 
 const program = new Command('toolcage')
-  .description('Sandboxed tool executor for MCP tool servers: hash-pinned tools, short-lived signed claims, sandboxes with hard limits, validated output, audit.')
+  .description(
+    'Sandboxed tool executor for MCP tool servers: hash-pinned tools, short-lived signed claims, sandboxes with hard limits, validated output, audit.',
+  )
   .version('0.1.0')
   .showHelpAfterError();
 

@@ -9,7 +9,9 @@ import { readFileSync } from 'node:fs';
 import type { ImageIdentityResolver } from '../registry/scan.ts';
 
 /** The package's own example manifests (tool-manifests/ at the package root). */
-export const EXAMPLE_MANIFESTS_DIR = fileURLToPath(new URL('../../tool-manifests/', import.meta.url));
+export const EXAMPLE_MANIFESTS_DIR = fileURLToPath(
+  new URL('../../tool-manifests/', import.meta.url),
+);
 
 export const DEFAULT_POLICY = `# Broker policy: who may ask for which tool, for how long, with which scopes.
 # Deny by default: a principal with no role, or a role that does not list the
@@ -84,7 +86,10 @@ export interface InitResult {
  * registry, and the runner's minting key), the example tools and a lock signed by the new registry key.
  * Docker tools are included only when `imageIdentity` can hash their images.
  */
-export async function initWorkspace(dirArg: string, options: { imageIdentity?: ImageIdentityResolver; force?: boolean } = {}): Promise<InitResult> {
+export async function initWorkspace(
+  dirArg: string,
+  options: { imageIdentity?: ImageIdentityResolver; force?: boolean } = {},
+): Promise<InitResult> {
   const dir = resolve(dirArg);
   mkdirSync(dir, { recursive: true });
   if (!options.force && existsSync(join(dir, 'toolcage.config.yaml'))) {
@@ -112,6 +117,10 @@ export async function initWorkspace(dirArg: string, options: { imageIdentity?: I
   // The runner's own minting key (credentials.signingKey), so a minted lane works as soon as it is configured.
   await writeKeyPair(join(dir, 'keys'), 'runner', 'EdDSA', true);
   writeFileSync(join(dir, '.gitignore'), '.toolcage/\nkeys/*.private.jwk.json\n');
-  const lock = await writeSignedLock(manifests, await loadSigningKey(join(dir, 'keys', 'registry.private.jwk.json')), options.imageIdentity);
+  const lock = await writeSignedLock(
+    manifests,
+    await loadSigningKey(join(dir, 'keys', 'registry.private.jwk.json')),
+    options.imageIdentity,
+  );
   return { dir, tools: lock.tools.map((t) => t.id), skipped };
 }

@@ -14,7 +14,10 @@ export interface LoadedConfig {
 
 export function parseConfig(raw: unknown, where: string, baseDir: string): LoadedConfig {
   const parsed = configSchema.safeParse(raw ?? {});
-  if (!parsed.success) throw new ToolcageError('config_invalid', { message: `Configuration invalid:\n${formatIssues(where, parsed.error.issues)}` });
+  if (!parsed.success)
+    throw new ToolcageError('config_invalid', {
+      message: `Configuration invalid:\n${formatIssues(where, parsed.error.issues)}`,
+    });
   return { config: parsed.data, baseDir, path: resolverFrom(baseDir) };
 }
 
@@ -29,7 +32,10 @@ export function loadConfig(file = 'toolcage.config.yaml'): LoadedConfig {
   try {
     text = readFileSync(abs, 'utf8');
   } catch (cause) {
-    throw new ToolcageError('config_invalid', { message: `Cannot read ${abs}: ${(cause as Error).message}. Create a workspace with \`toolcage init\`, or pass --config FILE.`, cause });
+    throw new ToolcageError('config_invalid', {
+      message: `Cannot read ${abs}: ${(cause as Error).message}. Create a workspace with \`toolcage init\`, or pass --config FILE.`,
+      cause,
+    });
   }
   const config = parseStrictYaml(text, abs, configSchema, 'config_invalid', 'Configuration');
   return { config, baseDir: dirname(abs), path: resolverFrom(dirname(abs)) };

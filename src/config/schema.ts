@@ -16,151 +16,225 @@ export const configSchema = z.strictObject({
   /** The CLI's default principal and tenant (the HTTP services take them from the caller's identity). */
   subject: z.string().min(1).default('local-user'),
   tenant: z.string().min(1).default('default'),
-  registry: z.strictObject({
-    dir: path.default('tool-manifests'),
-    /** The platform JWKS the lock must be signed by. */
-    publicKeys: path.default('keys/registry.jwks.json'),
-    /** Private key used by `toolcage registry lock` (keep it off runner hosts). */
-    signingKey: path.default('keys/registry.private.jwk.json'),
-    insecureSkipLockSignature: z.boolean().default(false),
-  }).prefault({}),
-  broker: z.strictObject({
-    issuer: z.string().min(1).default('toolcage-broker'),
-    /** Private signing JWKs; the first signs, all are published in the JWKS (key rotation). */
-    signingKeys: z.array(path).min(1).default(['keys/broker.private.jwk.json']),
-    policy: path.default('broker-policy.yaml'),
-    http: z.strictObject({
-      host: z.string().default('127.0.0.1'),
-      port: port.default(8081),
-      bodyLimitBytes: z.number().int().positive().default(256 * 1024),
-      requestTimeoutMs: z.number().int().positive().default(30_000),
-      headersTimeoutMs: z.number().int().positive().default(10_000),
-      shutdownGraceMs: z.number().int().positive().default(10_000),
-      /** The externally visible base URL (behind a proxy): DPoP proofs' `htu` is checked against it. Default: the request's own scheme and Host. */
-      publicUrl: z.url().optional(),
-      logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info'),
-    }).prefault({}),
-    /**
-     * Who may call `broker serve`: an OIDC-style identity provider (bearer JWTs
-     * verified against its JWKS, issuer and audience) and/or per-service API
-     * keys (only their sha256 is stored). Neither configured: every caller is refused.
-     */
-    identity: z.strictObject({
-      jwksFile: path.optional(),
-      jwksUrl: z.url().optional(),
-      issuer: z.string().min(1),
-      audience: z.string().min(1),
-      /** The token claim holding the caller's roles (an array of strings, or a space-separated string). */
-      rolesClaim: z.string().min(1).default('roles'),
+  registry: z
+    .strictObject({
+      dir: path.default('tool-manifests'),
+      /** The platform JWKS the lock must be signed by. */
+      publicKeys: path.default('keys/registry.jwks.json'),
+      /** Private key used by `toolcage registry lock` (keep it off runner hosts). */
+      signingKey: path.default('keys/registry.private.jwk.json'),
+      insecureSkipLockSignature: z.boolean().default(false),
+    })
+    .prefault({}),
+  broker: z
+    .strictObject({
+      issuer: z.string().min(1).default('toolcage-broker'),
+      /** Private signing JWKs; the first signs, all are published in the JWKS (key rotation). */
+      signingKeys: z.array(path).min(1).default(['keys/broker.private.jwk.json']),
+      policy: path.default('broker-policy.yaml'),
+      http: z
+        .strictObject({
+          host: z.string().default('127.0.0.1'),
+          port: port.default(8081),
+          bodyLimitBytes: z
+            .number()
+            .int()
+            .positive()
+            .default(256 * 1024),
+          requestTimeoutMs: z.number().int().positive().default(30_000),
+          headersTimeoutMs: z.number().int().positive().default(10_000),
+          shutdownGraceMs: z.number().int().positive().default(10_000),
+          /** The externally visible base URL (behind a proxy): DPoP proofs' `htu` is checked against it. Default: the request's own scheme and Host. */
+          publicUrl: z.url().optional(),
+          logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info'),
+        })
+        .prefault({}),
       /**
-       * The token claim naming the caller's tenant (a string) or tenants (an
-       * array). Set: a token without it is refused. Unset: every token acts
-       * for the config's `tenant` only. A request never picks a tenant its
-       * credential does not list.
+       * Who may call `broker serve`: an OIDC-style identity provider (bearer JWTs
+       * verified against its JWKS, issuer and audience) and/or per-service API
+       * keys (only their sha256 is stored). Neither configured: every caller is refused.
        */
-      tenantClaim: z.string().min(1).optional(),
-      /** RFC 8725 §3.1: the allowlist decides, never the token header. */
-      algorithms: z.array(z.enum(['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256'])).min(1).default(['ES256', 'EdDSA', 'RS256']),
+      identity: z
+        .strictObject({
+          jwksFile: path.optional(),
+          jwksUrl: z.url().optional(),
+          issuer: z.string().min(1),
+          audience: z.string().min(1),
+          /** The token claim holding the caller's roles (an array of strings, or a space-separated string). */
+          rolesClaim: z.string().min(1).default('roles'),
+          /**
+           * The token claim naming the caller's tenant (a string) or tenants (an
+           * array). Set: a token without it is refused. Unset: every token acts
+           * for the config's `tenant` only. A request never picks a tenant its
+           * credential does not list.
+           */
+          tenantClaim: z.string().min(1).optional(),
+          /** RFC 8725 §3.1: the allowlist decides, never the token header. */
+          algorithms: z
+            .array(z.enum(['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256']))
+            .min(1)
+            .default(['ES256', 'EdDSA', 'RS256']),
+          clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+        })
+        .refine((i) => (i.jwksFile === undefined) !== (i.jwksUrl === undefined), {
+          message: 'set exactly one of jwksFile or jwksUrl',
+        })
+        .optional(),
+      apiKeys: z
+        .array(
+          z
+            .strictObject({
+              id: z.string().min(1).max(64),
+              /** hex sha256 of the key; the key itself is never stored. */
+              sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits'),
+              subject: z.string().min(1).max(256),
+              roles: z.array(z.string().min(1)).default([]),
+              /** The tenants this key may act for, the first its default; `["*"]` for any. Neither this nor `tenant`: the config's `tenant` only. */
+              tenants: z.array(z.string().min(1).max(128)).min(1).optional(),
+              /** Shorthand for `tenants: [tenant]`. */
+              tenant: z.string().min(1).max(128).optional(),
+            })
+            .refine((k) => k.tenant === undefined || k.tenants === undefined, {
+              message: 'set tenant or tenants, not both',
+            }),
+        )
+        .default([]),
+      /** Roles whose holders may approve or deny pending approval requests (never their own). */
+      approverRoles: z.array(z.string().min(1)).min(1).default(['approver']),
+    })
+    .prefault({}),
+  runner: z
+    .strictObject({
+      audience: z.string().min(1).default('toolcage-runner'),
+      trustedIssuers: z.array(z.string().min(1)).min(1).default(['toolcage-broker']),
+      brokerKeys: z
+        .union([
+          z.strictObject({ jwksFile: path }),
+          z.strictObject({
+            jwksUrl: z.url(),
+            cacheMaxAgeMs: z.number().int().positive().optional(),
+            cooldownMs: z.number().int().positive().optional(),
+          }),
+        ])
+        .default({ jwksFile: 'keys/broker.jwks.json' }),
+      maxTtlSeconds: z.number().int().positive().max(3600).default(300),
       clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
-    }).refine((i) => (i.jwksFile === undefined) !== (i.jwksUrl === undefined), { message: 'set exactly one of jwksFile or jwksUrl' }).optional(),
-    apiKeys: z.array(z.strictObject({
-      id: z.string().min(1).max(64),
-      /** hex sha256 of the key; the key itself is never stored. */
-      sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits'),
-      subject: z.string().min(1).max(256),
-      roles: z.array(z.string().min(1)).default([]),
-      /** The tenants this key may act for, the first its default; `["*"]` for any. Neither this nor `tenant`: the config's `tenant` only. */
-      tenants: z.array(z.string().min(1).max(128)).min(1).optional(),
-      /** Shorthand for `tenants: [tenant]`. */
-      tenant: z.string().min(1).max(128).optional(),
-    }).refine((k) => k.tenant === undefined || k.tenants === undefined, { message: 'set tenant or tenants, not both' })).default([]),
-    /** Roles whose holders may approve or deny pending approval requests (never their own). */
-    approverRoles: z.array(z.string().min(1)).min(1).default(['approver']),
-  }).prefault({}),
-  runner: z.strictObject({
-    audience: z.string().min(1).default('toolcage-runner'),
-    trustedIssuers: z.array(z.string().min(1)).min(1).default(['toolcage-broker']),
-    brokerKeys: z.union([
-      z.strictObject({ jwksFile: path }),
-      z.strictObject({ jwksUrl: z.url(), cacheMaxAgeMs: z.number().int().positive().optional(), cooldownMs: z.number().int().positive().optional() }),
-    ]).default({ jwksFile: 'keys/broker.jwks.json' }),
-    maxTtlSeconds: z.number().int().positive().max(3600).default(300),
-    clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
-    input: z.strictObject({ maxBytes: z.number().int().positive().default(1024 * 1024), maxDepth: z.number().int().positive().max(1000).default(64) }).prefault({}),
-    http: z.strictObject({
-      host: z.string().default('127.0.0.1'),
-      port: port.default(8080),
-      bodyLimitBytes: z.number().int().positive().default(1024 * 1024),
-      requestTimeoutMs: z.number().int().positive().default(60_000),
-      shutdownGraceMs: z.number().int().positive().default(10_000),
-      headersTimeoutMs: z.number().int().positive().default(10_000),
-      keepAliveTimeoutMs: z.number().int().positive().default(5_000),
-      /** The externally visible base URL (behind a proxy): DPoP proofs' `htu` is checked against it. Default: the request's own scheme and Host. */
-      publicUrl: z.url().optional(),
-      logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info'),
-      /** DPoP proofs (RFC 9449): how old an `iat` may be, and the clock skew allowed either way. */
-      dpopMaxAgeSeconds: z.number().int().positive().max(600).default(60),
-      dpopClockToleranceSeconds: z.number().int().min(0).max(60).default(5),
-    }).prefault({}),
-  }).prefault({}),
-  state: z.strictObject({
-    /** `sqlite`: the embedded, durable, machine-wide default. `redis`: shared by replicas. */
-    stores: z.enum(['sqlite', 'redis']).default('sqlite'),
-    sqliteFile: path.default('.toolcage/state.db'),
-    redis: z.strictObject({
-      url: z.string().default('redis://127.0.0.1:6379'),
-      keyPrefix: z.string().default('toolcage'),
-      tls: z.boolean().default(false),
-      username: z.string().optional(),
-      passwordEnv: z.string().optional(),
-    }).prefault({}),
-  }).prefault({}),
-  audit: z.strictObject({
-    destination: z.enum(['file', 'stdout', 'stderr']).default('file'),
-    file: path.default('.toolcage/audit.log'),
-  }).prefault({}),
-  sandbox: z.strictObject({
-    js: z.strictObject({ workers: z.number().int().min(1).max(64).default(2) }).prefault({}),
-    docker: z.strictObject({
-      enabled: z.boolean().default(true),
-      socketPath: path.default('/var/run/docker.sock'),
-      poolSize: z.number().int().min(0).max(64).default(2),
-    }).prefault({}),
-  }).prefault({}),
+      input: z
+        .strictObject({
+          maxBytes: z
+            .number()
+            .int()
+            .positive()
+            .default(1024 * 1024),
+          maxDepth: z.number().int().positive().max(1000).default(64),
+        })
+        .prefault({}),
+      http: z
+        .strictObject({
+          host: z.string().default('127.0.0.1'),
+          port: port.default(8080),
+          bodyLimitBytes: z
+            .number()
+            .int()
+            .positive()
+            .default(1024 * 1024),
+          requestTimeoutMs: z.number().int().positive().default(60_000),
+          shutdownGraceMs: z.number().int().positive().default(10_000),
+          headersTimeoutMs: z.number().int().positive().default(10_000),
+          keepAliveTimeoutMs: z.number().int().positive().default(5_000),
+          /** The externally visible base URL (behind a proxy): DPoP proofs' `htu` is checked against it. Default: the request's own scheme and Host. */
+          publicUrl: z.url().optional(),
+          logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info'),
+          /** DPoP proofs (RFC 9449): how old an `iat` may be, and the clock skew allowed either way. */
+          dpopMaxAgeSeconds: z.number().int().positive().max(600).default(60),
+          dpopClockToleranceSeconds: z.number().int().min(0).max(60).default(5),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  state: z
+    .strictObject({
+      /** `sqlite`: the embedded, durable, machine-wide default. `redis`: shared by replicas. */
+      stores: z.enum(['sqlite', 'redis']).default('sqlite'),
+      sqliteFile: path.default('.toolcage/state.db'),
+      redis: z
+        .strictObject({
+          url: z.string().default('redis://127.0.0.1:6379'),
+          keyPrefix: z.string().default('toolcage'),
+          tls: z.boolean().default(false),
+          username: z.string().optional(),
+          passwordEnv: z.string().optional(),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  audit: z
+    .strictObject({
+      destination: z.enum(['file', 'stdout', 'stderr']).default('file'),
+      file: path.default('.toolcage/audit.log'),
+    })
+    .prefault({}),
+  sandbox: z
+    .strictObject({
+      js: z.strictObject({ workers: z.number().int().min(1).max(64).default(2) }).prefault({}),
+      docker: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          socketPath: path.default('/var/run/docker.sock'),
+          poolSize: z.number().int().min(0).max(64).default(2),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   governors: governorsConfigSchema.prefault({}),
   /** Credential lanes manifests may name (src/credentials/config.ts). None by default. */
   credentials: credentialsConfigSchema.prefault({}),
   /** The egress boundary for tools that declare `network: { egress: [...] }` (src/credentials/config.ts). */
   egress: egressConfigSchema.prefault({}),
   /** `toolcage mcp`: the MCP server adapter. Nothing here is needed for stdio. */
-  mcp: z.strictObject({
-    /**
-     * This MCP server's canonical URL: the RFC 8707 resource its clients' tokens
-     * must be issued for, and the `resource` of its RFC 9728 metadata.
-     * Default `http://127.0.0.1:PORT/mcp`.
-     */
-    resourceUrl: z.url().optional(),
-    /** The identity provider whose bearer tokens HTTP clients present. `toolcage mcp --port` refuses to start without it. */
-    identity: z.strictObject({
-      issuer: z.string().min(1),
-      jwksFile: path.optional(),
-      jwksUrl: z.url().optional(),
-      /** Default: `resourceUrl` (RFC 8707: a token for another resource is refused). */
-      audience: z.string().min(1).optional(),
-      /** Token claim holding the principal's roles (array, or space-separated string). */
-      rolesClaim: z.string().min(1).default('roles'),
-      /** Token claim naming the tenant (or tenants). Set: a token without it is refused. Unset: the config's `tenant`. */
-      tenantClaim: z.string().min(1).optional(),
-      /** Advertised in the protected resource metadata. Default `[issuer]`. */
-      authorizationServers: z.array(z.url()).min(1).optional(),
-      /** RFC 8725 §3.1: the allowlist decides, never the token header. */
-      algorithms: z.array(z.enum(['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256'])).min(1).default(['ES256', 'EdDSA', 'RS256']),
-      clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
-    }).refine((i) => (i.jwksFile === undefined) !== (i.jwksUrl === undefined), { message: 'set exactly one of jwksFile and jwksUrl' }).optional(),
-    /** A remote runner (`toolcage serve`) by URL instead of the in-process one. */
-    runnerUrl: z.url().optional(),
-    http: z.strictObject({ host: z.string().default('127.0.0.1'), maxSessions: z.number().int().positive().max(100_000).default(1000) }).prefault({}),
-  }).prefault({}),
+  mcp: z
+    .strictObject({
+      /**
+       * This MCP server's canonical URL: the RFC 8707 resource its clients' tokens
+       * must be issued for, and the `resource` of its RFC 9728 metadata.
+       * Default `http://127.0.0.1:PORT/mcp`.
+       */
+      resourceUrl: z.url().optional(),
+      /** The identity provider whose bearer tokens HTTP clients present. `toolcage mcp --port` refuses to start without it. */
+      identity: z
+        .strictObject({
+          issuer: z.string().min(1),
+          jwksFile: path.optional(),
+          jwksUrl: z.url().optional(),
+          /** Default: `resourceUrl` (RFC 8707: a token for another resource is refused). */
+          audience: z.string().min(1).optional(),
+          /** Token claim holding the principal's roles (array, or space-separated string). */
+          rolesClaim: z.string().min(1).default('roles'),
+          /** Token claim naming the tenant (or tenants). Set: a token without it is refused. Unset: the config's `tenant`. */
+          tenantClaim: z.string().min(1).optional(),
+          /** Advertised in the protected resource metadata. Default `[issuer]`. */
+          authorizationServers: z.array(z.url()).min(1).optional(),
+          /** RFC 8725 §3.1: the allowlist decides, never the token header. */
+          algorithms: z
+            .array(z.enum(['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256']))
+            .min(1)
+            .default(['ES256', 'EdDSA', 'RS256']),
+          clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+        })
+        .refine((i) => (i.jwksFile === undefined) !== (i.jwksUrl === undefined), {
+          message: 'set exactly one of jwksFile and jwksUrl',
+        })
+        .optional(),
+      /** A remote runner (`toolcage serve`) by URL instead of the in-process one. */
+      runnerUrl: z.url().optional(),
+      http: z
+        .strictObject({
+          host: z.string().default('127.0.0.1'),
+          maxSessions: z.number().int().positive().max(100_000).default(1000),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   /** OpenTelemetry spans for the pipeline stages (src/telemetry/config.ts). Off by default. */
   telemetry: telemetryConfigSchema.prefault({}),
 });

@@ -5,7 +5,9 @@ import type { ErrorCode } from '../errors/catalogue.ts';
 
 /** Formats zod issues as `file: field.path: message` lines a person can act on. */
 export function formatIssues(file: string, issues: readonly z.core.$ZodIssue[]): string {
-  return issues.map((i) => `${file}: ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('\n');
+  return issues
+    .map((i) => `${file}: ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
+    .join('\n');
 }
 
 /**
@@ -14,14 +16,26 @@ export function formatIssues(file: string, issues: readonly z.core.$ZodIssue[]):
  * file. Throws `code` (the caller's: a bad manifest is `registry_invalid`,
  * a bad config or policy `config_invalid`), titled `what`.
  */
-export function parseStrictYaml<S extends z.ZodType>(text: string, file: string, schema: S, code: ErrorCode, what: string): z.output<S> {
+export function parseStrictYaml<S extends z.ZodType>(
+  text: string,
+  file: string,
+  schema: S,
+  code: ErrorCode,
+  what: string,
+): z.output<S> {
   let raw: unknown;
   try {
     raw = parseYaml(text, { uniqueKeys: true, maxAliasCount: 0 });
   } catch (cause) {
-    throw new ToolcageError(code, { message: `${file}: not valid YAML: ${(cause as Error).message}`, cause });
+    throw new ToolcageError(code, {
+      message: `${file}: not valid YAML: ${(cause as Error).message}`,
+      cause,
+    });
   }
   const parsed = schema.safeParse(raw ?? {});
-  if (!parsed.success) throw new ToolcageError(code, { message: `${what} invalid:\n${formatIssues(file, parsed.error.issues)}` });
+  if (!parsed.success)
+    throw new ToolcageError(code, {
+      message: `${what} invalid:\n${formatIssues(file, parsed.error.issues)}`,
+    });
   return parsed.data;
 }

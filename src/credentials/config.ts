@@ -22,7 +22,10 @@ import { z } from 'zod';
  */
 
 const SCOPE = /^[A-Za-z0-9_.:\-/]+$/;
-const hostRule = z.strictObject({ host: z.string().min(1).max(253), port: z.number().int().min(1).max(65535) });
+const hostRule = z.strictObject({
+  host: z.string().min(1).max(253),
+  port: z.number().int().min(1).max(65535),
+});
 
 const common = {
   /**
@@ -31,10 +34,19 @@ const common = {
    */
   hosts: z.array(hostRule).max(64).default([]),
   /** How the value is added: header name and a prefix before the value. */
-  inject: z.strictObject({
-    header: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/).default('Authorization'),
-    prefix: z.string().max(64).regex(/^[\x20-\x7e]*$/).default('Bearer '),
-  }).prefault({}),
+  inject: z
+    .strictObject({
+      header: z
+        .string()
+        .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/)
+        .default('Authorization'),
+      prefix: z
+        .string()
+        .max(64)
+        .regex(/^[\x20-\x7e]*$/)
+        .default('Bearer '),
+    })
+    .prefault({}),
   /** Scopes the claim must hold to use this lane at all (`scope_insufficient` otherwise, before the run). */
   requiredScopes: z.array(z.string().regex(SCOPE)).default([]),
   /** The most a credential from this lane may carry; minted and exchanged tokens get these ∩ the claim's scope. */
@@ -50,35 +62,49 @@ const minted = z.strictObject({
   expirySkewSeconds: z.number().int().min(0).max(60).default(5),
 });
 
-const staticLane = z.strictObject({
-  ...common,
-  kind: z.literal('static'),
-  /** A file holding the secret (trailing newline trimmed). */
-  file: z.string().min(1).optional(),
-  /** A folder of files, one per tenant: the claim's tenant names the file. */
-  dir: z.string().min(1).optional(),
-  /** An environment variable of the runner process. */
-  env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
-}).refine((s) => [s.file, s.dir, s.env].filter((v) => v !== undefined).length === 1, { message: 'set exactly one of file, dir or env' });
+const staticLane = z
+  .strictObject({
+    ...common,
+    kind: z.literal('static'),
+    /** A file holding the secret (trailing newline trimmed). */
+    file: z.string().min(1).optional(),
+    /** A folder of files, one per tenant: the claim's tenant names the file. */
+    dir: z.string().min(1).optional(),
+    /** An environment variable of the runner process. */
+    env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+      .optional(),
+  })
+  .refine((s) => [s.file, s.dir, s.env].filter((v) => v !== undefined).length === 1, {
+    message: 'set exactly one of file, dir or env',
+  });
 
-const exchange = z.strictObject({
-  ...common,
-  kind: z.literal('exchange'),
-  /** RFC 8693 token endpoint; https, or http on a loopback address only. */
-  tokenEndpoint: z.url(),
-  /** `audience` and `resource` parameters of the exchange (RFC 8693 §2.1). */
-  audience: z.string().min(1).optional(),
-  resource: z.url().optional(),
-  /** The runner's client credentials at the token endpoint (HTTP Basic); the secret from a file or an env var. */
-  clientId: z.string().min(1),
-  clientSecretFile: z.string().min(1).optional(),
-  clientSecretEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
-  /** Audience of the subject token the runner mints for the exchange (default: the token endpoint URL). */
-  subjectTokenAudience: z.string().min(1).optional(),
-  /** RFC 7009 revocation endpoint; when set, the token is revoked when the run ends. */
-  revocationEndpoint: z.url().optional(),
-  timeoutMs: z.number().int().positive().max(60_000).default(5_000),
-}).refine((s) => (s.clientSecretFile === undefined) !== (s.clientSecretEnv === undefined), { message: 'set exactly one of clientSecretFile or clientSecretEnv' });
+const exchange = z
+  .strictObject({
+    ...common,
+    kind: z.literal('exchange'),
+    /** RFC 8693 token endpoint; https, or http on a loopback address only. */
+    tokenEndpoint: z.url(),
+    /** `audience` and `resource` parameters of the exchange (RFC 8693 §2.1). */
+    audience: z.string().min(1).optional(),
+    resource: z.url().optional(),
+    /** The runner's client credentials at the token endpoint (HTTP Basic); the secret from a file or an env var. */
+    clientId: z.string().min(1),
+    clientSecretFile: z.string().min(1).optional(),
+    clientSecretEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+      .optional(),
+    /** Audience of the subject token the runner mints for the exchange (default: the token endpoint URL). */
+    subjectTokenAudience: z.string().min(1).optional(),
+    /** RFC 7009 revocation endpoint; when set, the token is revoked when the run ends. */
+    revocationEndpoint: z.url().optional(),
+    timeoutMs: z.number().int().positive().max(60_000).default(5_000),
+  })
+  .refine((s) => (s.clientSecretFile === undefined) !== (s.clientSecretEnv === undefined), {
+    message: 'set exactly one of clientSecretFile or clientSecretEnv',
+  });
 
 export const laneConfigSchema = z.union([minted, staticLane, exchange]);
 export type LaneConfig = z.infer<typeof laneConfigSchema>;
@@ -88,7 +114,12 @@ export const credentialsConfigSchema = z.strictObject({
   signingKey: z.string().min(1).optional(),
   /** `iss` of tokens the runner mints. */
   issuer: z.string().min(1).default('toolcage-runner'),
-  lanes: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'lane names look like github-pr'), laneConfigSchema).default({}),
+  lanes: z
+    .record(
+      z.string().regex(/^[a-z][a-z0-9_-]*$/, 'lane names look like github-pr'),
+      laneConfigSchema,
+    )
+    .default({}),
 });
 
 export const egressConfigSchema = z.strictObject({
@@ -97,9 +128,21 @@ export const egressConfigSchema = z.strictObject({
    * metadata addresses. `true` allows all of them; a list of CIDRs allows
    * those only (tests: `["127.0.0.1/32"]`). Never set in production.
    */
-  unsafeAllowPrivateAddresses: z.union([z.boolean(), z.array(z.string().min(1)).min(1)]).default(false),
-  maxResponseBytes: z.number().int().positive().max(64 * 1024 * 1024).default(1024 * 1024),
-  maxRequestBytes: z.number().int().positive().max(16 * 1024 * 1024).default(256 * 1024),
+  unsafeAllowPrivateAddresses: z
+    .union([z.boolean(), z.array(z.string().min(1)).min(1)])
+    .default(false),
+  maxResponseBytes: z
+    .number()
+    .int()
+    .positive()
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
+  maxRequestBytes: z
+    .number()
+    .int()
+    .positive()
+    .max(16 * 1024 * 1024)
+    .default(256 * 1024),
   requestTimeoutMs: z.number().int().positive().max(600_000).default(10_000),
   maxRequestsPerRun: z.number().int().positive().max(10_000).default(32),
 });

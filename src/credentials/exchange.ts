@@ -3,7 +3,12 @@ import { isIP } from 'node:net';
 import type { SigningKey } from '../claims/keys.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import { mintToken } from './minted.ts';
-import { MIN_SECRET_LENGTH, type CredentialLane, type LaneContext, type LaneCredential } from './lane.ts';
+import {
+  MIN_SECRET_LENGTH,
+  type CredentialLane,
+  type LaneContext,
+  type LaneCredential,
+} from './lane.ts';
 import type { LaneConfig } from './config.ts';
 
 type ExchangeConfig = Extract<LaneConfig, { kind: 'exchange' }>;
@@ -43,11 +48,19 @@ export class ExchangeLane implements CredentialLane {
   readonly #o: ExchangeLaneOptions;
 
   constructor(name: string, config: ExchangeConfig, options: ExchangeLaneOptions) {
-    for (const [k, u] of [['tokenEndpoint', config.tokenEndpoint], ['revocationEndpoint', config.revocationEndpoint]] as const) {
+    for (const [k, u] of [
+      ['tokenEndpoint', config.tokenEndpoint],
+      ['revocationEndpoint', config.revocationEndpoint],
+    ] as const) {
       if (u === undefined) continue;
       const url = new URL(u);
-      if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-        throw new ToolcageError('config_invalid', { message: `credentials.lanes.${name}.${k} must be an https URL (http only on a loopback address).` });
+      if (
+        url.protocol !== 'https:' &&
+        !(url.protocol === 'http:' && isLoopbackHost(url.hostname))
+      ) {
+        throw new ToolcageError('config_invalid', {
+          message: `credentials.lanes.${name}.${k} must be an https URL (http only on a loopback address).`,
+        });
       }
     }
     this.name = name;
@@ -61,7 +74,10 @@ export class ExchangeLane implements CredentialLane {
     if (c.clientSecretEnv !== undefined) secret = (this.#o.env ?? process.env)[c.clientSecretEnv];
     else {
       try {
-        secret = readFileSync(this.#o.resolvePath(c.clientSecretFile!), 'utf8').replace(/\r?\n$/, '');
+        secret = readFileSync(this.#o.resolvePath(c.clientSecretFile!), 'utf8').replace(
+          /\r?\n$/,
+          '',
+        );
       } catch {
         secret = undefined;
       }
@@ -100,12 +116,19 @@ export class ExchangeLane implements CredentialLane {
     if (ctx.scope.length > 0) form.set('scope', ctx.scope.join(' '));
     const body = await this.#post(c.tokenEndpoint, form);
     const token = (body as { access_token?: unknown } | undefined)?.access_token;
-    if (typeof token !== 'string' || token.length < MIN_SECRET_LENGTH) throw this.#unavailable('got no usable access_token from the token endpoint');
+    if (typeof token !== 'string' || token.length < MIN_SECRET_LENGTH)
+      throw this.#unavailable('got no usable access_token from the token endpoint');
     return {
       value: token,
-      release: c.revocationEndpoint === undefined ? undefined : async () => {
-        await this.#post(c.revocationEndpoint!, new URLSearchParams({ token, token_type_hint: 'access_token' })).catch(() => undefined);
-      },
+      release:
+        c.revocationEndpoint === undefined
+          ? undefined
+          : async () => {
+              await this.#post(
+                c.revocationEndpoint!,
+                new URLSearchParams({ token, token_type_hint: 'access_token' }),
+              ).catch(() => undefined);
+            },
     };
   }
 
@@ -115,7 +138,11 @@ export class ExchangeLane implements CredentialLane {
     try {
       res = await doFetch(endpoint, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', authorization: this.#basic() },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: 'application/json',
+          authorization: this.#basic(),
+        },
         body: form.toString(),
         redirect: 'manual',
         signal: AbortSignal.timeout(this.config.timeoutMs),
@@ -125,7 +152,8 @@ export class ExchangeLane implements CredentialLane {
       throw this.#unavailable('could not reach its token endpoint', cause);
     }
     const text = await res.text().catch(() => '');
-    if (text.length > MAX_RESPONSE_BYTES) throw this.#unavailable('got an oversized answer from its token endpoint');
+    if (text.length > MAX_RESPONSE_BYTES)
+      throw this.#unavailable('got an oversized answer from its token endpoint');
     let json: unknown;
     try {
       json = text === '' ? undefined : JSON.parse(text);
@@ -142,6 +170,9 @@ export class ExchangeLane implements CredentialLane {
   }
 
   #unavailable(what: string, cause?: unknown): ToolcageError {
-    return new ToolcageError('sandbox_unavailable', { message: `The credential lane "${this.name}" ${what}. Retry later or ask the operator.`, ...(cause ? { cause } : {}) });
+    return new ToolcageError('sandbox_unavailable', {
+      message: `The credential lane "${this.name}" ${what}. Retry later or ask the operator.`,
+      ...(cause ? { cause } : {}),
+    });
   }
 }

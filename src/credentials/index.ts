@@ -19,7 +19,14 @@ export { StaticLane } from './static.ts';
 export { ExchangeLane } from './exchange.ts';
 export { loadRunnerKey, runnerJwks, type RunnerKey } from './runner-key.ts';
 export type { CredentialLane, LaneContext, LaneCredential } from './lane.ts';
-export { credentialsConfigSchema, egressConfigSchema, laneConfigSchema, type CredentialsConfig, type EgressConfig, type LaneConfig } from './config.ts';
+export {
+  credentialsConfigSchema,
+  egressConfigSchema,
+  laneConfigSchema,
+  type CredentialsConfig,
+  type EgressConfig,
+  type LaneConfig,
+} from './config.ts';
 
 export interface BuiltCredentials {
   provider: LaneCredentialProvider;
@@ -34,18 +41,40 @@ export interface BuiltCredentials {
  * refused per call (`sandbox_unavailable`), so a workspace whose example
  * tools name unconfigured lanes still starts.
  */
-export async function buildCredentials(loaded: LoadedConfig, egress: EgressGateway | undefined, env: NodeJS.ProcessEnv = process.env): Promise<BuiltCredentials> {
+export async function buildCredentials(
+  loaded: LoadedConfig,
+  egress: EgressGateway | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<BuiltCredentials> {
   const raw = (loaded.config as { credentials?: unknown }).credentials;
   const config: CredentialsConfig = credentialsConfigSchema.parse(raw ?? {});
   const needsKey = Object.values(config.lanes).some((l) => l.kind !== 'static');
   let runnerKey: RunnerKey | undefined;
-  if (config.signingKey !== undefined) runnerKey = await loadRunnerKey(loaded.path(config.signingKey));
-  else if (needsKey) throw new ToolcageError('config_invalid', { message: 'credentials.signingKey is required for minted and exchange lanes: the runner signs their tokens. Generate a key with `toolcage keys generate` and point credentials.signingKey at its private JWK.' });
+  if (config.signingKey !== undefined)
+    runnerKey = await loadRunnerKey(loaded.path(config.signingKey));
+  else if (needsKey)
+    throw new ToolcageError('config_invalid', {
+      message:
+        'credentials.signingKey is required for minted and exchange lanes: the runner signs their tokens. Generate a key with `toolcage keys generate` and point credentials.signingKey at its private JWK.',
+    });
   const lanes = new Map<string, CredentialLane>();
   for (const [name, lane] of Object.entries(config.lanes)) {
-    if (lane.kind === 'minted') lanes.set(name, new MintedLane(name, lane, runnerKey!.signing, config.issuer));
+    if (lane.kind === 'minted')
+      lanes.set(name, new MintedLane(name, lane, runnerKey!.signing, config.issuer));
     else if (lane.kind === 'static') lanes.set(name, new StaticLane(name, lane, loaded.path, env));
-    else lanes.set(name, new ExchangeLane(name, lane, { key: runnerKey!.signing, issuer: config.issuer, resolvePath: loaded.path, env }));
+    else
+      lanes.set(
+        name,
+        new ExchangeLane(name, lane, {
+          key: runnerKey!.signing,
+          issuer: config.issuer,
+          resolvePath: loaded.path,
+          env,
+        }),
+      );
   }
-  return { provider: new LaneCredentialProvider({ lanes, ...(egress ? { egress } : {}) }), runnerKey };
+  return {
+    provider: new LaneCredentialProvider({ lanes, ...(egress ? { egress } : {}) }),
+    runnerKey,
+  };
 }

@@ -16,7 +16,7 @@ export interface LaneContext {
 export interface LaneCredential {
   value: string;
   /** Revokes it where the source supports that (RFC 7009); otherwise it just expires. */
-  release?(): Promise<void>;
+  release?: (() => Promise<void>) | undefined;
 }
 
 /**

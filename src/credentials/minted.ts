@@ -47,7 +47,13 @@ export class MintedLane implements CredentialLane {
   readonly #issuer: string;
   readonly #now: () => number;
 
-  constructor(name: string, config: MintedConfig, key: SigningKey, issuer: string, now: () => number = Date.now) {
+  constructor(
+    name: string,
+    config: MintedConfig,
+    key: SigningKey,
+    issuer: string,
+    now: () => number = Date.now,
+  ) {
     this.name = name;
     this.config = config;
     this.#key = key;

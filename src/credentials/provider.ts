@@ -38,11 +38,17 @@ export class LaneCredentialProvider implements CredentialProvider {
   readonly #o: LaneProviderOptions;
 
   constructor(options: LaneProviderOptions) {
-    if (!(options?.lanes instanceof Map)) throw new TypeError(`Expected options.lanes to be a Map, got ${typeof options?.lanes}`);
+    if (!(options?.lanes instanceof Map))
+      throw new TypeError(`Expected options.lanes to be a Map, got ${typeof options?.lanes}`);
     this.#o = options;
   }
 
-  async lease(claim: ClaimPayload, tool: LoadedTool, deadlineMs: number, invocationId: string): Promise<CredentialLease> {
+  async lease(
+    claim: ClaimPayload,
+    tool: LoadedTool,
+    deadlineMs: number,
+    invocationId: string,
+  ): Promise<CredentialLease> {
     const plan = this.#plan(claim, tool);
     const issued: Array<{ p: Planned; c: LaneCredential }> = [];
     let revokeGrants: (() => void) | undefined;
@@ -52,21 +58,53 @@ export class LaneCredentialProvider implements CredentialProvider {
     };
     try {
       for (const p of plan) {
-        const c = await p.lane.issue({ claim, toolId: tool.manifest.id, deadlineMs, invocationId, scope: p.scope });
+        const c = await p.lane.issue({
+          claim,
+          toolId: tool.manifest.id,
+          deadlineMs,
+          invocationId,
+          scope: p.scope,
+        });
         issued.push({ p, c });
       }
       const grants: EgressGrant[] = issued
         .filter(({ p }) => p.expose === 'egress')
-        .map(({ p, c }) => ({ lane: p.lane.name, hosts: p.lane.config.hosts, header: p.lane.config.inject.header, headerValue: `${p.lane.config.inject.prefix}${c.value}`, secret: c.value }));
-      const exposed: RunCredential[] = issued.filter(({ p }) => p.expose !== 'egress').map(({ p, c }) => ({ lane: p.lane.name, as: p.as, value: c.value, expose: p.expose as 'file' | 'env' }));
+        .map(({ p, c }) => ({
+          lane: p.lane.name,
+          hosts: p.lane.config.hosts,
+          header: p.lane.config.inject.header,
+          headerValue: `${p.lane.config.inject.prefix}${c.value}`,
+          secret: c.value,
+        }));
+      const exposed: RunCredential[] = issued
+        .filter(({ p }) => p.expose !== 'egress')
+        .map(({ p, c }) => ({
+          lane: p.lane.name,
+          as: p.as,
+          value: c.value,
+          expose: p.expose as 'file' | 'env',
+        }));
       // Grants are registered even when every lane is exposed: the boundary then refuses to carry their values to other hosts.
       if (this.#o.egress) {
         revokeGrants = this.#o.egress.grant(invocationId, tool.manifest.id, [
           ...grants,
-          ...issued.filter(({ p }) => p.expose !== 'egress').map(({ p, c }) => ({ lane: p.lane.name, hosts: [], header: p.lane.config.inject.header, headerValue: '', secret: c.value })),
+          ...issued
+            .filter(({ p }) => p.expose !== 'egress')
+            .map(({ p, c }) => ({
+              lane: p.lane.name,
+              hosts: [],
+              header: p.lane.config.inject.header,
+              headerValue: '',
+              secret: c.value,
+            })),
         ]);
       }
-      return { lanes: [...new Set(plan.map((p) => p.lane.name))], credentials: exposed, secrets: issued.map(({ c }) => c.value), release };
+      return {
+        lanes: [...new Set(plan.map((p) => p.lane.name))],
+        credentials: exposed,
+        secrets: issued.map(({ c }) => c.value),
+        release,
+      };
     } catch (err) {
       await release();
       throw err;
@@ -81,20 +119,31 @@ export class LaneCredentialProvider implements CredentialProvider {
     for (const ref of m.credentials) {
       const lane = this.#o.lanes.get(ref.lane);
       if (!lane) {
-        throw new ToolcageError('sandbox_unavailable', { message: `${m.id} uses the credential lane "${ref.lane}", which this runner does not configure. Ask the operator to add credentials.lanes.${ref.lane} to the runner's config.` });
+        throw new ToolcageError('sandbox_unavailable', {
+          message: `${m.id} uses the credential lane "${ref.lane}", which this runner does not configure. Ask the operator to add credentials.lanes.${ref.lane} to the runner's config.`,
+        });
       }
       const cfg = lane.config;
       for (const s of [...cfg.requiredScopes, ...ref.scopes]) if (!granted.has(s)) missing.add(s);
       const scope = cfg.scopes.filter((s) => granted.has(s));
       if (cfg.scopes.length > 0 && scope.length === 0) for (const s of cfg.scopes) missing.add(s);
       if (ref.expose === 'egress') {
-        if (cfg.hosts.length === 0) throw new ToolcageError('sandbox_unavailable', { message: `The credential lane "${ref.lane}" lists no hosts, so ${m.id} cannot use it with expose: egress. Ask the operator to set credentials.lanes.${ref.lane}.hosts.` });
-        if (!this.#o.egress) throw new ToolcageError('sandbox_unavailable', { message: `${m.id} needs the egress boundary for lane "${ref.lane}", and this runner has none.` });
+        if (cfg.hosts.length === 0)
+          throw new ToolcageError('sandbox_unavailable', {
+            message: `The credential lane "${ref.lane}" lists no hosts, so ${m.id} cannot use it with expose: egress. Ask the operator to set credentials.lanes.${ref.lane}.hosts.`,
+          });
+        if (!this.#o.egress)
+          throw new ToolcageError('sandbox_unavailable', {
+            message: `${m.id} needs the egress boundary for lane "${ref.lane}", and this runner has none.`,
+          });
       }
       plan.push({ lane, as: ref.as, expose: ref.expose, scope });
     }
     if (missing.size > 0) {
-      throw new ToolcageError('scope_insufficient', { message: `The claim scope lacks ${[...missing].join(', ')}, which the credential lanes of ${m.id} require.`, details: { missing: [...missing] } });
+      throw new ToolcageError('scope_insufficient', {
+        message: `The claim scope lacks ${[...missing].join(', ')}, which the credential lanes of ${m.id} require.`,
+        details: { missing: [...missing] },
+      });
     }
     return plan;
   }

@@ -19,7 +19,10 @@ function readJwk(file: string): JWK {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as JWK;
   } catch (cause) {
-    throw new ToolcageError('config_invalid', { message: `credentials.signingKey: cannot read the runner's private key from ${file}. Generate one with \`toolcage keys generate\`.`, cause });
+    throw new ToolcageError('config_invalid', {
+      message: `credentials.signingKey: cannot read the runner's private key from ${file}. Generate one with \`toolcage keys generate\`.`,
+      cause,
+    });
   }
 }
 
@@ -39,6 +42,10 @@ export function runnerJwks(loaded: LoadedConfig): JSONWebKeySet {
   const file = (loaded.config as { credentials?: { signingKey?: string } }).credentials?.signingKey;
   if (file === undefined) return { keys: [] };
   const jwk = readJwk(loaded.path(file));
-  if (typeof jwk.kid !== 'string') throw new ToolcageError('config_invalid', { message: 'credentials.signingKey: the key has no kid; generate it with `toolcage keys generate`.' });
+  if (typeof jwk.kid !== 'string')
+    throw new ToolcageError('config_invalid', {
+      message:
+        'credentials.signingKey: the key has no kid; generate it with `toolcage keys generate`.',
+    });
   return { keys: [publicJwkOf(jwk)] };
 }

@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ToolcageError } from '../errors/toolcage-error.ts';
-import { MIN_SECRET_LENGTH, type CredentialLane, type LaneContext, type LaneCredential } from './lane.ts';
+import {
+  MIN_SECRET_LENGTH,
+  type CredentialLane,
+  type LaneContext,
+  type LaneCredential,
+} from './lane.ts';
 import type { LaneConfig } from './config.ts';
 
 type StaticConfig = Extract<LaneConfig, { kind: 'static' }>;
@@ -23,7 +28,12 @@ export class StaticLane implements CredentialLane {
   readonly #resolvePath: (p: string) => string;
   readonly #env: NodeJS.ProcessEnv;
 
-  constructor(name: string, config: StaticConfig, resolvePath: (p: string) => string, env: NodeJS.ProcessEnv = process.env) {
+  constructor(
+    name: string,
+    config: StaticConfig,
+    resolvePath: (p: string) => string,
+    env: NodeJS.ProcessEnv = process.env,
+  ) {
     this.name = name;
     this.config = config;
     this.#resolvePath = resolvePath;
@@ -38,7 +48,8 @@ export class StaticLane implements CredentialLane {
     } else {
       let file: string;
       if (c.dir !== undefined) {
-        if (!TENANT_FILE.test(ctx.claim.tenant)) throw this.#unavailable(`has no secret for tenant "${ctx.claim.tenant.slice(0, 64)}"`);
+        if (!TENANT_FILE.test(ctx.claim.tenant))
+          throw this.#unavailable(`has no secret for tenant "${ctx.claim.tenant.slice(0, 64)}"`);
         file = join(this.#resolvePath(c.dir), ctx.claim.tenant);
       } else {
         file = this.#resolvePath(c.file!);
@@ -50,12 +61,22 @@ export class StaticLane implements CredentialLane {
       }
     }
     value = value?.replace(/\r?\n$/, '');
-    if (value === undefined || value === '') throw this.#unavailable(c.dir !== undefined ? `has no secret for tenant "${ctx.claim.tenant.slice(0, 64)}"` : 'has no secret configured (its file or environment variable is missing or empty)');
-    if (value.length < MIN_SECRET_LENGTH) throw this.#unavailable(`holds a secret shorter than ${MIN_SECRET_LENGTH} characters, too short to scan for leaks`);
+    if (value === undefined || value === '')
+      throw this.#unavailable(
+        c.dir !== undefined
+          ? `has no secret for tenant "${ctx.claim.tenant.slice(0, 64)}"`
+          : 'has no secret configured (its file or environment variable is missing or empty)',
+      );
+    if (value.length < MIN_SECRET_LENGTH)
+      throw this.#unavailable(
+        `holds a secret shorter than ${MIN_SECRET_LENGTH} characters, too short to scan for leaks`,
+      );
     return { value };
   }
 
   #unavailable(what: string): ToolcageError {
-    return new ToolcageError('sandbox_unavailable', { message: `The credential lane "${this.name}" ${what}. Ask the operator to fix credentials.lanes.${this.name} in the runner's config.` });
+    return new ToolcageError('sandbox_unavailable', {
+      message: `The credential lane "${this.name}" ${what}. Ask the operator to fix credentials.lanes.${this.name} in the runner's config.`,
+    });
   }
 }

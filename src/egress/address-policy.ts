@@ -44,8 +44,14 @@ const V6_FORBIDDEN: ReadonlyArray<[string, number, string]> = [
   ['ff00::', 8, 'multicast'],
 ];
 
-function blockList(v4: ReadonlyArray<[string, number, string]>, v6: ReadonlyArray<[string, number, string]>): { why: (ip: string, family: 'ipv4' | 'ipv6') => string | undefined } {
-  const lists = [...v4.map(([a, p, w]) => ({ family: 'ipv4' as const, a, p, w })), ...v6.map(([a, p, w]) => ({ family: 'ipv6' as const, a, p, w }))].map((r) => {
+function blockList(
+  v4: ReadonlyArray<[string, number, string]>,
+  v6: ReadonlyArray<[string, number, string]>,
+): { why: (ip: string, family: 'ipv4' | 'ipv6') => string | undefined } {
+  const lists = [
+    ...v4.map(([a, p, w]) => ({ family: 'ipv4' as const, a, p, w })),
+    ...v6.map(([a, p, w]) => ({ family: 'ipv6' as const, a, p, w })),
+  ].map((r) => {
     const l = new BlockList();
     l.addSubnet(r.a, r.p, r.family);
     return { ...r, l };
@@ -101,7 +107,10 @@ export class AddressPolicy {
       this.#allowAll = unsafeAllowPrivateAddresses;
       return;
     }
-    if (!Array.isArray(unsafeAllowPrivateAddresses)) throw new TypeError(`Expected unsafeAllowPrivateAddresses to be a boolean or a list of CIDRs, got ${typeof unsafeAllowPrivateAddresses}`);
+    if (!Array.isArray(unsafeAllowPrivateAddresses))
+      throw new TypeError(
+        `Expected unsafeAllowPrivateAddresses to be a boolean or a list of CIDRs, got ${typeof unsafeAllowPrivateAddresses}`,
+      );
     this.#allowAll = false;
     this.#allowed = new BlockList();
     for (const cidr of unsafeAllowPrivateAddresses) {
@@ -109,7 +118,9 @@ export class AddressPolicy {
       const family = isIP(address ?? '');
       const bits = Number(prefix ?? (family === 6 ? 128 : 32));
       if (family === 0 || !Number.isInteger(bits) || bits < 0 || bits > (family === 6 ? 128 : 32)) {
-        throw new TypeError(`Expected a CIDR like 127.0.0.1/32 in unsafeAllowPrivateAddresses, got ${JSON.stringify(cidr)}`);
+        throw new TypeError(
+          `Expected a CIDR like 127.0.0.1/32 in unsafeAllowPrivateAddresses, got ${JSON.stringify(cidr)}`,
+        );
       }
       this.#allowed.addSubnet(address!, bits, family === 6 ? 'ipv6' : 'ipv4');
     }
@@ -121,7 +132,8 @@ export class AddressPolicy {
     if (reason === undefined || this.#allowAll) return undefined;
     const family = isIP(ip) === 6 ? 'ipv6' : 'ipv4';
     const v4 = family === 'ipv6' ? embeddedIpv4(ip) : undefined;
-    if (this.#allowed && (v4 ? this.#allowed.check(v4, 'ipv4') : this.#allowed.check(ip, family))) return undefined;
+    if (this.#allowed && (v4 ? this.#allowed.check(v4, 'ipv4') : this.#allowed.check(ip, family)))
+      return undefined;
     return reason;
   }
 }

@@ -40,7 +40,11 @@ export class Allowlist {
   }
 
   describe(): string {
-    return this.rules.length === 0 ? 'none' : this.rules.map((r) => `${r.host.includes(':') ? `[${r.host}]` : r.host}:${r.port}`).join(', ');
+    return this.rules.length === 0
+      ? 'none'
+      : this.rules
+          .map((r) => `${r.host.includes(':') ? `[${r.host}]` : r.host}:${r.port}`)
+          .join(', ');
   }
 }
 
@@ -54,15 +58,21 @@ export interface Target {
 
 /** Parses a tool's URL: http(s) only, no credentials in it, an explicit or default port. */
 export function parseTarget(raw: unknown): Target {
-  if (typeof raw !== 'string' || raw.length === 0 || raw.length > 8192) throw new EgressError('bad_request', 'The URL must be a string of at most 8192 characters.');
+  if (typeof raw !== 'string' || raw.length === 0 || raw.length > 8192)
+    throw new EgressError('bad_request', 'The URL must be a string of at most 8192 characters.');
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
     throw new EgressError('bad_request', 'The URL is not an absolute http(s) URL.');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new EgressError('bad_request', `Only http and https URLs are allowed, not ${url.protocol.slice(0, 20)}`);
-  if (url.username || url.password) throw new EgressError('bad_request', 'URLs with user names or passwords are refused.');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new EgressError(
+      'bad_request',
+      `Only http and https URLs are allowed, not ${url.protocol.slice(0, 20)}`,
+    );
+  if (url.username || url.password)
+    throw new EgressError('bad_request', 'URLs with user names or passwords are refused.');
   const secure = url.protocol === 'https:';
   const port = url.port ? Number(url.port) : secure ? 443 : 80;
   url.hash = '';

@@ -80,7 +80,12 @@ export interface EgressLimits {
   maxRequestsPerRun: number;
 }
 
-export const DEFAULT_EGRESS_LIMITS: EgressLimits = { maxResponseBytes: 1024 * 1024, maxRequestBytes: 256 * 1024, requestTimeoutMs: 10_000, maxRequestsPerRun: 32 };
+export const DEFAULT_EGRESS_LIMITS: EgressLimits = {
+  maxResponseBytes: 1024 * 1024,
+  maxRequestBytes: 256 * 1024,
+  requestTimeoutMs: 10_000,
+  maxRequestsPerRun: 32,
+};
 
 export interface EgressGatewayOptions {
   /** The tool's allowlist, from its pinned manifest; undefined or empty: `network: none`. */
@@ -95,7 +100,22 @@ export interface EgressGatewayOptions {
 }
 
 /** Headers the boundary owns: the tool may not set them (framing, routing, proxies, compression). */
-const OWNED_HEADERS = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'keep-alive', 'proxy-authorization', 'proxy-authenticate', 'proxy-connection', 'expect', 'accept-encoding', 'http2-settings']);
+const OWNED_HEADERS = new Set([
+  'host',
+  'connection',
+  'content-length',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'keep-alive',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'proxy-connection',
+  'expect',
+  'accept-encoding',
+  'http2-settings',
+]);
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 const MAX_HEADERS = 64;
@@ -112,12 +132,18 @@ export class EgressGateway {
   readonly #grants = new Map<string, GrantRecord>();
 
   constructor(options: EgressGatewayOptions) {
-    if (typeof options?.rulesFor !== 'function') throw new TypeError(`Expected options.rulesFor to be a function, got ${typeof options?.rulesFor}`);
+    if (typeof options?.rulesFor !== 'function')
+      throw new TypeError(
+        `Expected options.rulesFor to be a function, got ${typeof options?.rulesFor}`,
+      );
     this.#o = options;
     this.#policy = new AddressPolicy(options.unsafeAllowPrivateAddresses ?? false);
     this.#limits = { ...DEFAULT_EGRESS_LIMITS, ...options.limits };
     for (const [k, v] of Object.entries(this.#limits)) {
-      if (!Number.isInteger(v) || v <= 0) throw new TypeError(`Expected options.limits.${k} to be a positive integer, got ${String(v)}`);
+      if (!Number.isInteger(v) || v <= 0)
+        throw new TypeError(
+          `Expected options.limits.${k} to be a positive integer, got ${String(v)}`,
+        );
     }
   }
 
@@ -130,7 +156,8 @@ export class EgressGateway {
    * function (called on lease release). A second grant for the same run is a bug.
    */
   grant(invocationId: string, toolId: string, grants: EgressGrant[]): () => void {
-    if (this.#grants.has(invocationId)) throw new Error(`egress grants for ${invocationId} already exist`);
+    if (this.#grants.has(invocationId))
+      throw new Error(`egress grants for ${invocationId} already exist`);
     const record: GrantRecord = { toolId, grants: [...grants] };
     this.#grants.set(invocationId, record);
     return () => {
@@ -140,7 +167,10 @@ export class EgressGateway {
   }
 
   /** The boundary for one run, or undefined when the tool has no egress (`network: none`). */
-  open(request: { invocationId: string; tool: SandboxTool }, deadlineMs: number): EgressSession | undefined {
+  open(
+    request: { invocationId: string; tool: SandboxTool },
+    deadlineMs: number,
+  ): EgressSession | undefined {
     const rules = this.#o.rulesFor(request.tool);
     if (!rules || rules.length === 0) return undefined;
     const record = this.#grants.get(request.invocationId);
@@ -204,7 +234,12 @@ export class EgressSession {
       }
       return JSON.stringify({ response: await this.fetch(parsed as EgressRequest) });
     } catch (err) {
-      return JSON.stringify({ error: err instanceof EgressError ? { kind: err.kind, message: err.message } : { kind: 'network', message: 'The request failed.' } });
+      return JSON.stringify({
+        error:
+          err instanceof EgressError
+            ? { kind: err.kind, message: err.message }
+            : { kind: 'network', message: 'The request failed.' },
+      });
     }
   }
 
@@ -214,31 +249,50 @@ export class EgressSession {
     let target: Target | undefined;
     const injected: string[] = [];
     try {
-      if (this.#closed.signal.aborted) throw new EgressError('closed', 'The run is over; no more requests.');
-      if (++this.#count > this.#o.limits.maxRequestsPerRun) throw new EgressError('limit', `A run may make at most ${this.#o.limits.maxRequestsPerRun} requests.`);
+      if (this.#closed.signal.aborted)
+        throw new EgressError('closed', 'The run is over; no more requests.');
+      if (++this.#count > this.#o.limits.maxRequestsPerRun)
+        throw new EgressError(
+          'limit',
+          `A run may make at most ${this.#o.limits.maxRequestsPerRun} requests.`,
+        );
       target = parseTarget(request?.url);
-      if (!METHODS.has(method)) throw new EgressError('bad_request', `The method ${method.slice(0, 20)} is not allowed.`);
+      if (!METHODS.has(method))
+        throw new EgressError('bad_request', `The method ${method.slice(0, 20)} is not allowed.`);
       if (!this.#o.allowlist.allows(target.host, target.port)) {
-        throw new EgressError('not_allowed', `${target.host}:${target.port} is not on this tool's egress allowlist (allowed: ${this.#o.allowlist.describe()}).`);
+        throw new EgressError(
+          'not_allowed',
+          `${target.host}:${target.port} is not on this tool's egress allowlist (allowed: ${this.#o.allowlist.describe()}).`,
+        );
       }
       const body = bodyOf(request.body, this.#o.limits.maxRequestBytes);
       const headers = toolHeaders(request.headers);
       const remaining = this.#o.deadlineMs - this.#o.now();
-      if (remaining <= 0) throw new EgressError('timeout', 'The run has no time left for a request.');
+      if (remaining <= 0)
+        throw new EgressError('timeout', 'The run has no time left for a request.');
       const address = await resolveChecked(target, this.#o.resolver, this.#o.policy);
 
       // Injection, after every check: only the lanes bound to this exact destination.
       const t = target;
-      const here = this.#o.grants.filter((g) => g.hosts.some((h) => new Allowlist([h]).allows(t.host, t.port)));
+      const here = this.#o.grants.filter((g) =>
+        g.hosts.some((h) => new Allowlist([h]).allows(t.host, t.port)),
+      );
       const elsewhere = this.#o.grants.filter((g) => !here.includes(g));
       if (elsewhere.length > 0) {
         // A tool that was shown a value (expose: env/file) must not send it to a host that is not its lane's.
         const scanner = new LeakScanner(elsewhere.map((g) => g.secret));
-        const outgoingText = `${target.url.href}\n${Object.entries(headers).map(([k, v]) => `${k}: ${String(v)}`).join('\n')}\n${body?.toString('utf8') ?? ''}`;
-        if (scanner.found(outgoingText)) throw new EgressError('leak', `The request to ${target.host}:${target.port} carried a credential of this run that is not for that host; it was not sent.`);
+        const outgoingText = `${target.url.href}\n${Object.entries(headers)
+          .map(([k, v]) => `${k}: ${String(v)}`)
+          .join('\n')}\n${body?.toString('utf8') ?? ''}`;
+        if (scanner.found(outgoingText))
+          throw new EgressError(
+            'leak',
+            `The request to ${target.host}:${target.port} carried a credential of this run that is not for that host; it was not sent.`,
+          );
       }
       for (const g of here) {
-        for (const k of Object.keys(headers)) if (k.toLowerCase() === g.header.toLowerCase()) delete headers[k];
+        for (const k of Object.keys(headers))
+          if (k.toLowerCase() === g.header.toLowerCase()) delete headers[k];
         headers[g.header] = g.headerValue;
         injected.push(g.lane);
       }
@@ -259,26 +313,67 @@ export class EgressSession {
         signal: this.#closed.signal,
       });
       const pairs: Array<[string, string]> = [];
-      for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) pairs.push([res.rawHeaders[i]!.toLowerCase(), res.rawHeaders[i + 1]!]);
+      for (let i = 0; i + 1 < res.rawHeaders.length; i += 2)
+        pairs.push([res.rawHeaders[i]!.toLowerCase(), res.rawHeaders[i + 1]!]);
       const text = res.body.toString('utf8');
       const secrets = this.#o.grants.map((g) => g.secret);
       if (secrets.length > 0) {
         const scanner = new LeakScanner(secrets);
         if (scanner.found(text) || scanner.found(pairs.map(([k, v]) => `${k}: ${v}`).join('\n'))) {
-          throw new EgressError('leak', `The response from ${target.host}:${target.port} carried a credential of this run; it was withheld from the tool.`);
+          throw new EgressError(
+            'leak',
+            `The response from ${target.host}:${target.port} carried a credential of this run; it was withheld from the tool.`,
+          );
         }
       }
-      this.#event({ method, target, outcome: 'sent', status: res.status, injected, responseBytes: res.body.length, started });
-      return { status: res.status, statusText: res.statusText, headers: pairs, body: text, url: target.url.href };
+      this.#event({
+        method,
+        target,
+        outcome: 'sent',
+        status: res.status,
+        injected,
+        responseBytes: res.body.length,
+        started,
+      });
+      return {
+        status: res.status,
+        statusText: res.statusText,
+        headers: pairs,
+        body: text,
+        url: target.url.href,
+      };
     } catch (err) {
-      const e = err instanceof EgressError ? err : new EgressError('network', 'The request failed.');
-      const refused = e.kind === 'not_allowed' || e.kind === 'address_forbidden' || e.kind === 'bad_request' || e.kind === 'limit' || e.kind === 'leak' || e.kind === 'closed';
-      this.#event({ method, target, outcome: refused ? 'refused' : 'failed', reason: e.message, injected, started });
+      const e =
+        err instanceof EgressError ? err : new EgressError('network', 'The request failed.');
+      const refused =
+        e.kind === 'not_allowed' ||
+        e.kind === 'address_forbidden' ||
+        e.kind === 'bad_request' ||
+        e.kind === 'limit' ||
+        e.kind === 'leak' ||
+        e.kind === 'closed';
+      this.#event({
+        method,
+        target,
+        outcome: refused ? 'refused' : 'failed',
+        reason: e.message,
+        injected,
+        started,
+      });
       throw e;
     }
   }
 
-  #event(e: { method: string; target: Target | undefined; outcome: EgressEvent['outcome']; status?: number; reason?: string; injected: string[]; responseBytes?: number; started: number }): void {
+  #event(e: {
+    method: string;
+    target: Target | undefined;
+    outcome: EgressEvent['outcome'];
+    status?: number;
+    reason?: string;
+    injected: string[];
+    responseBytes?: number;
+    started: number;
+  }): void {
     try {
       this.#o.onEvent({
         invocationId: this.#o.invocationId,
@@ -301,25 +396,45 @@ export class EgressSession {
 
 function bodyOf(body: unknown, max: number): Buffer | undefined {
   if (body === undefined || body === null) return undefined;
-  if (typeof body !== 'string') throw new EgressError('bad_request', 'The request body must be a string (use JSON.stringify).');
+  if (typeof body !== 'string')
+    throw new EgressError('bad_request', 'The request body must be a string (use JSON.stringify).');
   const bytes = Buffer.from(body, 'utf8');
-  if (bytes.length > max) throw new EgressError('too_large', `The request body is larger than ${max} bytes.`);
+  if (bytes.length > max)
+    throw new EgressError('too_large', `The request body is larger than ${max} bytes.`);
   return bytes;
 }
 
 function toolHeaders(raw: unknown): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = Object.create(null) as OutgoingHttpHeaders;
   if (raw === undefined || raw === null) return out;
-  const entries: unknown[] = Array.isArray(raw) ? raw : typeof raw === 'object' ? Object.entries(raw as Record<string, unknown>) : [null];
-  if (entries.length > MAX_HEADERS) throw new EgressError('bad_request', `At most ${MAX_HEADERS} headers are allowed.`);
+  const entries: unknown[] = Array.isArray(raw)
+    ? raw
+    : typeof raw === 'object'
+      ? Object.entries(raw as Record<string, unknown>)
+      : [null];
+  if (entries.length > MAX_HEADERS)
+    throw new EgressError('bad_request', `At most ${MAX_HEADERS} headers are allowed.`);
   for (const entry of entries) {
-    if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== 'string' || typeof entry[1] !== 'string') {
-      throw new EgressError('bad_request', 'Headers must be an object of strings or a list of [name, value] string pairs.');
+    if (
+      !Array.isArray(entry) ||
+      entry.length !== 2 ||
+      typeof entry[0] !== 'string' ||
+      typeof entry[1] !== 'string'
+    ) {
+      throw new EgressError(
+        'bad_request',
+        'Headers must be an object of strings or a list of [name, value] string pairs.',
+      );
     }
     const [name, value] = entry as [string, string];
-    if (!TOKEN.test(name) || name.length > 256) throw new EgressError('bad_request', 'A header name is not a valid HTTP token.');
+    if (!TOKEN.test(name) || name.length > 256)
+      throw new EgressError('bad_request', 'A header name is not a valid HTTP token.');
     // eslint-disable-next-line no-control-regex
-    if (/[\r\n\u0000]/.test(value) || value.length > 8192) throw new EgressError('bad_request', `The value of header ${name} is not allowed (line breaks, NUL, or longer than 8192).`);
+    if (/[\r\n\u0000]/.test(value) || value.length > 8192)
+      throw new EgressError(
+        'bad_request',
+        `The value of header ${name} is not allowed (line breaks, NUL, or longer than 8192).`,
+      );
     const lower = name.toLowerCase();
     if (OWNED_HEADERS.has(lower)) continue; // the boundary sets these itself
     out[lower] = value;

@@ -1,5 +1,15 @@
 /** The egress boundary: allowlisted, address-checked, credential-injecting HTTP for sandboxed tools. */
-export { EgressGateway, EgressSession, DEFAULT_EGRESS_LIMITS, type EgressEvent, type EgressGatewayOptions, type EgressGrant, type EgressLimits, type EgressRequest, type EgressResponse } from './gateway.ts';
+export {
+  EgressGateway,
+  EgressSession,
+  DEFAULT_EGRESS_LIMITS,
+  type EgressEvent,
+  type EgressGatewayOptions,
+  type EgressGrant,
+  type EgressLimits,
+  type EgressRequest,
+  type EgressResponse,
+} from './gateway.ts';
 export { EgressError, type EgressErrorKind } from './errors.ts';
 export { AddressPolicy, forbiddenReason, type PrivateAddressAllowance } from './address-policy.ts';
 export { Allowlist, normaliseHost, type EgressRule } from './allowlist.ts';

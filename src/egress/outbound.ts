@@ -8,7 +8,11 @@
  * against the name (`servername`), so pinning the IP costs no security.
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import {
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+} from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import type { AddressPolicy } from './address-policy.ts';
@@ -29,7 +33,11 @@ export const systemResolver: Resolver = async (hostname) => {
 };
 
 /** Resolves `target.host` and checks every answer; one forbidden answer refuses the request (a mixed answer is a rebinding attempt). */
-export async function resolveChecked(target: Target, resolver: Resolver, policy: AddressPolicy): Promise<ResolvedAddress> {
+export async function resolveChecked(
+  target: Target,
+  resolver: Resolver,
+  policy: AddressPolicy,
+): Promise<ResolvedAddress> {
   let answers: ResolvedAddress[];
   const literal = isIP(target.host);
   if (literal) {
@@ -41,11 +49,15 @@ export async function resolveChecked(target: Target, resolver: Resolver, policy:
       throw new EgressError('network', `The name ${target.host} could not be resolved.`);
     }
   }
-  if (answers.length === 0) throw new EgressError('network', `The name ${target.host} has no addresses.`);
+  if (answers.length === 0)
+    throw new EgressError('network', `The name ${target.host} has no addresses.`);
   for (const a of answers) {
     const why = policy.refusal(a.address);
     if (why !== undefined) {
-      throw new EgressError('address_forbidden', `${target.host} resolves to ${a.address}, a ${why} address; tools may only reach public addresses.`);
+      throw new EgressError(
+        'address_forbidden',
+        `${target.host} resolves to ${a.address}, a ${why} address; tools may only reach public addresses.`,
+      );
     }
   }
   return answers[0]!;
@@ -53,7 +65,11 @@ export async function resolveChecked(target: Target, resolver: Resolver, policy:
 
 /** A `lookup` for net.connect that answers with the one pinned address, whatever name it is asked about. */
 export function pinnedLookup(pinned: ResolvedAddress): LookupFunction {
-  return ((_hostname: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
+  return ((
+    _hostname: string,
+    options: { all?: boolean },
+    callback: (...args: unknown[]) => void,
+  ) => {
     if (options?.all) callback(null, [{ address: pinned.address, family: pinned.family }]);
     else callback(null, pinned.address, pinned.family);
   }) as unknown as LookupFunction;
@@ -104,13 +120,28 @@ export function sendOutbound(req: OutboundRequest): Promise<OutboundResponse> {
       // RFC 6066 §3: no SNI for IP literals.
       ...(target.secure && !isIP(target.host) ? { servername: target.host } : {}),
     });
-    const timer = setTimeout(() => fail(new EgressError('timeout', `The request to ${target.host}:${target.port} took longer than ${req.timeoutMs} ms.`)), req.timeoutMs);
-    const onAbort = (): void => fail(new EgressError('closed', 'The run ended before the response arrived.'));
+    const timer = setTimeout(
+      () =>
+        fail(
+          new EgressError(
+            'timeout',
+            `The request to ${target.host}:${target.port} took longer than ${req.timeoutMs} ms.`,
+          ),
+        ),
+      req.timeoutMs,
+    );
+    const onAbort = (): void =>
+      fail(new EgressError('closed', 'The run ended before the response arrived.'));
     req.signal?.addEventListener('abort', onAbort, { once: true });
     if (req.signal?.aborted) onAbort();
     outgoing.on('error', (err: NodeJS.ErrnoException) => {
       const tls = typeof err.code === 'string' && /CERT|SSL|TLS/.test(err.code);
-      fail(new EgressError('network', `The connection to ${target.host}:${target.port} failed${tls ? ' (TLS)' : ''}: ${err.code ?? 'error'}.`));
+      fail(
+        new EgressError(
+          'network',
+          `The connection to ${target.host}:${target.port} failed${tls ? ' (TLS)' : ''}: ${err.code ?? 'error'}.`,
+        ),
+      );
     });
     outgoing.on('response', (res) => {
       const chunks: Buffer[] = [];
@@ -119,18 +150,33 @@ export function sendOutbound(req: OutboundRequest): Promise<OutboundResponse> {
         size += chunk.length;
         if (size > req.maxResponseBytes) {
           res.destroy();
-          fail(new EgressError('too_large', `The response from ${target.host}:${target.port} is larger than ${req.maxResponseBytes} bytes.`));
+          fail(
+            new EgressError(
+              'too_large',
+              `The response from ${target.host}:${target.port} is larger than ${req.maxResponseBytes} bytes.`,
+            ),
+          );
           return;
         }
         chunks.push(chunk);
       });
-      res.on('error', () => fail(new EgressError('network', `The response from ${target.host}:${target.port} broke off.`)));
+      res.on('error', () =>
+        fail(
+          new EgressError('network', `The response from ${target.host}:${target.port} broke off.`),
+        ),
+      );
       res.on('end', () => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         req.signal?.removeEventListener('abort', onAbort);
-        resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: res.headers, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks) });
+        resolve({
+          status: res.statusCode ?? 0,
+          statusText: res.statusMessage ?? '',
+          headers: res.headers,
+          rawHeaders: res.rawHeaders,
+          body: Buffer.concat(chunks),
+        });
       });
     });
     outgoing.end(req.body);

@@ -28,7 +28,17 @@ export interface SocketProxy {
   close(): Promise<void>;
 }
 
-const STATUS: Record<string, number> = { not_allowed: 403, address_forbidden: 403, leak: 403, bad_request: 400, too_large: 413, limit: 429, timeout: 504, network: 502, closed: 503 };
+const STATUS: Record<string, number> = {
+  not_allowed: 403,
+  address_forbidden: 403,
+  leak: 403,
+  bad_request: 400,
+  too_large: 413,
+  limit: 429,
+  timeout: 504,
+  network: 502,
+  closed: 503,
+};
 
 function refuse(res: ServerResponse, status: number, kind: string, message: string): void {
   res.statusCode = status;
@@ -37,12 +47,23 @@ function refuse(res: ServerResponse, status: number, kind: string, message: stri
   res.end(JSON.stringify({ error: { kind, message } }));
 }
 
-async function handle(session: EgressSession, req: IncomingMessage, res: ServerResponse, maxBodyBytes: number): Promise<void> {
+async function handle(
+  session: EgressSession,
+  req: IncomingMessage,
+  res: ServerResponse,
+  maxBodyBytes: number,
+): Promise<void> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > maxBodyBytes) return refuse(res, 413, 'too_large', `The request body is larger than ${maxBodyBytes} bytes.`);
+    if (size > maxBodyBytes)
+      return refuse(
+        res,
+        413,
+        'too_large',
+        `The request body is larger than ${maxBodyBytes} bytes.`,
+      );
     chunks.push(chunk);
   }
   const headers: Array<[string, string]> = [];
@@ -52,7 +73,12 @@ async function handle(session: EgressSession, req: IncomingMessage, res: ServerR
     headers.push([name, req.rawHeaders[i + 1]!]);
   }
   try {
-    const out = await session.fetch({ url: req.url ?? '', method: req.method ?? 'GET', headers, ...(size > 0 ? { body: Buffer.concat(chunks).toString('utf8') } : {}) });
+    const out = await session.fetch({
+      url: req.url ?? '',
+      method: req.method ?? 'GET',
+      headers,
+      ...(size > 0 ? { body: Buffer.concat(chunks).toString('utf8') } : {}),
+    });
     res.statusCode = out.status;
     for (const [k, v] of out.headers) {
       if (['connection', 'transfer-encoding', 'content-length', 'keep-alive'].includes(k)) continue;
@@ -66,7 +92,10 @@ async function handle(session: EgressSession, req: IncomingMessage, res: ServerR
 }
 
 /** Starts the proxy for one run's session; `close()` removes the socket and its folder. */
-export async function startSocketProxy(session: EgressSession, options: { maxBodyBytes?: number; dir?: string } = {}): Promise<SocketProxy> {
+export async function startSocketProxy(
+  session: EgressSession,
+  options: { maxBodyBytes?: number; dir?: string } = {},
+): Promise<SocketProxy> {
   const dir = mkdtempSync(join(options.dir ?? tmpdir(), 'toolcage-egress-'));
   chmodSync(dir, 0o700);
   const path = join(dir, 'egress.sock');
@@ -77,7 +106,9 @@ export async function startSocketProxy(session: EgressSession, options: { maxBod
     });
   });
   server.on('connect', (_req, socket) => {
-    socket.end('HTTP/1.1 405 Method Not Allowed\r\nx-toolcage-egress: bad_request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+    socket.end(
+      'HTTP/1.1 405 Method Not Allowed\r\nx-toolcage-egress: bad_request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n',
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -88,13 +119,14 @@ export async function startSocketProxy(session: EgressSession, options: { maxBod
   chmodSync(path, 0o666);
   return {
     path,
-    close: () => new Promise<void>((resolve) => {
-      session.close();
-      server.closeAllConnections();
-      server.close(() => {
-        rmSync(dir, { recursive: true, force: true });
-        resolve();
-      });
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        session.close();
+        server.closeAllConnections();
+        server.close(() => {
+          rmSync(dir, { recursive: true, force: true });
+          resolve();
+        });
+      }),
   };
 }

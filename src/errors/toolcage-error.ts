@@ -22,7 +22,10 @@ export class ToolcageError extends Error {
   readonly retryAfterSeconds: number | undefined;
 
   constructor(code: ErrorCode, options: ToolcageErrorOptions = {}) {
-    super(options.message ?? ERROR_CATALOGUE[code].message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      options.message ?? ERROR_CATALOGUE[code].message,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.code = code;
     this.status = ERROR_CATALOGUE[code].status;
     this.details = options.details;
@@ -30,14 +33,24 @@ export class ToolcageError extends Error {
   }
 
   /** The contract's error body: `{"error": {"code", "message", "requestId"}}`. */
-  toBody(requestId: string): { error: { code: ErrorCode; message: string; requestId: string; details?: Record<string, unknown>; retryAfterSeconds?: number } } {
+  toBody(requestId: string): {
+    error: {
+      code: ErrorCode;
+      message: string;
+      requestId: string;
+      details?: Record<string, unknown>;
+      retryAfterSeconds?: number;
+    };
+  } {
     return {
       error: {
         code: this.code,
         message: this.message,
         requestId,
         ...(this.details ? { details: this.details } : {}),
-        ...(this.retryAfterSeconds !== undefined ? { retryAfterSeconds: this.retryAfterSeconds } : {}),
+        ...(this.retryAfterSeconds !== undefined
+          ? { retryAfterSeconds: this.retryAfterSeconds }
+          : {}),
       },
     };
   }

@@ -1,5 +1,16 @@
 /** Pipeline stages, in order; metrics and spans are named after them. */
-export const STAGES = ['resolve', 'verify', 'replay', 'decide', 'govern', 'validate_input', 'lease', 'queue', 'run', 'validate_output'] as const;
+export const STAGES = [
+  'resolve',
+  'verify',
+  'replay',
+  'decide',
+  'govern',
+  'validate_input',
+  'lease',
+  'queue',
+  'run',
+  'validate_output',
+] as const;
 export type Stage = (typeof STAGES)[number];
 
 /**
@@ -22,7 +33,13 @@ export interface ExecutorObserver {
   /** A call starts (before the tool is resolved: `toolId` is as received). */
   begin?(call: CallRef, toolId: string): void;
   stage(stage: Stage, toolId: string, ms: number, call?: CallRef): void;
-  outcome(toolId: string, outcome: 'allowed' | 'refused' | 'failed', code: string | undefined, ms: number, call?: CallRef): void;
+  outcome(
+    toolId: string,
+    outcome: 'allowed' | 'refused' | 'failed',
+    code: string | undefined,
+    ms: number,
+    call?: CallRef,
+  ): void;
 }
 
 export const NULL_OBSERVER: ExecutorObserver = { stage() {}, outcome() {} };

@@ -26,7 +26,11 @@ export interface GovernorGate {
  * is `'replayed'` and charges nothing, exactly as the two steps in a row.
  */
 export interface AdmissionStep {
-  admit(id: { iss: string; jti: string }, expiresAtMs: number, plan: GovernorPlan): Promise<'replayed' | GovernorVerdict>;
+  admit(
+    id: { iss: string; jti: string },
+    expiresAtMs: number,
+    plan: GovernorPlan,
+  ): Promise<'replayed' | GovernorVerdict>;
 }
 
 /** Bounded concurrency per tenant under a global cap (src/governors/concurrency). */
@@ -35,7 +39,13 @@ export interface ConcurrencyGate {
 }
 
 /** Proof-of-possession check for claims bound by `cnf.jkt` (RFC 9449); throws `dpop_invalid`. */
-export type DpopVerifier = (input: { proof: string; htm: string; htu: string; jkt: string; claim: string }) => Promise<void>;
+export type DpopVerifier = (input: {
+  proof: string;
+  htm: string;
+  htu: string;
+  jkt: string;
+  claim: string;
+}) => Promise<void>;
 
 /** Credentials for one run: handed to the sandbox, scanned for in the output, revoked after. */
 export interface CredentialLease {
@@ -50,5 +60,10 @@ export interface CredentialLease {
 
 export interface CredentialProvider {
   /** Leases the tool's lanes for one run ending at `deadlineMs`; throws `scope_insufficient` when the claim does not cover a lane. */
-  lease(claim: ClaimPayload, tool: LoadedTool, deadlineMs: number, invocationId: string): Promise<CredentialLease>;
+  lease(
+    claim: ClaimPayload,
+    tool: LoadedTool,
+    deadlineMs: number,
+    invocationId: string,
+  ): Promise<CredentialLease>;
 }

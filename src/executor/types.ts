@@ -39,7 +39,11 @@ export interface ToolSummary {
 export interface Executor {
   execute(call: ExecuteCall): Promise<ExecuteOutcome>;
   listTools(): ToolSummary[];
-  readiness(): Promise<{ ready: boolean; backends: Record<string, { usable: boolean; detail: string }>; stores: string }>;
+  readiness(): Promise<{
+    ready: boolean;
+    backends: Record<string, { usable: boolean; detail: string }>;
+    stores: string;
+  }>;
   close(): Promise<void>;
 }
 

@@ -54,10 +54,13 @@ export class ConcurrencyLimiter {
   constructor(options: ConcurrencyOptions) {
     for (const name of ['maxConcurrent', 'perTenantConcurrent', 'maxQueuedPerTenant'] as const) {
       const value = options?.[name];
-      if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`Expected ${name} to be a positive integer, got ${String(value)}`);
+      if (!Number.isSafeInteger(value) || value < 1)
+        throw new TypeError(`Expected ${name} to be a positive integer, got ${String(value)}`);
     }
     if (options.perTenantConcurrent > options.maxConcurrent) {
-      throw new TypeError(`Expected perTenantConcurrent to be at most maxConcurrent (${options.maxConcurrent}), got ${options.perTenantConcurrent}`);
+      throw new TypeError(
+        `Expected perTenantConcurrent to be at most maxConcurrent (${options.maxConcurrent}), got ${options.perTenantConcurrent}`,
+      );
     }
     this.options = Object.freeze({ ...options });
     this.#global = new PQueue({ concurrency: options.maxConcurrent });
@@ -71,7 +74,11 @@ export class ConcurrencyLimiter {
     signal?.throwIfAborted();
     let lane = this.#tenants.get(tenant);
     if (lane === undefined) {
-      lane = { queue: new PQueue({ concurrency: this.options.perTenantConcurrent }), active: 0, running: 0 };
+      lane = {
+        queue: new PQueue({ concurrency: this.options.perTenantConcurrent }),
+        active: 0,
+        running: 0,
+      };
       this.#tenants.set(tenant, lane);
     }
     if (lane.queue.size >= this.options.maxQueuedPerTenant) {
@@ -116,7 +123,8 @@ export class ConcurrencyLimiter {
     } finally {
       signal?.removeEventListener('abort', onAbort);
       current.active -= 1;
-      if (current.active === 0 && this.#tenants.get(tenant) === current) this.#tenants.delete(tenant);
+      if (current.active === 0 && this.#tenants.get(tenant) === current)
+        this.#tenants.delete(tenant);
       this.#active -= 1;
       if (this.#active === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
     }
@@ -141,7 +149,13 @@ export class ConcurrencyLimiter {
 }
 
 /** The limiter the config asks for, or undefined when the config says `concurrency: { enabled: false }`. */
-export function createConcurrencyLimiter(config: { enabled: false } | ({ enabled: true } & ConcurrencyOptions)): ConcurrencyLimiter | undefined {
+export function createConcurrencyLimiter(
+  config: { enabled: false } | ({ enabled: true } & ConcurrencyOptions),
+): ConcurrencyLimiter | undefined {
   if (!config.enabled) return undefined;
-  return new ConcurrencyLimiter({ maxConcurrent: config.maxConcurrent, perTenantConcurrent: config.perTenantConcurrent, maxQueuedPerTenant: config.maxQueuedPerTenant });
+  return new ConcurrencyLimiter({
+    maxConcurrent: config.maxConcurrent,
+    perTenantConcurrent: config.perTenantConcurrent,
+    maxQueuedPerTenant: config.maxQueuedPerTenant,
+  });
 }

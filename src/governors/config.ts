@@ -90,15 +90,21 @@ export const governorsConfigSchema = z
     concurrency: z
       .union([
         off,
-        z.strictObject({
-          enabled: z.literal(true).default(true),
-          maxConcurrent: positiveInt.default(GOVERNOR_DEFAULTS.concurrency.maxConcurrent),
-          perTenantConcurrent: positiveInt.default(GOVERNOR_DEFAULTS.concurrency.perTenantConcurrent),
-          maxQueuedPerTenant: positiveInt.default(GOVERNOR_DEFAULTS.concurrency.maxQueuedPerTenant),
-        }).refine((c) => c.perTenantConcurrent <= c.maxConcurrent, {
-          message: 'perTenantConcurrent must be at most maxConcurrent',
-          path: ['perTenantConcurrent'],
-        }),
+        z
+          .strictObject({
+            enabled: z.literal(true).default(true),
+            maxConcurrent: positiveInt.default(GOVERNOR_DEFAULTS.concurrency.maxConcurrent),
+            perTenantConcurrent: positiveInt.default(
+              GOVERNOR_DEFAULTS.concurrency.perTenantConcurrent,
+            ),
+            maxQueuedPerTenant: positiveInt.default(
+              GOVERNOR_DEFAULTS.concurrency.maxQueuedPerTenant,
+            ),
+          })
+          .refine((c) => c.perTenantConcurrent <= c.maxConcurrent, {
+            message: 'perTenantConcurrent must be at most maxConcurrent',
+            path: ['perTenantConcurrent'],
+          }),
       ])
       .prefault({}),
   })
@@ -112,6 +118,7 @@ export type GovernorsConfig = z.output<typeof governorsConfigSchema>;
 /** Parse or throw a TypeError naming every problem (a misuse of the library API, not a refusal). */
 export function parseGovernorsConfig(input: unknown): GovernorsConfig {
   const result = governorsConfigSchema.safeParse(input);
-  if (!result.success) throw new TypeError(`Invalid governors config:\n${z.prettifyError(result.error)}`);
+  if (!result.success)
+    throw new TypeError(`Invalid governors config:\n${z.prettifyError(result.error)}`);
   return result.data;
 }

@@ -14,7 +14,8 @@ export class ExpiringMap<V> {
 
   constructor(options: { minSweepSize?: number } = {}) {
     const min = options.minSweepSize ?? 1024;
-    if (!Number.isInteger(min) || min < 1) throw new TypeError(`Expected minSweepSize to be a positive integer, got ${String(min)}`);
+    if (!Number.isInteger(min) || min < 1)
+      throw new TypeError(`Expected minSweepSize to be a positive integer, got ${String(min)}`);
     this.#minSweepSize = min;
     this.#nextSweepAt = min;
   }
@@ -45,7 +46,8 @@ export class ExpiringMap<V> {
 
   /** Drop every entry expired at `nowMs`. */
   sweep(nowMs: number): void {
-    for (const [key, entry] of this.#entries) if (entry.expiresAtMs <= nowMs) this.#entries.delete(key);
+    for (const [key, entry] of this.#entries)
+      if (entry.expiresAtMs <= nowMs) this.#entries.delete(key);
     this.#nextSweepAt = Math.max(this.#minSweepSize, this.#entries.size * 2);
   }
 

@@ -65,9 +65,16 @@ export class Governors {
   readonly #clock: () => number;
 
   constructor(options: GovernorsOptions) {
-    if (options === null || typeof options !== 'object') throw new TypeError(`Expected an options object, got ${String(options)}`);
+    if (options === null || typeof options !== 'object')
+      throw new TypeError(`Expected an options object, got ${String(options)}`);
     const { stores } = options;
-    if (stores === null || typeof stores !== 'object' || !stores.rate || !stores.spend || !stores.loop) {
+    if (
+      stores === null ||
+      typeof stores !== 'object' ||
+      !stores.rate ||
+      !stores.spend ||
+      !stores.loop
+    ) {
       throw new TypeError('Expected options.stores to hold rate, spend and loop stores');
     }
     this.config = parseGovernorsConfig(options.config);
@@ -83,7 +90,9 @@ export class Governors {
   /** Resolves when the call may go ahead; rejects with `loop_detected`, `rate_limited`, `quota_exceeded` or `state_unavailable`. */
   async check(call: GovernorCheck): Promise<void> {
     const plan = this.plan(call);
-    const verdict = this.#stores.plan ? await this.#stores.plan.decideAll(plan) : await this.#decideOneByOne(plan);
+    const verdict = this.#stores.plan
+      ? await this.#stores.plan.decideAll(plan)
+      : await this.#decideOneByOne(plan);
     if (verdict.refused !== undefined) throw this.refusal(verdict, call.cost);
   }
 
@@ -92,38 +101,83 @@ export class Governors {
     const nowMs = call.nowMs ?? this.#clock();
     assertTime('nowMs', nowMs);
     assertNonNegativeInteger('cost', call.cost);
-    for (const [name, value] of Object.entries({ principal: call.principal, tenant: call.tenant, toolId: call.toolId, argsHash: call.argsHash })) {
-      if (typeof value !== 'string' || value === '') throw new TypeError(`Expected ${name} to be a non-empty string, got ${String(value)}`);
+    for (const [name, value] of Object.entries({
+      principal: call.principal,
+      tenant: call.tenant,
+      toolId: call.toolId,
+      argsHash: call.argsHash,
+    })) {
+      if (typeof value !== 'string' || value === '')
+        throw new TypeError(`Expected ${name} to be a non-empty string, got ${String(value)}`);
     }
     const { loopGuard, rateLimits, spend } = this.config;
     const buckets: GovernorPlan['buckets'] = [];
     const add = (limit: Limit, key: string, rule: typeof rateLimits.principal) => {
-      if (rule.enabled) buckets.push({ limit, key, rule: { capacity: rule.capacity, refillPerSecond: rule.refillPerSecond } });
+      if (rule.enabled)
+        buckets.push({
+          limit,
+          key,
+          rule: { capacity: rule.capacity, refillPerSecond: rule.refillPerSecond },
+        });
     };
-    add('principal', tenantKey(call.tenant, 'rate', 'principal', call.principal), rateLimits.principal);
+    add(
+      'principal',
+      tenantKey(call.tenant, 'rate', 'principal', call.principal),
+      rateLimits.principal,
+    );
     add('tool', tenantKey(call.tenant, 'rate', 'tool', call.toolId), rateLimits.tool);
     add('tenant', tenantKey(call.tenant, 'rate', 'tenant'), rateLimits.tenant);
     return {
       nowMs,
-      ...(loopGuard.enabled ? { loop: { key: tenantKey(call.tenant, 'loop', call.principal, call.toolId, call.argsHash), maxRepeats: loopGuard.maxRepeats, windowSeconds: loopGuard.windowSeconds } } : {}),
+      ...(loopGuard.enabled
+        ? {
+            loop: {
+              key: tenantKey(call.tenant, 'loop', call.principal, call.toolId, call.argsHash),
+              maxRepeats: loopGuard.maxRepeats,
+              windowSeconds: loopGuard.windowSeconds,
+            },
+          }
+        : {}),
       buckets,
-      ...(spend.enabled ? { spend: { key: tenantKey(call.tenant, 'spend'), cost: call.cost, budget: spend.budget, windowSeconds: spend.windowSeconds } } : {}),
+      ...(spend.enabled
+        ? {
+            spend: {
+              key: tenantKey(call.tenant, 'spend'),
+              cost: call.cost,
+              budget: spend.budget,
+              windowSeconds: spend.windowSeconds,
+            },
+          }
+        : {}),
     };
   }
 
   /** The plan decided store by store: loop guard, then each bucket, then spend; a refusal stops the rest. */
   async #decideOneByOne(plan: GovernorPlan): Promise<GovernorVerdict> {
     if (plan.loop) {
-      const d = await this.#stores.loop.hit(plan.loop.key, plan.loop.maxRepeats, plan.loop.windowSeconds, plan.nowMs);
-      if (!d.allowed) return { refused: 'loop', retryAfterSeconds: d.retryAfterSeconds, count: d.count };
+      const d = await this.#stores.loop.hit(
+        plan.loop.key,
+        plan.loop.maxRepeats,
+        plan.loop.windowSeconds,
+        plan.nowMs,
+      );
+      if (!d.allowed)
+        return { refused: 'loop', retryAfterSeconds: d.retryAfterSeconds, count: d.count };
     }
     for (const b of plan.buckets) {
       const d = await this.#stores.rate.take(b.key, b.rule, plan.nowMs, 1);
       if (!d.allowed) return { refused: b.limit, retryAfterSeconds: d.retryAfterSeconds };
     }
     if (plan.spend) {
-      const d = await this.#stores.spend.charge(plan.spend.key, plan.spend.cost, plan.spend.budget, plan.spend.windowSeconds, plan.nowMs);
-      if (!d.allowed) return { refused: 'spend', retryAfterSeconds: d.retryAfterSeconds, spent: d.spent };
+      const d = await this.#stores.spend.charge(
+        plan.spend.key,
+        plan.spend.cost,
+        plan.spend.budget,
+        plan.spend.windowSeconds,
+        plan.nowMs,
+      );
+      if (!d.allowed)
+        return { refused: 'spend', retryAfterSeconds: d.retryAfterSeconds, spent: d.spent };
     }
     return { refused: undefined };
   }
@@ -148,7 +202,13 @@ export class Governors {
           `The tenant spend cap is reached: ${verdict.spent} of ${g.budget} units spent in this ${g.windowSeconds} s window, ` +
           `and this call costs ${cost}. Retry after ${verdict.retryAfterSeconds} s when the window resets, or ask the operator to raise the cap.`,
         retryAfterSeconds: verdict.retryAfterSeconds,
-        details: { limit: 'spend', budget: g.budget, spent: verdict.spent, cost, windowSeconds: g.windowSeconds },
+        details: {
+          limit: 'spend',
+          budget: g.budget,
+          spent: verdict.spent,
+          cost,
+          windowSeconds: g.windowSeconds,
+        },
       });
     }
     const rule = rateLimits[verdict.refused] as { capacity: number; refillPerSecond: number };
@@ -157,7 +217,11 @@ export class Governors {
         `Rate limit reached for ${LIMIT_WORDING[verdict.refused]} (${rule.refillPerSecond} calls/s, bursts of ${rule.capacity}). ` +
         `Retry after ${verdict.retryAfterSeconds} s, and slow the caller down.`,
       retryAfterSeconds: verdict.retryAfterSeconds,
-      details: { limit: verdict.refused, capacity: rule.capacity, refillPerSecond: rule.refillPerSecond },
+      details: {
+        limit: verdict.refused,
+        capacity: rule.capacity,
+        refillPerSecond: rule.refillPerSecond,
+      },
     });
   }
 }

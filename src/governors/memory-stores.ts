@@ -1,6 +1,15 @@
 import { ExpiringMap } from './expiring-map.ts';
 import { retryAfterSecondsFromMs } from './keys.ts';
-import type { GovernorStores, LoopDecision, LoopStore, RateDecision, RateLimitStore, SpendDecision, SpendStore, TokenBucketRule } from './types.ts';
+import type {
+  GovernorStores,
+  LoopDecision,
+  LoopStore,
+  RateDecision,
+  RateLimitStore,
+  SpendDecision,
+  SpendStore,
+  TokenBucketRule,
+} from './types.ts';
 import { assertCharge, assertHit, assertTake, fixedWindow } from './validate.ts';
 
 /**
@@ -42,9 +51,13 @@ export class MemoryRateLimitStore implements RateLimitStore {
       tokens = Math.max(0, tokens - cost);
       decision = { allowed: true, retryAfterSeconds: 0 };
     } else {
-      decision = { allowed: false, retryAfterSeconds: retryAfterSecondsFromMs(((cost - tokens) * 1000) / rule.refillPerSecond) };
+      decision = {
+        allowed: false,
+        retryAfterSeconds: retryAfterSecondsFromMs(((cost - tokens) * 1000) / rule.refillPerSecond),
+      };
     }
-    const fullAtMs = updatedAtMs + Math.ceil(((rule.capacity - tokens) * 1000) / rule.refillPerSecond);
+    const fullAtMs =
+      updatedAtMs + Math.ceil(((rule.capacity - tokens) * 1000) / rule.refillPerSecond);
     if (fullAtMs > nowMs) this.#buckets.set(key, { tokens, updatedAtMs }, fullAtMs, nowMs);
     else this.#buckets.delete(key);
     return decision;
@@ -68,7 +81,13 @@ interface WindowSpend {
 export class MemorySpendStore implements SpendStore {
   readonly #windows = new ExpiringMap<WindowSpend>();
 
-  async charge(key: string, cost: number, budget: number, windowSeconds: number, nowMs: number): Promise<SpendDecision> {
+  async charge(
+    key: string,
+    cost: number,
+    budget: number,
+    windowSeconds: number,
+    nowMs: number,
+  ): Promise<SpendDecision> {
     assertCharge(cost, budget, windowSeconds, nowMs);
     const window = fixedWindow(windowSeconds, nowMs);
     const current = this.#windows.get(key, nowMs);
@@ -92,7 +111,12 @@ export class MemorySpendStore implements SpendStore {
 export class MemoryLoopStore implements LoopStore {
   readonly #hits = new ExpiringMap<number[]>();
 
-  async hit(key: string, maxRepeats: number, windowSeconds: number, nowMs: number): Promise<LoopDecision> {
+  async hit(
+    key: string,
+    maxRepeats: number,
+    windowSeconds: number,
+    nowMs: number,
+  ): Promise<LoopDecision> {
     assertHit(maxRepeats, windowSeconds, nowMs);
     const windowMs = Math.ceil(windowSeconds * 1000);
     // The window is (nowMs - windowMs, nowMs]: a call exactly windowMs old has left it.
@@ -100,7 +124,11 @@ export class MemoryLoopStore implements LoopStore {
     if (times.length >= maxRepeats) {
       const oldest = times[0] ?? nowMs;
       this.#hits.set(key, times, Math.max(...times) + windowMs, nowMs);
-      return { allowed: false, count: times.length, retryAfterSeconds: retryAfterSecondsFromMs(oldest + windowMs - nowMs) };
+      return {
+        allowed: false,
+        count: times.length,
+        retryAfterSeconds: retryAfterSecondsFromMs(oldest + windowMs - nowMs),
+      };
     }
     times.push(nowMs);
     times.sort((a, b) => a - b);
@@ -115,5 +143,10 @@ export class MemoryLoopStore implements LoopStore {
 
 /** The three governor stores, in memory. */
 export function createMemoryGovernorStores(): GovernorStores {
-  return { kind: 'memory', rate: new MemoryRateLimitStore(), spend: new MemorySpendStore(), loop: new MemoryLoopStore() };
+  return {
+    kind: 'memory',
+    rate: new MemoryRateLimitStore(),
+    spend: new MemorySpendStore(),
+    loop: new MemoryLoopStore(),
+  };
 }

@@ -31,7 +31,13 @@ export interface SpendDecision {
 
 export interface SpendStore {
   /** Charge `cost` to `key` in the fixed window of `windowSeconds` containing `nowMs`, unless that passes `budget`. */
-  charge(key: string, cost: number, budget: number, windowSeconds: number, nowMs: number): Promise<SpendDecision>;
+  charge(
+    key: string,
+    cost: number,
+    budget: number,
+    windowSeconds: number,
+    nowMs: number,
+  ): Promise<SpendDecision>;
 }
 
 export interface LoopDecision {

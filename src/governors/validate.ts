@@ -26,7 +26,9 @@ export function assertNonNegativeInteger(name: string, value: number): void {
 
 export function assertTime(name: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0) {
-    throw new TypeError(`Expected ${name} to be a time in whole milliseconds since the epoch, got ${String(value)}`);
+    throw new TypeError(
+      `Expected ${name} to be a time in whole milliseconds since the epoch, got ${String(value)}`,
+    );
   }
 }
 
@@ -35,10 +37,18 @@ export function assertTake(rule: TokenBucketRule, nowMs: number, cost: number): 
   assertPositive('refillPerSecond', rule.refillPerSecond);
   assertTime('nowMs', nowMs);
   assertPositiveInteger('cost', cost);
-  if (cost > rule.capacity) throw new TypeError(`Expected cost to be at most the bucket capacity ${rule.capacity}, got ${cost}`);
+  if (cost > rule.capacity)
+    throw new TypeError(
+      `Expected cost to be at most the bucket capacity ${rule.capacity}, got ${cost}`,
+    );
 }
 
-export function assertCharge(cost: number, budget: number, windowSeconds: number, nowMs: number): void {
+export function assertCharge(
+  cost: number,
+  budget: number,
+  windowSeconds: number,
+  nowMs: number,
+): void {
   assertNonNegativeInteger('cost', cost);
   assertPositiveInteger('budget', budget);
   assertPositiveInteger('windowSeconds', windowSeconds);
@@ -52,7 +62,10 @@ export function assertHit(maxRepeats: number, windowSeconds: number, nowMs: numb
 }
 
 /** The fixed window of `windowSeconds` containing `nowMs`, aligned to the epoch so that every replica agrees on it. */
-export function fixedWindow(windowSeconds: number, nowMs: number): { startMs: number; endMs: number } {
+export function fixedWindow(
+  windowSeconds: number,
+  nowMs: number,
+): { startMs: number; endMs: number } {
   const windowMs = windowSeconds * 1000;
   const startMs = Math.floor(nowMs / windowMs) * windowMs;
   return { startMs, endMs: startMs + windowMs };

@@ -20,7 +20,9 @@ export interface BaseAppOptions {
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
 export function requestIdFrom(header: string | string[] | undefined): string {
-  return typeof header === 'string' && SAFE_REQUEST_ID.test(header) ? header : `req_${randomUUID()}`;
+  return typeof header === 'string' && SAFE_REQUEST_ID.test(header)
+    ? header
+    : `req_${randomUUID()}`;
 }
 
 /**
@@ -33,7 +35,10 @@ export function createHttpLogger(level = 'info'): Logger {
     base: null,
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
-    redact: { paths: ['req.headers', 'headers', 'authorization', 'dpop', 'body', 'claim', 'apiKey'], censor: '[redacted]' },
+    redact: {
+      paths: ['req.headers', 'headers', 'authorization', 'dpop', 'body', 'claim', 'apiKey'],
+      censor: '[redacted]',
+    },
   });
 }
 
@@ -46,7 +51,10 @@ export function createBaseApp(options: BaseAppOptions): FastifyInstance {
   const logger = options.logger ?? createHttpLogger(options.logLevel);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    logController: new LogController({
+      disableRequestLogging: true,
+      requestIdLogLabel: 'requestId',
+    }),
     bodyLimit: options.bodyLimitBytes,
     requestTimeout: options.requestTimeoutMs,
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
@@ -67,24 +75,53 @@ export function createBaseApp(options: BaseAppOptions): FastifyInstance {
   });
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
-      { method: request.method, route: request.routeOptions.url ?? '(none)', path: request.url.split('?')[0]!.slice(0, 256), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? '(none)',
+        path: request.url.split('?')[0]!.slice(0, 256),
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
       'request',
     );
   });
   app.setErrorHandler((err, request, reply) => sendError(reply, err, request.id));
-  app.setNotFoundHandler((request, reply) => sendError(reply, new ToolcageError('not_found', { message: `No route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}. See the README for the endpoints.` }), request.id));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      reply,
+      new ToolcageError('not_found', {
+        message: `No route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}. See the README for the endpoints.`,
+      }),
+      request.id,
+    ),
+  );
   return app;
 }
 
 /** Reads a JSON object body with exactly the allowed keys; anything else is `request_invalid`. */
-export function objectBody(body: unknown, allowed: readonly string[], required: readonly string[]): Record<string, unknown> {
+export function objectBody(
+  body: unknown,
+  allowed: readonly string[],
+  required: readonly string[],
+): Record<string, unknown> {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new ToolcageError('request_invalid', { message: `The body must be a JSON object with ${required.map((k) => `"${k}"`).join(', ')}.` });
+    throw new ToolcageError('request_invalid', {
+      message: `The body must be a JSON object with ${required.map((k) => `"${k}"`).join(', ')}.`,
+    });
   }
   const extra = Object.keys(body).filter((k) => !allowed.includes(k));
-  if (extra.length > 0) throw new ToolcageError('request_invalid', { message: `Unknown body field(s): ${extra.slice(0, 5).map((k) => k.slice(0, 40)).join(', ')}. Allowed: ${allowed.join(', ')}.` });
+  if (extra.length > 0)
+    throw new ToolcageError('request_invalid', {
+      message: `Unknown body field(s): ${extra
+        .slice(0, 5)
+        .map((k) => k.slice(0, 40))
+        .join(', ')}. Allowed: ${allowed.join(', ')}.`,
+    });
   const missing = required.filter((k) => !Object.hasOwn(body, k));
-  if (missing.length > 0) throw new ToolcageError('request_invalid', { message: `The body lacks ${missing.map((k) => `"${k}"`).join(', ')}.` });
+  if (missing.length > 0)
+    throw new ToolcageError('request_invalid', {
+      message: `The body lacks ${missing.map((k) => `"${k}"`).join(', ')}.`,
+    });
   return body as Record<string, unknown>;
 }
 
@@ -97,7 +134,12 @@ export function bearerToken(header: string | undefined): string | undefined {
 }
 
 /** The URL a DPoP proof must name: the configured public base URL, or this request's scheme and Host. */
-export function requestHtu(publicUrl: string | undefined, protocol: string, host: string | undefined, url: string): string {
+export function requestHtu(
+  publicUrl: string | undefined,
+  protocol: string,
+  host: string | undefined,
+  url: string,
+): string {
   const path = url.split('?')[0]!.split('#')[0]!;
   if (publicUrl) return `${publicUrl.replace(/\/+$/, '')}${path}`;
   return `${protocol}://${host ?? 'localhost'}${path}`;

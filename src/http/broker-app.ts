@@ -40,19 +40,39 @@ const claimBody = z.strictObject({
   approvalId: z.string().min(1).max(128).optional(),
   ttlSeconds: z.number().int().positive().max(86_400).optional(),
 });
-const approvalBody = z.strictObject({ tool: id, args: z.unknown(), tenant: z.string().min(1).max(128).optional() });
+const approvalBody = z.strictObject({
+  tool: id,
+  args: z.unknown(),
+  tenant: z.string().min(1).max(128).optional(),
+});
 
 function parse<T>(schema: z.ZodType<T>, body: unknown, required: string[]): T {
-  objectBody(body, Object.keys((schema as unknown as { shape: Record<string, unknown> }).shape), required);
+  objectBody(
+    body,
+    Object.keys((schema as unknown as { shape: Record<string, unknown> }).shape),
+    required,
+  );
   const r = schema.safeParse(body);
-  if (!r.success) throw new ToolcageError('request_invalid', { message: `Invalid body: ${r.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}.` });
+  if (!r.success)
+    throw new ToolcageError('request_invalid', {
+      message: `Invalid body: ${r.error.issues
+        .slice(0, 5)
+        .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+        .join('; ')}.`,
+    });
   return r.data;
 }
 
 function approvalView(r: ApprovalRecord) {
   return {
-    id: r.id, status: r.status, tool: r.tool, subject: r.sub, tenant: r.tenant, argsHash: r.argsHash,
-    createdAt: new Date(r.createdAtMs).toISOString(), expiresAt: new Date(r.expiresAtMs).toISOString(),
+    id: r.id,
+    status: r.status,
+    tool: r.tool,
+    subject: r.sub,
+    tenant: r.tenant,
+    argsHash: r.argsHash,
+    createdAt: new Date(r.createdAtMs).toISOString(),
+    expiresAt: new Date(r.expiresAtMs).toISOString(),
     ...(r.decidedBy ? { decidedBy: r.decidedBy } : {}),
   };
 }
@@ -73,9 +93,15 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
   const control: RunnerAppControl = { draining: false, inFlight: new InFlight() };
   app.decorate('toolcage', control);
   const approverRoles = o.approverRoles ?? ['approver'];
-  const authenticate = (request: FastifyRequest) => o.auth.authenticate({ authorization: request.headers.authorization, 'x-api-key': request.headers['x-api-key'] });
+  const authenticate = (request: FastifyRequest) =>
+    o.auth.authenticate({
+      authorization: request.headers.authorization,
+      'x-api-key': request.headers['x-api-key'],
+    });
 
-  app.get('/.well-known/jwks.json', async (_request, reply) => reply.header('cache-control', 'public, max-age=60').send(o.broker.jwks()));
+  app.get('/.well-known/jwks.json', async (_request, reply) =>
+    reply.header('cache-control', 'public, max-age=60').send(o.broker.jwks()),
+  );
 
   app.post('/v1/claims', async (request, reply) => {
     const principal = await authenticate(request);
@@ -83,18 +109,40 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
     let dpopJkt: string | undefined;
     const proof = request.headers.dpop;
     if (proof !== undefined) {
-      if (!o.dpop) throw new ToolcageError('dpop_invalid', { message: 'This broker does not accept DPoP proofs.' });
-      ({ jkt: dpopJkt } = await o.dpop.verify({ proof: Array.isArray(proof) ? proof.join(',') : proof, htm: request.method, htu: requestHtu(o.publicUrl, request.protocol, request.host, request.url) }));
+      if (!o.dpop)
+        throw new ToolcageError('dpop_invalid', {
+          message: 'This broker does not accept DPoP proofs.',
+        });
+      ({ jkt: dpopJkt } = await o.dpop.verify({
+        proof: Array.isArray(proof) ? proof.join(',') : proof,
+        htm: request.method,
+        htu: requestHtu(o.publicUrl, request.protocol, request.host, request.url),
+      }));
     }
     const issued = await o.broker.issueClaim({
-      tool: body.tool, args: body.args, sub: principal.subject, roles: principal.roles,
+      tool: body.tool,
+      args: body.args,
+      sub: principal.subject,
+      roles: principal.roles,
       tenant: tenantFor(principal, body.tenant),
       ...(body.scope ? { scope: body.scope } : {}),
       ...(body.ttlSeconds !== undefined ? { ttlSeconds: body.ttlSeconds } : {}),
       ...(body.approvalId ? { approvalId: body.approvalId } : {}),
       ...(dpopJkt ? { dpopJkt } : {}),
     });
-    request.log.info({ requestId: request.id, event: 'claim_issued', sub: principal.subject, via: principal.via, tool: body.tool, jti: issued.jti, bound: dpopJkt !== undefined, expiresAt: issued.expiresAt }, 'claim issued');
+    request.log.info(
+      {
+        requestId: request.id,
+        event: 'claim_issued',
+        sub: principal.subject,
+        via: principal.via,
+        tool: body.tool,
+        jti: issued.jti,
+        bound: dpopJkt !== undefined,
+        expiresAt: issued.expiresAt,
+      },
+      'claim issued',
+    );
     return reply.code(201).send(issued);
   });
 
@@ -102,17 +150,42 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
     const principal = await authenticate(request);
     const body = parse(approvalBody, request.body, ['tool', 'args']);
     const tool = o.registry().get(body.tool);
-    if (!tool) throw new ToolcageError('tool_not_allowed', { message: `Tool "${body.tool}" is not in the registry allowlist.` });
+    if (!tool)
+      throw new ToolcageError('tool_not_allowed', {
+        message: `Tool "${body.tool}" is not in the registry allowlist.`,
+      });
     // Only a principal who could get a claim for the tool may ask a human to approve a call of it.
     decide(o.policy, tool.manifest, principal.roles, {});
-    const record = await o.broker.recordApproval({ tool: body.tool, args: body.args, sub: principal.subject, tenant: tenantFor(principal, body.tenant), status: 'pending' });
-    request.log.info({ requestId: request.id, event: 'approval_requested', approvalId: record.id, sub: principal.subject, tool: record.tool }, 'approval requested');
+    const record = await o.broker.recordApproval({
+      tool: body.tool,
+      args: body.args,
+      sub: principal.subject,
+      tenant: tenantFor(principal, body.tenant),
+      status: 'pending',
+    });
+    request.log.info(
+      {
+        requestId: request.id,
+        event: 'approval_requested',
+        approvalId: record.id,
+        sub: principal.subject,
+        tool: record.tool,
+      },
+      'approval requested',
+    );
     return reply.code(201).send(approvalView(record));
   });
 
-  const visible = (principal: Principal, r: ApprovalRecord | undefined, asApprover: boolean): ApprovalRecord => {
+  const visible = (
+    principal: Principal,
+    r: ApprovalRecord | undefined,
+    asApprover: boolean,
+  ): ApprovalRecord => {
     const ok = r && (asApprover ? mayActFor(principal, r.tenant) : r.sub === principal.subject);
-    if (!ok) throw new ToolcageError('not_found', { message: 'No such approval request (or it is not yours to see).' });
+    if (!ok)
+      throw new ToolcageError('not_found', {
+        message: 'No such approval request (or it is not yours to see).',
+      });
     return r!;
   };
   const isApprover = (p: Principal) => p.roles.some((r) => approverRoles.includes(r));
@@ -120,18 +193,36 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
   app.get<{ Params: { id: string } }>('/v1/approvals/:id', async (request) => {
     const principal = await authenticate(request);
     const record = await o.broker.getApproval(request.params.id);
-    const asApprover = isApprover(principal) && record !== undefined && record.sub !== principal.subject;
+    const asApprover =
+      isApprover(principal) && record !== undefined && record.sub !== principal.subject;
     return approvalView(visible(principal, record, asApprover));
   });
 
-  for (const [action, decision] of [['approve', 'approved'], ['deny', 'denied']] as const) {
+  for (const [action, decision] of [
+    ['approve', 'approved'],
+    ['deny', 'denied'],
+  ] as const) {
     app.post<{ Params: { id: string } }>(`/v1/approvals/:id/${action}`, async (request) => {
       const principal = await authenticate(request);
-      if (!isApprover(principal)) throw new ToolcageError('policy_denied', { message: `Only a principal with the ${approverRoles.join(' or ')} role may ${action} approval requests.` });
+      if (!isApprover(principal))
+        throw new ToolcageError('policy_denied', {
+          message: `Only a principal with the ${approverRoles.join(' or ')} role may ${action} approval requests.`,
+        });
       const record = visible(principal, await o.broker.getApproval(request.params.id), true);
-      if (record.sub === principal.subject) throw new ToolcageError('policy_denied', { message: 'You cannot decide your own approval request; another approver must.' });
+      if (record.sub === principal.subject)
+        throw new ToolcageError('policy_denied', {
+          message: 'You cannot decide your own approval request; another approver must.',
+        });
       const decided = await o.broker.decideApproval(record.id, decision, principal.subject);
-      request.log.info({ requestId: request.id, event: `approval_${decision}`, approvalId: record.id, by: principal.subject }, `approval ${decision}`);
+      request.log.info(
+        {
+          requestId: request.id,
+          event: `approval_${decision}`,
+          approvalId: record.id,
+          by: principal.subject,
+        },
+        `approval ${decision}`,
+      );
       return approvalView(decided);
     });
   }
@@ -139,7 +230,13 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (request, reply) => {
     if (!control.draining) return { ready: true, draining: false };
-    return reply.code(503).send({ ready: false, draining: true, ...new ToolcageError('sandbox_unavailable', { message: 'The broker is draining for shutdown.' }).toBody(request.id) });
+    return reply.code(503).send({
+      ready: false,
+      draining: true,
+      ...new ToolcageError('sandbox_unavailable', {
+        message: 'The broker is draining for shutdown.',
+      }).toBody(request.id),
+    });
   });
   return app;
 }

@@ -16,7 +16,10 @@ export interface BrokerService {
 }
 
 /** Assembles `toolcage broker serve` from configuration. */
-export async function createBrokerService(loaded: LoadedConfig, options: { logger?: Logger } = {}): Promise<BrokerService> {
+export async function createBrokerService(
+  loaded: LoadedConfig,
+  options: { logger?: Logger } = {},
+): Promise<BrokerService> {
   const c = loaded.config.broker;
   const id = c.identity;
   // Built before the runtime opens stores, so a bad identity config leaves nothing open.
@@ -41,7 +44,11 @@ export async function createBrokerService(loaded: LoadedConfig, options: { logge
   const app = buildBrokerApp({
     broker: runtime.broker,
     auth,
-    dpop: new DpopProofVerifier({ replay: runtime.stores.replay, maxAgeSeconds: loaded.config.runner.http.dpopMaxAgeSeconds, clockToleranceSeconds: loaded.config.runner.http.dpopClockToleranceSeconds }),
+    dpop: new DpopProofVerifier({
+      replay: runtime.stores.replay,
+      maxAgeSeconds: loaded.config.runner.http.dpopMaxAgeSeconds,
+      clockToleranceSeconds: loaded.config.runner.http.dpopClockToleranceSeconds,
+    }),
     policy: loadPolicy(loaded.path(c.policy)),
     registry: runtime.registry,
     approverRoles: c.approverRoles,

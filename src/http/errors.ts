@@ -15,17 +15,29 @@ export function translateHttpError(err: unknown): ToolcageError {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new ToolcageError('unsupported_media_type', { cause: err });
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new ToolcageError('request_invalid', { message: 'The body is empty; send a JSON object.', cause: err });
+      return new ToolcageError('request_invalid', {
+        message: 'The body is empty; send a JSON object.',
+        cause: err,
+      });
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return new ToolcageError('request_invalid', { message: 'The body is not valid JSON.', cause: err });
+      return new ToolcageError('request_invalid', {
+        message: 'The body is not valid JSON.',
+        cause: err,
+      });
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new ToolcageError('request_invalid', { message: 'Content-Length does not match the body sent.', cause: err });
+      return new ToolcageError('request_invalid', {
+        message: 'Content-Length does not match the body sent.',
+        cause: err,
+      });
     default:
       break;
   }
   if (err instanceof SyntaxError || (typeof e?.statusCode === 'number' && e.statusCode === 400)) {
     // JSON.parse errors, and secure-json-parse refusing __proto__/constructor keys.
-    return new ToolcageError('request_invalid', { message: 'The body is not valid JSON (or carries a forbidden __proto__/constructor key).', cause: err });
+    return new ToolcageError('request_invalid', {
+      message: 'The body is not valid JSON (or carries a forbidden __proto__/constructor key).',
+      cause: err,
+    });
   }
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return new ToolcageError('request_invalid', { cause: err });
@@ -53,7 +65,19 @@ export function sendError(reply: FastifyReply, err: unknown, requestId: string):
   const challenge = challengeFor(error);
   if (challenge) reply.header('www-authenticate', challenge);
   if (error.status >= 500 && error.code === 'internal') {
-    reply.log.error({ requestId, err: error.cause instanceof Error ? { type: error.cause.name, message: error.cause.message, stack: error.cause.stack } : undefined }, 'internal error');
+    reply.log.error(
+      {
+        requestId,
+        err:
+          error.cause instanceof Error
+            ? { type: error.cause.name, message: error.cause.message, stack: error.cause.stack }
+            : undefined,
+      },
+      'internal error',
+    );
   }
-  return reply.code(error.status).type('application/json; charset=utf-8').send(error.toBody(requestId));
+  return reply
+    .code(error.status)
+    .type('application/json; charset=utf-8')
+    .send(error.toBody(requestId));
 }

@@ -51,7 +51,10 @@ declare module 'fastify' {
  * await app.listen({ host: '127.0.0.1', port: 8080 });
  * ```
  */
-export function buildRunnerApp(runner: { executor: Executor } | Executor, options: RunnerAppOptions = {}): FastifyInstance {
+export function buildRunnerApp(
+  runner: { executor: Executor } | Executor,
+  options: RunnerAppOptions = {},
+): FastifyInstance {
   const executor: Executor = 'executor' in runner ? runner.executor : runner;
   const app = createBaseApp({
     ...(options.logger ? { logger: options.logger } : {}),
@@ -67,7 +70,11 @@ export function buildRunnerApp(runner: { executor: Executor } | Executor, option
   app.get('/v1/tools', async () => ({ tools: executor.listTools() }));
 
   app.post<{ Params: { id: string } }>('/v1/tools/:id/invoke', async (request, reply) => {
-    if (control.draining) throw new ToolcageError('sandbox_unavailable', { message: 'The runner is shutting down; retry on another replica.', retryAfterSeconds: 1 });
+    if (control.draining)
+      throw new ToolcageError('sandbox_unavailable', {
+        message: 'The runner is shutting down; retry on another replica.',
+        retryAfterSeconds: 1,
+      });
     const body = objectBody(request.body, ['args'], ['args']);
     const proof = request.headers.dpop;
     const run = control.inFlight.start();
@@ -81,7 +88,11 @@ export function buildRunnerApp(runner: { executor: Executor } | Executor, option
         toolId: request.params.id,
         args: body.args,
         claim: bearerToken(request.headers.authorization),
-        dpop: { proof: Array.isArray(proof) ? proof.join(',') : proof, htm: request.method, htu: requestHtu(options.publicUrl, request.protocol, request.host, request.url) },
+        dpop: {
+          proof: Array.isArray(proof) ? proof.join(',') : proof,
+          htm: request.method,
+          htu: requestHtu(options.publicUrl, request.protocol, request.host, request.url),
+        },
         requestId: request.id,
         signal: run.signal,
       });
@@ -96,30 +107,52 @@ export function buildRunnerApp(runner: { executor: Executor } | Executor, option
 
   app.get('/readyz', async (request, reply) => {
     const r = await executor.readiness();
-    const state = options.storesHealth ? await options.storesHealth().catch(() => ({ usable: false, detail: 'health check failed' })) : undefined;
+    const state = options.storesHealth
+      ? await options.storesHealth().catch(() => ({ usable: false, detail: 'health check failed' }))
+      : undefined;
     const ready = r.ready && !control.draining && state?.usable !== false;
-    const body = { ready, draining: control.draining, backends: r.backends, stores: r.stores, ...(state ? { storesHealth: state } : {}) };
+    const body = {
+      ready,
+      draining: control.draining,
+      backends: r.backends,
+      stores: r.stores,
+      ...(state ? { storesHealth: state } : {}),
+    };
     if (ready) return reply.send(body);
     // Fail closed: a replica that cannot reach its shared state would refuse every call, so it is not ready.
     const error = control.draining
-      ? new ToolcageError('sandbox_unavailable', { message: 'The runner is draining for shutdown.' })
+      ? new ToolcageError('sandbox_unavailable', {
+          message: 'The runner is draining for shutdown.',
+        })
       : state?.usable === false
-        ? new ToolcageError('state_unavailable', { message: `The ${r.stores} state store is unreachable (${state.detail}); this replica refuses every call until it is back.` })
-        : new ToolcageError('sandbox_unavailable', { message: 'No sandbox backend is usable yet.' });
-    return reply.code(503).header('retry-after', '1').send({ ...body, ...error.toBody(request.id) });
+        ? new ToolcageError('state_unavailable', {
+            message: `The ${r.stores} state store is unreachable (${state.detail}); this replica refuses every call until it is back.`,
+          })
+        : new ToolcageError('sandbox_unavailable', {
+            message: 'No sandbox backend is usable yet.',
+          });
+    return reply
+      .code(503)
+      .header('retry-after', '1')
+      .send({ ...body, ...error.toBody(request.id) });
   });
 
   app.get('/.well-known/runner-jwks.json', async (_request, reply) => {
     const jwks = options.runnerJwks?.();
     if (!jwks || jwks.keys.length === 0) {
-      throw new ToolcageError('not_found', { message: 'This runner has no signing key (credentials.signingKey is not configured), so it mints no tokens and publishes no JWKS.' });
+      throw new ToolcageError('not_found', {
+        message:
+          'This runner has no signing key (credentials.signingKey is not configured), so it mints no tokens and publishes no JWKS.',
+      });
     }
     return reply.header('cache-control', 'public, max-age=60').send(jwks);
   });
 
   if (options.metrics) {
     const metrics = options.metrics;
-    app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType()).send(await metrics.render()));
+    app.get('/metrics', async (_request, reply) =>
+      reply.type(metrics.contentType()).send(await metrics.render()),
+    );
   }
   return app;
 }

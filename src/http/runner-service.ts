@@ -47,13 +47,20 @@ function egressLogFields(e: EgressEvent): Record<string, unknown> {
 }
 
 /** Assembles `toolcage serve` from configuration: stores, DPoP verifier, metrics, runner, app. */
-export async function createRunnerService(loaded: LoadedConfig, options: { logger?: Logger; audit?: AuditSink; backends?: ReadonlyArray<'js' | 'docker'> } = {}): Promise<RunnerService> {
+export async function createRunnerService(
+  loaded: LoadedConfig,
+  options: { logger?: Logger; audit?: AuditSink; backends?: ReadonlyArray<'js' | 'docker'> } = {},
+): Promise<RunnerService> {
   const http = loaded.config.runner.http;
   const stores = await openStateStores(loaded);
   const metrics = new RunnerMetrics();
   // Off unless `telemetry.tracing.enabled`: then spans go to the OTLP exporter beside the metrics.
   const tracing = startTracing(loaded.config.telemetry.tracing);
-  const dpop = new DpopProofVerifier({ replay: stores.replay, maxAgeSeconds: http.dpopMaxAgeSeconds, clockToleranceSeconds: http.dpopClockToleranceSeconds });
+  const dpop = new DpopProofVerifier({
+    replay: stores.replay,
+    maxAgeSeconds: http.dpopMaxAgeSeconds,
+    clockToleranceSeconds: http.dpopClockToleranceSeconds,
+  });
   let runner: Runner;
   // The app (and its logger) is built after the runner; egress events only come from runs, which need the app.
   const egressLog: { to?: FastifyBaseLogger } = {};

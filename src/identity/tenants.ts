@@ -8,7 +8,8 @@ export function tenantList(value: unknown): string[] {
   const raw = typeof value === 'string' ? [value] : Array.isArray(value) ? value : [];
   const out: string[] = [];
   for (const item of raw) {
-    if (typeof item !== 'string' || item === '' || item.length > 128 || out.includes(item)) continue;
+    if (typeof item !== 'string' || item === '' || item.length > 128 || out.includes(item))
+      continue;
     out.push(item);
   }
   return out;

@@ -35,9 +35,9 @@ export interface ApiKeyRecord {
   subject: string;
   roles: string[];
   /** The tenants the key may act for (`['*']`: any); the first is its default. Default: the configured tenant. */
-  tenants?: string[];
+  tenants?: string[] | undefined;
   /** Shorthand for `tenants: [tenant]`. */
-  tenant?: string;
+  tenant?: string | undefined;
 }
 
 export interface IdentityVerifierOptions {
@@ -57,7 +57,10 @@ export interface CredentialHeaders {
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 function unauthenticated(message: string, cause?: unknown): ToolcageError {
-  return new ToolcageError('unauthenticated', { message, ...(cause === undefined ? {} : { cause }) });
+  return new ToolcageError('unauthenticated', {
+    message,
+    ...(cause === undefined ? {} : { cause }),
+  });
 }
 
 /** `sha256` hex of an API key, as the config stores it (toolcage never stores the key itself). */
@@ -79,9 +82,15 @@ function describe(err: unknown, algorithms: readonly string[]): string {
     if (err.claim === 'iss') return 'The identity token issuer is not trusted';
     return `The identity token has a missing or invalid "${err.claim}" claim`;
   }
-  if (err instanceof joseErrors.JOSEAlgNotAllowed) return `The identity token is signed with an algorithm other than ${algorithms.join(', ')}`;
-  if (err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid) return "The identity provider's keys could not be fetched";
-  if (err instanceof joseErrors.JWSSignatureVerificationFailed || err instanceof joseErrors.JWKSNoMatchingKey) return "The identity token signature does not verify against the identity provider's keys";
+  if (err instanceof joseErrors.JOSEAlgNotAllowed)
+    return `The identity token is signed with an algorithm other than ${algorithms.join(', ')}`;
+  if (err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid)
+    return "The identity provider's keys could not be fetched";
+  if (
+    err instanceof joseErrors.JWSSignatureVerificationFailed ||
+    err instanceof joseErrors.JWKSNoMatchingKey
+  )
+    return "The identity token signature does not verify against the identity provider's keys";
   return 'The identity token is not a valid JWT';
 }
 
@@ -95,22 +104,32 @@ function describe(err: unknown, algorithms: readonly string[]): string {
  * maps them to tools.
  */
 export class IdentityVerifier {
-  readonly #tokens: (Required<Omit<TokenIssuerConfig, 'tenantClaim' | 'keys'>> & { tenantClaim?: string; keys: JWTVerifyGetKey }) | undefined;
+  readonly #tokens:
+    | (Required<Omit<TokenIssuerConfig, 'tenantClaim' | 'keys'>> & {
+        tenantClaim?: string;
+        keys: JWTVerifyGetKey;
+      })
+    | undefined;
   readonly #apiKeys: Array<{ record: ApiKeyRecord; digest: Buffer; tenants: string[] }>;
   readonly #defaultTenant: string;
   readonly #now: () => number;
 
   constructor(options: IdentityVerifierOptions) {
-    if (typeof options?.defaultTenant !== 'string' || options.defaultTenant === '') throw new TypeError('Expected options.defaultTenant to be a non-empty string');
+    if (typeof options?.defaultTenant !== 'string' || options.defaultTenant === '')
+      throw new TypeError('Expected options.defaultTenant to be a non-empty string');
     this.#defaultTenant = options.defaultTenant;
     const t = options.tokens;
     if (t) {
       for (const k of ['issuer', 'audience'] as const) {
-        if (typeof t[k] !== 'string' || t[k] === '') throw new TypeError(`Expected tokens.${k} to be a non-empty string, got ${String(t[k])}`);
+        if (typeof t[k] !== 'string' || t[k] === '')
+          throw new TypeError(`Expected tokens.${k} to be a non-empty string, got ${String(t[k])}`);
       }
       const algorithms = t.algorithms ?? ['ES256', 'EdDSA', 'RS256'];
       const bad = algorithms.filter((a) => !IDENTITY_ALGS.includes(a));
-      if (algorithms.length === 0 || bad.length > 0) throw new TypeError(`Expected tokens.algorithms to be a non-empty subset of ${IDENTITY_ALGS.join(', ')}, got ${algorithms.join(', ')}`);
+      if (algorithms.length === 0 || bad.length > 0)
+        throw new TypeError(
+          `Expected tokens.algorithms to be a non-empty subset of ${IDENTITY_ALGS.join(', ')}, got ${algorithms.join(', ')}`,
+        );
       this.#tokens = {
         issuer: t.issuer,
         audience: t.audience,
@@ -123,7 +142,11 @@ export class IdentityVerifier {
     }
     this.#apiKeys = (options.apiKeys ?? []).map((record) => {
       const listed = tenantList(record.tenants ?? record.tenant);
-      return { record, digest: Buffer.from(record.sha256, 'hex'), tenants: listed.length > 0 ? listed : [this.#defaultTenant] };
+      return {
+        record,
+        digest: Buffer.from(record.sha256, 'hex'),
+        tenants: listed.length > 0 ? listed : [this.#defaultTenant],
+      };
     });
     this.#now = options.now ?? Date.now;
   }
@@ -136,13 +159,19 @@ export class IdentityVerifier {
   /** From `Authorization: Bearer <token or key>` or `X-API-Key: <key>`. */
   async authenticate(headers: CredentialHeaders): Promise<Principal> {
     const apiKeyHeader = headers['x-api-key'];
-    if (typeof apiKeyHeader === 'string' && apiKeyHeader !== '') return this.verifyApiKey(apiKeyHeader);
+    if (typeof apiKeyHeader === 'string' && apiKeyHeader !== '')
+      return this.verifyApiKey(apiKeyHeader);
     const auth = headers.authorization;
-    if (!auth) throw unauthenticated('No credential was presented. Send your identity token as "Authorization: Bearer <token>", or your service API key as "X-API-Key".');
+    if (!auth)
+      throw unauthenticated(
+        'No credential was presented. Send your identity token as "Authorization: Bearer <token>", or your service API key as "X-API-Key".',
+      );
     const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
     if (!m) throw unauthenticated('The Authorization header must use the Bearer scheme.');
     const credential = m[1]!;
-    return COMPACT_JWS.test(credential) ? (await this.verifyToken(credential)).principal : this.verifyApiKey(credential);
+    return COMPACT_JWS.test(credential)
+      ? (await this.verifyToken(credential)).principal
+      : this.verifyApiKey(credential);
   }
 
   verifyApiKey(key: string): Principal {
@@ -152,15 +181,25 @@ export class IdentityVerifier {
       // Every record is compared, so timing does not reveal which (or whether one) matched early.
       if (timingSafeEqual(digest, entry.digest) && !found) found = entry;
     }
-    if (!found) throw unauthenticated('The API key is not valid. Ask the operator for a service key.');
+    if (!found)
+      throw unauthenticated('The API key is not valid. Ask the operator for a service key.');
     const { record, tenants } = found;
-    return { subject: record.subject, roles: [...record.roles], tenants: [...tenants], defaultTenant: defaultTenantOf(tenants, this.#defaultTenant), via: `api_key:${record.id}` };
+    return {
+      subject: record.subject,
+      roles: [...record.roles],
+      tenants: [...tenants],
+      defaultTenant: defaultTenantOf(tenants, this.#defaultTenant),
+      via: `api_key:${record.id}`,
+    };
   }
 
   /** Throws `unauthenticated` with a reason that names no token content. */
   async verifyToken(token: string): Promise<VerifiedToken> {
     const idp = this.#tokens;
-    if (!idp) throw unauthenticated('No identity provider is configured, so no identity token is accepted; use a service API key.');
+    if (!idp)
+      throw unauthenticated(
+        'No identity provider is configured, so no identity token is accepted; use a service API key.',
+      );
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, idp.keys, {
@@ -175,19 +214,34 @@ export class IdentityVerifier {
       throw unauthenticated(describe(cause, idp.algorithms), cause);
     }
     const sub = payload.sub;
-    if (typeof sub !== 'string' || sub === '' || sub.length > 256) throw unauthenticated('The identity token has no usable "sub" claim.');
+    if (typeof sub !== 'string' || sub === '' || sub.length > 256)
+      throw unauthenticated('The identity token has no usable "sub" claim.');
     let tenants = [this.#defaultTenant];
     if (idp.tenantClaim !== undefined) {
       // "Any tenant" is the operator's to grant in the config, never a token's to claim.
       tenants = tenantList(payload[idp.tenantClaim]).filter((t) => t !== ANY_TENANT);
       // A token that does not say its tenant must not let the request say it instead.
-      if (tenants.length === 0) throw unauthenticated(`The identity token has no "${idp.tenantClaim}" claim naming its tenant; this service requires one.`);
+      if (tenants.length === 0)
+        throw unauthenticated(
+          `The identity token has no "${idp.tenantClaim}" claim naming its tenant; this service requires one.`,
+        );
     }
     return {
-      principal: { subject: sub, roles: rolesOf(payload[idp.rolesClaim]), tenants, defaultTenant: defaultTenantOf(tenants, this.#defaultTenant), via: 'oidc' },
+      principal: {
+        subject: sub,
+        roles: rolesOf(payload[idp.rolesClaim]),
+        tenants,
+        defaultTenant: defaultTenantOf(tenants, this.#defaultTenant),
+        via: 'oidc',
+      },
       expiresAt: payload.exp!,
       scopes: rolesOf(payload.scope),
-      clientId: typeof payload.azp === 'string' ? payload.azp : typeof payload.client_id === 'string' ? payload.client_id : sub,
+      clientId:
+        typeof payload.azp === 'string'
+          ? payload.azp
+          : typeof payload.client_id === 'string'
+            ? payload.client_id
+            : sub,
     };
   }
 }

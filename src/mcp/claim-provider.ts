@@ -55,7 +55,8 @@ export class BrokerClaimProvider implements ClaimProvider {
   readonly #pending = new Map<string, string>();
 
   constructor(options: BrokerClaimProviderOptions) {
-    if (typeof options?.broker?.issueClaim !== 'function') throw new TypeError(`Expected options.broker to be a Broker, got ${typeof options?.broker}`);
+    if (typeof options?.broker?.issueClaim !== 'function')
+      throw new TypeError(`Expected options.broker to be a Broker, got ${typeof options?.broker}`);
     this.#broker = options.broker;
     this.#approveCommand = options.approveCommand ?? ((id) => `toolcage mcp approve ${id}`);
     this.#maxPending = options.maxPending ?? 1000;
@@ -63,8 +64,15 @@ export class BrokerClaimProvider implements ClaimProvider {
 
   async claimFor(request: ClaimRequest): Promise<string> {
     const { toolId, args, principal } = request;
-    const base = { tool: toolId, args, sub: principal.sub, roles: principal.roles, tenant: principal.tenant };
-    if (request.approvalId !== undefined) return (await this.#broker.issueClaim({ ...base, approvalId: request.approvalId })).claim;
+    const base = {
+      tool: toolId,
+      args,
+      sub: principal.sub,
+      roles: principal.roles,
+      tenant: principal.tenant,
+    };
+    if (request.approvalId !== undefined)
+      return (await this.#broker.issueClaim({ ...base, approvalId: request.approvalId })).claim;
     const key = JSON.stringify([principal.sub, principal.tenant, toolId, argsHash(args ?? null)]);
     const remembered = this.#pending.get(key);
     if (remembered !== undefined) {
@@ -73,14 +81,21 @@ export class BrokerClaimProvider implements ClaimProvider {
         this.#pending.delete(key);
         return (await this.#broker.issueClaim({ ...base, approvalId: remembered })).claim;
       }
-      if (record?.status === 'pending' && record.expiresAtMs > Date.now()) throw this.#refusal(toolId, remembered, 'is still pending');
+      if (record?.status === 'pending' && record.expiresAtMs > Date.now())
+        throw this.#refusal(toolId, remembered, 'is still pending');
       this.#pending.delete(key);
     }
     try {
       return (await this.#broker.issueClaim(base)).claim;
     } catch (err) {
       if (!(err instanceof ToolcageError) || err.code !== 'approval_required') throw err;
-      const record = await this.#broker.recordApproval({ tool: toolId, args, sub: principal.sub, tenant: principal.tenant, status: 'pending' });
+      const record = await this.#broker.recordApproval({
+        tool: toolId,
+        args,
+        sub: principal.sub,
+        tenant: principal.tenant,
+        status: 'pending',
+      });
       this.#remember(key, record.id);
       throw this.#refusal(toolId, record.id, 'was created', record.expiresAtMs);
     }
@@ -89,14 +104,20 @@ export class BrokerClaimProvider implements ClaimProvider {
   #remember(key: string, id: string): void {
     this.#pending.delete(key);
     this.#pending.set(key, id);
-    while (this.#pending.size > this.#maxPending) this.#pending.delete(this.#pending.keys().next().value!);
+    while (this.#pending.size > this.#maxPending)
+      this.#pending.delete(this.#pending.keys().next().value!);
   }
 
   #refusal(toolId: string, approvalId: string, state: string, expiresAtMs?: number): ToolcageError {
     const command = this.#approveCommand(approvalId);
     return new ToolcageError('approval_required', {
       message: `${toolId} needs a human's approval of exactly this call. Approval request ${approvalId} ${state}: ask a human to run \`${command}\`, then call the tool again with the same arguments.`,
-      details: { approvalId, status: 'pending', approveCommand: command, ...(expiresAtMs ? { expiresAt: new Date(expiresAtMs).toISOString() } : {}) },
+      details: {
+        approvalId,
+        status: 'pending',
+        approveCommand: command,
+        ...(expiresAtMs ? { expiresAt: new Date(expiresAtMs).toISOString() } : {}),
+      },
     });
   }
 }

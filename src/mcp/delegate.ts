@@ -2,12 +2,27 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import { CallToolRequestSchema, ErrorCode as RpcErrorCode, ListToolsRequestSchema, type CallToolResult, type ServerNotification, type ServerRequest, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolRequestSchema,
+  ErrorCode as RpcErrorCode,
+  ListToolsRequestSchema,
+  type CallToolResult,
+  type ServerNotification,
+  type ServerRequest,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { ToolSummary } from '../executor/types.ts';
 import type { ClaimProvider, Principal } from './claim-provider.ts';
 import type { RunnerClient } from './runner-client.ts';
-import { APPROVAL_META_KEY, errorResult, ProtocolError, successResult, toMcpTool, unknownTool } from './results.ts';
+import {
+  APPROVAL_META_KEY,
+  errorResult,
+  ProtocolError,
+  successResult,
+  toMcpTool,
+  unknownTool,
+} from './results.ts';
 
 export type ToolHandlerExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -36,7 +51,10 @@ export interface ToolcageTools {
   /** The toolcage tools as MCP shows them now. */
   listTools(): Promise<Tool[]>;
   /** Serves one `tools/call`; throws a JSON-RPC error (ProtocolError) for an unknown tool or a malformed request. */
-  callTool(params: { name: string; arguments?: Record<string, unknown>; _meta?: Record<string, unknown> }, extra: ToolHandlerExtra): Promise<CallToolResult>;
+  callTool(
+    params: { name: string; arguments?: Record<string, unknown>; _meta?: Record<string, unknown> },
+    extra: ToolHandlerExtra,
+  ): Promise<CallToolResult>;
   /** Sends `notifications/tools/list_changed` to this server's client (no-op when not connected). */
   notifyToolsChanged(): Promise<void>;
 }
@@ -63,17 +81,29 @@ export interface ToolcageTools {
  * });
  * await server.connect(new StdioServerTransport());
  */
-export function registerToolcageTools(target: Server | McpServer, options: ToolcageToolsOptions & { install?: boolean }): ToolcageTools {
-  for (const k of ['runner', 'claims'] as const) if (!options?.[k]) throw new TypeError(`Expected options.${k}, got ${String(options?.[k])}`);
-  if (typeof options.principal !== 'function') throw new TypeError(`Expected options.principal to be a function, got ${typeof options.principal}`);
-  const server: Server = 'server' in target && typeof (target as McpServer).server?.setRequestHandler === 'function' ? (target as McpServer).server : (target as Server);
+export function registerToolcageTools(
+  target: Server | McpServer,
+  options: ToolcageToolsOptions & { install?: boolean },
+): ToolcageTools {
+  for (const k of ['runner', 'claims'] as const)
+    if (!options?.[k]) throw new TypeError(`Expected options.${k}, got ${String(options?.[k])}`);
+  if (typeof options.principal !== 'function')
+    throw new TypeError(
+      `Expected options.principal to be a function, got ${typeof options.principal}`,
+    );
+  const server: Server =
+    'server' in target && typeof (target as McpServer).server?.setRequestHandler === 'function'
+      ? (target as McpServer).server
+      : (target as Server);
   const newRequestId = options.requestId ?? (() => `req_${randomUUID()}`);
   const noneWithheld: ReadonlySet<string> = new Set();
   const withheld = options.withheld ?? (() => noneWithheld);
 
   async function visibleTools(): Promise<ToolSummary[]> {
     const hidden = withheld();
-    return (await options.runner.listTools()).filter((t) => !hidden.has(t.id) && (options.filter?.(t) ?? true));
+    return (await options.runner.listTools()).filter(
+      (t) => !hidden.has(t.id) && (options.filter?.(t) ?? true),
+    );
   }
 
   const tools: ToolcageTools = {
@@ -86,7 +116,13 @@ export function registerToolcageTools(target: Server | McpServer, options: Toolc
       const { name } = params;
       const args: unknown = params.arguments ?? {};
       if (withheld().has(name)) {
-        return errorResult(new ToolcageError('registry_invalid', { message: `${name}'s pinned hashes changed and the new registry did not verify; it is withheld until \`toolcage registry lock\` produces a lock that verifies.` }), requestId, name);
+        return errorResult(
+          new ToolcageError('registry_invalid', {
+            message: `${name}'s pinned hashes changed and the new registry did not verify; it is withheld until \`toolcage registry lock\` produces a lock that verifies.`,
+          }),
+          requestId,
+          name,
+        );
       }
       // An unknown tool is a protocol error, not a tool result: the broker and the runner resolve the
       // id against the allowlist as it is now and refuse with tool_not_allowed, which errorResult maps.
@@ -95,13 +131,31 @@ export function registerToolcageTools(target: Server | McpServer, options: Toolc
       }
       try {
         const principal = options.principal(extra);
-        if (!principal) throw new ToolcageError('unauthenticated', { message: 'This MCP session has no authenticated principal; reconnect with a valid identity token.' });
+        if (!principal)
+          throw new ToolcageError('unauthenticated', {
+            message:
+              'This MCP session has no authenticated principal; reconnect with a valid identity token.',
+          });
         const metaApproval = params._meta?.[APPROVAL_META_KEY];
         if (metaApproval !== undefined && typeof metaApproval !== 'string') {
-          throw new ProtocolError(RpcErrorCode.InvalidParams, `_meta["${APPROVAL_META_KEY}"] must be a string approval id.`);
+          throw new ProtocolError(
+            RpcErrorCode.InvalidParams,
+            `_meta["${APPROVAL_META_KEY}"] must be a string approval id.`,
+          );
         }
-        const claim = await options.claims.claimFor({ toolId: name, args, principal, ...(metaApproval ? { approvalId: metaApproval } : {}) });
-        const outcome = await options.runner.invoke({ toolId: name, args, claim, requestId, signal: extra.signal });
+        const claim = await options.claims.claimFor({
+          toolId: name,
+          args,
+          principal,
+          ...(metaApproval ? { approvalId: metaApproval } : {}),
+        });
+        const outcome = await options.runner.invoke({
+          toolId: name,
+          args,
+          claim,
+          requestId,
+          signal: extra.signal,
+        });
         return successResult(outcome.result, outcome.invocationId);
       } catch (err) {
         if (err instanceof ProtocolError) throw err;
@@ -117,8 +171,12 @@ export function registerToolcageTools(target: Server | McpServer, options: Toolc
 
   if (options.install !== false) {
     server.registerCapabilities({ tools: { listChanged: true } });
-    server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: await tools.listTools() }));
-    server.setRequestHandler(CallToolRequestSchema, (request, extra) => tools.callTool(request.params, extra));
+    server.setRequestHandler(ListToolsRequestSchema, async () => ({
+      tools: await tools.listTools(),
+    }));
+    server.setRequestHandler(CallToolRequestSchema, (request, extra) =>
+      tools.callTool(request.params as Parameters<typeof tools.callTool>[0], extra),
+    );
   }
   return tools;
 }

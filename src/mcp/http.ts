@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
@@ -70,15 +75,33 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path === PRM_PATH || path === `${PRM_PATH}${MCP_PATH}`) {
-      if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, new ToolcageError('request_invalid', { message: 'Use GET for the protected resource metadata.' }), 405);
-      return sendJson(res, 200, {
-        resource: resourceUrl,
-        authorization_servers: options.authorizationServers,
-        bearer_methods_supported: ['header'],
-        resource_name: 'toolcage MCP server',
-      }, { 'access-control-allow-origin': '*' });
+      if (req.method !== 'GET' && req.method !== 'HEAD')
+        return sendError(
+          res,
+          new ToolcageError('request_invalid', {
+            message: 'Use GET for the protected resource metadata.',
+          }),
+          405,
+        );
+      return sendJson(
+        res,
+        200,
+        {
+          resource: resourceUrl,
+          authorization_servers: options.authorizationServers,
+          bearer_methods_supported: ['header'],
+          resource_name: 'toolcage MCP server',
+        },
+        { 'access-control-allow-origin': '*' },
+      );
     }
-    if (path !== MCP_PATH) return sendError(res, new ToolcageError('not_found', { message: `No route ${req.method} ${path.slice(0, 200)}. The MCP endpoint is ${MCP_PATH}.` }));
+    if (path !== MCP_PATH)
+      return sendError(
+        res,
+        new ToolcageError('not_found', {
+          message: `No route ${req.method} ${path.slice(0, 200)}. The MCP endpoint is ${MCP_PATH}.`,
+        }),
+      );
 
     const principal = await authenticate(req, res);
     if (!principal) return;
@@ -88,18 +111,33 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
       const body = await readJson(req, res, bodyLimit);
       if (body === undefined) return;
       if (sessionId === undefined) {
-        if (!isInitializeRequest(body)) return sendRpcError(res, 400, -32600, 'Bad Request: no mcp-session-id header; start with an initialize request.');
-        if (sessions.size >= maxSessions) return sendRpcError(res, 503, -32000, 'Too many MCP sessions; retry later.');
+        if (!isInitializeRequest(body))
+          return sendRpcError(
+            res,
+            400,
+            -32600,
+            'Bad Request: no mcp-session-id header; start with an initialize request.',
+          );
+        if (sessions.size >= maxSessions)
+          return sendRpcError(res, 503, -32000, 'Too many MCP sessions; retry later.');
         const transport = await newSession(principal.principal.sub);
         return transport.handleRequest(withAuth(req, principal), res, body);
       }
       const session = ownedSession(sessionId, principal.principal.sub);
-      if (!session) return sendRpcError(res, 404, -32001, 'Session not found; start a new session with initialize.');
+      if (!session)
+        return sendRpcError(
+          res,
+          404,
+          -32001,
+          'Session not found; start a new session with initialize.',
+        );
       return session.transport.handleRequest(withAuth(req, principal), res, body);
     }
     if (req.method === 'GET' || req.method === 'DELETE') {
-      const session = sessionId === undefined ? undefined : ownedSession(sessionId, principal.principal.sub);
-      if (!session) return sendRpcError(res, sessionId === undefined ? 400 : 404, -32001, 'Session not found.');
+      const session =
+        sessionId === undefined ? undefined : ownedSession(sessionId, principal.principal.sub);
+      if (!session)
+        return sendRpcError(res, sessionId === undefined ? 400 : 404, -32001, 'Session not found.');
       return session.transport.handleRequest(withAuth(req, principal), res);
     }
     res.setHeader('allow', 'GET, POST, DELETE');
@@ -126,7 +164,9 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
         sessions.delete(id);
       },
     });
-    const server = options.service.createServer((extra) => (extra.authInfo?.extra?.principal as Principal | undefined));
+    const server = options.service.createServer(
+      (extra) => extra.authInfo?.extra?.principal as Principal | undefined,
+    );
     // The SDK chains this with the server's own close handling (which unregisters it from reloads).
     transport.onclose = () => {
       if (transport.sessionId) sessions.delete(transport.sessionId);
@@ -135,24 +175,56 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
     return transport;
   }
 
-  async function authenticate(req: IncomingMessage, res: ServerResponse): Promise<{ principal: Principal; expiresAt: number; scopes: string[]; clientId: string } | undefined> {
+  async function authenticate(
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<
+    { principal: Principal; expiresAt: number; scopes: string[]; clientId: string } | undefined
+  > {
     const auth = header(req, 'authorization');
     const match = auth === undefined ? null : /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i.exec(auth);
     if (!match) {
       // RFC 6750 §3.1: no error code when the request carried no credentials at all.
-      const params = auth === undefined ? [`resource_metadata="${prmUrl}"`] : ['error="invalid_request"', 'error_description="Expected Authorization: Bearer TOKEN"', `resource_metadata="${prmUrl}"`];
+      const params =
+        auth === undefined
+          ? [`resource_metadata="${prmUrl}"`]
+          : [
+              'error="invalid_request"',
+              'error_description="Expected Authorization: Bearer TOKEN"',
+              `resource_metadata="${prmUrl}"`,
+            ];
       res.setHeader('www-authenticate', `Bearer ${params.join(', ')}`);
-      sendError(res, new ToolcageError('unauthenticated', { message: `This MCP server needs a bearer token from its identity provider, issued for ${resourceUrl} (see ${prmUrl}).` }));
+      sendError(
+        res,
+        new ToolcageError('unauthenticated', {
+          message: `This MCP server needs a bearer token from its identity provider, issued for ${resourceUrl} (see ${prmUrl}).`,
+        }),
+      );
       return undefined;
     }
     try {
       const { principal, ...token } = await identity!.verifyToken(match[1]!);
       // An MCP call acts in the credential's default tenant: the MCP request has no say in it.
-      return { principal: { sub: principal.subject, tenant: principal.defaultTenant, roles: principal.roles }, ...token };
+      return {
+        principal: {
+          sub: principal.subject,
+          tenant: principal.defaultTenant,
+          roles: principal.roles,
+        },
+        ...token,
+      };
     } catch (err) {
       const reason = err instanceof ToolcageError ? err.message : 'The token could not be verified';
-      res.setHeader('www-authenticate', `Bearer error="invalid_token", error_description="${reason.replace(/["\\]/g, '')}", resource_metadata="${prmUrl}"`);
-      sendError(res, new ToolcageError('unauthenticated', { message: `${reason}. Present a token from the identity provider issued for ${resourceUrl}.` }));
+      res.setHeader(
+        'www-authenticate',
+        `Bearer error="invalid_token", error_description="${reason.replace(/["\\]/g, '')}", resource_metadata="${prmUrl}"`,
+      );
+      sendError(
+        res,
+        new ToolcageError('unauthenticated', {
+          message: `${reason}. Present a token from the identity provider issued for ${resourceUrl}.`,
+        }),
+      );
       return undefined;
     }
   }
@@ -170,7 +242,8 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
   prmUrl = `${origin}${PRM_PATH}${MCP_PATH}`;
   allowedHosts = [`${host}:${port}`, `localhost:${port}`, `127.0.0.1:${port}`];
   try {
-    identity = typeof options.identity === 'function' ? options.identity(resourceUrl) : options.identity;
+    identity =
+      typeof options.identity === 'function' ? options.identity(resourceUrl) : options.identity;
   } catch (err) {
     http.close();
     throw err;
@@ -189,10 +262,21 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
   };
 }
 
-function withAuth(req: IncomingMessage, id: { principal: Principal; expiresAt: number; scopes: string[]; clientId: string }): IncomingMessage & { auth: AuthInfo } {
+function withAuth(
+  req: IncomingMessage,
+  id: { principal: Principal; expiresAt: number; scopes: string[]; clientId: string },
+): IncomingMessage & { auth: AuthInfo } {
   // The SDK passes `auth` to handlers as `extra.authInfo`. The token itself stays out of it:
   // handlers need the principal, and nothing downstream may forward the client's token.
-  return Object.assign(req, { auth: { token: '', clientId: id.clientId, scopes: id.scopes, expiresAt: id.expiresAt, extra: { principal: id.principal } } });
+  return Object.assign(req, {
+    auth: {
+      token: '',
+      clientId: id.clientId,
+      scopes: id.scopes,
+      expiresAt: id.expiresAt,
+      extra: { principal: id.principal },
+    },
+  });
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -200,7 +284,11 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-async function readJson(req: IncomingMessage, res: ServerResponse, limit: number): Promise<unknown> {
+async function readJson(
+  req: IncomingMessage,
+  res: ServerResponse,
+  limit: number,
+): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -220,9 +308,18 @@ async function readJson(req: IncomingMessage, res: ServerResponse, limit: number
   }
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 

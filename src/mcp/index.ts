@@ -1,4 +1,13 @@
 /** `toolcage/mcp`: delegate an MCP server's tools to a toolcage runner. */
-export { registerToolcageTools, type ToolcageTools, type ToolcageToolsOptions } from './delegate.ts';
-export { InProcessRunnerClient, HttpRunnerClient, type RunnerClient, type HttpRunnerClientOptions } from './runner-client.ts';
+export {
+  registerToolcageTools,
+  type ToolcageTools,
+  type ToolcageToolsOptions,
+} from './delegate.ts';
+export {
+  InProcessRunnerClient,
+  HttpRunnerClient,
+  type RunnerClient,
+  type HttpRunnerClientOptions,
+} from './runner-client.ts';
 export { BrokerClaimProvider, type ClaimProvider, type Principal } from './claim-provider.ts';

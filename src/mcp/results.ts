@@ -22,7 +22,10 @@ export class ProtocolError extends Error {
 
 /** JSON-RPC -32602 for a tool the allowlist does not hold (spec 2025-11-25: unknown tools are protocol errors). */
 export function unknownTool(name: unknown): ProtocolError {
-  return new ProtocolError(RpcErrorCode.InvalidParams, `Unknown tool: ${String(name).slice(0, 200)} is not in the registry allowlist. List the tools with tools/list.`);
+  return new ProtocolError(
+    RpcErrorCode.InvalidParams,
+    `Unknown tool: ${String(name).slice(0, 200)} is not in the registry allowlist. List the tools with tools/list.`,
+  );
 }
 
 /** A registry tool as MCP `tools/list` shows it: name = tool id, schemas verbatim from the pinned manifest. */
@@ -32,14 +35,26 @@ export function toMcpTool(t: ToolSummary): Tool {
     description: t.description,
     inputSchema: t.inputSchema as Tool['inputSchema'],
     outputSchema: t.outputSchema as NonNullable<Tool['outputSchema']>,
-    annotations: { readOnlyHint: t.risk === 'low', destructiveHint: t.risk === 'high', openWorldHint: false },
-    _meta: { 'toolcage/version': t.version, 'toolcage/risk': t.risk, 'toolcage/scopes': t.scopes, 'toolcage/runtime': t.runtime },
+    annotations: {
+      readOnlyHint: t.risk === 'low',
+      destructiveHint: t.risk === 'high',
+      openWorldHint: false,
+    },
+    _meta: {
+      'toolcage/version': t.version,
+      'toolcage/risk': t.risk,
+      'toolcage/scopes': t.scopes,
+      'toolcage/runtime': t.runtime,
+    },
   };
 }
 
 /** A validated result: `structuredContent` is the output itself; the text is its JSON for clients that read only text. */
 export function successResult(output: unknown, invocationId: string): CallToolResult {
-  const structured = output !== null && typeof output === 'object' && !Array.isArray(output) ? (output as Record<string, unknown>) : undefined;
+  const structured =
+    output !== null && typeof output === 'object' && !Array.isArray(output)
+      ? (output as Record<string, unknown>)
+      : undefined;
   return {
     content: [{ type: 'text', text: JSON.stringify(output) }],
     ...(structured ? { structuredContent: structured } : {}),
@@ -61,6 +76,7 @@ export function errorResult(err: unknown, requestId: string, toolName?: string):
   if (e.retryAfterSeconds !== undefined) error.retryAfterSeconds = e.retryAfterSeconds;
   if (e.details) error.details = e.details;
   let text = `${e.code}: ${e.message}`;
-  if (e.retryAfterSeconds !== undefined && !/retry after/i.test(e.message)) text += ` Retry after ${e.retryAfterSeconds} s.`;
+  if (e.retryAfterSeconds !== undefined && !/retry after/i.test(e.message))
+    text += ` Retry after ${e.retryAfterSeconds} s.`;
   return { content: [{ type: 'text', text }], structuredContent: { error }, isError: true };
 }

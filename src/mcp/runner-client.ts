@@ -27,7 +27,8 @@ export class InProcessRunnerClient implements RunnerClient {
   readonly #executor: Pick<Executor, 'execute' | 'listTools'>;
 
   constructor(executor: Pick<Executor, 'execute' | 'listTools'>) {
-    if (typeof executor?.execute !== 'function') throw new TypeError(`Expected an Executor, got ${typeof executor}`);
+    if (typeof executor?.execute !== 'function')
+      throw new TypeError(`Expected an Executor, got ${typeof executor}`);
     this.#executor = executor;
   }
 
@@ -36,7 +37,13 @@ export class InProcessRunnerClient implements RunnerClient {
   }
 
   invoke(call: RunnerInvocation): Promise<ExecuteOutcome> {
-    return this.#executor.execute({ toolId: call.toolId, args: call.args, claim: call.claim, requestId: call.requestId, ...(call.signal ? { signal: call.signal } : {}) });
+    return this.#executor.execute({
+      toolId: call.toolId,
+      args: call.args,
+      claim: call.claim,
+      requestId: call.requestId,
+      ...(call.signal ? { signal: call.signal } : {}),
+    });
   }
 }
 
@@ -64,19 +71,28 @@ export class HttpRunnerClient implements RunnerClient {
     try {
       base = new URL(options?.baseUrl);
     } catch {
-      throw new TypeError(`Expected options.baseUrl to be an absolute http(s) URL, got ${String(options?.baseUrl)}`);
+      throw new TypeError(
+        `Expected options.baseUrl to be an absolute http(s) URL, got ${String(options?.baseUrl)}`,
+      );
     }
-    if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new TypeError(`Expected options.baseUrl to be http(s), got ${base.protocol}`);
+    if (base.protocol !== 'http:' && base.protocol !== 'https:')
+      throw new TypeError(`Expected options.baseUrl to be http(s), got ${base.protocol}`);
     this.#base = new URL(base.pathname.endsWith('/') ? base.href : `${base.href}/`);
     this.#fetch = options.fetch ?? fetch;
     this.#listTimeoutMs = options.listTimeoutMs ?? 10_000;
   }
 
   async listTools(): Promise<ToolSummary[]> {
-    const res = await this.#send(new URL('v1/tools', this.#base), { method: 'GET', signal: AbortSignal.timeout(this.#listTimeoutMs) });
+    const res = await this.#send(new URL('v1/tools', this.#base), {
+      method: 'GET',
+      signal: AbortSignal.timeout(this.#listTimeoutMs),
+    });
     const body = (await res.json()) as unknown;
     const tools = Array.isArray(body) ? body : (body as { tools?: unknown })?.tools;
-    if (!Array.isArray(tools)) throw new ToolcageError('sandbox_unavailable', { message: `The runner at ${this.#base.origin} answered GET /v1/tools without a tool list.` });
+    if (!Array.isArray(tools))
+      throw new ToolcageError('sandbox_unavailable', {
+        message: `The runner at ${this.#base.origin} answered GET /v1/tools without a tool list.`,
+      });
     return tools as ToolSummary[];
   }
 
@@ -84,7 +100,11 @@ export class HttpRunnerClient implements RunnerClient {
     const url = new URL(`v1/tools/${encodeURIComponent(call.toolId)}/invoke`, this.#base);
     const res = await this.#send(url, {
       method: 'POST',
-      headers: { authorization: `Bearer ${call.claim}`, 'content-type': 'application/json', 'x-request-id': call.requestId },
+      headers: {
+        authorization: `Bearer ${call.claim}`,
+        'content-type': 'application/json',
+        'x-request-id': call.requestId,
+      },
       body: JSON.stringify({ args: call.args }),
       ...(call.signal ? { signal: call.signal } : {}),
     });
@@ -97,8 +117,12 @@ export class HttpRunnerClient implements RunnerClient {
     try {
       res = await this.#fetch(url, init);
     } catch (cause) {
-      if (init.signal?.aborted && (init.signal.reason as Error)?.name !== 'TimeoutError') throw cause;
-      throw new ToolcageError('sandbox_unavailable', { message: `The runner at ${this.#base.origin} is not reachable; retry later or ask the operator.`, cause });
+      if (init.signal?.aborted && (init.signal.reason as Error)?.name !== 'TimeoutError')
+        throw cause;
+      throw new ToolcageError('sandbox_unavailable', {
+        message: `The runner at ${this.#base.origin} is not reachable; retry later or ask the operator.`,
+        cause,
+      });
     }
     if (res.ok) return res;
     throw await errorFromResponse(res);
@@ -107,19 +131,39 @@ export class HttpRunnerClient implements RunnerClient {
 
 /** A contract error body (`{"error": {"code", "message"}}`) back into a ToolcageError; anything else by status. */
 async function errorFromResponse(res: Response): Promise<ToolcageError> {
-  let body: { error?: { code?: unknown; message?: unknown; retryAfterSeconds?: unknown; details?: unknown } } | undefined;
+  let body:
+    | {
+        error?: {
+          code?: unknown;
+          message?: unknown;
+          retryAfterSeconds?: unknown;
+          details?: unknown;
+        };
+      }
+    | undefined;
   try {
     body = (await res.json()) as typeof body;
   } catch {
     body = undefined;
   }
   const e = body?.error;
-  const code: ErrorCode = isErrorCode(e?.code) ? e.code : res.status >= 500 ? 'sandbox_unavailable' : 'request_invalid';
+  const code: ErrorCode = isErrorCode(e?.code)
+    ? e.code
+    : res.status >= 500
+      ? 'sandbox_unavailable'
+      : 'request_invalid';
   const header = Number(res.headers.get('retry-after'));
-  const retryAfterSeconds = typeof e?.retryAfterSeconds === 'number' ? e.retryAfterSeconds : Number.isFinite(header) && header > 0 ? header : undefined;
+  const retryAfterSeconds =
+    typeof e?.retryAfterSeconds === 'number'
+      ? e.retryAfterSeconds
+      : Number.isFinite(header) && header > 0
+        ? header
+        : undefined;
   return new ToolcageError(code, {
     ...(typeof e?.message === 'string' ? { message: e.message } : {}),
     ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
-    ...(e?.details && typeof e.details === 'object' ? { details: e.details as Record<string, unknown> } : {}),
+    ...(e?.details && typeof e.details === 'object'
+      ? { details: e.details as Record<string, unknown> }
+      : {}),
   });
 }

@@ -46,7 +46,15 @@ export class ToolcageMcpService {
   #again = false;
   #watcher: FSWatcher | undefined;
 
-  private constructor(init: { loaded: LoadedConfig; runner: RunnerClient; local: Runner | undefined; broker: BrokerRuntime; reloadBroker: () => Promise<void>; claims: BrokerClaimProvider; log: (line: string) => void }) {
+  private constructor(init: {
+    loaded: LoadedConfig;
+    runner: RunnerClient;
+    local: Runner | undefined;
+    broker: BrokerRuntime;
+    reloadBroker: () => Promise<void>;
+    claims: BrokerClaimProvider;
+    log: (line: string) => void;
+  }) {
     this.#loaded = init.loaded;
     this.runner = init.runner;
     this.#local = init.local;
@@ -56,9 +64,13 @@ export class ToolcageMcpService {
     this.#log = init.log;
   }
 
-  static async create(loaded: LoadedConfig, options: McpServiceOptions = {}): Promise<ToolcageMcpService> {
+  static async create(
+    loaded: LoadedConfig,
+    options: McpServiceOptions = {},
+  ): Promise<ToolcageMcpService> {
     const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-    const approveCommand = (id: string) => `toolcage mcp approve ${id}${options.configFile ? ` --config ${options.configFile}` : ''}`;
+    const approveCommand = (id: string) =>
+      `toolcage mcp approve ${id}${options.configFile ? ` --config ${options.configFile}` : ''}`;
     const runnerUrl = options.runnerUrl ?? loaded.config.mcp.runnerUrl;
     if (runnerUrl) {
       // The broker still needs the manifests (risk, scopes): it reads the same signed lock.
@@ -66,15 +78,39 @@ export class ToolcageMcpService {
       const broker = await createBrokerRuntime(loaded, { registry: () => registry });
       const claims = new BrokerClaimProvider({ broker: broker.broker, approveCommand });
       const runner = new HttpRunnerClient({ baseUrl: runnerUrl });
-      return new ToolcageMcpService({ loaded, runner, local: undefined, broker, claims, log, reloadBroker: async () => { registry = await loadRegistry(loaded); } });
+      return new ToolcageMcpService({
+        loaded,
+        runner,
+        local: undefined,
+        broker,
+        claims,
+        log,
+        reloadBroker: async () => {
+          registry = await loadRegistry(loaded);
+        },
+      });
     }
     const audit = options.audit ?? auditFor(loaded);
-    const local = await createRunner(loaded, { audit, ...(options.backends ? { backends: options.backends } : {}) });
+    const local = await createRunner(loaded, {
+      audit,
+      ...(options.backends ? { backends: options.backends } : {}),
+    });
     try {
       // One registry for both: a reload swaps what the broker mints for and what the runner runs at once.
-      const broker = await createBrokerRuntime(loaded, { stores: local.stores, registry: local.registry });
+      const broker = await createBrokerRuntime(loaded, {
+        stores: local.stores,
+        registry: local.registry,
+      });
       const claims = new BrokerClaimProvider({ broker: broker.broker, approveCommand });
-      return new ToolcageMcpService({ loaded, runner: new InProcessRunnerClient(local.executor), local, broker, claims, log, reloadBroker: async () => {} });
+      return new ToolcageMcpService({
+        loaded,
+        runner: new InProcessRunnerClient(local.executor),
+        local,
+        broker,
+        claims,
+        log,
+        reloadBroker: async () => {},
+      });
     } catch (err) {
       await local.close();
       throw err;
@@ -85,16 +121,26 @@ export class ToolcageMcpService {
   localPrincipal(): Principal {
     const { subject, tenant } = this.#loaded.config;
     const policy = loadPolicy(this.#loaded.path(this.#loaded.config.broker.policy));
-    return { sub: subject, tenant, roles: Object.hasOwn(policy.principals, subject) ? [...policy.principals[subject]!] : [] };
+    return {
+      sub: subject,
+      tenant,
+      roles: Object.hasOwn(policy.principals, subject) ? [...policy.principals[subject]!] : [],
+    };
   }
 
   /** A new SDK server for one MCP session, serving the registry's tools and told about registry changes. */
   createServer(principal: (extra: ToolHandlerExtra) => Principal | undefined): Server {
     const server = new Server(MCP_SERVER_INFO, {
       capabilities: { tools: { listChanged: true } },
-      instructions: 'Tools run in toolcage sandboxes under short-lived claims. A refused or failed call is an isError result whose structuredContent.error.code is the toolcage error code; approval_required names the approval request a human must approve before the same call is retried.',
+      instructions:
+        'Tools run in toolcage sandboxes under short-lived claims. A refused or failed call is an isError result whose structuredContent.error.code is the toolcage error code; approval_required names the approval request a human must approve before the same call is retried.',
     });
-    const tools = registerToolcageTools(server, { runner: this.runner, claims: this.claims, principal, withheld: () => this.#withheld });
+    const tools = registerToolcageTools(server, {
+      runner: this.runner,
+      claims: this.claims,
+      principal,
+      withheld: () => this.#withheld,
+    });
     this.#sessions.add(tools);
     const previous = server.onclose;
     server.onclose = () => {
@@ -138,7 +184,9 @@ export class ToolcageMcpService {
       this.#withheld = new Set();
     } catch (err) {
       this.#withheld = this.#stalePins();
-      this.#log(`toolcage mcp: registry reload failed, keeping the verified registry${this.#withheld.size ? ` and withholding ${[...this.#withheld].join(', ')}` : ''}: ${(err as Error).message}`);
+      this.#log(
+        `toolcage mcp: registry reload failed, keeping the verified registry${this.#withheld.size ? ` and withholding ${[...this.#withheld].join(', ')}` : ''}: ${(err as Error).message}`,
+      );
     }
     const changed = runnerChanged || (await this.#fingerprint()) !== before;
     if (changed) await Promise.all([...this.#sessions].map((s) => s.notifyToolsChanged()));
@@ -155,7 +203,9 @@ export class ToolcageMcpService {
     const registry = this.#local?.registry() ?? undefined;
     if (!registry) return new Set();
     const all = new Set(registry.list().map((t) => t.manifest.id));
-    let lock: { tools?: Array<{ id?: unknown; manifestSha256?: unknown; artifactSha256?: unknown }> };
+    let lock: {
+      tools?: Array<{ id?: unknown; manifestSha256?: unknown; artifactSha256?: unknown }>;
+    };
     try {
       lock = JSON.parse(readFileSync(this.#lockPath(), 'utf8')) as typeof lock;
     } catch {
@@ -165,7 +215,12 @@ export class ToolcageMcpService {
     const stale = new Set<string>();
     for (const t of registry.list()) {
       const pin = lock.tools.find((e) => e?.id === t.manifest.id);
-      if (!pin || pin.manifestSha256 !== t.manifestSha256 || pin.artifactSha256 !== t.artifactSha256) stale.add(t.manifest.id);
+      if (
+        !pin ||
+        pin.manifestSha256 !== t.manifestSha256 ||
+        pin.artifactSha256 !== t.artifactSha256
+      )
+        stale.add(t.manifest.id);
     }
     return stale;
   }
@@ -182,9 +237,17 @@ export class ToolcageMcpService {
     this.#watcher = watch(dir, { persistent: false }, (_event, file) => {
       if (file !== null && file !== LOCK_FILE_NAME) return;
       clearTimeout(timer);
-      timer = setTimeout(() => void this.reload().catch((err: Error) => this.#log(`toolcage mcp: reload failed: ${err.message}`)), debounceMs);
+      timer = setTimeout(
+        () =>
+          void this.reload().catch((err: Error) =>
+            this.#log(`toolcage mcp: reload failed: ${err.message}`),
+          ),
+        debounceMs,
+      );
     });
-    this.#watcher.on('error', (err) => this.#log(`toolcage mcp: cannot watch ${dir}: ${err.message}`));
+    this.#watcher.on('error', (err) =>
+      this.#log(`toolcage mcp: cannot watch ${dir}: ${err.message}`),
+    );
   }
 
   async close(): Promise<void> {
@@ -197,5 +260,7 @@ export class ToolcageMcpService {
 
 /** The configured audit sink, except that stdout (the stdio protocol stream) becomes stderr. */
 function auditFor(loaded: LoadedConfig): AuditSink {
-  return loaded.config.audit.destination === 'stdout' ? PinoAuditSink.toStderr() : auditSinkFor(loaded);
+  return loaded.config.audit.destination === 'stdout'
+    ? PinoAuditSink.toStderr()
+    : auditSinkFor(loaded);
 }

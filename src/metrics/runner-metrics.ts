@@ -7,11 +7,17 @@ export interface MetricsSources {
   /** Whether a tool id is in the registry: unknown ids (attacker-chosen) never become label values. */
   isKnownTool(id: string): boolean;
   concurrency?: () => ConcurrencyStats;
-  dockerPool?: () => { inFlight: number; pendingRemovals: number; tools: { tool: string; ready: number; filling: number; disabled: boolean }[] };
+  dockerPool?: () => {
+    inFlight: number;
+    pendingRemovals: number;
+    tools: { tool: string; ready: number; filling: number; disabled: boolean }[];
+  };
 }
 
 const UNKNOWN_TOOL = '_unknown';
-const STAGE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const STAGE_BUCKETS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 
 /**
  * The runner's Prometheus metrics, fed by the executor's observer hooks (so
@@ -35,26 +41,64 @@ export class RunnerMetrics {
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'toolcage_process_' });
-    this.#calls = new Counter({ name: 'toolcage_calls_total', help: 'Tool calls decided, by tool and outcome (allowed, refused, failed).', labelNames: ['tool', 'outcome'], registers });
-    this.#refusals = new Counter({ name: 'toolcage_refusals_total', help: 'Refused or failed calls by contract error code.', labelNames: ['code'], registers });
-    this.#stage = new Histogram({ name: 'toolcage_stage_duration_seconds', help: 'Time spent in each pipeline stage.', labelNames: ['stage', 'tool'], buckets: STAGE_BUCKETS, registers });
-    this.#duration = new Histogram({ name: 'toolcage_call_duration_seconds', help: 'Whole-call latency inside the executor, by tool and outcome.', labelNames: ['tool', 'outcome'], buckets: STAGE_BUCKETS, registers });
+    if (options.defaultMetrics ?? true)
+      collectDefaultMetrics({ register: this.registry, prefix: 'toolcage_process_' });
+    this.#calls = new Counter({
+      name: 'toolcage_calls_total',
+      help: 'Tool calls decided, by tool and outcome (allowed, refused, failed).',
+      labelNames: ['tool', 'outcome'],
+      registers,
+    });
+    this.#refusals = new Counter({
+      name: 'toolcage_refusals_total',
+      help: 'Refused or failed calls by contract error code.',
+      labelNames: ['code'],
+      registers,
+    });
+    this.#stage = new Histogram({
+      name: 'toolcage_stage_duration_seconds',
+      help: 'Time spent in each pipeline stage.',
+      labelNames: ['stage', 'tool'],
+      buckets: STAGE_BUCKETS,
+      registers,
+    });
+    this.#duration = new Histogram({
+      name: 'toolcage_call_duration_seconds',
+      help: 'Whole-call latency inside the executor, by tool and outcome.',
+      labelNames: ['tool', 'outcome'],
+      buckets: STAGE_BUCKETS,
+      registers,
+    });
     const sources = () => this.#sources;
     new Gauge({
-      name: 'toolcage_concurrency_running', help: 'Runs in progress (all tenants).', registers,
-      collect() { this.set(sources().concurrency?.().running ?? 0); },
+      name: 'toolcage_concurrency_running',
+      help: 'Runs in progress (all tenants).',
+      registers,
+      collect() {
+        this.set(sources().concurrency?.().running ?? 0);
+      },
     });
     new Gauge({
-      name: 'toolcage_concurrency_queued', help: 'Calls waiting for a run slot (all tenants).', registers,
-      collect() { this.set(sources().concurrency?.().queued ?? 0); },
+      name: 'toolcage_concurrency_queued',
+      help: 'Calls waiting for a run slot (all tenants).',
+      registers,
+      collect() {
+        this.set(sources().concurrency?.().queued ?? 0);
+      },
     });
     new Gauge({
-      name: 'toolcage_concurrency_tenants_active', help: 'Tenants with calls running or waiting.', registers,
-      collect() { this.set(sources().concurrency?.().tenants.length ?? 0); },
+      name: 'toolcage_concurrency_tenants_active',
+      help: 'Tenants with calls running or waiting.',
+      registers,
+      collect() {
+        this.set(sources().concurrency?.().tenants.length ?? 0);
+      },
     });
     new Gauge({
-      name: 'toolcage_docker_pool_containers', help: 'Warm Docker containers per tool and state (ready, filling).', labelNames: ['tool', 'state'], registers,
+      name: 'toolcage_docker_pool_containers',
+      help: 'Warm Docker containers per tool and state (ready, filling).',
+      labelNames: ['tool', 'state'],
+      registers,
       collect() {
         this.reset();
         for (const t of sources().dockerPool?.().tools ?? []) {
@@ -64,12 +108,20 @@ export class RunnerMetrics {
       },
     });
     new Gauge({
-      name: 'toolcage_docker_in_flight', help: 'Docker runs in progress.', registers,
-      collect() { this.set(sources().dockerPool?.().inFlight ?? 0); },
+      name: 'toolcage_docker_in_flight',
+      help: 'Docker runs in progress.',
+      registers,
+      collect() {
+        this.set(sources().dockerPool?.().inFlight ?? 0);
+      },
     });
     new Gauge({
-      name: 'toolcage_docker_pending_removals', help: 'Docker containers whose removal is under way or being retried.', registers,
-      collect() { this.set(sources().dockerPool?.().pendingRemovals ?? 0); },
+      name: 'toolcage_docker_pending_removals',
+      help: 'Docker containers whose removal is under way or being retried.',
+      registers,
+      collect() {
+        this.set(sources().dockerPool?.().pendingRemovals ?? 0);
+      },
     });
   }
 
@@ -87,7 +139,12 @@ export class RunnerMetrics {
     stage: (stage: Stage, toolId: string, ms: number) => {
       this.#stage.observe({ stage, tool: this.#tool(toolId) }, ms / 1000);
     },
-    outcome: (toolId: string, outcome: 'allowed' | 'refused' | 'failed', code: string | undefined, ms: number) => {
+    outcome: (
+      toolId: string,
+      outcome: 'allowed' | 'refused' | 'failed',
+      code: string | undefined,
+      ms: number,
+    ) => {
       const tool = this.#tool(toolId);
       this.#calls.inc({ tool, outcome });
       this.#duration.observe({ tool, outcome }, ms / 1000);

@@ -9,7 +9,9 @@ import { ToolcageError } from '../errors/toolcage-error.ts';
 export function canonicalJson(value: unknown): string {
   const text = canonicalize(value);
   if (text === undefined) {
-    throw new ToolcageError('request_invalid', { message: 'Value cannot be canonicalised as JSON (RFC 8785).' });
+    throw new ToolcageError('request_invalid', {
+      message: 'Value cannot be canonicalised as JSON (RFC 8785).',
+    });
   }
   return text;
 }

@@ -37,25 +37,38 @@ function signedBytes(lock: RegistryLock): Uint8Array {
 
 /** Signs the lock's canonical form with the platform key; the payload is detached (`header..signature`). */
 export async function signLock(lock: RegistryLock, key: SigningKey): Promise<RegistryLock> {
-  const jws = await new CompactSign(signedBytes(lock)).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'toolcage-lock+jws' }).sign(key.key);
+  const jws = await new CompactSign(signedBytes(lock))
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'toolcage-lock+jws' })
+    .sign(key.key);
   const [header, , sig] = jws.split('.');
   return { ...lock, signature: `${header}..${sig}` };
 }
 
 /** Verifies the lock's detached signature against the platform JWKS. Throws `registry_invalid`. */
-export async function verifyLockSignature(lock: RegistryLock, jwks: JSONWebKeySet, where: string): Promise<void> {
+export async function verifyLockSignature(
+  lock: RegistryLock,
+  jwks: JSONWebKeySet,
+  where: string,
+): Promise<void> {
   if (!lock.signature) {
-    throw new ToolcageError('registry_invalid', { message: `${where} is not signed. Run \`toolcage registry lock\` with the platform key, or set registry.insecureSkipLockSignature for local experiments.` });
+    throw new ToolcageError('registry_invalid', {
+      message: `${where} is not signed. Run \`toolcage registry lock\` with the platform key, or set registry.insecureSkipLockSignature for local experiments.`,
+    });
   }
   const [header, empty, sig, ...rest] = lock.signature.split('.');
   if (empty !== '' || rest.length > 0 || !header || !sig) {
-    throw new ToolcageError('registry_invalid', { message: `${where}: signature is not a detached compact JWS.` });
+    throw new ToolcageError('registry_invalid', {
+      message: `${where}: signature is not a detached compact JWS.`,
+    });
   }
   const jws = `${header}.${base64url.encode(signedBytes(lock))}.${sig}`;
   try {
     await compactVerify(jws, createLocalJWKSet(jwks), { algorithms: [...ALLOWED_ALGS] });
   } catch (cause) {
-    throw new ToolcageError('registry_invalid', { message: `${where}: signature does not verify against the platform key; the lock was changed or signed by another key.`, cause });
+    throw new ToolcageError('registry_invalid', {
+      message: `${where}: signature does not verify against the platform key; the lock was changed or signed by another key.`,
+      cause,
+    });
   }
 }
 
@@ -68,11 +81,16 @@ export function parseLock(text: string, where: string): RegistryLock {
   }
   const parsed = lockSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new ToolcageError('registry_invalid', { message: `${where}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
+    throw new ToolcageError('registry_invalid', {
+      message: `${where}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    });
   }
   const ids = new Set<string>();
   for (const t of parsed.data.tools) {
-    if (ids.has(t.id)) throw new ToolcageError('registry_invalid', { message: `${where}: tool ${t.id} is pinned twice.` });
+    if (ids.has(t.id))
+      throw new ToolcageError('registry_invalid', {
+        message: `${where}: tool ${t.id} is pinned twice.`,
+      });
     ids.add(t.id);
   }
   return parsed.data;

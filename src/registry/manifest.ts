@@ -3,7 +3,8 @@ import { formatIssues, parseStrictYaml } from '../config/strict-yaml.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 
 export const TOOL_ID_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
-const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
+const SEMVER =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 const SCOPE = /^[A-Za-z0-9_.:\-/]+$/;
 
 const positiveInt = (max: number) => z.number().int().positive().max(max);
@@ -28,7 +29,9 @@ const credentialRefSchema = z.strictObject({
 });
 
 const egressSchema = z.strictObject({
-  egress: z.array(z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65535) })).min(1),
+  egress: z
+    .array(z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65535) }))
+    .min(1),
 });
 
 const common = {
@@ -47,7 +50,13 @@ const common = {
 
 /** The manifest, parsed strictly: unknown keys are refused (a typo must not silently drop a limit). */
 export const manifestSchema = z.discriminatedUnion('runtime', [
-  z.strictObject({ ...common, runtime: z.literal('js'), entry: z.string().regex(/^[A-Za-z0-9_.-]+\.(m?js)$/, 'must be a .js/.mjs file name beside the manifest') }),
+  z.strictObject({
+    ...common,
+    runtime: z.literal('js'),
+    entry: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+\.(m?js)$/, 'must be a .js/.mjs file name beside the manifest'),
+  }),
   z.strictObject({
     ...common,
     runtime: z.literal('docker'),
@@ -63,8 +72,13 @@ export { formatIssues };
 /** Parses manifest YAML text. Throws `registry_invalid` naming the file and each failing field. */
 export function parseManifest(text: string, file: string): Manifest {
   const manifest = parseStrictYaml(text, file, manifestSchema, 'registry_invalid', 'Manifest');
-  if (manifest.runtime === 'docker' && (manifest.limits.cpus === undefined || manifest.limits.pids === undefined)) {
-    throw new ToolcageError('registry_invalid', { message: `${file}: limits: docker tools must set cpus and pids` });
+  if (
+    manifest.runtime === 'docker' &&
+    (manifest.limits.cpus === undefined || manifest.limits.pids === undefined)
+  ) {
+    throw new ToolcageError('registry_invalid', {
+      message: `${file}: limits: docker tools must set cpus and pids`,
+    });
   }
   return manifest;
 }

@@ -6,11 +6,32 @@ import type { SigningKey } from '../claims/keys.ts';
 import type { SandboxTool } from '../sandbox/backend.ts';
 import type { ToolSummary } from '../executor/types.ts';
 import { compileSchema, type JsonValidator } from '../validation/json-schema.ts';
-import { LOCK_FILE_NAME, parseLock, signLock, verifyLockSignature, type LockEntry, type RegistryLock } from './lock.ts';
+import {
+  LOCK_FILE_NAME,
+  parseLock,
+  signLock,
+  verifyLockSignature,
+  type LockEntry,
+  type RegistryLock,
+} from './lock.ts';
 import type { Manifest } from './manifest.ts';
-import { listManifestFiles, scanTool, type ImageIdentityResolver, type ScannedTool } from './scan.ts';
+import {
+  listManifestFiles,
+  scanTool,
+  type ImageIdentityResolver,
+  type ScannedTool,
+} from './scan.ts';
 
 /** A tool that passed every pin: what the executor runs. */
+/** A copy without the keys whose value is undefined (optional limits the manifest leaves out). */
+function withoutUndefined<T extends object>(
+  value: T,
+): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]: Exclude<T[K], undefined>;
+  };
+}
+
 export interface LoadedTool {
   manifest: Manifest;
   manifestSha256: string;
@@ -70,7 +91,11 @@ export class Registry {
     for (const entry of lock.tools) {
       let scanned: ScannedTool;
       try {
-        scanned = await scanTool(options.dir, join(options.dir, entry.manifest), options.imageIdentity);
+        scanned = await scanTool(
+          options.dir,
+          join(options.dir, entry.manifest),
+          options.imageIdentity,
+        );
       } catch (err) {
         problems.push(err instanceof Error ? err.message : String(err));
         continue;
@@ -84,7 +109,10 @@ export class Registry {
       tools.set(entry.id, toLoadedTool({ ...scanned, artifactSha256: entry.artifactSha256 }));
     }
     if (problems.length > 0) {
-      throw new ToolcageError('registry_invalid', { message: `Registry ${lockPath} does not match what is on disk; nothing was loaded:\n- ${problems.join('\n- ')}`, details: { problems } });
+      throw new ToolcageError('registry_invalid', {
+        message: `Registry ${lockPath} does not match what is on disk; nothing was loaded:\n- ${problems.join('\n- ')}`,
+        details: { problems },
+      });
     }
     return new Registry(tools, unverified);
   }
@@ -96,11 +124,17 @@ async function readVerifiedLock(options: RegistryOptions): Promise<RegistryLock>
   try {
     text = readFileSync(lockPath, 'utf8');
   } catch (cause) {
-    throw new ToolcageError('registry_invalid', { message: `No registry at ${lockPath}. Run \`toolcage registry lock\`.`, cause });
+    throw new ToolcageError('registry_invalid', {
+      message: `No registry at ${lockPath}. Run \`toolcage registry lock\`.`,
+      cause,
+    });
   }
   const lock = parseLock(text, lockPath);
   if (!options.insecureSkipLockSignature) {
-    if (!options.lockKeys) throw new ToolcageError('config_invalid', { message: 'registry.publicKeys is required to verify the lock signature.' });
+    if (!options.lockKeys)
+      throw new ToolcageError('config_invalid', {
+        message: 'registry.publicKeys is required to verify the lock signature.',
+      });
     await verifyLockSignature(lock, options.lockKeys, lockPath);
   }
   return lock;
@@ -111,11 +145,20 @@ export function compareEntry(entry: LockEntry, scanned: ScannedTool): string[] {
   const out: string[] = [];
   const m = scanned.manifest;
   if (m.id !== entry.id) out.push(`${entry.manifest}: id is ${m.id}, pinned as ${entry.id}`);
-  if (m.version !== entry.version) out.push(`${entry.id}: version is ${m.version}, pinned ${entry.version}`);
-  if (m.runtime !== entry.runtime) out.push(`${entry.id}: runtime is ${m.runtime}, pinned ${entry.runtime}`);
-  if (scanned.manifestSha256 !== entry.manifestSha256) out.push(`${entry.id}: manifest hash ${scanned.manifestSha256} differs from pinned ${entry.manifestSha256} (${entry.manifest} changed)`);
-  if (scanned.artifact !== entry.artifact) out.push(`${entry.id}: artifact is ${scanned.artifact}, pinned ${entry.artifact}`);
-  if (scanned.artifactSha256 !== undefined && scanned.artifactSha256 !== entry.artifactSha256) out.push(`${entry.id}: artifact hash ${scanned.artifactSha256} differs from pinned ${entry.artifactSha256} (${entry.artifact} changed)`);
+  if (m.version !== entry.version)
+    out.push(`${entry.id}: version is ${m.version}, pinned ${entry.version}`);
+  if (m.runtime !== entry.runtime)
+    out.push(`${entry.id}: runtime is ${m.runtime}, pinned ${entry.runtime}`);
+  if (scanned.manifestSha256 !== entry.manifestSha256)
+    out.push(
+      `${entry.id}: manifest hash ${scanned.manifestSha256} differs from pinned ${entry.manifestSha256} (${entry.manifest} changed)`,
+    );
+  if (scanned.artifact !== entry.artifact)
+    out.push(`${entry.id}: artifact is ${scanned.artifact}, pinned ${entry.artifact}`);
+  if (scanned.artifactSha256 !== undefined && scanned.artifactSha256 !== entry.artifactSha256)
+    out.push(
+      `${entry.id}: artifact hash ${scanned.artifactSha256} differs from pinned ${entry.artifactSha256} (${entry.artifact} changed)`,
+    );
   return out;
 }
 
@@ -125,8 +168,10 @@ function toLoadedTool(s: ScannedTool & { artifactSha256: string }): LoadedTool {
     id: m.id,
     version: m.version,
     runtime: m.runtime,
-    limits: { ...m.limits },
-    ...(m.runtime === 'js' ? { source: s.source!, sourceHash: s.artifactSha256 } : { image: m.image, imageId: s.artifactSha256, command: [...m.command] }),
+    limits: withoutUndefined(m.limits),
+    ...(m.runtime === 'js'
+      ? { source: s.source!, sourceHash: s.artifactSha256 }
+      : { image: m.image, imageId: s.artifactSha256, command: [...m.command] }),
   };
   return {
     manifest: m,
@@ -136,32 +181,56 @@ function toLoadedTool(s: ScannedTool & { artifactSha256: string }): LoadedTool {
     validateOutput: compileSchema(m.outputSchema, `${s.manifestPath}: outputSchema`),
     sandbox,
     summary: {
-      id: m.id, version: m.version, description: m.description, inputSchema: m.inputSchema, outputSchema: m.outputSchema,
-      runtime: m.runtime, risk: m.risk, scopes: [...m.scopes],
+      id: m.id,
+      version: m.version,
+      description: m.description,
+      inputSchema: m.inputSchema,
+      outputSchema: m.outputSchema,
+      runtime: m.runtime,
+      risk: m.risk,
+      scopes: [...m.scopes],
     },
   };
 }
 
 /** Scans every manifest in `dir` and returns the lock that pins them (unsigned). */
-export async function buildLock(dir: string, imageIdentity?: ImageIdentityResolver): Promise<RegistryLock> {
+export async function buildLock(
+  dir: string,
+  imageIdentity?: ImageIdentityResolver,
+): Promise<RegistryLock> {
   const tools: LockEntry[] = [];
   for (const file of listManifestFiles(dir)) {
     const s = await scanTool(dir, file, imageIdentity);
     if (s.artifactSha256 === undefined) {
-      throw new ToolcageError('sandbox_unavailable', { message: `${s.manifestPath}: image ${s.artifact} cannot be hashed: no Docker engine is reachable. Start the engine and build the images (\`toolcage images build\`) before locking.` });
+      throw new ToolcageError('sandbox_unavailable', {
+        message: `${s.manifestPath}: image ${s.artifact} cannot be hashed: no Docker engine is reachable. Start the engine and build the images (\`toolcage images build\`) before locking.`,
+      });
     }
-    tools.push({ id: s.manifest.id, version: s.manifest.version, runtime: s.manifest.runtime, manifest: s.manifestPath, manifestSha256: s.manifestSha256, artifact: s.artifact, artifactSha256: s.artifactSha256 });
+    tools.push({
+      id: s.manifest.id,
+      version: s.manifest.version,
+      runtime: s.manifest.runtime,
+      manifest: s.manifestPath,
+      manifestSha256: s.manifestSha256,
+      artifact: s.artifact,
+      artifactSha256: s.artifactSha256,
+    });
   }
   tools.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const ids = new Set<string>();
   for (const t of tools) {
-    if (ids.has(t.id)) throw new ToolcageError('registry_invalid', { message: `Two manifests declare ${t.id}.` });
+    if (ids.has(t.id))
+      throw new ToolcageError('registry_invalid', { message: `Two manifests declare ${t.id}.` });
     ids.add(t.id);
   }
   return { version: 1, tools };
 }
 
-export async function writeSignedLock(dir: string, key: SigningKey, imageIdentity?: ImageIdentityResolver): Promise<RegistryLock> {
+export async function writeSignedLock(
+  dir: string,
+  key: SigningKey,
+  imageIdentity?: ImageIdentityResolver,
+): Promise<RegistryLock> {
   const lock = await signLock(await buildLock(dir, imageIdentity), key);
   writeFileSync(join(dir, LOCK_FILE_NAME), `${JSON.stringify(lock, null, 2)}\n`);
   return lock;
@@ -172,7 +241,9 @@ export async function writeSignedLock(dir: string, key: SigningKey, imageIdentit
  * hashes, tools on disk that the lock does not pin). Empty means all pinned
  * hashes still match.
  */
-export async function verifyRegistry(options: RegistryOptions): Promise<{ problems: string[]; unpinned: string[]; unverified: string[] }> {
+export async function verifyRegistry(
+  options: RegistryOptions,
+): Promise<{ problems: string[]; unpinned: string[]; unverified: string[] }> {
   const problems: string[] = [];
   let lock: RegistryLock;
   try {
@@ -182,12 +253,22 @@ export async function verifyRegistry(options: RegistryOptions): Promise<{ proble
   }
   const pinnedPaths = new Set(lock.tools.map((t) => t.manifest));
   const unpinned = listManifestFiles(options.dir)
-    .map((f) => f.slice(options.dir.length).replace(/^[\\/]+/, '').split('\\').join('/'))
+    .map((f) =>
+      f
+        .slice(options.dir.length)
+        .replace(/^[\\/]+/, '')
+        .split('\\')
+        .join('/'),
+    )
     .filter((p) => !pinnedPaths.has(p));
   const unverified: string[] = [];
   for (const entry of lock.tools) {
     try {
-      const scanned = await scanTool(options.dir, join(options.dir, entry.manifest), options.imageIdentity);
+      const scanned = await scanTool(
+        options.dir,
+        join(options.dir, entry.manifest),
+        options.imageIdentity,
+      );
       if (scanned.artifactSha256 === undefined) unverified.push(entry.id);
       problems.push(...compareEntry(entry, scanned));
     } catch (err) {

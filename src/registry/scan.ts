@@ -42,21 +42,40 @@ export function manifestHash(manifest: Manifest): string {
 }
 
 /** Reads one manifest and its artifact, hashing the bytes it keeps. */
-export async function scanTool(dir: string, manifestFile: string, imageIdentity?: ImageIdentityResolver): Promise<ScannedTool> {
+export async function scanTool(
+  dir: string,
+  manifestFile: string,
+  imageIdentity?: ImageIdentityResolver,
+): Promise<ScannedTool> {
   const manifestPath = relative(dir, manifestFile).split(sep).join('/');
   const manifest = parseManifest(readFileSync(manifestFile, 'utf8'), manifestPath);
   const base = { manifest, manifestPath, manifestSha256: manifestHash(manifest) };
   if (manifest.runtime === 'js') {
     const entryFile = resolve(manifestFile, '..', manifest.entry);
     const bytes = readFileSync(entryFile);
-    if (bytes.length > MAX_SOURCE_BYTES) throw new ToolcageError('registry_invalid', { message: `${manifestPath}: entry ${manifest.entry} is larger than ${MAX_SOURCE_BYTES} bytes.` });
+    if (bytes.length > MAX_SOURCE_BYTES)
+      throw new ToolcageError('registry_invalid', {
+        message: `${manifestPath}: entry ${manifest.entry} is larger than ${MAX_SOURCE_BYTES} bytes.`,
+      });
     let source: string;
     try {
       source = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
     } catch (cause) {
-      throw new ToolcageError('registry_invalid', { message: `${manifestPath}: entry ${manifest.entry} is not UTF-8.`, cause });
+      throw new ToolcageError('registry_invalid', {
+        message: `${manifestPath}: entry ${manifest.entry} is not UTF-8.`,
+        cause,
+      });
     }
-    return { ...base, artifact: relative(dir, entryFile).split(sep).join('/'), artifactSha256: sha256Hex(bytes), source };
+    return {
+      ...base,
+      artifact: relative(dir, entryFile).split(sep).join('/'),
+      artifactSha256: sha256Hex(bytes),
+      source,
+    };
   }
-  return { ...base, artifact: manifest.image, artifactSha256: imageIdentity ? await imageIdentity(manifest.image) : undefined };
+  return {
+    ...base,
+    artifact: manifest.image,
+    artifactSha256: imageIdentity ? await imageIdentity(manifest.image) : undefined,
+  };
 }

@@ -19,16 +19,24 @@ export interface BrokerRuntime {
 }
 
 /** Builds the broker from configuration: its keys, policy, the verified registry and the approval store. */
-export async function createBrokerRuntime(loaded: LoadedConfig, options: { stores?: StateStores; registry?: () => Registry } = {}): Promise<BrokerRuntime> {
+export async function createBrokerRuntime(
+  loaded: LoadedConfig,
+  options: { stores?: StateStores; registry?: () => Registry } = {},
+): Promise<BrokerRuntime> {
   const c = loaded.config.broker;
   const jwks: JWK[] = c.signingKeys.map((file) => {
     try {
       return JSON.parse(readFileSync(loaded.path(file), 'utf8')) as JWK;
     } catch (cause) {
-      throw new ToolcageError('config_invalid', { message: `Cannot read the broker signing key ${loaded.path(file)}: ${(cause as Error).message}. Create one with \`toolcage keys generate\`.`, cause });
+      throw new ToolcageError('config_invalid', {
+        message: `Cannot read the broker signing key ${loaded.path(file)}: ${(cause as Error).message}. Create one with \`toolcage keys generate\`.`,
+        cause,
+      });
     }
   });
-  const keys = await Promise.all(jwks.map((j, i) => signingKeyFromJwk(j, loaded.path(c.signingKeys[i]!))));
+  const keys = await Promise.all(
+    jwks.map((j, i) => signingKeyFromJwk(j, loaded.path(c.signingKeys[i]!))),
+  );
   const policy = loadPolicy(loaded.path(c.policy));
   const stores = options.stores ?? (await openStateStores(loaded));
   let registryFn = options.registry;

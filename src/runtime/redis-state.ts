@@ -1,6 +1,14 @@
 import type { LoadedConfig } from '../config/load.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
-import { closeRedisClient, createRedisClient, createRedisGovernorStores, RedisAdmission, pingRedis, RedisApprovalStore, RedisReplayStore } from '../state/redis/index.ts';
+import {
+  closeRedisClient,
+  createRedisClient,
+  createRedisGovernorStores,
+  RedisAdmission,
+  pingRedis,
+  RedisApprovalStore,
+  RedisReplayStore,
+} from '../state/redis/index.ts';
 import type { StateStores } from './state.ts';
 
 /**
@@ -15,7 +23,10 @@ export async function openRedisStateStores(loaded: LoadedConfig): Promise<StateS
   let password: string | undefined;
   if (r.passwordEnv !== undefined) {
     password = process.env[r.passwordEnv];
-    if (password === undefined) throw new ToolcageError('config_invalid', { message: `state.redis.passwordEnv names ${r.passwordEnv}, which is not set.` });
+    if (password === undefined)
+      throw new ToolcageError('config_invalid', {
+        message: `state.redis.passwordEnv names ${r.passwordEnv}, which is not set.`,
+      });
   }
   const client = createRedisClient({
     url: r.url,

@@ -13,7 +13,12 @@ import type { ExecutorObserver } from '../executor/observer.ts';
 import type { CredentialProvider, DpopVerifier } from '../executor/ports.ts';
 import { openStateStores, type StateStores } from './state.ts';
 import type { JSONWebKeySet } from 'jose';
-import { EgressGateway, type EgressEvent, type EgressRule, type Resolver } from '../egress/index.ts';
+import {
+  EgressGateway,
+  type EgressEvent,
+  type EgressRule,
+  type Resolver,
+} from '../egress/index.ts';
 import { buildCredentials } from '../credentials/index.ts';
 
 export interface RunnerOptions {
@@ -54,7 +59,10 @@ export function auditSinkFor(loaded: LoadedConfig): AuditSink {
   return PinoAuditSink.toFile(loaded.path(a.file));
 }
 
-export function loadRegistry(loaded: LoadedConfig, imageIdentity?: ImageIdentityResolver): Promise<Registry> {
+export function loadRegistry(
+  loaded: LoadedConfig,
+  imageIdentity?: ImageIdentityResolver,
+): Promise<Registry> {
   const r = loaded.config.registry;
   return Registry.load({
     dir: loaded.path(r.dir),
@@ -69,18 +77,34 @@ export function loadRegistry(loaded: LoadedConfig, imageIdentity?: ImageIdentity
  * pinned sandbox identity the run carries (so a reload cannot hand one
  * tool's allowlist to another).
  */
-function egressRulesFrom(registry: () => Registry | undefined): (tool: SandboxTool) => EgressRule[] | undefined {
+function egressRulesFrom(
+  registry: () => Registry | undefined,
+): (tool: SandboxTool) => EgressRule[] | undefined {
   return (tool) => {
     const entry = registry()?.get(tool.id);
     if (!entry) return undefined;
     const s = entry.sandbox;
-    const same = s === tool || (s.version === tool.version && s.runtime === tool.runtime && s.sourceHash === tool.sourceHash && s.imageId === tool.imageId);
+    const same =
+      s === tool ||
+      (s.version === tool.version &&
+        s.runtime === tool.runtime &&
+        s.sourceHash === tool.sourceHash &&
+        s.imageId === tool.imageId);
     const network = entry.manifest.network;
-    return same && network !== 'none' ? network.egress.map((r) => ({ host: r.host, port: r.port })) : undefined;
+    return same && network !== 'none'
+      ? network.egress.map((r) => ({ host: r.host, port: r.port }))
+      : undefined;
   };
 }
 
-async function startBackends(loaded: LoadedConfig, kinds: ReadonlyArray<'js' | 'docker'>, egress: EgressGateway): Promise<{ backends: Partial<Record<'js' | 'docker', SandboxBackend>>; imageIdentity?: ImageIdentityResolver }> {
+async function startBackends(
+  loaded: LoadedConfig,
+  kinds: ReadonlyArray<'js' | 'docker'>,
+  egress: EgressGateway,
+): Promise<{
+  backends: Partial<Record<'js' | 'docker', SandboxBackend>>;
+  imageIdentity?: ImageIdentityResolver;
+}> {
   const backends: Partial<Record<'js' | 'docker', SandboxBackend>> = {};
   let imageIdentity: ImageIdentityResolver | undefined;
   if (kinds.includes('js')) {
@@ -91,22 +115,35 @@ async function startBackends(loaded: LoadedConfig, kinds: ReadonlyArray<'js' | '
   if (kinds.includes('docker') && d.enabled) {
     const docker = await import('../sandbox/docker/index.ts');
     // Tools with `network: { egress }` reach the same boundary as JS tools, through a per-call socket proxy.
-    const backend = docker.createDockerBackend({ socketPath: d.socketPath, pool: { size: d.poolSize }, egress });
+    const backend = docker.createDockerBackend({
+      socketPath: d.socketPath,
+      pool: { size: d.poolSize },
+      egress,
+    });
     backends.docker = backend;
-    if ((await backend.health()).usable) imageIdentity = (image) => docker.imageContentIdentity(image, { socketPath: d.socketPath });
+    if ((await backend.health()).usable)
+      imageIdentity = (image) => docker.imageContentIdentity(image, { socketPath: d.socketPath });
   }
   return { backends, ...(imageIdentity ? { imageIdentity } : {}) };
 }
 
 /** Builds a runner from configuration: stores, registry, verifier, governors, backends, executor. */
-export async function createRunner(loaded: LoadedConfig, options: RunnerOptions = {}): Promise<Runner> {
+export async function createRunner(
+  loaded: LoadedConfig,
+  options: RunnerOptions = {},
+): Promise<Runner> {
   const c = loaded.config;
   let registry: Registry | undefined;
   const e = c.egress;
   const egress = new EgressGateway({
     rulesFor: egressRulesFrom(() => registry),
     unsafeAllowPrivateAddresses: e.unsafeAllowPrivateAddresses,
-    limits: { maxResponseBytes: e.maxResponseBytes, maxRequestBytes: e.maxRequestBytes, requestTimeoutMs: e.requestTimeoutMs, maxRequestsPerRun: e.maxRequestsPerRun },
+    limits: {
+      maxResponseBytes: e.maxResponseBytes,
+      maxRequestBytes: e.maxRequestBytes,
+      requestTimeoutMs: e.requestTimeoutMs,
+      maxRequestsPerRun: e.maxRequestsPerRun,
+    },
     ...(options.egressResolver ? { resolver: options.egressResolver } : {}),
     ...(options.onEgress ? { onEvent: options.onEgress } : {}),
   });
@@ -114,7 +151,11 @@ export async function createRunner(loaded: LoadedConfig, options: RunnerOptions 
   const built = options.credentials ? undefined : await buildCredentials(loaded, egress);
   const credentials = options.credentials ?? built?.provider;
   const stores = options.stores ?? (await openStateStores(loaded));
-  const { backends, imageIdentity } = await startBackends(loaded, options.backends ?? ['js', 'docker'], egress);
+  const { backends, imageIdentity } = await startBackends(
+    loaded,
+    options.backends ?? ['js', 'docker'],
+    egress,
+  );
   try {
     registry = await loadRegistry(loaded, imageIdentity);
   } catch (err) {
@@ -124,7 +165,9 @@ export async function createRunner(loaded: LoadedConfig, options: RunnerOptions 
   }
   const brokerKeys = c.runner.brokerKeys;
   const verifier = new ClaimVerifier({
-    keys: createKeyResolver('jwksFile' in brokerKeys ? { jwksFile: loaded.path(brokerKeys.jwksFile) } : brokerKeys),
+    keys: createKeyResolver(
+      'jwksFile' in brokerKeys ? { jwksFile: loaded.path(brokerKeys.jwksFile) } : brokerKeys,
+    ),
     trustedIssuers: c.runner.trustedIssuers,
     audience: c.runner.audience,
     maxTtlSeconds: c.runner.maxTtlSeconds,
@@ -132,7 +175,13 @@ export async function createRunner(loaded: LoadedConfig, options: RunnerOptions 
   });
   const governors = new Governors({ config: c.governors, stores: stores.governors });
   const conc = c.governors.concurrency;
-  const concurrency = conc.enabled ? new ConcurrencyLimiter({ maxConcurrent: conc.maxConcurrent, perTenantConcurrent: conc.perTenantConcurrent, maxQueuedPerTenant: conc.maxQueuedPerTenant }) : undefined;
+  const concurrency = conc.enabled
+    ? new ConcurrencyLimiter({
+        maxConcurrent: conc.maxConcurrent,
+        perTenantConcurrent: conc.perTenantConcurrent,
+        maxQueuedPerTenant: conc.maxQueuedPerTenant,
+      })
+    : undefined;
   const audit = options.audit ?? auditSinkFor(loaded);
   const executor = new ToolcageExecutor({
     registry: () => registry!,
@@ -155,7 +204,8 @@ export async function createRunner(loaded: LoadedConfig, options: RunnerOptions 
     registry: () => registry!,
     async reload() {
       const next = await loadRegistry(loaded, imageIdentity);
-      const key = (r: Registry) => JSON.stringify(r.list().map((t) => [t.manifest.id, t.manifestSha256, t.artifactSha256]));
+      const key = (r: Registry) =>
+        JSON.stringify(r.list().map((t) => [t.manifest.id, t.manifestSha256, t.artifactSha256]));
       const changed = key(next) !== key(registry!);
       registry = next;
       return changed;

@@ -49,7 +49,10 @@ export interface RunRequest {
   credentials?: RunCredential[];
 }
 
-export type RunFailureCode = Extract<ErrorCode, 'timeout' | 'memory_limit' | 'sandbox_failed' | 'output_too_large' | 'sandbox_unavailable'>;
+export type RunFailureCode = Extract<
+  ErrorCode,
+  'timeout' | 'memory_limit' | 'sandbox_failed' | 'output_too_large' | 'sandbox_unavailable'
+>;
 
 export type RunResult =
   | {

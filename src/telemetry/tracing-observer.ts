@@ -1,4 +1,12 @@
-import { context, SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import {
+  context,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Context,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
 import type { CallRef, ExecutorObserver, Stage } from '../executor/observer.ts';
 
 /**
@@ -62,9 +70,15 @@ export class TracingObserver implements ExecutorObserver {
   readonly #open = new Map<string, OpenCall>();
 
   constructor(options: TracingObserverOptions) {
-    if (typeof options?.tracer?.startSpan !== 'function') throw new TypeError(`Expected options.tracer to be an OpenTelemetry Tracer, got ${typeof options?.tracer}`);
+    if (typeof options?.tracer?.startSpan !== 'function')
+      throw new TypeError(
+        `Expected options.tracer to be an OpenTelemetry Tracer, got ${typeof options?.tracer}`,
+      );
     const max = options.maxOpenCalls ?? 10_000;
-    if (!Number.isInteger(max) || max < 1) throw new TypeError(`Expected options.maxOpenCalls to be a positive integer, got ${String(max)}`);
+    if (!Number.isInteger(max) || max < 1)
+      throw new TypeError(
+        `Expected options.maxOpenCalls to be a positive integer, got ${String(max)}`,
+      );
     this.#tracer = options.tracer;
     this.#max = max;
   }
@@ -80,11 +94,18 @@ export class TracingObserver implements ExecutorObserver {
       while (this.#open.size >= this.#max) this.#abandonOldest();
       const offset = Date.now() - performance.now();
       const parent = context.active();
-      const span = this.#tracer.startSpan(EXECUTE_SPAN, {
-        kind: SpanKind.INTERNAL,
-        startTime: performance.now() + offset,
-        attributes: { [SPAN_ATTRIBUTES.toolId]: bounded(toolId), [SPAN_ATTRIBUTES.requestId]: bounded(call.requestId) },
-      }, parent);
+      const span = this.#tracer.startSpan(
+        EXECUTE_SPAN,
+        {
+          kind: SpanKind.INTERNAL,
+          startTime: performance.now() + offset,
+          attributes: {
+            [SPAN_ATTRIBUTES.toolId]: bounded(toolId),
+            [SPAN_ATTRIBUTES.requestId]: bounded(call.requestId),
+          },
+        },
+        parent,
+      );
       this.#open.set(call.invocationId, { span, ctx: trace.setSpan(parent, span), offset });
     } catch {
       // Tracing never breaks a call.
@@ -98,18 +119,28 @@ export class TracingObserver implements ExecutorObserver {
       open.lastStage = stage;
       if (!open.span.isRecording()) return; // not sampled: no children either
       const end = performance.now() + open.offset;
-      const child = this.#tracer.startSpan(stageSpanName(stage), {
-        kind: SpanKind.INTERNAL,
-        startTime: end - Math.max(0, ms),
-        attributes: { [SPAN_ATTRIBUTES.stage]: stage, [SPAN_ATTRIBUTES.toolId]: bounded(toolId) },
-      }, open.ctx);
+      const child = this.#tracer.startSpan(
+        stageSpanName(stage),
+        {
+          kind: SpanKind.INTERNAL,
+          startTime: end - Math.max(0, ms),
+          attributes: { [SPAN_ATTRIBUTES.stage]: stage, [SPAN_ATTRIBUTES.toolId]: bounded(toolId) },
+        },
+        open.ctx,
+      );
       child.end(end);
     } catch {
       // Tracing never breaks a call.
     }
   }
 
-  outcome(toolId: string, outcome: 'allowed' | 'refused' | 'failed', code: string | undefined, _ms: number, call?: CallRef): void {
+  outcome(
+    toolId: string,
+    outcome: 'allowed' | 'refused' | 'failed',
+    code: string | undefined,
+    _ms: number,
+    call?: CallRef,
+  ): void {
     try {
       const open = call && this.#open.get(call.invocationId);
       if (!open) return;
@@ -118,9 +149,14 @@ export class TracingObserver implements ExecutorObserver {
       span.setAttribute(SPAN_ATTRIBUTES.toolId, bounded(toolId));
       span.setAttribute(SPAN_ATTRIBUTES.outcome, outcome);
       if (code !== undefined) span.setAttribute(SPAN_ATTRIBUTES.errorCode, bounded(code));
-      if (outcome !== 'allowed' && open.lastStage) span.setAttribute(SPAN_ATTRIBUTES.stage, open.lastStage);
+      if (outcome !== 'allowed' && open.lastStage)
+        span.setAttribute(SPAN_ATTRIBUTES.stage, open.lastStage);
       // A refusal is the pipeline working (a client fault); only our own failures are span errors.
-      if (outcome === 'failed') span.setStatus({ code: SpanStatusCode.ERROR, ...(code !== undefined ? { message: bounded(code) } : {}) });
+      if (outcome === 'failed')
+        span.setStatus({
+          code: SpanStatusCode.ERROR,
+          ...(code !== undefined ? { message: bounded(code) } : {}),
+        });
       span.end(performance.now() + open.offset);
     } catch {
       // Tracing never breaks a call.

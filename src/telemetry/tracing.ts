@@ -1,6 +1,13 @@
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
-import { AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace';
+import {
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace';
 import type { TracingConfig } from './config.ts';
 import { TracingObserver } from './tracing-observer.ts';
 
@@ -18,12 +25,24 @@ export interface Tracing {
  * BatchSpanProcessor and an OTLP/HTTP exporter, and the observer that feeds it.
  * `processor` replaces the OTLP pipeline (tests hand in an in-memory exporter).
  */
-export function startTracing(config: TracingConfig, options: { processor?: SpanProcessor } = {}): Tracing | undefined {
+export function startTracing(
+  config: TracingConfig,
+  options: { processor?: SpanProcessor } = {},
+): Tracing | undefined {
   if (!config.enabled) return undefined;
-  const root = config.sampleRatio === undefined || config.sampleRatio === 1 ? new AlwaysOnSampler() : new TraceIdRatioBasedSampler(config.sampleRatio);
-  const processor = options.processor ?? new BatchSpanProcessor({ exporter: new OTLPTraceExporter(config.otlpEndpoint ? { url: config.otlpEndpoint } : {}) });
+  const root =
+    config.sampleRatio === undefined || config.sampleRatio === 1
+      ? new AlwaysOnSampler()
+      : new TraceIdRatioBasedSampler(config.sampleRatio);
+  const processor =
+    options.processor ??
+    new BatchSpanProcessor({
+      exporter: new OTLPTraceExporter(config.otlpEndpoint ? { url: config.otlpEndpoint } : {}),
+    });
   const provider = new TracerProvider({
-    resource: defaultResource().merge(resourceFromAttributes({ 'service.name': config.serviceName })),
+    resource: defaultResource().merge(
+      resourceFromAttributes({ 'service.name': config.serviceName }),
+    ),
     sampler: new ParentBasedSampler({ root }),
     spanProcessors: [processor],
   });
@@ -36,10 +55,13 @@ export function startTracing(config: TracingConfig, options: { processor?: SpanP
       stopped ??= new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, deadlineMs);
         timer.unref();
-        provider.shutdown().catch(() => undefined).finally(() => {
-          clearTimeout(timer);
-          resolve();
-        });
+        provider
+          .shutdown()
+          .catch(() => undefined)
+          .finally(() => {
+            clearTimeout(timer);
+            resolve();
+          });
       });
       return stopped;
     },

@@ -10,8 +10,13 @@ export interface JsonShapeLimits {
 export const DEFAULT_INPUT_LIMITS: JsonShapeLimits = { maxDepth: 64, maxBytes: 1024 * 1024 };
 
 /** Returns the first violated limit, or undefined. Depth is checked iteratively (no recursion to blow the stack). */
-export function checkJsonShape(value: unknown, limits: JsonShapeLimits, byteLength: number): string | undefined {
-  if (byteLength > limits.maxBytes) return `are ${byteLength} bytes, above the ${limits.maxBytes}-byte cap`;
+export function checkJsonShape(
+  value: unknown,
+  limits: JsonShapeLimits,
+  byteLength: number,
+): string | undefined {
+  if (byteLength > limits.maxBytes)
+    return `are ${byteLength} bytes, above the ${limits.maxBytes}-byte cap`;
   const stack: Array<[unknown, number]> = [[value, 1]];
   while (stack.length > 0) {
     const [node, depth] = stack.pop()!;

@@ -3,7 +3,9 @@ import addFormatsModule, { type FormatsPlugin } from 'ajv-formats';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 
 // ajv-formats is CommonJS; under NodeNext its default import is the module object.
-const addFormats: FormatsPlugin = (addFormatsModule as unknown as { default?: FormatsPlugin }).default ?? (addFormatsModule as unknown as FormatsPlugin);
+const addFormats: FormatsPlugin =
+  (addFormatsModule as unknown as { default?: FormatsPlugin }).default ??
+  (addFormatsModule as unknown as FormatsPlugin);
 
 /**
  * Ajv (draft 2020-12, the dialect MCP tool schemas use) rather than zod's
@@ -13,13 +15,20 @@ const addFormats: FormatsPlugin = (addFormatsModule as unknown as { default?: Fo
  * `strict` makes an unknown keyword (a typo like `maxLenght`) a load error
  * instead of a silently absent constraint.
  */
-const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true, validateFormats: true });
+const ajv = new Ajv2020({
+  strict: true,
+  allErrors: true,
+  allowUnionTypes: true,
+  validateFormats: true,
+});
 addFormats(ajv);
 
 export type JsonValidator = (value: unknown) => { ok: true } | { ok: false; errors: string[] };
 
 function describe(errors: ErrorObject[] | null | undefined): string[] {
-  return (errors ?? []).slice(0, 20).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`.trim());
+  return (errors ?? [])
+    .slice(0, 20)
+    .map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`.trim());
 }
 
 /** Compiles a JSON Schema once. Throws `registry_invalid` when the schema itself is not valid. */
@@ -28,7 +37,11 @@ export function compileSchema(schema: Record<string, unknown>, where: string): J
   try {
     validate = ajv.compile(schema);
   } catch (cause) {
-    throw new ToolcageError('registry_invalid', { message: `${where}: not a valid JSON Schema: ${(cause as Error).message}`, cause });
+    throw new ToolcageError('registry_invalid', {
+      message: `${where}: not a valid JSON Schema: ${(cause as Error).message}`,
+      cause,
+    });
   }
-  return (value) => (validate(value) ? { ok: true } : { ok: false, errors: describe(validate.errors) });
+  return (value) =>
+    validate(value) ? { ok: true } : { ok: false, errors: describe(validate.errors) };
 }

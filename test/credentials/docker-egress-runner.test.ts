@@ -23,21 +23,29 @@ const missing = egressClientMissing();
 const SECRET = 'runner-level-docker-lane-secret-41c9';
 const TOOL = 'test.docker_egress';
 
-describe.skipIf(missing !== undefined)(`runner: a Docker tool's egress through the boundary${missing ? ` (skipped: ${missing})` : ''}`, () => {
-  let api: LoopbackServer;
-  let ws: Workspace;
-  let runner: Runner;
-  let broker: BrokerRuntime;
-  const audit = new MemoryAuditSink();
+describe.skipIf(missing !== undefined)(
+  `runner: a Docker tool's egress through the boundary${missing ? ` (skipped: ${missing})` : ''}`,
+  () => {
+    let api: LoopbackServer;
+    let ws: Workspace;
+    let runner: Runner;
+    let broker: BrokerRuntime;
+    const audit = new MemoryAuditSink();
 
-  beforeAll(async () => {
-    await testImages(); // builds toolcage-test/attack with its static egress client
-    api = await startLoopbackServer((req, res) => res.end(req.headers.authorization === `Bearer ${SECRET}` ? 'auth=injected' : `auth=${String(req.headers.authorization)}`));
-    process.env.TOOLCAGE_TEST_DOCKER_LANE = SECRET;
-    ws = await makeWorkspace({
-      prefix: 'toolcage-docker-egress-',
-      config: (text) =>
-        `${text.replace('docker: { enabled: false }', 'docker: { enabled: true, poolSize: 0 }')}credentials:
+    beforeAll(async () => {
+      await testImages(); // builds toolcage-test/attack with its static egress client
+      api = await startLoopbackServer((req, res) =>
+        res.end(
+          req.headers.authorization === `Bearer ${SECRET}`
+            ? 'auth=injected'
+            : `auth=${String(req.headers.authorization)}`,
+        ),
+      );
+      process.env.TOOLCAGE_TEST_DOCKER_LANE = SECRET;
+      ws = await makeWorkspace({
+        prefix: 'toolcage-docker-egress-',
+        config: (text) =>
+          `${text.replace('docker: { enabled: false }', 'docker: { enabled: true, poolSize: 0 }')}credentials:
   lanes:
     fake-api:
       kind: static
@@ -46,9 +54,11 @@ describe.skipIf(missing !== undefined)(`runner: a Docker tool's egress through t
 egress:
   unsafeAllowPrivateAddresses: ["127.0.0.1/32"]
 `,
-    });
-    mkdirSync(join(ws.manifests, TOOL), { recursive: true });
-    writeFileSync(join(ws.manifests, TOOL, 'manifest.yaml'), `id: ${TOOL}
+      });
+      mkdirSync(join(ws.manifests, TOOL), { recursive: true });
+      writeFileSync(
+        join(ws.manifests, TOOL, 'manifest.yaml'),
+        `id: ${TOOL}
 version: 1.0.0
 description: Posts to the fake API through the egress socket (test only).
 runtime: docker
@@ -62,30 +72,58 @@ scopes: [api:write]
 risk: low
 credentials: [{ lane: fake-api, as: API_TOKEN, scopes: [] }]
 cost: 1
-`);
-    await writeSignedLock(ws.manifests, ws.registryKey, (image) => imageContentIdentity(image));
-    const loaded = loadConfig(ws.configFile);
-    runner = await createRunner(loaded, { audit });
-    broker = await createBrokerRuntime(loaded, { stores: runner.stores, registry: runner.registry });
-  }, 120_000);
+`,
+      );
+      await writeSignedLock(ws.manifests, ws.registryKey, (image) => imageContentIdentity(image));
+      const loaded = loadConfig(ws.configFile);
+      runner = await createRunner(loaded, { audit });
+      broker = await createBrokerRuntime(loaded, {
+        stores: runner.stores,
+        registry: runner.registry,
+      });
+    }, 120_000);
 
-  afterAll(async () => {
-    await broker?.close();
-    await runner?.close();
-    await api?.close();
-    ws?.cleanup();
-    delete process.env.TOOLCAGE_TEST_DOCKER_LANE;
-    const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL.managed}=true`, `${LABEL.tool}=${TOOL}@1.0.0`] } });
-    expect(left).toEqual([]);
-  });
+    afterAll(async () => {
+      await broker?.close();
+      await runner?.close();
+      await api?.close();
+      ws?.cleanup();
+      delete process.env.TOOLCAGE_TEST_DOCKER_LANE;
+      const left = await docker.listContainers({
+        all: true,
+        filters: { label: [`${LABEL.managed}=true`, `${LABEL.tool}=${TOOL}@1.0.0`] },
+      });
+      expect(left).toEqual([]);
+    });
 
-  it('the downstream gets the credential, the tool and the audit never see it', async () => {
-    const { claim } = await broker.broker.issueClaim({ tool: TOOL, args: {}, sub: 'local-user', roles: ['admin'], tenant: 'default' });
-    const out = await runner.executor.execute({ toolId: TOOL, args: {}, claim, requestId: 'req-docker-egress' });
-    expect(out.result).toEqual({ status: 200, egress: '', body: 'auth=injected' });
-    expect(api.seen.at(-1)).toMatchObject({ method: 'POST', url: '/repos/o/r/pulls', headers: { authorization: `Bearer ${SECRET}` } });
-    expect(JSON.stringify(out)).not.toContain(SECRET);
-    expect(audit.events.at(-1)).toMatchObject({ toolId: TOOL, outcome: 'allowed', backend: 'docker', credentialLanes: ['fake-api'] });
-    expect(JSON.stringify(audit.events)).not.toContain(SECRET);
-  });
-});
+    it('the downstream gets the credential, the tool and the audit never see it', async () => {
+      const { claim } = await broker.broker.issueClaim({
+        tool: TOOL,
+        args: {},
+        sub: 'local-user',
+        roles: ['admin'],
+        tenant: 'default',
+      });
+      const out = await runner.executor.execute({
+        toolId: TOOL,
+        args: {},
+        claim,
+        requestId: 'req-docker-egress',
+      });
+      expect(out.result).toEqual({ status: 200, egress: '', body: 'auth=injected' });
+      expect(api.seen.at(-1)).toMatchObject({
+        method: 'POST',
+        url: '/repos/o/r/pulls',
+        headers: { authorization: `Bearer ${SECRET}` },
+      });
+      expect(JSON.stringify(out)).not.toContain(SECRET);
+      expect(audit.events.at(-1)).toMatchObject({
+        toolId: TOOL,
+        outcome: 'allowed',
+        backend: 'docker',
+        credentialLanes: ['fake-api'],
+      });
+      expect(JSON.stringify(audit.events)).not.toContain(SECRET);
+    });
+  },
+);

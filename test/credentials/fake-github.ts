@@ -30,16 +30,33 @@ export async function startFakeGithub(audience: string): Promise<FakeGithub> {
     if (!m || req.method !== 'POST') return reply(404, { message: 'Not Found' });
     if (!token || !jwks) return reply(401, { message: 'Requires authentication' });
     tokens.push(token);
-    jwtVerify(token, jwks, { issuer: 'toolcage-runner', audience, algorithms: ['EdDSA', 'ES256'] }).then(
+    jwtVerify(token, jwks, {
+      issuer: 'toolcage-runner',
+      audience,
+      algorithms: ['EdDSA', 'ES256'],
+    }).then(
       ({ payload }) => {
-        if (!String(payload.scope ?? '').split(' ').includes('pr:create')) return reply(403, { message: 'Resource not accessible by integration' });
+        if (
+          !String(payload.scope ?? '')
+            .split(' ')
+            .includes('pr:create')
+        )
+          return reply(403, { message: 'Resource not accessible by integration' });
         verified.push(payload);
         const body = JSON.parse(req.body) as { title: string };
         const number = ++next;
-        reply(201, { number, html_url: `https://github.example/${m[1]}/${m[2]}/pull/${number}`, title: body.title });
+        reply(201, {
+          number,
+          html_url: `https://github.example/${m[1]}/${m[2]}/pull/${number}`,
+          title: body.title,
+        });
       },
       () => reply(401, { message: 'Bad credentials' }),
     );
   });
-  return Object.assign(server, { tokens, verified, setJwks: (k: JSONWebKeySet) => void (jwks = createLocalJWKSet(k)) });
+  return Object.assign(server, {
+    tokens,
+    verified,
+    setJwks: (k: JSONWebKeySet) => void (jwks = createLocalJWKSet(k)),
+  });
 }

@@ -43,14 +43,40 @@ egress:
 `,
   });
   const { privateJwk } = await generateSigningKey('EdDSA');
-  writeFileSync(ws.path('keys', 'runner.private.jwk.json'), JSON.stringify(privateJwk), { mode: 0o600 });
+  writeFileSync(ws.path('keys', 'runner.private.jwk.json'), JSON.stringify(privateJwk), {
+    mode: 0o600,
+  });
   github.setJwks(runnerJwks(ws.reload()));
   // The operator points the tool at its API host (GitHub Enterprise style) and re-locks.
   const manifest = ws.path('tool-manifests', TOOL, 'manifest.yaml');
-  writeFileSync(manifest, readFileSync(manifest, 'utf8').replace('{ host: api.github.com, port: 443 }', `{ host: 127.0.0.1, port: ${github.port} }`));
+  writeFileSync(
+    manifest,
+    readFileSync(manifest, 'utf8').replace(
+      '{ host: api.github.com, port: 443 }',
+      `{ host: 127.0.0.1, port: ${github.port} }`,
+    ),
+  );
   await ws.relock();
-  writeFileSync(ws.path('pr.json'), JSON.stringify({ repo: 'acme/widgets', title: 'Fix the widget', head: 'fix-widget', base: 'main', apiUrl: github.origin }));
-  writeFileSync(ws.path('other.json'), JSON.stringify({ repo: 'acme/widgets', title: 'Delete everything', head: 'evil', base: 'main', apiUrl: github.origin }));
+  writeFileSync(
+    ws.path('pr.json'),
+    JSON.stringify({
+      repo: 'acme/widgets',
+      title: 'Fix the widget',
+      head: 'fix-widget',
+      base: 'main',
+      apiUrl: github.origin,
+    }),
+  );
+  writeFileSync(
+    ws.path('other.json'),
+    JSON.stringify({
+      repo: 'acme/widgets',
+      title: 'Delete everything',
+      head: 'evil',
+      base: 'main',
+      apiUrl: github.origin,
+    }),
+  );
 });
 
 afterAll(async () => {
@@ -59,15 +85,46 @@ afterAll(async () => {
 });
 
 async function approvedClaim(): Promise<void> {
-  const approval = await cli('broker', 'approve', '--tool', TOOL, '--args', 'pr.json', '--sub', 'local-user');
+  const approval = await cli(
+    'broker',
+    'approve',
+    '--tool',
+    TOOL,
+    '--args',
+    'pr.json',
+    '--sub',
+    'local-user',
+  );
   expect(approval.code, approval.stderr).toBe(0);
-  const issued = await cli('broker', 'issue-claim', '--tool', TOOL, '--ttl', '180', '--args', 'pr.json', '--approval', approval.stdout.trim(), '--out', 'claim.jwt');
+  const issued = await cli(
+    'broker',
+    'issue-claim',
+    '--tool',
+    TOOL,
+    '--ttl',
+    '180',
+    '--args',
+    'pr.json',
+    '--approval',
+    approval.stdout.trim(),
+    '--out',
+    'claim.jwt',
+  );
   expect(issued.code, issued.stderr).toBe(0);
 }
 
 describe('toolcage: github.create_pull_request end to end', () => {
   it('without an approval the broker refuses the high-risk claim', async () => {
-    const r = await cli('broker', 'issue-claim', '--tool', TOOL, '--ttl', '180', '--args', 'pr.json');
+    const r = await cli(
+      'broker',
+      'issue-claim',
+      '--tool',
+      TOOL,
+      '--ttl',
+      '180',
+      '--args',
+      'pr.json',
+    );
     expect(r.code).not.toBe(0);
     expect(cliError(r).code).toBe('approval_required');
   }, 60_000);
@@ -76,13 +133,26 @@ describe('toolcage: github.create_pull_request end to end', () => {
     await approvedClaim();
     const run = await cli('run', TOOL, '--claim', 'claim.jwt', '--args', 'pr.json');
     expect(run.code, run.stderr).toBe(0);
-    const out = JSON.parse(run.stdout) as { result: { pr_url: string; number: number }; invocationId: string };
-    expect(out.result).toEqual({ pr_url: 'https://github.example/acme/widgets/pull/42', number: 42 });
+    const out = JSON.parse(run.stdout) as {
+      result: { pr_url: string; number: number };
+      invocationId: string;
+    };
+    expect(out.result).toEqual({
+      pr_url: 'https://github.example/acme/widgets/pull/42',
+      number: 42,
+    });
 
     // The downstream got a runner-minted token that verified, scoped to lane ∩ claim, for this subject and tenant.
     expect(github.verified).toHaveLength(1);
     const t = github.verified[0]!;
-    expect(t).toMatchObject({ iss: 'toolcage-runner', aud: AUDIENCE, sub: 'local-user', tenant: 'default', scope: 'pr:create', tool: TOOL });
+    expect(t).toMatchObject({
+      iss: 'toolcage-runner',
+      aud: AUDIENCE,
+      sub: 'local-user',
+      tenant: 'default',
+      scope: 'pr:create',
+      tool: TOOL,
+    });
     // exp = the run's deadline (timeoutMs 10 s) + 5 s skew, from iat (whole seconds).
     expect(t.exp! - t.iat!).toBeGreaterThanOrEqual(15);
     expect(t.exp! - t.iat!).toBeLessThanOrEqual(16);
@@ -99,12 +169,18 @@ describe('toolcage: github.create_pull_request end to end', () => {
   }, 180_000);
 
   it('the audit log names the lane, and no output or log line of the whole exchange holds the credential', () => {
-    const audit = readFileSync(ws.path('.toolcage', 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const audit = readFileSync(ws.path('.toolcage', 'audit.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const allowed = audit.filter((e) => e.outcome === 'allowed' && e.toolId === TOOL);
     expect(allowed).toHaveLength(1);
     expect(allowed[0]).toMatchObject({ credentialLanes: ['github'] });
     expect(github.tokens.length).toBeGreaterThan(0);
-    const everything = [readFileSync(ws.path('.toolcage', 'audit.log'), 'utf8'), ...outputs.flatMap((o) => [o.stdout, o.stderr])].join('\n');
+    const everything = [
+      readFileSync(ws.path('.toolcage', 'audit.log'), 'utf8'),
+      ...outputs.flatMap((o) => [o.stdout, o.stderr]),
+    ].join('\n');
     for (const token of github.tokens) {
       expect(everything).not.toContain(token);
       expect(everything).not.toContain(token.split('.')[2]);
@@ -116,12 +192,37 @@ describe('toolcage init workspace without the lane configured', () => {
   it('still starts, and the tool is refused with sandbox_unavailable naming the missing lane', async () => {
     const bare = await makeWorkspace({ prefix: 'toolcage-nolane-' });
     try {
-      writeFileSync(bare.path('pr.json'), JSON.stringify({ repo: 'acme/widgets', title: 't', head: 'h', base: 'main' }));
-      const approval = await runCli(['broker', 'approve', '--tool', TOOL, '--args', 'pr.json', '--sub', 'local-user'], { cwd: bare.dir });
-      const issued = await runCli(['broker', 'issue-claim', '--tool', TOOL, '--args', 'pr.json', '--approval', approval.stdout.trim(), '--out', 'claim.jwt'], { cwd: bare.dir });
+      writeFileSync(
+        bare.path('pr.json'),
+        JSON.stringify({ repo: 'acme/widgets', title: 't', head: 'h', base: 'main' }),
+      );
+      const approval = await runCli(
+        ['broker', 'approve', '--tool', TOOL, '--args', 'pr.json', '--sub', 'local-user'],
+        { cwd: bare.dir },
+      );
+      const issued = await runCli(
+        [
+          'broker',
+          'issue-claim',
+          '--tool',
+          TOOL,
+          '--args',
+          'pr.json',
+          '--approval',
+          approval.stdout.trim(),
+          '--out',
+          'claim.jwt',
+        ],
+        { cwd: bare.dir },
+      );
       expect(issued.code, issued.stderr).toBe(0);
-      const run = await runCli(['run', TOOL, '--claim', 'claim.jwt', '--args', 'pr.json'], { cwd: bare.dir });
-      expect(cliError(run)).toMatchObject({ code: 'sandbox_unavailable', message: expect.stringContaining('credentials.lanes.github') });
+      const run = await runCli(['run', TOOL, '--claim', 'claim.jwt', '--args', 'pr.json'], {
+        cwd: bare.dir,
+      });
+      expect(cliError(run)).toMatchObject({
+        code: 'sandbox_unavailable',
+        message: expect.stringContaining('credentials.lanes.github'),
+      });
     } finally {
       bare.cleanup();
     }

@@ -19,13 +19,21 @@ export interface LoopbackServer {
 }
 
 /** A real HTTP server on 127.0.0.1 only, recording every request it gets. */
-export async function startLoopbackServer(handler: (req: Seen, res: ServerResponse) => void = (_req, res) => res.end('ok')): Promise<LoopbackServer> {
+export async function startLoopbackServer(
+  handler: (req: Seen, res: ServerResponse) => void = (_req, res) => res.end('ok'),
+): Promise<LoopbackServer> {
   const seen: Seen[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const s: Seen = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), localAddress: req.socket.localAddress ?? '' };
+      const s: Seen = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        localAddress: req.socket.localAddress ?? '',
+      };
       seen.push(s);
       handler(s, res);
     });
@@ -36,10 +44,11 @@ export async function startLoopbackServer(handler: (req: Seen, res: ServerRespon
     port,
     origin: `http://127.0.0.1:${port}`,
     seen,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

@@ -16,7 +16,12 @@ export interface KitTool {
   id: string;
   source: string;
   egress: Array<{ host: string; port: number }>;
-  credentials?: Array<{ lane: string; as: string; scopes?: string[]; expose?: 'egress' | 'file' | 'env' }>;
+  credentials?: Array<{
+    lane: string;
+    as: string;
+    scopes?: string[];
+    expose?: 'egress' | 'file' | 'env';
+  }>;
   scopes?: string[];
   timeoutMs?: number;
 }
@@ -54,17 +59,32 @@ export function writeEgressTool(ws: Workspace, t: KitTool): void {
   writeFileSync(join(folder, 'tool.js'), t.source);
 }
 
-export async function startKit(options: { tools: KitTool[]; config?: string; resolver?: Resolver; files?: Record<string, string> }): Promise<Kit> {
-  const ws = await makeWorkspace({ prefix: 'toolcage-egress-', config: (text) => `${text}${options.config ?? ''}` });
-  for (const [name, content] of Object.entries(options.files ?? {})) writeFileSync(ws.path(name), content, { mode: 0o600 });
+export async function startKit(options: {
+  tools: KitTool[];
+  config?: string;
+  resolver?: Resolver;
+  files?: Record<string, string>;
+}): Promise<Kit> {
+  const ws = await makeWorkspace({
+    prefix: 'toolcage-egress-',
+    config: (text) => `${text}${options.config ?? ''}`,
+  });
+  for (const [name, content] of Object.entries(options.files ?? {}))
+    writeFileSync(ws.path(name), content, { mode: 0o600 });
   for (const t of options.tools) writeEgressTool(ws, t);
   await ws.relock();
   ws.reload();
   const audit = new MemoryAuditSink();
   const egressLog: EgressEvent[] = [];
-  const runner = await createRunner(ws.loaded, { backends: ['js'], audit, onEgress: (e) => egressLog.push(structuredClone(e)), ...(options.resolver ? { egressResolver: options.resolver } : {}) });
+  const runner = await createRunner(ws.loaded, {
+    backends: ['js'],
+    audit,
+    onEgress: (e) => egressLog.push(structuredClone(e)),
+    ...(options.resolver ? { egressResolver: options.resolver } : {}),
+  });
   const js = runner.backends.js!;
-  for (let i = 0; i < 500 && !(await js.health()).usable; i++) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 500 && !(await js.health()).usable; i++)
+    await new Promise((r) => setTimeout(r, 20));
   return {
     ws,
     runner,
@@ -72,7 +92,8 @@ export async function startKit(options: { tools: KitTool[]; config?: string; res
     egressLog,
     async call(toolId, args = {}, scope = ['test:run']) {
       const claim = await forge(ws.brokerKey, { tool: toolId, args, scope });
-      return (await runner.executor.execute({ toolId, args, claim, requestId: requestId() })).result;
+      return (await runner.executor.execute({ toolId, args, claim, requestId: requestId() }))
+        .result;
     },
     logText: () => [...audit.events, ...egressLog].map((e) => JSON.stringify(e)).join('\n'),
     async close() {

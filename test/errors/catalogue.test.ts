@@ -3,7 +3,12 @@
 // the catalogue is in the contract. If the README has an error table, it is checked the same way.
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CONTRACT_CODES, ERROR_CATALOGUE, httpStatusOf, isErrorCode } from '../../src/errors/catalogue.ts';
+import {
+  CONTRACT_CODES,
+  ERROR_CATALOGUE,
+  httpStatusOf,
+  isErrorCode,
+} from '../../src/errors/catalogue.ts';
 import { ToolcageError } from '../../src/errors/toolcage-error.ts';
 
 const CONTRACT = new URL('../../../shared/CONTRACT.md', import.meta.url);
@@ -12,12 +17,15 @@ const README = new URL('../../README.md', import.meta.url);
 /** `| \`code\` | 401 | ... |` rows of a markdown table. */
 function errorTable(markdown: string): Map<string, number> {
   const rows = new Map<string, number>();
-  for (const m of markdown.matchAll(/^\|\s*`([a-z_]+)`\s*\|\s*(\d{3})\s*\|/gm)) rows.set(m[1]!, Number(m[2]));
+  for (const m of markdown.matchAll(/^\|\s*`([a-z_]+)`\s*\|\s*(\d{3})\s*\|/gm))
+    rows.set(m[1]!, Number(m[2]));
   return rows;
 }
 
 describe.skipIf(!existsSync(CONTRACT))('the contract table', () => {
-  const table = existsSync(CONTRACT) ? errorTable(readFileSync(CONTRACT, 'utf8')) : new Map<string, number>();
+  const table = existsSync(CONTRACT)
+    ? errorTable(readFileSync(CONTRACT, 'utf8'))
+    : new Map<string, number>();
 
   it('lists the 27 contract codes', () => {
     expect(table.size).toBe(27);
@@ -26,7 +34,10 @@ describe.skipIf(!existsSync(CONTRACT))('the contract table', () => {
   it('every contract code is in the catalogue with the same HTTP status', () => {
     for (const [code, status] of table) {
       expect(isErrorCode(code), code).toBe(true);
-      expect([code, ERROR_CATALOGUE[code as keyof typeof ERROR_CATALOGUE].status]).toEqual([code, status]);
+      expect([code, ERROR_CATALOGUE[code as keyof typeof ERROR_CATALOGUE].status]).toEqual([
+        code,
+        status,
+      ]);
     }
   });
 
@@ -38,19 +49,26 @@ describe.skipIf(!existsSync(CONTRACT))('the contract table', () => {
 describe('README error table (when the README has one)', () => {
   const readme = existsSync(README) ? readFileSync(README, 'utf8') : '';
   const table = errorTable(readme);
-  it.skipIf(table.size === 0)('lists every catalogue code with its status, and nothing else', () => {
-    for (const [code, status] of table) {
-      expect(isErrorCode(code), `README lists unknown code ${code}`).toBe(true);
-      expect([code, status]).toEqual([code, httpStatusOf(code as keyof typeof ERROR_CATALOGUE)]);
-    }
-    for (const code of Object.keys(ERROR_CATALOGUE)) expect(table.has(code), `README misses ${code}`).toBe(true);
-  });
+  it.skipIf(table.size === 0)(
+    'lists every catalogue code with its status, and nothing else',
+    () => {
+      for (const [code, status] of table) {
+        expect(isErrorCode(code), `README lists unknown code ${code}`).toBe(true);
+        expect([code, status]).toEqual([code, httpStatusOf(code as keyof typeof ERROR_CATALOGUE)]);
+      }
+      for (const code of Object.keys(ERROR_CATALOGUE))
+        expect(table.has(code), `README misses ${code}`).toBe(true);
+    },
+  );
 });
 
 describe('the catalogue itself', () => {
   it('server faults never get a client status, and client faults never a 5xx', () => {
     for (const [code, e] of Object.entries(ERROR_CATALOGUE)) {
-      expect([code, e.fault === 'server' ? e.status >= 500 : e.status >= 400 && e.status < 500]).toEqual([code, true]);
+      expect([
+        code,
+        e.fault === 'server' ? e.status >= 500 : e.status >= 400 && e.status < 500,
+      ]).toEqual([code, true]);
     }
   });
 
@@ -63,11 +81,22 @@ describe('the catalogue itself', () => {
 
   it('a ToolcageError carries the code, the catalogue status and message, and the contract body', () => {
     const e = new ToolcageError('claim_replayed');
-    expect(e).toMatchObject({ code: 'claim_replayed', status: 409, message: ERROR_CATALOGUE.claim_replayed.message });
-    expect(e.toBody('req_1')).toEqual({ error: { code: 'claim_replayed', message: ERROR_CATALOGUE.claim_replayed.message, requestId: 'req_1' } });
+    expect(e).toMatchObject({
+      code: 'claim_replayed',
+      status: 409,
+      message: ERROR_CATALOGUE.claim_replayed.message,
+    });
+    expect(e.toBody('req_1')).toEqual({
+      error: {
+        code: 'claim_replayed',
+        message: ERROR_CATALOGUE.claim_replayed.message,
+        requestId: 'req_1',
+      },
+    });
   });
 
   it('isErrorCode is not fooled by inherited names', () => {
-    for (const name of ['toString', '__proto__', 'constructor', 'hasOwnProperty']) expect(isErrorCode(name)).toBe(false);
+    for (const name of ['toString', '__proto__', 'constructor', 'hasOwnProperty'])
+      expect(isErrorCode(name)).toBe(false);
   });
 });

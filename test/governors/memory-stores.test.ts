@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryLoopStore, MemoryRateLimitStore, MemorySpendStore } from '../../src/governors/memory-stores.ts';
+import {
+  MemoryLoopStore,
+  MemoryRateLimitStore,
+  MemorySpendStore,
+} from '../../src/governors/memory-stores.ts';
 
 // A frozen clock: every call gets its time explicitly.
 const T0 = 1_800_000_000_000;
@@ -9,7 +13,8 @@ describe('MemoryRateLimitStore (token bucket)', () => {
 
   it('allows exactly `capacity` calls at once, then refuses with the time until one token is back', async () => {
     const store = new MemoryRateLimitStore();
-    for (let i = 0; i < 3; i++) expect(await store.take('k', rule, T0)).toEqual({ allowed: true, retryAfterSeconds: 0 });
+    for (let i = 0; i < 3; i++)
+      expect(await store.take('k', rule, T0)).toEqual({ allowed: true, retryAfterSeconds: 0 });
     expect(await store.take('k', rule, T0)).toEqual({ allowed: false, retryAfterSeconds: 1 });
   });
 
@@ -35,7 +40,9 @@ describe('MemoryRateLimitStore (token bucket)', () => {
     await store.take('k', slow, T0);
     const refused = await store.take('k', slow, T0 + 1);
     expect(refused).toEqual({ allowed: false, retryAfterSeconds: 4 });
-    expect((await store.take('k', slow, T0 + 1 + refused.retryAfterSeconds * 1000)).allowed).toBe(true);
+    expect((await store.take('k', slow, T0 + 1 + refused.retryAfterSeconds * 1000)).allowed).toBe(
+      true,
+    );
   });
 
   it('a clock stepping back refills nothing', async () => {
@@ -48,8 +55,10 @@ describe('MemoryRateLimitStore (token bucket)', () => {
   it('keeps keys apart, including prototype names', async () => {
     const store = new MemoryRateLimitStore();
     const one = { capacity: 1, refillPerSecond: 1 };
-    for (const key of ['__proto__', 'constructor', 'hasOwnProperty', 'a']) expect((await store.take(key, one, T0)).allowed).toBe(true);
-    for (const key of ['__proto__', 'constructor', 'hasOwnProperty', 'a']) expect((await store.take(key, one, T0)).allowed).toBe(false);
+    for (const key of ['__proto__', 'constructor', 'hasOwnProperty', 'a'])
+      expect((await store.take(key, one, T0)).allowed).toBe(true);
+    for (const key of ['__proto__', 'constructor', 'hasOwnProperty', 'a'])
+      expect((await store.take(key, one, T0)).allowed).toBe(false);
   });
 
   it('forgets buckets that have refilled, so memory stays bounded', async () => {
@@ -62,8 +71,12 @@ describe('MemoryRateLimitStore (token bucket)', () => {
 
   it('refuses misuse with a TypeError', async () => {
     const store = new MemoryRateLimitStore();
-    await expect(store.take('k', { capacity: 0, refillPerSecond: 1 }, T0)).rejects.toThrow(TypeError);
-    await expect(store.take('k', { capacity: 1, refillPerSecond: 0 }, T0)).rejects.toThrow(/refillPerSecond/);
+    await expect(store.take('k', { capacity: 0, refillPerSecond: 1 }, T0)).rejects.toThrow(
+      TypeError,
+    );
+    await expect(store.take('k', { capacity: 1, refillPerSecond: 0 }, T0)).rejects.toThrow(
+      /refillPerSecond/,
+    );
     await expect(store.take('k', rule, T0, 4)).rejects.toThrow(/at most the bucket capacity/);
     await expect(store.take('k', rule, Number.NaN)).rejects.toThrow(/nowMs/);
   });
@@ -75,19 +88,41 @@ describe('MemorySpendStore (fixed window budget)', () => {
 
   it('charges up to the budget exactly, refuses the call that would pass it without charging it', async () => {
     const store = new MemorySpendStore();
-    expect(await store.charge('t', 2, 5, windowSeconds, start)).toMatchObject({ allowed: true, spent: 2 });
-    expect(await store.charge('t', 2, 5, windowSeconds, start)).toMatchObject({ allowed: true, spent: 4 });
-    expect(await store.charge('t', 2, 5, windowSeconds, start)).toMatchObject({ allowed: false, spent: 4 });
-    expect(await store.charge('t', 1, 5, windowSeconds, start)).toMatchObject({ allowed: true, spent: 5 });
-    expect(await store.charge('t', 1, 5, windowSeconds, start)).toMatchObject({ allowed: false, spent: 5 });
+    expect(await store.charge('t', 2, 5, windowSeconds, start)).toMatchObject({
+      allowed: true,
+      spent: 2,
+    });
+    expect(await store.charge('t', 2, 5, windowSeconds, start)).toMatchObject({
+      allowed: true,
+      spent: 4,
+    });
+    expect(await store.charge('t', 2, 5, windowSeconds, start)).toMatchObject({
+      allowed: false,
+      spent: 4,
+    });
+    expect(await store.charge('t', 1, 5, windowSeconds, start)).toMatchObject({
+      allowed: true,
+      spent: 5,
+    });
+    expect(await store.charge('t', 1, 5, windowSeconds, start)).toMatchObject({
+      allowed: false,
+      spent: 5,
+    });
   });
 
   it('says how long until the window resets, and resets at the window edge', async () => {
     const store = new MemorySpendStore();
     await store.charge('t', 5, 5, windowSeconds, start);
-    expect(await store.charge('t', 1, 5, windowSeconds, start + 15_000)).toEqual({ allowed: false, spent: 5, retryAfterSeconds: 45 });
+    expect(await store.charge('t', 1, 5, windowSeconds, start + 15_000)).toEqual({
+      allowed: false,
+      spent: 5,
+      retryAfterSeconds: 45,
+    });
     expect((await store.charge('t', 1, 5, windowSeconds, start + 59_999)).allowed).toBe(false);
-    expect(await store.charge('t', 1, 5, windowSeconds, start + 60_000)).toMatchObject({ allowed: true, spent: 1 });
+    expect(await store.charge('t', 1, 5, windowSeconds, start + 60_000)).toMatchObject({
+      allowed: true,
+      spent: 1,
+    });
   });
 
   it('a zero-cost call is allowed even on a spent budget', async () => {
@@ -107,8 +142,16 @@ describe('MemorySpendStore (fixed window budget)', () => {
 describe('MemoryLoopStore (sliding window)', () => {
   it('allows maxRepeats identical calls in the window and refuses the next', async () => {
     const store = new MemoryLoopStore();
-    for (let i = 0; i < 3; i++) expect(await store.hit('c', 3, 10, T0 + i * 1000)).toMatchObject({ allowed: true, count: i + 1 });
-    expect(await store.hit('c', 3, 10, T0 + 3000)).toEqual({ allowed: false, count: 3, retryAfterSeconds: 7 });
+    for (let i = 0; i < 3; i++)
+      expect(await store.hit('c', 3, 10, T0 + i * 1000)).toMatchObject({
+        allowed: true,
+        count: i + 1,
+      });
+    expect(await store.hit('c', 3, 10, T0 + 3000)).toEqual({
+      allowed: false,
+      count: 3,
+      retryAfterSeconds: 7,
+    });
   });
 
   it('slides: each call leaves the window windowSeconds after it was made', async () => {

@@ -43,12 +43,28 @@ export function payloadFor(f: ClaimFields): Record<string, unknown> {
 }
 
 /** Signs exactly this header and payload with a real key (jose adds nothing). */
-export async function sign(key: SigningKey | { alg: string; kid?: string; key: CryptoKey }, payload: Record<string, unknown>, header: Record<string, unknown> = {}): Promise<string> {
-  return new SignJWT(payload).setProtectedHeader({ alg: key.alg, ...(key.kid ? { kid: key.kid } : {}), typ: 'JWT', ...header } as { alg: string }).sign(key.key);
+export async function sign(
+  key: SigningKey | { alg: string; kid?: string; key: CryptoKey },
+  payload: Record<string, unknown>,
+  header: Record<string, unknown> = {},
+): Promise<string> {
+  return new SignJWT(payload)
+    .setProtectedHeader({
+      alg: key.alg,
+      ...(key.kid ? { kid: key.kid } : {}),
+      typ: 'JWT',
+      ...header,
+    } as { alg: string })
+    .sign(key.key);
 }
 
 /** A claim signed by `key` for one call, with fields overridden or removed (`undefined` removes). */
-export async function forge(key: SigningKey, fields: ClaimFields, override: Record<string, unknown> = {}, header: Record<string, unknown> = {}): Promise<string> {
+export async function forge(
+  key: SigningKey,
+  fields: ClaimFields,
+  override: Record<string, unknown> = {},
+  header: Record<string, unknown> = {},
+): Promise<string> {
   const payload = { ...payloadFor(fields), ...override };
   for (const [k, v] of Object.entries(override)) if (v === undefined) delete payload[k];
   return sign(key, payload, header);
@@ -57,7 +73,11 @@ export async function forge(key: SigningKey, fields: ClaimFields, override: Reco
 const b64json = (v: unknown) => base64url.encode(JSON.stringify(v));
 
 /** A compact JWS assembled by hand: `header.payload.signature`, for what jose refuses to produce. */
-export function compact(header: Record<string, unknown>, payload: Record<string, unknown>, signature: Uint8Array | string = ''): string {
+export function compact(
+  header: Record<string, unknown>,
+  payload: Record<string, unknown>,
+  signature: Uint8Array | string = '',
+): string {
   return `${b64json(header)}.${b64json(payload)}.${typeof signature === 'string' ? signature : base64url.encode(signature)}`;
 }
 
@@ -67,7 +87,11 @@ export function unsecured(payload: Record<string, unknown>, kid?: string): strin
 }
 
 /** The classic key-confusion attack: HS256 keyed with the bytes of the broker's public key. */
-export function hs256WithSecret(payload: Record<string, unknown>, secret: string | Uint8Array, kid: string): string {
+export function hs256WithSecret(
+  payload: Record<string, unknown>,
+  secret: string | Uint8Array,
+  kid: string,
+): string {
   const signingInput = `${b64json({ alg: 'HS256', typ: 'JWT', kid })}.${b64json(payload)}`;
   const mac = createHmac('sha256', secret).update(signingInput).digest();
   return `${signingInput}.${base64url.encode(mac)}`;
@@ -82,15 +106,27 @@ export function flipSignatureByte(token: string): string {
 }
 
 /** An attacker's own key pair, of any algorithm jose can generate. */
-export async function attackerKey(alg: string, kid = 'attacker'): Promise<{ alg: string; kid: string; key: CryptoKey; publicJwk: JWK }> {
-  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
+export async function attackerKey(
+  alg: string,
+  kid = 'attacker',
+): Promise<{ alg: string; kid: string; key: CryptoKey; publicJwk: JWK }> {
+  const { privateKey, publicKey } = await generateKeyPair(alg, {
+    extractable: true,
+    ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}),
+  });
   return { alg, kid, key: privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg } };
 }
 
 /** Signs any header (even one jose would refuse to produce, e.g. an unknown `crit`) with a real EdDSA or ES256 key. */
-export async function signRaw(key: SigningKey, header: Record<string, unknown>, payload: Record<string, unknown>): Promise<string> {
+export async function signRaw(
+  key: SigningKey,
+  header: Record<string, unknown>,
+  payload: Record<string, unknown>,
+): Promise<string> {
   const signingInput = `${b64json({ alg: key.alg, kid: key.kid, typ: 'JWT', ...header })}.${b64json(payload)}`;
   const algorithm = key.alg === 'EdDSA' ? { name: 'Ed25519' } : { name: 'ECDSA', hash: 'SHA-256' };
-  const sig = new Uint8Array(await crypto.subtle.sign(algorithm, key.key, new TextEncoder().encode(signingInput)));
+  const sig = new Uint8Array(
+    await crypto.subtle.sign(algorithm, key.key, new TextEncoder().encode(signingInput)),
+  );
   return `${signingInput}.${base64url.encode(sig)}`;
 }

@@ -26,14 +26,24 @@ export async function startRunner(ws: Workspace): Promise<TestRunner> {
   const audit = new MemoryAuditSink();
   const runner = await createRunner(ws.loaded, { backends: ['js'], audit });
   const js = runner.backends.js!;
-  for (let i = 0; i < 500 && !(await js.health()).usable; i++) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 500 && !(await js.health()).usable; i++)
+    await new Promise((r) => setTimeout(r, 20));
   const t: TestRunner = {
     runner,
     audit,
     async benign(text = 'one two three') {
       const args = { text };
-      const claim = await forge(ws.brokerKey, { tool: 'text.word_count', args, scope: ['text:read'] });
-      return runner.executor.execute({ toolId: 'text.word_count', args, claim, requestId: requestId() });
+      const claim = await forge(ws.brokerKey, {
+        tool: 'text.word_count',
+        args,
+        scope: ['text:read'],
+      });
+      return runner.executor.execute({
+        toolId: 'text.word_count',
+        args,
+        claim,
+        requestId: requestId(),
+      });
     },
     close: () => runner.close(),
   };
@@ -44,14 +54,23 @@ export async function startRunner(ws: Workspace): Promise<TestRunner> {
 }
 
 /** Asserts a refusal: a ToolcageError with this code, and a message matching `message`. */
-export async function expectRefusal(p: Promise<unknown>, code: ErrorCode, message: RegExp | string): Promise<ToolcageError> {
+export async function expectRefusal(
+  p: Promise<unknown>,
+  code: ErrorCode,
+  message: RegExp | string,
+): Promise<ToolcageError> {
   const err = await p.then(
-    (v) => { throw new Error(`expected ${code}, got success: ${JSON.stringify(v)}`); },
+    (v) => {
+      throw new Error(`expected ${code}, got success: ${JSON.stringify(v)}`);
+    },
     (e: unknown) => e,
   );
   expect(err).toBeInstanceOf(ToolcageError);
   const e = err as ToolcageError;
-  expect({ code: e.code, message: e.message }).toMatchObject({ code, message: typeof message === 'string' ? message : expect.stringMatching(message) });
+  expect({ code: e.code, message: e.message }).toMatchObject({
+    code,
+    message: typeof message === 'string' ? message : expect.stringMatching(message),
+  });
   return e;
 }
 
@@ -62,7 +81,12 @@ export async function expectBenignSucceeds(t: TestRunner): Promise<void> {
 }
 
 /** Calls the executor the way every adapter does. */
-export function execute(t: TestRunner, toolId: string, args: unknown, claim: string | undefined): Promise<ExecuteOutcome> {
+export function execute(
+  t: TestRunner,
+  toolId: string,
+  args: unknown,
+  claim: string | undefined,
+): Promise<ExecuteOutcome> {
   return t.runner.executor.execute({ toolId, args, claim, requestId: requestId() });
 }
 
@@ -70,7 +94,10 @@ export function execute(t: TestRunner, toolId: string, args: unknown, claim: str
  * One workspace and one runner per test file (beforeAll/afterAll registered
  * here). `prepare` may add tools and relock before the runner starts.
  */
-export function useRunner(prepare?: (ws: Workspace) => void | Promise<void>): { readonly ws: Workspace; readonly t: TestRunner } {
+export function useRunner(prepare?: (ws: Workspace) => void | Promise<void>): {
+  readonly ws: Workspace;
+  readonly t: TestRunner;
+} {
   const ctx = {} as { ws: Workspace; t: TestRunner };
   beforeAll(async () => {
     ctx.ws = await makeWorkspace();
@@ -85,18 +112,30 @@ export function useRunner(prepare?: (ws: Workspace) => void | Promise<void>): { 
 }
 
 /** The args of a repo.apply_patch call (the high-risk example tool). */
-export function patchArgs(replace = 'bye'): { files: Record<string, string>; edits: Array<{ path: string; find: string; replace: string }> } {
+export function patchArgs(replace = 'bye'): {
+  files: Record<string, string>;
+  edits: Array<{ path: string; find: string; replace: string }>;
+} {
   return { files: { 'a.txt': 'hello world' }, edits: [{ path: 'a.txt', find: 'hello', replace }] };
 }
 
 /** The broker of the workspace, sharing the runner's stores and registry (approvals land in the same SQLite file). */
 export async function brokerFor(t: TestRunner, ws: Workspace, now?: () => number): Promise<Broker> {
-  const rt = await createBrokerRuntime(ws.loaded, { stores: t.runner.stores, registry: t.runner.registry });
+  const rt = await createBrokerRuntime(ws.loaded, {
+    stores: t.runner.stores,
+    registry: t.runner.registry,
+  });
   if (!now) return rt.broker;
   const c = ws.loaded.config;
   return new Broker({
-    issuer: c.broker.issuer, audience: c.runner.audience, keys: [ws.brokerKey], publicJwks: [], policy: loadPolicy(ws.loaded.path(c.broker.policy)),
-    registry: t.runner.registry, approvals: t.runner.stores.approvals, now,
+    issuer: c.broker.issuer,
+    audience: c.runner.audience,
+    keys: [ws.brokerKey],
+    publicJwks: [],
+    policy: loadPolicy(ws.loaded.path(c.broker.policy)),
+    registry: t.runner.registry,
+    approvals: t.runner.stores.approvals,
+    now,
   });
 }
 

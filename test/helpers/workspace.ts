@@ -25,7 +25,9 @@ export interface Workspace {
   cleanup(): void;
 }
 
-export async function makeWorkspace(options: { prefix?: string; config?: (text: string) => string } = {}): Promise<Workspace> {
+export async function makeWorkspace(
+  options: { prefix?: string; config?: (text: string) => string } = {},
+): Promise<Workspace> {
   const dir = mkdtempSync(join(tmpdir(), options.prefix ?? 'toolcage-test-'));
   await initWorkspace(dir);
   const configFile = join(dir, 'toolcage.config.yaml');
@@ -90,6 +92,8 @@ export function addTool(ws: Workspace, spec: TestToolSpec): string {
 
 /** The tool ids the workspace lock pins (the example set changes as tools are added to the package). */
 export function pinnedIds(ws: Workspace): string[] {
-  const lock = JSON.parse(readFileSync(join(ws.manifests, 'registry.lock.json'), 'utf8')) as { tools: Array<{ id: string }> };
+  const lock = JSON.parse(readFileSync(join(ws.manifests, 'registry.lock.json'), 'utf8')) as {
+    tools: Array<{ id: string }>;
+  };
   return lock.tools.map((t) => t.id).sort();
 }

@@ -30,7 +30,8 @@ risk: low
 credentials: []
 cost: 1
 `,
-    source: 'export default function run(input) { const end = Date.now() + input.ms; while (Date.now() < end) {} return { slept: input.ms }; }\n',
+    source:
+      'export default function run(input) { const end = Date.now() + input.ms; while (Date.now() < end) {} return { slept: input.ms }; }\n',
   },
   'test.spin': {
     manifest: `id: test.spin
@@ -76,17 +77,31 @@ export interface Workspace {
   cleanup(): void;
 }
 
-function merge(target: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+function merge(
+  target: Record<string, unknown>,
+  patch: Record<string, unknown>,
+): Record<string, unknown> {
   for (const [k, v] of Object.entries(patch)) {
     const t = target[k];
-    if (v && typeof v === 'object' && !Array.isArray(v) && t && typeof t === 'object' && !Array.isArray(t)) merge(t as Record<string, unknown>, v as Record<string, unknown>);
+    if (
+      v &&
+      typeof v === 'object' &&
+      !Array.isArray(v) &&
+      t &&
+      typeof t === 'object' &&
+      !Array.isArray(t)
+    )
+      merge(t as Record<string, unknown>, v as Record<string, unknown>);
     else target[k] = v;
   }
   return target;
 }
 
 /** A fresh workspace (initWorkspace) with the test tools, JS only, and `config` merged into its config file. */
-export async function makeWorkspace(config: Record<string, unknown> = {}, options: { policy?: string } = {}): Promise<Workspace> {
+export async function makeWorkspace(
+  config: Record<string, unknown> = {},
+  options: { policy?: string } = {},
+): Promise<Workspace> {
   const dir = mkdtempSync(join(tmpdir(), 'toolcage-http-'));
   await initWorkspace(dir);
   const manifests = join(dir, 'tool-manifests');
@@ -96,10 +111,17 @@ export async function makeWorkspace(config: Record<string, unknown> = {}, option
     const entry = /entry: (\S+)/.exec(t.manifest)![1]!;
     writeFileSync(join(manifests, id, entry), t.source);
   }
-  await writeSignedLock(manifests, await loadSigningKey(join(dir, 'keys', 'registry.private.jwk.json')));
+  await writeSignedLock(
+    manifests,
+    await loadSigningKey(join(dir, 'keys', 'registry.private.jwk.json')),
+  );
   const configFile = join(dir, 'toolcage.config.yaml');
   const raw = parseYaml(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
-  merge(raw, { sandbox: { js: { workers: 1 }, docker: { enabled: false } }, runner: { http: { logLevel: 'silent' } }, broker: { http: { logLevel: 'silent' } } });
+  merge(raw, {
+    sandbox: { js: { workers: 1 }, docker: { enabled: false } },
+    runner: { http: { logLevel: 'silent' } },
+    broker: { http: { logLevel: 'silent' } },
+  });
   merge(raw, config);
   writeFileSync(configFile, stringifyYaml(raw, { aliasDuplicateObjects: false }));
   if (options.policy) writeFileSync(join(dir, 'broker-policy.yaml'), options.policy);
@@ -137,7 +159,8 @@ export async function waitReady(url: string, timeoutMs = 20_000): Promise<void> 
   for (;;) {
     const r = await fetch(`${url}/readyz`).catch(() => undefined);
     if (r?.status === 200) return;
-    if (Date.now() > until) throw new Error(`runner at ${url} not ready: ${r ? await r.text() : 'unreachable'}`);
+    if (Date.now() > until)
+      throw new Error(`runner at ${url} not ready: ${r ? await r.text() : 'unreachable'}`);
     await new Promise((res) => setTimeout(res, 50));
   }
 }
@@ -149,7 +172,13 @@ export async function startRunner(ws: Workspace): Promise<RunningRunner> {
   const service = await createRunnerService(ws.loaded, { audit, logger, backends: ['js'] });
   const url = await service.listen({ host: '127.0.0.1', port: 0 });
   await waitReady(url);
-  return { url, service, audit, logs: lines, close: () => service.shutdown(2_000).then(() => undefined) };
+  return {
+    url,
+    service,
+    audit,
+    logs: lines,
+    close: () => service.shutdown(2_000).then(() => undefined),
+  };
 }
 
 /** The broker in-process, to mint claims the way `broker serve` does. */
@@ -167,9 +196,18 @@ export interface MintOptions {
   dpopJkt?: string;
 }
 
-export function mint(broker: BrokerRuntime, tool: string, args: unknown, o: MintOptions = {}): Promise<IssuedClaim> {
+export function mint(
+  broker: BrokerRuntime,
+  tool: string,
+  args: unknown,
+  o: MintOptions = {},
+): Promise<IssuedClaim> {
   return broker.broker.issueClaim({
-    tool, args, sub: o.sub ?? 'local-user', roles: o.roles ?? ['admin'], tenant: o.tenant ?? 'default',
+    tool,
+    args,
+    sub: o.sub ?? 'local-user',
+    roles: o.roles ?? ['admin'],
+    tenant: o.tenant ?? 'default',
     ...(o.scope ? { scope: o.scope } : {}),
     ...(o.ttlSeconds !== undefined ? { ttlSeconds: o.ttlSeconds } : {}),
     ...(o.approvalId ? { approvalId: o.approvalId } : {}),
@@ -184,10 +222,20 @@ export interface HttpResult {
 }
 
 /** POST /v1/tools/{id}/invoke with a claim (and optional DPoP proof and extra headers). */
-export async function invoke(url: string, tool: string, args: unknown, claim: string | undefined, headers: Record<string, string> = {}): Promise<HttpResult> {
+export async function invoke(
+  url: string,
+  tool: string,
+  args: unknown,
+  claim: string | undefined,
+  headers: Record<string, string> = {},
+): Promise<HttpResult> {
   const r = await fetch(`${url}/v1/tools/${encodeURIComponent(tool)}/invoke`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(claim !== undefined ? { authorization: `Bearer ${claim}` } : {}), ...headers },
+    headers: {
+      'content-type': 'application/json',
+      ...(claim !== undefined ? { authorization: `Bearer ${claim}` } : {}),
+      ...headers,
+    },
     body: JSON.stringify({ args }),
   });
   const text = await r.text();
@@ -195,7 +243,13 @@ export async function invoke(url: string, tool: string, args: unknown, claim: st
 }
 
 /** Mints a claim for exactly this call and invokes it. */
-export async function call(url: string, broker: BrokerRuntime, tool: string, args: unknown, o: MintOptions = {}): Promise<HttpResult> {
+export async function call(
+  url: string,
+  broker: BrokerRuntime,
+  tool: string,
+  args: unknown,
+  o: MintOptions = {},
+): Promise<HttpResult> {
   const { claim } = await mint(broker, tool, args, o);
   return invoke(url, tool, args, claim);
 }

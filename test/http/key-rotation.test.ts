@@ -7,7 +7,14 @@ import { writeKeyPair } from '../../src/cli/commands/keys.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { apiKeyHash } from '../../src/identity/verifier.ts';
 import { createBrokerService, type BrokerService } from '../../src/http/broker-service.ts';
-import { invoke, makeWorkspace, sleep, startRunner, type RunningRunner, type Workspace } from './helpers.ts';
+import {
+  invoke,
+  makeWorkspace,
+  sleep,
+  startRunner,
+  type RunningRunner,
+  type Workspace,
+} from './helpers.ts';
 
 const KEY = 'tck_rotation_0123456789';
 let ws: Workspace;
@@ -24,7 +31,11 @@ async function startBroker(signingKeys: string[], port: number): Promise<string>
 }
 
 async function claimFor(url: string, text: string, ttlSeconds: number): Promise<string> {
-  const r = await fetch(`${url}/v1/claims`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': KEY }, body: JSON.stringify({ tool: 'text.word_count', args: { text }, ttlSeconds }) });
+  const r = await fetch(`${url}/v1/claims`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+    body: JSON.stringify({ tool: 'text.word_count', args: { text }, ttlSeconds }),
+  });
   expect(r.status).toBe(201);
   return ((await r.json()) as { claim: string }).claim;
 }
@@ -48,8 +59,14 @@ describe('broker key rotation', () => {
     let url = await startBroker(['keys/broker.private.jwk.json'], PORT_PLACEHOLDER);
     const port = Number(new URL(url).port);
     // The runner trusts the broker's published JWKS (refetched on an unknown kid).
-    const raw = parseYaml(readFileSync(ws.configFile, 'utf8')) as { runner: Record<string, unknown> };
-    raw.runner.brokerKeys = { jwksUrl: `${url}/.well-known/jwks.json`, cacheMaxAgeMs: 60_000, cooldownMs: 1 };
+    const raw = parseYaml(readFileSync(ws.configFile, 'utf8')) as {
+      runner: Record<string, unknown>;
+    };
+    raw.runner.brokerKeys = {
+      jwksUrl: `${url}/.well-known/jwks.json`,
+      cacheMaxAgeMs: 60_000,
+      cooldownMs: 1,
+    };
     writeFileSync(ws.configFile, stringifyYaml(raw));
     ws.loaded = loadConfig(ws.configFile);
     runner = await startRunner(ws);
@@ -61,18 +78,35 @@ describe('broker key rotation', () => {
     // Rotate: a new key signs, the old one stays published.
     const { kid: newKid } = await writeKeyPair(join(ws.dir, 'keys'), 'broker-2', 'EdDSA', true);
     await broker.shutdown();
-    url = await startBroker(['keys/broker-2.private.jwk.json', 'keys/broker.private.jwk.json'], port);
-    const jwks = (await (await fetch(`${url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] };
+    url = await startBroker(
+      ['keys/broker-2.private.jwk.json', 'keys/broker.private.jwk.json'],
+      port,
+    );
+    const jwks = (await (await fetch(`${url}/.well-known/jwks.json`)).json()) as {
+      keys: { kid: string }[];
+    };
     expect(jwks.keys.map((k) => k.kid)).toEqual([newKid, oldKid]);
 
     const newClaim = await claimFor(url, 'new key', 60);
     expect(decodeProtectedHeader(newClaim).kid).toBe(newKid);
-    expect((await invoke(runner.url, 'text.word_count', { text: 'new key' }, newClaim)).status).toBe(200);
-    expect((await invoke(runner.url, 'text.word_count', { text: 'old key one' }, oldClaim)).status).toBe(200);
+    expect(
+      (await invoke(runner.url, 'text.word_count', { text: 'new key' }, newClaim)).status,
+    ).toBe(200);
+    expect(
+      (await invoke(runner.url, 'text.word_count', { text: 'old key one' }, oldClaim)).status,
+    ).toBe(200);
 
     // Once the old claim's lifetime has passed it is refused as expired, not as an unknown key.
     await sleep(3_300);
-    const late = await invoke(runner.url, 'text.word_count', { text: 'old key two' }, oldClaimLater);
-    expect({ status: late.status, code: late.body.error.code }).toEqual({ status: 401, code: 'claim_expired' });
+    const late = await invoke(
+      runner.url,
+      'text.word_count',
+      { text: 'old key two' },
+      oldClaimLater,
+    );
+    expect({ status: late.status, code: late.body.error.code }).toEqual({
+      status: 401,
+      code: 'claim_expired',
+    });
   });
 });

@@ -14,7 +14,14 @@ import { DEFAULT_CONFIG } from '../../src/cli/workspace.ts';
 import { loadSigningKey } from '../../src/claims/keys.ts';
 import { writeSignedLock } from '../../src/registry/registry.ts';
 import { startLoopbackServer, type LoopbackServer } from '../egress/helpers.ts';
-import { call, makeWorkspace, openBroker, startRunner, type RunningRunner, type Workspace } from './helpers.ts';
+import {
+  call,
+  makeWorkspace,
+  openBroker,
+  startRunner,
+  type RunningRunner,
+  type Workspace,
+} from './helpers.ts';
 
 const opened: Array<{ ws: Workspace; served?: RunningRunner }> = [];
 afterEach(async () => {
@@ -26,7 +33,10 @@ afterEach(async () => {
 
 /** The `credentials:` block of DEFAULT_CONFIG, uncommented the way an operator would. */
 function uncommentedCredentials(): Record<string, unknown> {
-  const block = DEFAULT_CONFIG.slice(DEFAULT_CONFIG.indexOf('# credentials:')).replace(/^# ?/gm, '');
+  const block = DEFAULT_CONFIG.slice(DEFAULT_CONFIG.indexOf('# credentials:')).replace(
+    /^# ?/gm,
+    '',
+  );
   return (parseYaml(block) as { credentials: Record<string, unknown> }).credentials;
 }
 
@@ -40,7 +50,8 @@ describe('GET /.well-known/runner-jwks.json', () => {
     expect(r.status).toBe(404);
     expect(((await r.json()) as { error: { code: string; message: string } }).error).toMatchObject({
       code: 'not_found',
-      message: 'This runner has no signing key (credentials.signingKey is not configured), so it mints no tokens and publishes no JWKS.',
+      message:
+        'This runner has no signing key (credentials.signingKey is not configured), so it mints no tokens and publishes no JWKS.',
     });
   });
 
@@ -53,9 +64,16 @@ describe('GET /.well-known/runner-jwks.json', () => {
     expect(r.status).toBe(200);
     expect(r.headers.get('cache-control')).toBe('public, max-age=60');
     const jwks = (await r.json()) as { keys: Array<Record<string, unknown>> };
-    const published = JSON.parse(readFileSync(join(ws.dir, 'keys', 'runner.jwks.json'), 'utf8')) as { keys: Array<Record<string, unknown>> };
+    const published = JSON.parse(
+      readFileSync(join(ws.dir, 'keys', 'runner.jwks.json'), 'utf8'),
+    ) as { keys: Array<Record<string, unknown>> };
     expect(jwks.keys).toHaveLength(1);
-    expect(jwks.keys[0]).toMatchObject({ kid: published.keys[0]!.kid, kty: 'OKP', crv: 'Ed25519', x: published.keys[0]!.x });
+    expect(jwks.keys[0]).toMatchObject({
+      kid: published.keys[0]!.kid,
+      kty: 'OKP',
+      crv: 'Ed25519',
+      x: published.keys[0]!.x,
+    });
     expect(jwks.keys[0]).not.toHaveProperty('d');
     expect(o.served.service.runner.runnerJwks()).toEqual(jwks);
   });
@@ -72,7 +90,13 @@ describe('egress log of the runner service', () => {
     const ws = await makeWorkspace({
       credentials: {
         signingKey: 'keys/runner.private.jwk.json',
-        lanes: { fake: { kind: 'minted', audience: 'test-api', hosts: [{ host: '127.0.0.1', port: api.port }] } },
+        lanes: {
+          fake: {
+            kind: 'minted',
+            audience: 'test-api',
+            hosts: [{ host: '127.0.0.1', port: api.port }],
+          },
+        },
       },
       egress: { unsafeAllowPrivateAddresses: ['127.0.0.1/32'] },
     });
@@ -80,7 +104,9 @@ describe('egress log of the runner service', () => {
     opened.push(o);
     const folder = join(ws.dir, 'tool-manifests', 'test.egress_log');
     mkdirSync(folder, { recursive: true });
-    writeFileSync(join(folder, 'manifest.yaml'), `id: test.egress_log
+    writeFileSync(
+      join(folder, 'manifest.yaml'),
+      `id: test.egress_log
 version: 1.0.0
 description: Posts to a loopback API through ctx.fetch, then tries a host off its list.
 runtime: js
@@ -93,15 +119,22 @@ scopes: [test:run]
 risk: low
 credentials: [{ lane: fake, as: API_TOKEN, scopes: [], expose: egress }]
 cost: 1
-`);
-    writeFileSync(join(folder, 'tool.js'), `export default async function run(input, ctx) {
+`,
+    );
+    writeFileSync(
+      join(folder, 'tool.js'),
+      `export default async function run(input, ctx) {
   const r = await ctx.fetch('${api.origin}/private-path-marker-7c2d', { method: 'POST', body: 'REQUEST-BODY-MARKER-4b9a' });
   let off;
   try { await ctx.fetch('http://127.0.0.1:1/'); } catch (e) { off = e.kind; }
   return { status: r.status, off };
 }
-`);
-    await writeSignedLock(join(ws.dir, 'tool-manifests'), await loadSigningKey(join(ws.dir, 'keys', 'registry.private.jwk.json')));
+`,
+    );
+    await writeSignedLock(
+      join(ws.dir, 'tool-manifests'),
+      await loadSigningKey(join(ws.dir, 'keys', 'registry.private.jwk.json')),
+    );
     o.served = await startRunner(ws);
     const broker = await openBroker(ws);
     try {
@@ -114,12 +147,38 @@ cost: 1
     const token = String(api.seen.at(-1)?.headers.authorization).replace(/^Bearer /, '');
     expect(token.split('.')).toHaveLength(3);
 
-    const lines = o.served.logs.map((l) => JSON.parse(l) as { level: number; msg: string; egress?: Record<string, unknown> }).filter((l) => l.msg === 'egress');
+    const lines = o.served.logs
+      .map((l) => JSON.parse(l) as { level: number; msg: string; egress?: Record<string, unknown> })
+      .filter((l) => l.msg === 'egress');
     expect(lines.map((l) => ({ level: l.level, ...l.egress }))).toEqual([
-      expect.objectContaining({ level: 30, toolId: 'test.egress_log', method: 'POST', host: '127.0.0.1', port: api.port, outcome: 'sent', status: 200, injected: ['fake'], responseBytes: 25 }),
-      expect.objectContaining({ level: 30, toolId: 'test.egress_log', method: 'GET', host: '127.0.0.1', port: 1, outcome: 'refused', injected: [] }),
+      expect.objectContaining({
+        level: 30,
+        toolId: 'test.egress_log',
+        method: 'POST',
+        host: '127.0.0.1',
+        port: api.port,
+        outcome: 'sent',
+        status: 200,
+        injected: ['fake'],
+        responseBytes: 25,
+      }),
+      expect.objectContaining({
+        level: 30,
+        toolId: 'test.egress_log',
+        method: 'GET',
+        host: '127.0.0.1',
+        port: 1,
+        outcome: 'refused',
+        injected: [],
+      }),
     ]);
     const all = o.served.logs.join('\n');
-    for (const secret of [token, 'REQUEST-BODY-MARKER-4b9a', 'RESPONSE-BODY-MARKER-e81f', 'private-path-marker-7c2d']) expect(all).not.toContain(secret);
+    for (const secret of [
+      token,
+      'REQUEST-BODY-MARKER-4b9a',
+      'RESPONSE-BODY-MARKER-e81f',
+      'private-path-marker-7c2d',
+    ])
+      expect(all).not.toContain(secret);
   });
 });

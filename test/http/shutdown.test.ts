@@ -15,11 +15,20 @@ interface Served {
 
 /** `toolcage serve` as a child process on a free loopback port. */
 async function serve(ws: Workspace): Promise<Served> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', ws.configFile, '--host', '127.0.0.1', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'serve', '--config', ws.configFile, '--host', '127.0.0.1', '--port', '0'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const stdout: string[] = [];
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stdout.join('')}`)), 20_000);
+    const timer = setTimeout(
+      () => reject(new Error(`serve did not start: ${stdout.join('')}`)),
+      20_000,
+    );
     child.stdout!.on('data', (chunk: Buffer) => {
       for (const line of String(chunk).split('\n').filter(Boolean)) {
         stdout.push(line);
@@ -37,7 +46,10 @@ async function serve(ws: Workspace): Promise<Served> {
 }
 
 function graceWorkspace(graceMs: number): Promise<Workspace> {
-  return makeWorkspace({ runner: { http: { logLevel: 'info', shutdownGraceMs: graceMs } }, governors: { loopGuard: { enabled: false } } });
+  return makeWorkspace({
+    runner: { http: { logLevel: 'info', shutdownGraceMs: graceMs } },
+    governors: { loopGuard: { enabled: false } },
+  });
 }
 
 describe('graceful shutdown on SIGTERM', () => {
@@ -61,7 +73,10 @@ describe('graceful shutdown on SIGTERM', () => {
     served.child.kill('SIGTERM');
     await sleep(100);
     // Not ready any more: a new connection is refused, or answered 503.
-    const ready = await fetch(`${served.url}/readyz`).then((r) => r.status, () => 'refused');
+    const ready = await fetch(`${served.url}/readyz`).then(
+      (r) => r.status,
+      () => 'refused',
+    );
     expect([503, 'refused']).toContain(ready);
     const r = await inFlight;
     expect(r.status).toBe(200);

@@ -72,10 +72,16 @@ export async function createWorkspace(): Promise<Workspace> {
       writeFileSync(join(folder, entry ?? /entry: (\S+)/.exec(manifest)![1]!), js);
     },
     async relock() {
-      await writeSignedLock(manifests, await loadSigningKey(join(dir, 'keys', 'registry.private.jwk.json')));
+      await writeSignedLock(
+        manifests,
+        await loadSigningKey(join(dir, 'keys', 'registry.private.jwk.json')),
+      );
     },
     registry() {
-      return Registry.load({ dir: manifests, lockKeys: loadJwksFile(join(dir, 'keys', 'registry.jwks.json')) });
+      return Registry.load({
+        dir: manifests,
+        lockKeys: loadJwksFile(join(dir, 'keys', 'registry.jwks.json')),
+      });
     },
     appendConfig(yaml) {
       writeFileSync(ws.config, `${readFileSync(ws.config, 'utf8')}${yaml}`);
@@ -90,11 +96,24 @@ export async function createWorkspace(): Promise<Workspace> {
 }
 
 /** `tools/call` without the SDK client's output validation, which (SDK 1.32, issue #1943) also runs on isError results. */
-export async function callRaw(client: Client, name: string, args: Record<string, unknown>, meta?: Record<string, unknown>): Promise<CallToolResult> {
-  return client.request({ method: 'tools/call', params: { name, arguments: args, ...(meta ? { _meta: meta } : {}) } }, CallToolResultSchema) as Promise<CallToolResult>;
+export async function callRaw(
+  client: Client,
+  name: string,
+  args: Record<string, unknown>,
+  meta?: Record<string, unknown>,
+): Promise<CallToolResult> {
+  return client.request(
+    { method: 'tools/call', params: { name, arguments: args, ...(meta ? { _meta: meta } : {}) } },
+    CallToolResultSchema,
+  ) as Promise<CallToolResult>;
 }
 
-export function errorOf(result: CallToolResult): { code: string; message: string; retryAfterSeconds?: number; details?: Record<string, unknown> } {
+export function errorOf(result: CallToolResult): {
+  code: string;
+  message: string;
+  retryAfterSeconds?: number;
+  details?: Record<string, unknown>;
+} {
   return (result.structuredContent as { error: { code: string; message: string } }).error;
 }
 
@@ -102,7 +121,17 @@ export function errorOf(result: CallToolResult): { code: string; message: string
 export interface TestIdp {
   issuer: string;
   jwksFile: string;
-  token(claims: { sub: string; roles?: string[]; tenant?: string; aud: string; expSeconds?: number; iss?: string }, key?: CryptoKey): Promise<string>;
+  token(
+    claims: {
+      sub: string;
+      roles?: string[];
+      tenant?: string;
+      aud: string;
+      expSeconds?: number;
+      iss?: string;
+    },
+    key?: CryptoKey,
+  ): Promise<string>;
   otherKey: CryptoKey;
 }
 
@@ -119,7 +148,10 @@ export async function createIdp(dir: string): Promise<TestIdp> {
     otherKey: other.privateKey,
     async token(c, key = privateKey) {
       const now = Math.floor(Date.now() / 1000);
-      return new SignJWT({ ...(c.roles ? { roles: c.roles } : {}), ...(c.tenant ? { tenant: c.tenant } : {}) })
+      return new SignJWT({
+        ...(c.roles ? { roles: c.roles } : {}),
+        ...(c.tenant ? { tenant: c.tenant } : {}),
+      })
         .setProtectedHeader({ alg: 'ES256', kid: 'idp-1', typ: 'JWT' })
         .setIssuer(c.iss ?? issuer)
         .setSubject(c.sub)
@@ -132,7 +164,11 @@ export async function createIdp(dir: string): Promise<TestIdp> {
 }
 
 /** Resolves when `predicate` holds, polling; rejects after `ms`. */
-export async function eventually(predicate: () => boolean, ms = 10_000, what = 'condition'): Promise<void> {
+export async function eventually(
+  predicate: () => boolean,
+  ms = 10_000,
+  what = 'condition',
+): Promise<void> {
   const until = Date.now() + ms;
   while (!predicate()) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);

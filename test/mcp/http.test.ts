@@ -3,24 +3,57 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { LATEST_PROTOCOL_VERSION, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  LATEST_PROTOCOL_VERSION,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { loadConfig } from '../../src/config/load.ts';
 import { ToolcageMcpService } from '../../src/mcp/service.ts';
 import { startMcpHttp, type McpHttpServer } from '../../src/mcp/http.ts';
 import { IdentityVerifier } from '../../src/identity/verifier.ts';
-import { callRaw, createIdp, createWorkspace, errorOf, eventually, type TestIdp, type Workspace } from './helpers.ts';
+import {
+  callRaw,
+  createIdp,
+  createWorkspace,
+  errorOf,
+  eventually,
+  type TestIdp,
+  type Workspace,
+} from './helpers.ts';
 
-const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
+const INIT = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: {
+    protocolVersion: LATEST_PROTOCOL_VERSION,
+    capabilities: {},
+    clientInfo: { name: 'raw', version: '1' },
+  },
+};
 
 async function connect(url: string, token: string, onListChanged?: () => void): Promise<Client> {
   const client = new Client({ name: 'toolcage-http-test', version: '1.0.0' });
-  if (onListChanged) client.setNotificationHandler(ToolListChangedNotificationSchema, onListChanged);
-  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+  if (onListChanged)
+    client.setNotificationHandler(ToolListChangedNotificationSchema, onListChanged);
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(url), {
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
+    }),
+  );
   return client;
 }
 
 function postInit(url: string, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers }, body: JSON.stringify(INIT) });
+  return fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...headers,
+    },
+    body: JSON.stringify(INIT),
+  });
 }
 
 describe('toolcage mcp over Streamable HTTP on loopback (SDK Client, bearer identity)', () => {
@@ -35,7 +68,9 @@ describe('toolcage mcp over Streamable HTTP on loopback (SDK Client, bearer iden
   beforeAll(async () => {
     ws = await createWorkspace();
     idp = await createIdp(ws.dir);
-    ws.appendConfig(`mcp:\n  identity:\n    issuer: ${idp.issuer}\n    jwksFile: keys/idp.jwks.json\n`);
+    ws.appendConfig(
+      `mcp:\n  identity:\n    issuer: ${idp.issuer}\n    jwksFile: keys/idp.jwks.json\n`,
+    );
     const loaded = loadConfig(ws.config);
     service = await ToolcageMcpService.create(loaded, { backends: ['js'], log: () => {} });
     service.watchLock();
@@ -44,10 +79,20 @@ describe('toolcage mcp over Streamable HTTP on loopback (SDK Client, bearer iden
       service,
       port: 0,
       authorizationServers: [idp.issuer],
-      identity: (resourceUrl) => new IdentityVerifier({ defaultTenant: 'default', tokens: { issuer: id.issuer, audience: resourceUrl, keys: { jwksFile: loaded.path(id.jwksFile!) } } }),
+      identity: (resourceUrl) =>
+        new IdentityVerifier({
+          defaultTenant: 'default',
+          tokens: {
+            issuer: id.issuer,
+            audience: resourceUrl,
+            keys: { jwksFile: loaded.path(id.jwksFile!) },
+          },
+        }),
     });
     aliceToken = await idp.token({ sub: 'alice', roles: ['admin'], aud: server.url });
-    alice = await connect(server.url, aliceToken, () => { listChanged += 1; });
+    alice = await connect(server.url, aliceToken, () => {
+      listChanged += 1;
+    });
   });
 
   afterAll(async () => {
@@ -60,29 +105,57 @@ describe('toolcage mcp over Streamable HTTP on loopback (SDK Client, bearer iden
   it('refuses a request without a bearer token with 401 and WWW-Authenticate naming the resource metadata', async () => {
     const res = await postInit(server.url);
     expect(res.status).toBe(401);
-    expect(res.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${server.resourceMetadataUrl}"`);
+    expect(res.headers.get('www-authenticate')).toBe(
+      `Bearer resource_metadata="${server.resourceMetadataUrl}"`,
+    );
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('unauthenticated');
   });
 
   it('publishes RFC 9728 protected resource metadata: this resource and its authorization server', async () => {
-    for (const url of [server.resourceMetadataUrl, new URL('/.well-known/oauth-protected-resource', server.url).href]) {
+    for (const url of [
+      server.resourceMetadataUrl,
+      new URL('/.well-known/oauth-protected-resource', server.url).href,
+    ]) {
       const res = await fetch(url);
       expect(res.status).toBe(200);
-      expect(await res.json()).toMatchObject({ resource: server.url, authorization_servers: [idp.issuer], bearer_methods_supported: ['header'] });
+      expect(await res.json()).toMatchObject({
+        resource: server.url,
+        authorization_servers: [idp.issuer],
+        bearer_methods_supported: ['header'],
+      });
     }
   });
 
   it.each([
-    ['a token issued for another resource (RFC 8707 audience)', async () => idp.token({ sub: 'alice', roles: ['admin'], aud: 'https://other.example/mcp' }), /audience/],
-    ['a token signed by a key the identity provider never published', async () => idp.token({ sub: 'alice', roles: ['admin'], aud: server.url }, idp.otherKey), /signature/],
-    ['a token from another issuer', async () => idp.token({ sub: 'alice', roles: ['admin'], aud: server.url, iss: 'https://evil.example' }), /issuer/],
-    ['an expired token', async () => idp.token({ sub: 'alice', roles: ['admin'], aud: server.url, expSeconds: -120 }), /expired/],
+    [
+      'a token issued for another resource (RFC 8707 audience)',
+      async () => idp.token({ sub: 'alice', roles: ['admin'], aud: 'https://other.example/mcp' }),
+      /audience/,
+    ],
+    [
+      'a token signed by a key the identity provider never published',
+      async () => idp.token({ sub: 'alice', roles: ['admin'], aud: server.url }, idp.otherKey),
+      /signature/,
+    ],
+    [
+      'a token from another issuer',
+      async () =>
+        idp.token({ sub: 'alice', roles: ['admin'], aud: server.url, iss: 'https://evil.example' }),
+      /issuer/,
+    ],
+    [
+      'an expired token',
+      async () => idp.token({ sub: 'alice', roles: ['admin'], aud: server.url, expSeconds: -120 }),
+      /expired/,
+    ],
     ['a token that is not a JWT', async () => 'not-a-jwt', /not a valid JWT/],
   ])('refuses %s with 401 invalid_token', async (_name, make, reason) => {
     const res = await postInit(server.url, { authorization: `Bearer ${await make()}` });
     expect(res.status).toBe(401);
     const header = res.headers.get('www-authenticate')!;
-    expect(header).toMatch(/^Bearer error="invalid_token", error_description="[^"]+", resource_metadata="/);
+    expect(header).toMatch(
+      /^Bearer error="invalid_token", error_description="[^"]+", resource_metadata="/,
+    );
     expect(header).toMatch(reason);
     expect(header).toContain(`resource_metadata="${server.resourceMetadataUrl}"`);
   });
@@ -90,29 +163,60 @@ describe('toolcage mcp over Streamable HTTP on loopback (SDK Client, bearer iden
   it('lists exactly the registry allowlist', async () => {
     const registry = await ws.registry();
     const { tools } = await alice.listTools();
-    expect(tools.map((t) => [t.name, t.inputSchema, t.outputSchema]).sort()).toEqual(registry.list().map((t) => [t.manifest.id, t.manifest.inputSchema, t.manifest.outputSchema]).sort());
+    expect(tools.map((t) => [t.name, t.inputSchema, t.outputSchema]).sort()).toEqual(
+      registry
+        .list()
+        .map((t) => [t.manifest.id, t.manifest.inputSchema, t.manifest.outputSchema])
+        .sort(),
+    );
   });
 
   it('runs a call with validated structuredContent and a text rendering', async () => {
-    const result = await alice.callTool({ name: 'data.json_query', arguments: { document: { a: { b: 7 } }, pointers: ['/a/b', '/x'] } });
-    expect(result.structuredContent).toEqual({ results: [{ pointer: '/a/b', found: true, value: 7 }, { pointer: '/x', found: false }] });
-    expect(JSON.parse((result.content as Array<{ text: string }>)[0]!.text)).toEqual(result.structuredContent);
+    const result = await alice.callTool({
+      name: 'data.json_query',
+      arguments: { document: { a: { b: 7 } }, pointers: ['/a/b', '/x'] },
+    });
+    expect(result.structuredContent).toEqual({
+      results: [
+        { pointer: '/a/b', found: true, value: 7 },
+        { pointer: '/x', found: false },
+      ],
+    });
+    expect(JSON.parse((result.content as Array<{ text: string }>)[0]!.text)).toEqual(
+      result.structuredContent,
+    );
   });
 
   it('maps refusals and failed runs to isError results carrying the contract code', async () => {
-    expect(errorOf(await callRaw(alice, 'text.word_count', { words: 'x' })).code).toBe('input_invalid');
+    expect(errorOf(await callRaw(alice, 'text.word_count', { words: 'x' })).code).toBe(
+      'input_invalid',
+    );
     expect(errorOf(await callRaw(alice, 'test.loop_forever', {})).code).toBe('timeout');
     expect(errorOf(await callRaw(alice, 'test.wrong_shape', {})).code).toBe('output_invalid');
-    const approval = errorOf(await callRaw(alice, 'repo.apply_patch', { files: { f: 'x' }, edits: [{ path: 'f', find: 'x', replace: 'y' }] }));
+    const approval = errorOf(
+      await callRaw(alice, 'repo.apply_patch', {
+        files: { f: 'x' },
+        edits: [{ path: 'f', find: 'x', replace: 'y' }],
+      }),
+    );
     expect(approval.code).toBe('approval_required');
-    expect(approval.details).toMatchObject({ approvalId: expect.stringMatching(/^apr_/), status: 'pending' });
+    expect(approval.details).toMatchObject({
+      approvalId: expect.stringMatching(/^apr_/),
+      status: 'pending',
+    });
     await expect(callRaw(alice, 'nope.missing', {})).rejects.toMatchObject({ code: -32602 });
   });
 
   it("takes the principal's roles from the token: a role the policy does not grant the tool is refused", async () => {
-    const bob = await connect(server.url, await idp.token({ sub: 'bob', roles: ['support'], aud: server.url }));
+    const bob = await connect(
+      server.url,
+      await idp.token({ sub: 'bob', roles: ['support'], aud: server.url }),
+    );
     try {
-      expect((await bob.callTool({ name: 'text.word_count', arguments: { text: 'a b' } })).structuredContent).toEqual({ words: 2, lines: 1, characters: 3 });
+      expect(
+        (await bob.callTool({ name: 'text.word_count', arguments: { text: 'a b' } }))
+          .structuredContent,
+      ).toEqual({ words: 2, lines: 1, characters: 3 });
       const denied = await callRaw(bob, 'data.json_query', { document: {}, pointers: ['/a'] });
       expect(errorOf(denied).code).toBe('policy_denied');
     } finally {
@@ -127,7 +231,13 @@ describe('toolcage mcp over Streamable HTTP on loopback (SDK Client, bearer iden
     const mallory = await idp.token({ sub: 'mallory', roles: ['admin'], aud: server.url });
     const res = await fetch(server.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${mallory}`, 'mcp-session-id': sessionId, 'mcp-protocol-version': LATEST_PROTOCOL_VERSION },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${mallory}`,
+        'mcp-session-id': sessionId,
+        'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
+      },
       body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
     });
     expect(res.status).toBe(404);
@@ -143,7 +253,9 @@ describe('toolcage mcp over Streamable HTTP on loopback (SDK Client, bearer iden
 
   it('sends notifications/tools/list_changed over the session stream when the registry is re-locked', async () => {
     const before = listChanged;
-    ws.writeTool('text.echo', `id: text.echo
+    ws.writeTool(
+      'text.echo',
+      `id: text.echo
 version: 1.0.0
 description: Echoes a text.
 runtime: js
@@ -153,7 +265,9 @@ outputSchema: { type: object, properties: { text: { type: string } }, required: 
 limits: { timeoutMs: 1000, memoryMb: 32, maxOutputBytes: 1024 }
 scopes: [text:read]
 risk: low
-`, 'export default function run({ text }) { return { text }; }\n');
+`,
+      'export default function run({ text }) { return { text }; }\n',
+    );
     await ws.relock();
     await eventually(() => listChanged > before, 10_000, 'list_changed');
     expect((await alice.listTools()).tools.map((t) => t.name)).toContain('text.echo');
@@ -174,6 +288,8 @@ risk: low
     const again = listChanged;
     await ws.relock();
     await eventually(() => listChanged > again, 10_000, 'list_changed after the good lock');
-    expect((await alice.callTool({ name: 'text.echo', arguments: { text: 'back' } })).structuredContent).toEqual({ text: 'back' });
+    expect(
+      (await alice.callTool({ name: 'text.echo', arguments: { text: 'back' } })).structuredContent,
+    ).toEqual({ text: 'back' });
   });
 });

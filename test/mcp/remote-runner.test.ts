@@ -39,19 +39,36 @@ describe('toolcage mcp with a remote runner by URL (HttpRunnerClient against the
   });
 
   it('lists the remote runner’s tools and runs a call through it with a broker claim', async () => {
-    expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual(runner.executor.listTools().map((t) => t.id).sort());
-    expect((await client.callTool({ name: 'text.word_count', arguments: { text: 'a b c d' } })).structuredContent).toEqual({ words: 4, lines: 1, characters: 7 });
+    expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual(
+      runner.executor
+        .listTools()
+        .map((t) => t.id)
+        .sort(),
+    );
+    expect(
+      (await client.callTool({ name: 'text.word_count', arguments: { text: 'a b c d' } }))
+        .structuredContent,
+    ).toEqual({ words: 4, lines: 1, characters: 7 });
   });
 
   it('carries the runner’s contract error codes back as isError results', async () => {
-    expect(errorOf(await callRaw(client, 'text.word_count', { text: 1 })).code).toBe('input_invalid');
+    expect(errorOf(await callRaw(client, 'text.word_count', { text: 1 })).code).toBe(
+      'input_invalid',
+    );
     expect(errorOf(await callRaw(client, 'test.loop_forever', {})).code).toBe('timeout');
     expect(errorOf(await callRaw(client, 'test.wrong_shape', {})).code).toBe('output_invalid');
   });
 
   it('maps a contract error body to a ToolcageError with the same code, and an unreachable runner to sandbox_unavailable', async () => {
     const http = new HttpRunnerClient({ baseUrl: base });
-    await expect(http.invoke({ toolId: 'text.word_count', args: { text: 'x' }, claim: 'not-a-claim', requestId: 'r1' })).rejects.toMatchObject({ code: 'claim_malformed' });
+    await expect(
+      http.invoke({
+        toolId: 'text.word_count',
+        args: { text: 'x' },
+        claim: 'not-a-claim',
+        requestId: 'r1',
+      }),
+    ).rejects.toMatchObject({ code: 'claim_malformed' });
     const down = new HttpRunnerClient({ baseUrl: 'http://127.0.0.1:9' });
     await expect(down.listTools()).rejects.toMatchObject({ code: 'sandbox_unavailable' });
   });

@@ -4,7 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { callRaw, CLI, createWorkspace, errorOf, eventually, REPO, type Workspace } from './helpers.ts';
+import {
+  callRaw,
+  CLI,
+  createWorkspace,
+  errorOf,
+  eventually,
+  REPO,
+  type Workspace,
+} from './helpers.ts';
 
 const run = promisify(execFile);
 
@@ -16,10 +24,19 @@ describe('toolcage mcp over stdio (spawned CLI, SDK Client)', () => {
 
   beforeAll(async () => {
     ws = await createWorkspace();
-    const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', '--config', ws.config], cwd: REPO, stderr: 'pipe' });
-    transport.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [CLI, 'mcp', '--config', ws.config],
+      cwd: REPO,
+      stderr: 'pipe',
+    });
+    transport.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     client = new Client({ name: 'toolcage-test', version: '1.0.0' });
-    client.setNotificationHandler(ToolListChangedNotificationSchema, () => { listChanged += 1; });
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+      listChanged += 1;
+    });
     await client.connect(transport);
   });
 
@@ -31,17 +48,35 @@ describe('toolcage mcp over stdio (spawned CLI, SDK Client)', () => {
   it('lists exactly the registry allowlist: name = id, description and both schemas verbatim', async () => {
     const registry = await ws.registry();
     const { tools } = await client.listTools();
-    const expected = registry.list().map((t) => ({ name: t.manifest.id, description: t.manifest.description, inputSchema: t.manifest.inputSchema, outputSchema: t.manifest.outputSchema }));
-    expect(tools.map(({ name, description, inputSchema, outputSchema }) => ({ name, description, inputSchema, outputSchema })).sort((a, b) => a.name.localeCompare(b.name)))
-      .toEqual(expected.sort((a, b) => a.name.localeCompare(b.name)));
+    const expected = registry.list().map((t) => ({
+      name: t.manifest.id,
+      description: t.manifest.description,
+      inputSchema: t.manifest.inputSchema,
+      outputSchema: t.manifest.outputSchema,
+    }));
+    expect(
+      tools
+        .map(({ name, description, inputSchema, outputSchema }) => ({
+          name,
+          description,
+          inputSchema,
+          outputSchema,
+        }))
+        .sort((a, b) => a.name.localeCompare(b.name)),
+    ).toEqual(expected.sort((a, b) => a.name.localeCompare(b.name)));
     expect(tools.map((t) => t.name)).toContain('test.loop_forever');
   });
 
   it('runs a call and returns structuredContent that the SDK client validates against the outputSchema', async () => {
-    const result = await client.callTool({ name: 'text.word_count', arguments: { text: 'one two three' } });
+    const result = await client.callTool({
+      name: 'text.word_count',
+      arguments: { text: 'one two three' },
+    });
     expect(result.isError).toBeFalsy();
     expect(result.structuredContent).toEqual({ words: 3, lines: 1, characters: 13 });
-    expect(JSON.parse((result.content as Array<{ text: string }>)[0]!.text)).toEqual(result.structuredContent);
+    expect(JSON.parse((result.content as Array<{ text: string }>)[0]!.text)).toEqual(
+      result.structuredContent,
+    );
   });
 
   it('returns arguments that fail the input schema as an isError result with input_invalid', async () => {
@@ -52,7 +87,10 @@ describe('toolcage mcp over stdio (spawned CLI, SDK Client)', () => {
   });
 
   it('answers an unknown tool with a JSON-RPC protocol error (-32602), not a tool result', async () => {
-    await expect(callRaw(client, 'nope.missing', {})).rejects.toMatchObject({ code: -32602, message: expect.stringMatching(/Unknown tool: nope\.missing/) });
+    await expect(callRaw(client, 'nope.missing', {})).rejects.toMatchObject({
+      code: -32602,
+      message: expect.stringMatching(/Unknown tool: nope\.missing/),
+    });
   });
 
   it('reports a run past its time limit as an isError result with timeout', async () => {
@@ -69,7 +107,10 @@ describe('toolcage mcp over stdio (spawned CLI, SDK Client)', () => {
   });
 
   it('asks for a human approval of a high-risk call, and runs the same call once a human approved it', async () => {
-    const args = { files: { 'a.txt': 'hello world' }, edits: [{ path: 'a.txt', find: 'world', replace: 'there' }] };
+    const args = {
+      files: { 'a.txt': 'hello world' },
+      edits: [{ path: 'a.txt', find: 'world', replace: 'there' }],
+    };
     const first = await callRaw(client, 'repo.apply_patch', args);
     expect(first.isError).toBe(true);
     const error = errorOf(first);
@@ -83,17 +124,27 @@ describe('toolcage mcp over stdio (spawned CLI, SDK Client)', () => {
     expect(errorOf(again).details!.approvalId).toBe(approvalId);
 
     // A human approves with the CLI command the message names.
-    const { stdout } = await run(process.execPath, [CLI, 'mcp', 'approve', approvalId, '--by', 'reviewer', '--config', ws.config], { cwd: REPO });
+    const { stdout } = await run(
+      process.execPath,
+      [CLI, 'mcp', 'approve', approvalId, '--by', 'reviewer', '--config', ws.config],
+      { cwd: REPO },
+    );
     expect(JSON.parse(stdout)).toMatchObject({ id: approvalId, status: 'approved' });
 
     // Other arguments do not ride on that approval.
-    const other = await callRaw(client, 'repo.apply_patch', { ...args, edits: [{ path: 'a.txt', find: 'hello', replace: 'bye' }] });
+    const other = await callRaw(client, 'repo.apply_patch', {
+      ...args,
+      edits: [{ path: 'a.txt', find: 'hello', replace: 'bye' }],
+    });
     expect(errorOf(other).code).toBe('approval_required');
     expect(errorOf(other).details!.approvalId).not.toBe(approvalId);
 
     const ok = await callRaw(client, 'repo.apply_patch', args);
     expect(ok.isError).toBeFalsy();
-    expect(ok.structuredContent).toMatchObject({ files: { 'a.txt': 'hello there' }, changed: ['a.txt'] });
+    expect(ok.structuredContent).toMatchObject({
+      files: { 'a.txt': 'hello there' },
+      changed: ['a.txt'],
+    });
 
     // Single use: the next identical call needs a new approval.
     const afterUse = await callRaw(client, 'repo.apply_patch', args);
@@ -103,7 +154,9 @@ describe('toolcage mcp over stdio (spawned CLI, SDK Client)', () => {
 
   it('sends notifications/tools/list_changed when the registry is re-locked, and lists the new tool', async () => {
     const before = listChanged;
-    ws.writeTool('text.shout', `id: text.shout
+    ws.writeTool(
+      'text.shout',
+      `id: text.shout
 version: 1.0.0
 description: Upper-cases a text.
 runtime: js
@@ -113,7 +166,9 @@ outputSchema: { type: object, properties: { text: { type: string } }, required: 
 limits: { timeoutMs: 1000, memoryMb: 32, maxOutputBytes: 1024 }
 scopes: [text:read]
 risk: low
-`, 'export default function run({ text }) { return { text: text.toUpperCase() }; }\n');
+`,
+      'export default function run({ text }) { return { text: text.toUpperCase() }; }\n',
+    );
     await ws.relock();
     await eventually(() => listChanged > before, 10_000, `list_changed (stderr: ${stderr})`);
     const { tools } = await client.listTools();
@@ -124,7 +179,9 @@ risk: low
 
   it('serves a tool whose artifact changed only from its new pinned definition after the re-lock', async () => {
     const before = listChanged;
-    ws.writeTool('text.shout', `id: text.shout
+    ws.writeTool(
+      'text.shout',
+      `id: text.shout
 version: 1.1.0
 description: Upper-cases a text and says how long it is.
 runtime: js
@@ -134,7 +191,9 @@ outputSchema: { type: object, properties: { text: { type: string }, length: { ty
 limits: { timeoutMs: 1000, memoryMb: 32, maxOutputBytes: 1024 }
 scopes: [text:read]
 risk: low
-`, 'export default function run({ text }) { return { text: text.toUpperCase(), length: text.length }; }\n');
+`,
+      'export default function run({ text }) { return { text: text.toUpperCase(), length: text.length }; }\n',
+    );
     await ws.relock();
     await eventually(() => listChanged > before, 10_000, 'list_changed');
     const tool = (await client.listTools()).tools.find((t) => t.name === 'text.shout')!;

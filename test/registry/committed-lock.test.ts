@@ -25,8 +25,15 @@ describe('the committed registry lock', () => {
 
   it('pins every example tool in tool-manifests/', async () => {
     const { readdirSync } = await import('node:fs');
-    const dirs = readdirSync(root('tool-manifests'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
-    const { default: lock } = await import('../../tool-manifests/registry.lock.json', { with: { type: 'json' } });
-    expect(lock.tools.map((t: { manifest: string }) => t.manifest.split('/')[0]).sort()).toEqual(dirs);
+    const dirs = readdirSync(root('tool-manifests'), { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
+    const { default: lock } = await import('../../tool-manifests/registry.lock.json', {
+      with: { type: 'json' },
+    });
+    expect(lock.tools.map((t: { manifest: string }) => t.manifest.split('/')[0]).sort()).toEqual(
+      dirs,
+    );
   });
 });

@@ -5,7 +5,13 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import type { BrokerRuntime } from '../../src/runtime/broker.ts';
-import { makeWorkspace, openBroker, waitReady, type HttpResult, type Workspace } from '../http/helpers.ts';
+import {
+  makeWorkspace,
+  openBroker,
+  waitReady,
+  type HttpResult,
+  type Workspace,
+} from '../http/helpers.ts';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -37,7 +43,10 @@ export async function deleteKeys(url: string, prefix: string): Promise<number> {
 }
 
 /** Every key under `prefix` with its time to live in ms (-1: no expiry), to prove that nothing grows without bound. */
-export async function keysWithTtl(url: string, prefix: string): Promise<Array<{ key: string; pttl: number }>> {
+export async function keysWithTtl(
+  url: string,
+  prefix: string,
+): Promise<Array<{ key: string; pttl: number }>> {
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   client.on('error', () => {});
   try {
@@ -62,13 +71,19 @@ export function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const addr = server.address();
-      server.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
+      server.close(() =>
+        addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port')),
+      );
     });
   });
 }
 
 /** A workspace whose runners keep every store on Redis under `keyPrefix`, with `config` merged in. */
-export function replicaWorkspace(options: { url: string; keyPrefix: string; config?: Record<string, unknown> }): Promise<Workspace> {
+export function replicaWorkspace(options: {
+  url: string;
+  keyPrefix: string;
+  config?: Record<string, unknown>;
+}): Promise<Workspace> {
   return makeWorkspace({
     ...options.config,
     state: { stores: 'redis', redis: { url: options.url, keyPrefix: options.keyPrefix } },
@@ -89,9 +104,15 @@ export interface Replica {
 
 /** `toolcage serve --config <ws>` as its own process on a free loopback port, ready to run JS tools. */
 export async function startReplica(ws: Workspace, name: string): Promise<Replica> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', ws.configFile, '--host', '127.0.0.1', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'serve', '--config', ws.configFile, '--host', '127.0.0.1', '--port', '0'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const output: string[] = [];
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
   const stop = async (graceMs = 3_000): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
@@ -101,8 +122,13 @@ export async function startReplica(ws: Workspace, name: string): Promise<Replica
   };
   try {
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`replica ${name} did not start:\n${output.join('')}`)), 20_000);
-      void exited.then((code) => reject(new Error(`replica ${name} exited with ${String(code)}:\n${output.join('')}`)));
+      const timer = setTimeout(
+        () => reject(new Error(`replica ${name} did not start:\n${output.join('')}`)),
+        20_000,
+      );
+      void exited.then((code) =>
+        reject(new Error(`replica ${name} exited with ${String(code)}:\n${output.join('')}`)),
+      );
       child.stdout!.on('data', (chunk: Buffer) => {
         for (const line of String(chunk).split('\n').filter(Boolean)) {
           output.push(line);
@@ -140,11 +166,18 @@ export async function startRedisServer(): Promise<RedisServer> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   const launch = async (): Promise<void> => {
-    const c = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     child = c;
     const log: string[] = [];
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis-server on ${port} did not start:\n${log.join('')}`)), 10_000);
+      const timer = setTimeout(
+        () => reject(new Error(`redis-server on ${port} did not start:\n${log.join('')}`)),
+        10_000,
+      );
       c.once('exit', (code) => {
         clearTimeout(timer);
         reject(new Error(`redis-server on ${port} exited with ${String(code)}:\n${log.join('')}`));
@@ -182,7 +215,15 @@ export function outcome(r: HttpResult): { status: number; code: string | undefin
   return { status: r.status, code: r.body?.error?.code };
 }
 
-export { call, invoke, mint, openBroker, sleep, type HttpResult, type Workspace } from '../http/helpers.ts';
+export {
+  call,
+  invoke,
+  mint,
+  openBroker,
+  sleep,
+  type HttpResult,
+  type Workspace,
+} from '../http/helpers.ts';
 
 export interface TwoReplicas {
   /** This file's key prefix on the shared Redis. */
@@ -203,7 +244,11 @@ export function useTwoReplicas(name: string, config?: Record<string, unknown>): 
   const prefix = uniquePrefix(name);
   const ctx = { prefix } as TwoReplicas;
   beforeAll(async () => {
-    ctx.ws = await replicaWorkspace({ url: SHARED_REDIS_URL, keyPrefix: prefix, ...(config ? { config } : {}) });
+    ctx.ws = await replicaWorkspace({
+      url: SHARED_REDIS_URL,
+      keyPrefix: prefix,
+      ...(config ? { config } : {}),
+    });
     ctx.broker = await openBroker(ctx.ws);
     [ctx.a, ctx.b] = await Promise.all([startReplica(ctx.ws, 'A'), startReplica(ctx.ws, 'B')]);
   });

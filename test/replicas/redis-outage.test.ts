@@ -5,8 +5,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrokerRuntime } from '../../src/runtime/broker.ts';
 import {
-  call, getJson, invoke, mint, openBroker, outcome, replicaWorkspace, sleep, startRedisServer, startReplica, uniquePrefix,
-  type HttpResult, type RedisServer, type Replica, type Workspace,
+  call,
+  getJson,
+  invoke,
+  mint,
+  openBroker,
+  outcome,
+  replicaWorkspace,
+  sleep,
+  startRedisServer,
+  startReplica,
+  uniquePrefix,
+  type HttpResult,
+  type RedisServer,
+  type Replica,
+  type Workspace,
 } from './helpers.ts';
 
 let redis: RedisServer;
@@ -33,7 +46,11 @@ afterAll(async () => {
 let seq = 0;
 const text = () => ({ text: `outage call ${seq++}` });
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+async function waitFor(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
@@ -50,7 +67,8 @@ function expectStateUnavailable(r: HttpResult): void {
 
 describe('Redis stopped and restarted under two replicas', () => {
   it('serves on both replicas while Redis is up', async () => {
-    for (const r of [a, b]) expect((await call(r.url, broker, 'text.word_count', text())).status).toBe(200);
+    for (const r of [a, b])
+      expect((await call(r.url, broker, 'text.word_count', text())).status).toBe(200);
   });
 
   it('Redis killed mid-traffic: every call is either served before or refused with state_unavailable, none otherwise', async () => {
@@ -78,31 +96,50 @@ describe('Redis stopped and restarted under two replicas', () => {
   });
 
   it('while Redis is down, fresh claims on either replica get state_unavailable (503) and nothing runs', async () => {
-    for (const r of [a, b, a, b]) expectStateUnavailable(await call(r.url, broker, 'text.word_count', text()));
+    for (const r of [a, b, a, b])
+      expectStateUnavailable(await call(r.url, broker, 'text.word_count', text()));
   });
 
   it('while Redis is down, /readyz is 503 state_unavailable naming the redis store on both replicas', async () => {
     for (const r of [a, b]) {
       const ready = await getJson(r.url, '/readyz');
       expect(ready.status).toBe(503);
-      expect(ready.body).toMatchObject({ ready: false, stores: 'redis', storesHealth: { usable: false }, backends: { js: { usable: true } }, error: { code: 'state_unavailable' } });
+      expect(ready.body).toMatchObject({
+        ready: false,
+        stores: 'redis',
+        storesHealth: { usable: false },
+        backends: { js: { usable: true } },
+        error: { code: 'state_unavailable' },
+      });
       expect(ready.body.error.message).toMatch(/redis state store is unreachable/);
     }
   });
 
   it('after Redis restarts, the same processes serve again by themselves, with replay protection back', async () => {
     await redis.restart();
-    for (const r of [a, b]) await waitFor(async () => (await getJson(r.url, '/readyz')).status === 200, 10_000, `${r.name} ready again`);
+    for (const r of [a, b])
+      await waitFor(
+        async () => (await getJson(r.url, '/readyz')).status === 200,
+        10_000,
+        `${r.name} ready again`,
+      );
     expect([a.child.exitCode, b.child.exitCode]).toEqual([null, null]);
     for (const r of [a, b]) {
       const ready = await getJson(r.url, '/readyz');
-      expect(ready.body).toMatchObject({ ready: true, stores: 'redis', storesHealth: { usable: true } });
+      expect(ready.body).toMatchObject({
+        ready: true,
+        stores: 'redis',
+        storesHealth: { usable: true },
+      });
       expect((await call(r.url, broker, 'text.word_count', text())).status).toBe(200);
     }
     // The restarted Redis is empty; its Lua scripts are loaded again on first use and a replay is still refused across replicas.
     const args = text();
     const { claim } = await mint(broker, 'text.word_count', args);
     expect((await invoke(b.url, 'text.word_count', args, claim)).status).toBe(200);
-    expect(outcome(await invoke(a.url, 'text.word_count', args, claim))).toEqual({ status: 409, code: 'claim_replayed' });
+    expect(outcome(await invoke(a.url, 'text.word_count', args, claim))).toEqual({
+      status: 409,
+      code: 'claim_replayed',
+    });
   });
 });

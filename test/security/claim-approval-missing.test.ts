@@ -2,44 +2,125 @@
 // approval id nobody recorded, or one still pending / denied.
 import { expect, it } from 'vitest';
 import { forge } from '../helpers/forge.ts';
-import { brokerFor, execute, expectBenignSucceeds, expectRefusal, patchArgs, useRunner } from '../helpers/runner.ts';
+import {
+  brokerFor,
+  execute,
+  expectBenignSucceeds,
+  expectRefusal,
+  patchArgs,
+  useRunner,
+} from '../helpers/runner.ts';
 
 const s = useRunner();
 const args = patchArgs();
 const scope = ['repo:write'];
-const ASK = 'Ask a human to approve exactly this call (`toolcage broker approve --tool ID --args FILE --sub S`), then mint a claim carrying the new approval id.';
+const ASK =
+  'Ask a human to approve exactly this call (`toolcage broker approve --tool ID --args FILE --sub S`), then mint a claim carrying the new approval id.';
 
 it('refuses a high-risk call whose claim has no approval_id with approval_required', async () => {
   const token = await forge(s.ws.brokerKey, { tool: 'repo.apply_patch', args, scope });
-  const e = await expectRefusal(execute(s.t, 'repo.apply_patch', args, token), 'approval_required', 'This is a high-risk tool: a human approval for exactly this call is required. Ask for one with `toolcage broker approve`, then mint a claim carrying its id.');
+  const e = await expectRefusal(
+    execute(s.t, 'repo.apply_patch', args, token),
+    'approval_required',
+    'This is a high-risk tool: a human approval for exactly this call is required. Ask for one with `toolcage broker approve`, then mint a claim carrying its id.',
+  );
   expect(e.status).toBe(403);
   await expectBenignSucceeds(s.t);
 });
 
 it('refuses an approval id nobody recorded', async () => {
-  const token = await forge(s.ws.brokerKey, { tool: 'repo.apply_patch', args, scope, approvalId: 'apr_invented' });
-  await expectRefusal(execute(s.t, 'repo.apply_patch', args, token), 'approval_required', `The approval id in the claim is unknown. ${ASK}`);
+  const token = await forge(s.ws.brokerKey, {
+    tool: 'repo.apply_patch',
+    args,
+    scope,
+    approvalId: 'apr_invented',
+  });
+  await expectRefusal(
+    execute(s.t, 'repo.apply_patch', args, token),
+    'approval_required',
+    `The approval id in the claim is unknown. ${ASK}`,
+  );
   await expectBenignSucceeds(s.t);
 });
 
 it('refuses an approval still pending, and one denied', async () => {
   const broker = await brokerFor(s.t, s.ws);
-  const pending = await broker.recordApproval({ tool: 'repo.apply_patch', args, sub: 'local-user', tenant: 'default', status: 'pending' });
-  await expectRefusal(execute(s.t, 'repo.apply_patch', args, await forge(s.ws.brokerKey, { tool: 'repo.apply_patch', args, scope, approvalId: pending.id })), 'approval_required', `The approval request is still pending; a human must approve it first. ${ASK}`);
+  const pending = await broker.recordApproval({
+    tool: 'repo.apply_patch',
+    args,
+    sub: 'local-user',
+    tenant: 'default',
+    status: 'pending',
+  });
+  await expectRefusal(
+    execute(
+      s.t,
+      'repo.apply_patch',
+      args,
+      await forge(s.ws.brokerKey, {
+        tool: 'repo.apply_patch',
+        args,
+        scope,
+        approvalId: pending.id,
+      }),
+    ),
+    'approval_required',
+    `The approval request is still pending; a human must approve it first. ${ASK}`,
+  );
   await broker.decideApproval(pending.id, 'denied', 'reviewer');
-  await expectRefusal(execute(s.t, 'repo.apply_patch', args, await forge(s.ws.brokerKey, { tool: 'repo.apply_patch', args, scope, approvalId: pending.id })), 'approval_required', `The approval request was denied. ${ASK}`);
+  await expectRefusal(
+    execute(
+      s.t,
+      'repo.apply_patch',
+      args,
+      await forge(s.ws.brokerKey, {
+        tool: 'repo.apply_patch',
+        args,
+        scope,
+        approvalId: pending.id,
+      }),
+    ),
+    'approval_required',
+    `The approval request was denied. ${ASK}`,
+  );
   await expectBenignSucceeds(s.t);
 });
 
 it('the broker refuses to mint a high-risk claim without approval', async () => {
   const broker = await brokerFor(s.t, s.ws);
-  await expectRefusal(broker.issueClaim({ tool: 'repo.apply_patch', args, sub: 'local-user', roles: ['admin'], tenant: 'default' }), 'approval_required', /repo.apply_patch is high-risk: a human must approve this exact call first/);
+  await expectRefusal(
+    broker.issueClaim({
+      tool: 'repo.apply_patch',
+      args,
+      sub: 'local-user',
+      roles: ['admin'],
+      tenant: 'default',
+    }),
+    'approval_required',
+    /repo.apply_patch is high-risk: a human must approve this exact call first/,
+  );
 });
 
 it('with an approval for exactly this call, the call runs', async () => {
   const broker = await brokerFor(s.t, s.ws);
-  const approval = await broker.recordApproval({ tool: 'repo.apply_patch', args, sub: 'local-user', tenant: 'default', status: 'approved', decidedBy: 'reviewer' });
-  const { claim } = await broker.issueClaim({ tool: 'repo.apply_patch', args, sub: 'local-user', roles: ['admin'], tenant: 'default', approvalId: approval.id });
-  await expect(execute(s.t, 'repo.apply_patch', args, claim)).resolves.toMatchObject({ result: { files: { 'a.txt': 'bye world' }, changed: ['a.txt'], errors: [] } });
+  const approval = await broker.recordApproval({
+    tool: 'repo.apply_patch',
+    args,
+    sub: 'local-user',
+    tenant: 'default',
+    status: 'approved',
+    decidedBy: 'reviewer',
+  });
+  const { claim } = await broker.issueClaim({
+    tool: 'repo.apply_patch',
+    args,
+    sub: 'local-user',
+    roles: ['admin'],
+    tenant: 'default',
+    approvalId: approval.id,
+  });
+  await expect(execute(s.t, 'repo.apply_patch', args, claim)).resolves.toMatchObject({
+    result: { files: { 'a.txt': 'bye world' }, changed: ['a.txt'], errors: [] },
+  });
   expect(s.t.audit.events.at(-1)).toMatchObject({ outcome: 'allowed', approvalId: approval.id });
 });

@@ -14,12 +14,18 @@ import type { ToolcageError } from '../../src/errors/toolcage-error.ts';
 
 const s = useRunner();
 let dir: string;
-beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'toolcage-replay-')); });
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'toolcage-replay-'));
+});
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 it('50 parallel consumes of one jti on the SQLite store: exactly one is true', async () => {
   const store = new SqliteReplayStore(openStateDatabase(join(dir, 'one.db')));
-  const results = await Promise.all(Array.from({ length: 50 }, () => store.consume({ iss: 'toolcage-broker', jti: 'jti-race-0001' }, Date.now() + 60_000)));
+  const results = await Promise.all(
+    Array.from({ length: 50 }, () =>
+      store.consume({ iss: 'toolcage-broker', jti: 'jti-race-0001' }, Date.now() + 60_000),
+    ),
+  );
   expect(results.filter(Boolean)).toHaveLength(1);
   await store.close();
 });
@@ -27,7 +33,11 @@ it('50 parallel consumes of one jti on the SQLite store: exactly one is true', a
 it('50 parallel consumes over 5 connections to one SQLite file: exactly one is true', async () => {
   const file = join(dir, 'five.db');
   const stores = Array.from({ length: 5 }, () => new SqliteReplayStore(openStateDatabase(file)));
-  const results = await Promise.all(Array.from({ length: 50 }, (_, i) => stores[i % 5]!.consume({ iss: 'toolcage-broker', jti: 'jti-race-0002' }, Date.now() + 60_000)));
+  const results = await Promise.all(
+    Array.from({ length: 50 }, (_, i) =>
+      stores[i % 5]!.consume({ iss: 'toolcage-broker', jti: 'jti-race-0002' }, Date.now() + 60_000),
+    ),
+  );
   expect(results.filter(Boolean)).toHaveLength(1);
   await Promise.all(stores.map((st) => st.close()));
 });
@@ -45,18 +55,37 @@ it('6 processes released at the same instant consume one jti: exactly one is tru
     while (Date.now() < ${at}) {}
     const r = await Promise.all(Array.from({ length: 10 }, () => store.consume({ iss: 'toolcage-broker', jti: 'jti-race-0003' }, Date.now() + 60000)));
     process.stdout.write(String(r.filter(Boolean).length));`;
-  const counts = await Promise.all(Array.from({ length: 6 }, () => new Promise<number>((resolve, reject) => {
-    execFile(process.execPath, ['--input-type=module', '-e', script], { cwd: fileURLToPath(new URL('../..', import.meta.url)) }, (err, out) => (err ? reject(err) : resolve(Number(out))));
-  })));
+  const counts = await Promise.all(
+    Array.from(
+      { length: 6 },
+      () =>
+        new Promise<number>((resolve, reject) => {
+          execFile(
+            process.execPath,
+            ['--input-type=module', '-e', script],
+            { cwd: fileURLToPath(new URL('../..', import.meta.url)) },
+            (err, out) => (err ? reject(err) : resolve(Number(out))),
+          );
+        }),
+    ),
+  );
   expect(counts.reduce((a, b) => a + b, 0)).toBe(1);
 });
 
 it('50 parallel executions of one claim through the executor: one result, 49 claim_replayed', async () => {
   const args = { text: 'race me' };
-  const token = await forge(s.ws.brokerKey, { tool: 'text.word_count', args, scope: ['text:read'] });
-  const settled = await Promise.allSettled(Array.from({ length: 50 }, () => execute(s.t, 'text.word_count', args, token)));
+  const token = await forge(s.ws.brokerKey, {
+    tool: 'text.word_count',
+    args,
+    scope: ['text:read'],
+  });
+  const settled = await Promise.allSettled(
+    Array.from({ length: 50 }, () => execute(s.t, 'text.word_count', args, token)),
+  );
   expect(settled.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-  const codes = settled.flatMap((r) => (r.status === 'rejected' ? [(r.reason as ToolcageError).code] : []));
+  const codes = settled.flatMap((r) =>
+    r.status === 'rejected' ? [(r.reason as ToolcageError).code] : [],
+  );
   expect(codes).toEqual(Array.from({ length: 49 }, () => 'claim_replayed'));
   await expectBenignSucceeds(s.t);
 });

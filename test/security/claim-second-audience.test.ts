@@ -7,8 +7,19 @@ import { execute, expectBenignSucceeds, expectRefusal, useRunner } from '../help
 const s = useRunner();
 const args = { text: 'a b' };
 
-it.each([[[AUDIENCE, 'other-runner']], [['other-runner', AUDIENCE]], [[AUDIENCE, AUDIENCE]]])('rejects a claim whose aud lists a second audience: %j', async (aud) => {
-  const token = await forge(s.ws.brokerKey, { tool: 'text.word_count', args, scope: ['text:read'] }, { aud });
-  await expectRefusal(execute(s.t, 'text.word_count', args, token), 'claim_audience_mismatch', 'The claim names more than one audience; a claim must be minted for this runner alone.');
-  await expectBenignSucceeds(s.t);
-});
+it.each([[[AUDIENCE, 'other-runner']], [['other-runner', AUDIENCE]], [[AUDIENCE, AUDIENCE]]])(
+  'rejects a claim whose aud lists a second audience: %j',
+  async (aud) => {
+    const token = await forge(
+      s.ws.brokerKey,
+      { tool: 'text.word_count', args, scope: ['text:read'] },
+      { aud },
+    );
+    await expectRefusal(
+      execute(s.t, 'text.word_count', args, token),
+      'claim_audience_mismatch',
+      'The claim names more than one audience; a claim must be minted for this runner alone.',
+    );
+    await expectBenignSucceeds(s.t);
+  },
+);

@@ -7,8 +7,16 @@ const s = useRunner();
 
 it('refuses a claim minted for data.json_query when calling text.word_count, with tool_mismatch', async () => {
   const args = { text: 'a b' };
-  const token = await forge(s.ws.brokerKey, { tool: 'data.json_query', args, scope: ['text:read', 'data:read'] });
-  await expectRefusal(execute(s.t, 'text.word_count', args, token), 'tool_mismatch', 'The claim was minted for "data.json_query", not "text.word_count". Mint a claim for the tool you are calling.');
+  const token = await forge(s.ws.brokerKey, {
+    tool: 'data.json_query',
+    args,
+    scope: ['text:read', 'data:read'],
+  });
+  await expectRefusal(
+    execute(s.t, 'text.word_count', args, token),
+    'tool_mismatch',
+    'The claim was minted for "data.json_query", not "text.word_count". Mint a claim for the tool you are calling.',
+  );
   await expectBenignSucceeds(s.t);
 });
 
@@ -16,7 +24,11 @@ it('refuses near-miss tool ids (case, prefix, trailing dot)', async () => {
   const args = { text: 'a b' };
   for (const tool of ['Text.word_count', 'text.word_coun', 'text.word_count.', 'text']) {
     const token = await forge(s.ws.brokerKey, { tool, args, scope: ['text:read'] });
-    await expectRefusal(execute(s.t, 'text.word_count', args, token), 'tool_mismatch', `The claim was minted for "${tool}", not "text.word_count". Mint a claim for the tool you are calling.`);
+    await expectRefusal(
+      execute(s.t, 'text.word_count', args, token),
+      'tool_mismatch',
+      `The claim was minted for "${tool}", not "text.word_count". Mint a claim for the tool you are calling.`,
+    );
   }
   await expectBenignSucceeds(s.t);
 });
@@ -24,7 +36,15 @@ it('refuses near-miss tool ids (case, prefix, trailing dot)', async () => {
 it('refuses a call for a tool outside the registry with tool_not_allowed, whatever the claim says', async () => {
   const args = { text: 'a b' };
   const token = await forge(s.ws.brokerKey, { tool: 'shell.exec', args, scope: ['text:read'] });
-  await expectRefusal(execute(s.t, 'shell.exec', args, token), 'tool_not_allowed', 'Tool "shell.exec" is not in the registry allowlist. List the allowed tools with GET /v1/tools.');
-  await expectRefusal(execute(s.t, '__proto__', args, token), 'tool_not_allowed', /Tool "__proto__" is not in the registry allowlist/);
+  await expectRefusal(
+    execute(s.t, 'shell.exec', args, token),
+    'tool_not_allowed',
+    'Tool "shell.exec" is not in the registry allowlist. List the allowed tools with GET /v1/tools.',
+  );
+  await expectRefusal(
+    execute(s.t, '__proto__', args, token),
+    'tool_not_allowed',
+    /Tool "__proto__" is not in the registry allowlist/,
+  );
   await expectBenignSucceeds(s.t);
 });

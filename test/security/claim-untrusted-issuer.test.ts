@@ -7,8 +7,19 @@ import { execute, expectBenignSucceeds, expectRefusal, useRunner } from '../help
 const s = useRunner();
 const args = { text: 'a b' };
 
-it.each(['evil-broker', 'toolcage-broker ', 'TOOLCAGE-BROKER', 'https://toolcage-broker'])('refuses iss %j with claim_issuer_untrusted', async (iss) => {
-  const token = await forge(s.ws.brokerKey, { tool: 'text.word_count', args, scope: ['text:read'] }, { iss });
-  await expectRefusal(execute(s.t, 'text.word_count', args, token), 'claim_issuer_untrusted', 'The claim issuer is not trusted by this runner.');
-  await expectBenignSucceeds(s.t);
-});
+it.each(['evil-broker', 'toolcage-broker ', 'TOOLCAGE-BROKER', 'https://toolcage-broker'])(
+  'refuses iss %j with claim_issuer_untrusted',
+  async (iss) => {
+    const token = await forge(
+      s.ws.brokerKey,
+      { tool: 'text.word_count', args, scope: ['text:read'] },
+      { iss },
+    );
+    await expectRefusal(
+      execute(s.t, 'text.word_count', args, token),
+      'claim_issuer_untrusted',
+      'The claim issuer is not trusted by this runner.',
+    );
+    await expectBenignSucceeds(s.t);
+  },
+);

@@ -25,8 +25,14 @@ const ENCODINGS: Record<string, string> = {
   'JSON-escaped': JSON.stringify(SECRET).slice(1, -1),
   base64: b.toString('base64'),
   base64url: b.toString('base64url'),
-  'base64 inside a longer blob (offset 1)': Buffer.concat([Buffer.from('x'), b, Buffer.from('tail')]).toString('base64'),
-  'base64url inside a longer blob (offset 2)': Buffer.concat([Buffer.from('xy'), b]).toString('base64url'),
+  'base64 inside a longer blob (offset 1)': Buffer.concat([
+    Buffer.from('x'),
+    b,
+    Buffer.from('tail'),
+  ]).toString('base64'),
+  'base64url inside a longer blob (offset 2)': Buffer.concat([Buffer.from('xy'), b]).toString(
+    'base64url',
+  ),
   hex: b.toString('hex'),
   'HEX (upper case)': b.toString('hex').toUpperCase(),
   'URL-encoded': encodeURIComponent(SECRET),
@@ -47,17 +53,32 @@ const stand_in: SandboxBackend = {
 };
 
 beforeAll(async () => {
-  ws = await makeWorkspace({ prefix: 'toolcage-leak-', config: (t) => `${t}credentials:\n  lanes:\n    shown:\n      kind: static\n      file: shown-token\n` });
+  ws = await makeWorkspace({
+    prefix: 'toolcage-leak-',
+    config: (t) =>
+      `${t}credentials:\n  lanes:\n    shown:\n      kind: static\n      file: shown-token\n`,
+  });
   const { writeFileSync } = await import('node:fs');
   writeFileSync(ws.path('shown-token'), SECRET, { mode: 0o600 });
-  writeEgressTool(ws, { id: 'test.leaky', source: 'export default function run() { return {}; }', egress: [], credentials: [{ lane: 'shown', as: 'TOKEN', expose: 'env' }] });
+  writeEgressTool(ws, {
+    id: 'test.leaky',
+    source: 'export default function run() { return {}; }',
+    egress: [],
+    credentials: [{ lane: 'shown', as: 'TOKEN', expose: 'env' }],
+  });
   await ws.relock();
   ws.reload();
   runner = await createRunner(ws.loaded, { backends: [] });
   const c = ws.loaded.config;
   executor = new ToolcageExecutor({
     registry: runner.registry,
-    verifier: new ClaimVerifier({ keys: createKeyResolver({ jwksFile: ws.path('keys', 'broker.jwks.json') }), trustedIssuers: c.runner.trustedIssuers, audience: c.runner.audience, maxTtlSeconds: c.runner.maxTtlSeconds, clockToleranceSeconds: c.runner.clockToleranceSeconds }),
+    verifier: new ClaimVerifier({
+      keys: createKeyResolver({ jwksFile: ws.path('keys', 'broker.jwks.json') }),
+      trustedIssuers: c.runner.trustedIssuers,
+      audience: c.runner.audience,
+      maxTtlSeconds: c.runner.maxTtlSeconds,
+      clockToleranceSeconds: c.runner.clockToleranceSeconds,
+    }),
     replay: runner.stores.replay,
     approvals: runner.stores.approvals,
     backends: { js: stand_in },
@@ -84,12 +105,23 @@ describe('a credential leaked in any common encoding is caught', () => {
   for (const [name, encoded] of Object.entries(ENCODINGS)) {
     it(`in the output: ${name}`, async () => {
       next = { outputJson: JSON.stringify({ data: `prefix ${encoded} suffix` }) };
-      await expectRefusal(call(), 'credential_leak', 'The tool output carried an injected credential; it was withheld.');
+      await expectRefusal(
+        call(),
+        'credential_leak',
+        'The tool output carried an injected credential; it was withheld.',
+      );
     });
     it(`in stderr: ${name}`, async () => {
       next = { outputJson: '{"ok":true}', stderr: `debug: ${encoded}\n` };
-      await expectRefusal(call(), 'credential_leak', 'The tool output carried an injected credential; it was withheld.');
-      expect(audit.events.at(-1)).toMatchObject({ errorCode: 'credential_leak', diagnostic: 'credential value found in tool output or stderr; output withheld' });
+      await expectRefusal(
+        call(),
+        'credential_leak',
+        'The tool output carried an injected credential; it was withheld.',
+      );
+      expect(audit.events.at(-1)).toMatchObject({
+        errorCode: 'credential_leak',
+        diagnostic: 'credential value found in tool output or stderr; output withheld',
+      });
     });
   }
 

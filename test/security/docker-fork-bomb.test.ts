@@ -1,7 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDockerBackend } from '../../src/sandbox/docker/index.ts';
-import { attackTool, docker, expectNoContainersLeft, textTool, uniqueRunnerId } from '../sandbox/docker/helpers.ts';
+import {
+  attackTool,
+  docker,
+  expectNoContainersLeft,
+  textTool,
+  uniqueRunnerId,
+} from '../sandbox/docker/helpers.ts';
 
 // Attack: `:(){ :|:& };:` inside the container, to exhaust the host's process table.
 const runnerId = uniqueRunnerId('fork');
@@ -23,8 +29,22 @@ describe('docker sandbox: fork bomb', () => {
     let busiest = 0;
     for (let i = 0; i < 15 && busiest < 20; i++) {
       await new Promise((r) => setTimeout(r, 200));
-      const running = await docker.listContainers({ filters: { label: [`toolcage.runner=${runnerId}`, 'toolcage.tool=test.forkbomb_sustained@1.0.0'] } });
-      const counts = await Promise.all(running.map(async (c) => (await docker.getContainer(c.Id).top().catch(() => ({ Processes: [] as string[][] }))).Processes.length));
+      const running = await docker.listContainers({
+        filters: {
+          label: [`toolcage.runner=${runnerId}`, 'toolcage.tool=test.forkbomb_sustained@1.0.0'],
+        },
+      });
+      const counts = await Promise.all(
+        running.map(
+          async (c) =>
+            (
+              await docker
+                .getContainer(c.Id)
+                .top()
+                .catch(() => ({ Processes: [] as string[][] }))
+            ).Processes.length,
+        ),
+      );
       busiest = Math.max(busiest, ...counts);
       expect(busiest).toBeLessThanOrEqual(24);
     }
@@ -34,7 +54,9 @@ describe('docker sandbox: fork bomb', () => {
     expect(result).toMatchObject({ ok: false, code: 'timeout' });
     // The message names the exhausted process limit when the runner's best-effort count (docker top,
     // 400 ms budget) came back in time; an overloaded engine may not answer that fast.
-    expect(result.ok ? '' : result.message).toMatch(/^The tool ran past its time limit \(4000 ms\)( with its process limit \(pids 24\) exhausted, as a fork bomb does;| and was)/);
+    expect(result.ok ? '' : result.message).toMatch(
+      /^The tool ran past its time limit \(4000 ms\)( with its process limit \(pids 24\) exhausted, as a fork bomb does;| and was)/,
+    );
     expect(result.durationMs).toBeLessThan(4000 + 1000);
   });
 
@@ -49,7 +71,11 @@ describe('docker sandbox: fork bomb', () => {
   });
 
   it('leaves nothing behind: the next call works', async () => {
-    const result = await backend.run({ invocationId: 'after', tool: await textTool('sha256sum'), input: { text: 'still fine' } });
+    const result = await backend.run({
+      invocationId: 'after',
+      tool: await textTool('sha256sum'),
+      input: { text: 'still fine' },
+    });
     expect(result.ok).toBe(true);
   });
 });

@@ -9,7 +9,11 @@ let probe: Record<string, unknown>;
 
 beforeAll(async () => {
   backend = createDockerBackend({ runnerId, pool: { size: 0 } });
-  const result = await backend.run({ invocationId: 'net', tool: await attackTool('probe.sh'), input: {} });
+  const result = await backend.run({
+    invocationId: 'net',
+    tool: await attackTool('probe.sh'),
+    input: {},
+  });
   if (!result.ok) throw new Error(result.message);
   probe = JSON.parse(result.outputJson);
 });

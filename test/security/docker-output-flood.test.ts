@@ -15,7 +15,12 @@ describe('docker sandbox: output flood', () => {
     const tool = await attackTool('flood.sh', [], { maxOutputBytes: 16_384, timeoutMs: 10_000 });
     const heapBefore = process.memoryUsage().rss;
     const result = await backend.run({ invocationId: 'flood', tool, input: {} });
-    expect(result).toMatchObject({ ok: false, code: 'output_too_large', message: 'The tool wrote more than its maxOutputBytes limit (16384 bytes) to stdout and was stopped.' });
+    expect(result).toMatchObject({
+      ok: false,
+      code: 'output_too_large',
+      message:
+        'The tool wrote more than its maxOutputBytes limit (16384 bytes) to stdout and was stopped.',
+    });
     expect(result.durationMs).toBeLessThan(5000);
     expect(process.memoryUsage().rss - heapBefore).toBeLessThan(64 * 1024 * 1024);
   });

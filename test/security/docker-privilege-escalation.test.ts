@@ -9,7 +9,11 @@ let probe: Record<string, unknown>;
 
 beforeAll(async () => {
   backend = createDockerBackend({ runnerId, pool: { size: 0 } });
-  const result = await backend.run({ invocationId: 'priv', tool: await attackTool('probe.sh'), input: {} });
+  const result = await backend.run({
+    invocationId: 'priv',
+    tool: await attackTool('probe.sh'),
+    input: {},
+  });
   if (!result.ok) throw new Error(result.message);
   probe = JSON.parse(result.outputJson);
 });
@@ -38,6 +42,21 @@ describe('docker sandbox: privilege escalation', () => {
     expect(probe.pid1).toBe('docker-init');
   });
   it('sees no host device beyond the engine defaults', () => {
-    expect(String(probe.devs).trim().split(' ').sort()).toEqual(['fd', 'full', 'mqueue', 'null', 'ptmx', 'pts', 'random', 'shm', 'stderr', 'stdin', 'stdout', 'tty', 'urandom', 'zero']);
+    expect(String(probe.devs).trim().split(' ').sort()).toEqual([
+      'fd',
+      'full',
+      'mqueue',
+      'null',
+      'ptmx',
+      'pts',
+      'random',
+      'shm',
+      'stderr',
+      'stdin',
+      'stdout',
+      'tty',
+      'urandom',
+      'zero',
+    ]);
   });
 });

@@ -2,7 +2,13 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDockerBackend, type DockerBackend } from '../../src/sandbox/docker/index.ts';
-import { containersOf, expectNoContainersLeft, testImages, textTool, uniqueRunnerId } from '../sandbox/docker/helpers.ts';
+import {
+  containersOf,
+  expectNoContainersLeft,
+  testImages,
+  textTool,
+  uniqueRunnerId,
+} from '../sandbox/docker/helpers.ts';
 
 // Attack (or accident): the runner dies by SIGKILL mid-run, with no chance to clean up.
 const child = fileURLToPath(new URL('../sandbox/docker/fixtures/runner-child.ts', import.meta.url));
@@ -34,8 +40,18 @@ describe('docker sandbox: runner killed with SIGKILL', () => {
     backends.push(live);
     await live.prewarm(await textTool('sha256sum'));
 
-    const proc = spawn(process.execPath, [child, deadRunner], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await until(async () => ((await containersOf(deadRunner)).some((c) => c.State === 'running' && c.Labels['toolcage.invocation'] === 'long-run') ? true : undefined), 20_000);
+    const proc = spawn(process.execPath, [child, deadRunner], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await until(
+      async () =>
+        (await containersOf(deadRunner)).some(
+          (c) => c.State === 'running' && c.Labels['toolcage.invocation'] === 'long-run',
+        )
+          ? true
+          : undefined,
+      20_000,
+    );
     proc.kill('SIGKILL');
     await new Promise((r) => proc.once('exit', r));
     // The dead runner had no chance to remove anything.

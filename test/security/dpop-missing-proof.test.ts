@@ -15,6 +15,11 @@ describe('DPoP: a bound claim without a proof is refused', () => {
 
   it('refuses an empty DPoP header', async () => {
     const { claim } = await t.bound();
-    expectDpopInvalid(await invoke(t.ctx.runner.url, 'text.word_count', { text: 'bound to a key' }, claim, { dpop: '' }), /DPoP/);
+    expectDpopInvalid(
+      await invoke(t.ctx.runner.url, 'text.word_count', { text: 'bound to a key' }, claim, {
+        dpop: '',
+      }),
+      /DPoP/,
+    );
   });
 });

@@ -14,9 +14,14 @@ describe('DPoP: a proof by another key is refused', () => {
   it('refuses a proof whose jwk header carries the private key', async () => {
     const { key, claim } = await t.bound();
     const { SignJWT, importJWK } = await import('jose');
-    const proof = await new SignJWT({ htm: 'POST', htu: t.ctx.htu, ath: (await import('../../src/claims/dpop.ts')).accessTokenHash(claim) })
+    const proof = await new SignJWT({
+      htm: 'POST',
+      htu: t.ctx.htu,
+      ath: (await import('../../src/claims/dpop.ts')).accessTokenHash(claim),
+    })
       .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: key.privateJwk })
-      .setIssuedAt().setJti(crypto.randomUUID())
+      .setIssuedAt()
+      .setJti(crypto.randomUUID())
       .sign(await importJWK(key.privateJwk, 'ES256'));
     expectDpopInvalid(await t.send(claim, proof), /private key material/);
   });

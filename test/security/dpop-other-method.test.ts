@@ -7,6 +7,9 @@ describe('DPoP: a proof for another method is refused', () => {
 
   it('refuses a proof whose htm is GET on a POST', async () => {
     const { key, claim } = await t.bound();
-    expectDpopInvalid(await t.send(claim, await t.proof(key.privateJwk, claim, { htm: 'GET' })), /method GET, not POST/);
+    expectDpopInvalid(
+      await t.send(claim, await t.proof(key.privateJwk, claim, { htm: 'GET' })),
+      /method GET, not POST/,
+    );
   });
 });

@@ -12,12 +12,18 @@ describe('DPoP: a replayed proof is refused', () => {
     const jti = crypto.randomUUID();
     expect((await t.send(claim, await t.proof(key.privateJwk, claim, { jti }))).status).toBe(200);
     const { claim: second } = await mint(t.ctx.broker, TOOL, ARGS, { dpopJkt: key.jkt });
-    expectDpopInvalid(await t.send(second, await t.proof(key.privateJwk, second, { jti })), /already used/);
+    expectDpopInvalid(
+      await t.send(second, await t.proof(key.privateJwk, second, { jti })),
+      /already used/,
+    );
   });
 
   it('refuses a proof made for another claim (ath mismatch)', async () => {
     const { key, claim } = await t.bound();
     const { claim: other } = await mint(t.ctx.broker, TOOL, ARGS, { dpopJkt: key.jkt });
-    expectDpopInvalid(await t.send(claim, await t.proof(key.privateJwk, claim, { accessToken: other })), /ath/);
+    expectDpopInvalid(
+      await t.send(claim, await t.proof(key.privateJwk, claim, { accessToken: other })),
+      /ath/,
+    );
   });
 });

@@ -7,11 +7,23 @@ describe('DPoP: a proof that is too old (or from the future) is refused', () => 
 
   it('refuses a proof whose iat is 120 s old', async () => {
     const { key, claim } = await t.bound();
-    expectDpopInvalid(await t.send(claim, await t.proof(key.privateJwk, claim, { iat: Math.floor(Date.now() / 1000) - 120 })), /too old/);
+    expectDpopInvalid(
+      await t.send(
+        claim,
+        await t.proof(key.privateJwk, claim, { iat: Math.floor(Date.now() / 1000) - 120 }),
+      ),
+      /too old/,
+    );
   });
 
   it('refuses a proof whose iat is 120 s in the future', async () => {
     const { key, claim } = await t.bound();
-    expectDpopInvalid(await t.send(claim, await t.proof(key.privateJwk, claim, { iat: Math.floor(Date.now() / 1000) + 120 })), /future/);
+    expectDpopInvalid(
+      await t.send(
+        claim,
+        await t.proof(key.privateJwk, claim, { iat: Math.floor(Date.now() / 1000) + 120 }),
+      ),
+      /future/,
+    );
   });
 });

@@ -18,7 +18,10 @@ describe('DPoP: a valid proof passes', () => {
     const key = await newKey('EdDSA');
     const { claim } = await mint(t.ctx.broker, TOOL, ARGS, { dpopJkt: key.jkt });
     const htu = `${t.ctx.htu.replace('http://', 'HTTP://')}?ignored=1`;
-    const r = await t.send(claim, await createDpopProof({ privateJwk: key.privateJwk, htm: 'POST', htu, accessToken: claim }));
+    const r = await t.send(
+      claim,
+      await createDpopProof({ privateJwk: key.privateJwk, htm: 'POST', htu, accessToken: claim }),
+    );
     expect(r.status).toBe(200);
   });
 });

@@ -12,8 +12,15 @@ import { startLoopbackServer, type LoopbackServer } from '../egress/helpers.ts';
 let server: LoopbackServer;
 let calls = 0;
 // First answer 127.0.0.1 (allowed by the test's unsafe list), every later answer 127.0.0.2 (not allowed).
-const rebinding: Resolver = async () => [{ address: ++calls === 1 ? '127.0.0.1' : '127.0.0.2', family: 4 }];
-const tool = { id: 'test.tool', version: '1.0.0', runtime: 'js', limits: { timeoutMs: 5000, memoryMb: 16, maxOutputBytes: 1000 } } as SandboxTool;
+const rebinding: Resolver = async () => [
+  { address: ++calls === 1 ? '127.0.0.1' : '127.0.0.2', family: 4 },
+];
+const tool = {
+  id: 'test.tool',
+  version: '1.0.0',
+  runtime: 'js',
+  limits: { timeoutMs: 5000, memoryMb: 16, maxOutputBytes: 1000 },
+} as SandboxTool;
 
 beforeAll(async () => {
   server = await startLoopbackServer((req, res) => res.end(`host=${req.headers.host}`));
@@ -21,12 +28,21 @@ beforeAll(async () => {
 afterAll(() => server?.close());
 
 it('connects to the address it checked, resolving once; the next resolution to a forbidden address is refused', async () => {
-  const gateway = new EgressGateway({ rulesFor: () => [{ host: 'rebind.example', port: server.port }], resolver: rebinding, unsafeAllowPrivateAddresses: ['127.0.0.1/32'] });
+  const gateway = new EgressGateway({
+    rulesFor: () => [{ host: 'rebind.example', port: server.port }],
+    resolver: rebinding,
+    unsafeAllowPrivateAddresses: ['127.0.0.1/32'],
+  });
   const session = gateway.open({ invocationId: 'inv', tool }, Date.now() + 5000)!;
   const first = await session.fetch({ url: `http://rebind.example:${server.port}/` });
   expect(first).toMatchObject({ status: 200, body: `host=rebind.example:${server.port}` });
   expect(calls).toBe(1); // the socket did not resolve the name again
   expect(server.seen[0]!.localAddress).toBe('127.0.0.1');
-  await expect(session.fetch({ url: `http://rebind.example:${server.port}/` })).rejects.toMatchObject({ kind: 'address_forbidden', message: expect.stringContaining('127.0.0.2') });
+  await expect(
+    session.fetch({ url: `http://rebind.example:${server.port}/` }),
+  ).rejects.toMatchObject({
+    kind: 'address_forbidden',
+    message: expect.stringContaining('127.0.0.2'),
+  });
   expect(server.seen).toHaveLength(1);
 });

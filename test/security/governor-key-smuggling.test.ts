@@ -8,7 +8,24 @@ import { createMemoryGovernorStores } from '../../src/governors/memory-stores.ts
  * brace, or a prototype name) so that your calls land in another tenant's or
  * principal's bucket: exhausting their limits, or escaping yours.
  */
-const tricky = ['acme', 'acme}', '{acme}', 'acme:rate', 'rate', 'tenant', 'a:b', 'a', 'b', ':', '', '%3A', '__proto__', 'constructor', 'x\ny', '*'];
+const tricky = [
+  'acme',
+  'acme}',
+  '{acme}',
+  'acme:rate',
+  'rate',
+  'tenant',
+  'a:b',
+  'a',
+  'b',
+  ':',
+  '',
+  '%3A',
+  '__proto__',
+  'constructor',
+  'x\ny',
+  '*',
+];
 
 describe('governor key smuggling', () => {
   it('no two different (tenant, kind, parts) tuples share a key', () => {
@@ -20,7 +37,8 @@ describe('governor key smuggling', () => {
             const key = tenantKey(tenant, 'rate', ...parts);
             const tuple = JSON.stringify([tenant, parts]);
             const before = seen.get(key);
-            if (before !== undefined && before !== tuple) throw new Error(`${tuple} and ${before} share the key ${key}`);
+            if (before !== undefined && before !== tuple)
+              throw new Error(`${tuple} and ${before} share the key ${key}`);
             seen.set(key, tuple);
           }
         }
@@ -36,12 +54,28 @@ describe('governor key smuggling', () => {
   it("a tenant named like another tenant's key cannot drain that tenant's bucket", async () => {
     const governors = new Governors({
       stores: createMemoryGovernorStores(),
-      config: { rateLimits: { principal: { enabled: false }, tool: { enabled: false }, tenant: { capacity: 2, refillPerSecond: 1 } }, spend: { enabled: false }, loopGuard: { enabled: false } },
+      config: {
+        rateLimits: {
+          principal: { enabled: false },
+          tool: { enabled: false },
+          tenant: { capacity: 2, refillPerSecond: 1 },
+        },
+        spend: { enabled: false },
+        loopGuard: { enabled: false },
+      },
     });
-    const call = { principal: 'p', toolId: 'x.y', argsHash: 'sha256:00', cost: 1, nowMs: 1_800_000_000_000 };
+    const call = {
+      principal: 'p',
+      toolId: 'x.y',
+      argsHash: 'sha256:00',
+      cost: 1,
+      nowMs: 1_800_000_000_000,
+    };
     for (const tenant of ['acme}:rate:tenant', '{acme}', 'acme:rate', '__proto__', 'acme%7D']) {
       for (let i = 0; i < 2; i++) await governors.check({ ...call, tenant });
-      await expect(governors.check({ ...call, tenant })).rejects.toMatchObject({ code: 'rate_limited' });
+      await expect(governors.check({ ...call, tenant })).rejects.toMatchObject({
+        code: 'rate_limited',
+      });
     }
     await expect(governors.check({ ...call, tenant: 'acme' })).resolves.toBeUndefined();
     await expect(governors.check({ ...call, tenant: 'acme' })).resolves.toBeUndefined();

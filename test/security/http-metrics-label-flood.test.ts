@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { invoke, makeWorkspace, startRunner, type RunningRunner, type Workspace } from '../http/helpers.ts';
+import {
+  invoke,
+  makeWorkspace,
+  startRunner,
+  type RunningRunner,
+  type Workspace,
+} from '../http/helpers.ts';
 
 // Attack: unbounded Prometheus label cardinality (memory exhaustion) through attacker-chosen tool ids.
 describe('HTTP metrics: attacker-chosen tool ids never become label values', () => {

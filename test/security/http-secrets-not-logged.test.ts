@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDpopProof } from '../../src/claims/dpop.ts';
-import { invoke, makeWorkspace, mint, openBroker, startRunner, type RunningRunner, type Workspace } from '../http/helpers.ts';
+import {
+  invoke,
+  makeWorkspace,
+  mint,
+  openBroker,
+  startRunner,
+  type RunningRunner,
+  type Workspace,
+} from '../http/helpers.ts';
 import type { BrokerRuntime } from '../../src/runtime/broker.ts';
 import { newKey } from './dpop-helpers.ts';
 
@@ -23,15 +31,35 @@ describe('HTTP: Authorization, DPoP, bodies and query strings never reach the lo
   it('logs one line per request with no claim, proof, argument, result or query string', async () => {
     const secretText = 'top-secret-argument-value';
     const key = await newKey();
-    const { claim } = await mint(broker, 'text.word_count', { text: secretText }, { dpopJkt: key.jkt });
-    const proof = await createDpopProof({ privateJwk: key.privateJwk, htm: 'POST', htu: `${runner.url}/v1/tools/text.word_count/invoke`, accessToken: claim });
-    const ok = await invoke(runner.url, 'text.word_count', { text: secretText }, claim, { dpop: proof });
+    const { claim } = await mint(
+      broker,
+      'text.word_count',
+      { text: secretText },
+      { dpopJkt: key.jkt },
+    );
+    const proof = await createDpopProof({
+      privateJwk: key.privateJwk,
+      htm: 'POST',
+      htu: `${runner.url}/v1/tools/text.word_count/invoke`,
+      accessToken: claim,
+    });
+    const ok = await invoke(runner.url, 'text.word_count', { text: secretText }, claim, {
+      dpop: proof,
+    });
     expect(ok.status).toBe(200);
     await invoke(runner.url, 'text.word_count', { text: secretText }, claim, { dpop: proof });
     await fetch(`${runner.url}/v1/tools?token=query-secret-123`);
     const all = [...runner.logs, ...runner.audit.events.map((e) => JSON.stringify(e))].join('\n');
     expect(runner.logs.length).toBeGreaterThanOrEqual(3);
-    for (const secret of [claim, claim.split('.')[2]!, proof, proof.split('.')[2]!, secretText, 'query-secret-123', key.privateJwk.d!]) {
+    for (const secret of [
+      claim,
+      claim.split('.')[2]!,
+      proof,
+      proof.split('.')[2]!,
+      secretText,
+      'query-secret-123',
+      key.privateJwk.d!,
+    ]) {
       expect(all).not.toContain(secret);
     }
   });

@@ -18,12 +18,17 @@ it('refuses the whole registry with registry_invalid naming text.word_count and 
   tampered[at] = 'W'.charCodeAt(0); // `words ?` → `Words ?`: one byte
   writeFileSync(file(), tampered);
   try {
-    const err = await loadRegistry(s.ws.loaded).then(() => undefined, (e: unknown) => e);
+    const err = await loadRegistry(s.ws.loaded).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ToolcageError);
     const e = err as ToolcageError;
     expect(e.code).toBe('registry_invalid');
     expect(e.message).toMatch(/does not match what is on disk; nothing was loaded/);
-    expect(e.message).toMatch(/text\.word_count: artifact hash [0-9a-f]{64} differs from pinned [0-9a-f]{64} \(text\.word_count\/word_count\.js changed\)/);
+    expect(e.message).toMatch(
+      /text\.word_count: artifact hash [0-9a-f]{64} differs from pinned [0-9a-f]{64} \(text\.word_count\/word_count\.js changed\)/,
+    );
     expect((e.details as { problems: string[] }).problems).toHaveLength(1);
 
     // The running runner is unaffected: it compiled the bytes it hashed, never re-reading the file.
@@ -34,14 +39,22 @@ it('refuses the whole registry with registry_invalid naming text.word_count and 
   } finally {
     writeFileSync(file(), original);
   }
-  await expect(Registry.load({ dir: s.ws.manifests, lockKeys: JSON.parse(readFileSync(s.ws.path('keys', 'registry.jwks.json'), 'utf8')) })).resolves.toBeInstanceOf(Registry);
+  await expect(
+    Registry.load({
+      dir: s.ws.manifests,
+      lockKeys: JSON.parse(readFileSync(s.ws.path('keys', 'registry.jwks.json'), 'utf8')),
+    }),
+  ).resolves.toBeInstanceOf(Registry);
 });
 
 it('refuses a source with a payload appended (same behaviour, more bytes)', async () => {
   const original = readFileSync(file(), 'utf8');
   writeFileSync(file(), `${original}\nglobalThis.exfil = 1;\n`);
   try {
-    await expect(loadRegistry(s.ws.loaded)).rejects.toMatchObject({ code: 'registry_invalid', message: expect.stringContaining('(text.word_count/word_count.js changed)') });
+    await expect(loadRegistry(s.ws.loaded)).rejects.toMatchObject({
+      code: 'registry_invalid',
+      message: expect.stringContaining('(text.word_count/word_count.js changed)'),
+    });
   } finally {
     writeFileSync(file(), original);
   }

@@ -29,9 +29,18 @@ it('refuses a lock whose hashes were rewritten to match a tampered tool, keeping
   const original = readFileSync(lockFile(), 'utf8');
   const source = s.ws.path('tool-manifests', 'text.word_count', 'word_count.js');
   const originalSource = readFileSync(source, 'utf8');
-  writeFileSync(source, originalSource.replace('export default', 'globalThis.x = 1;\nexport default'));
+  writeFileSync(
+    source,
+    originalSource.replace('export default', 'globalThis.x = 1;\nexport default'),
+  );
   const rewritten = await buildLock(s.ws.manifests);
-  writeFileSync(lockFile(), JSON.stringify({ ...rewritten, signature: (JSON.parse(original) as { signature: string }).signature }));
+  writeFileSync(
+    lockFile(),
+    JSON.stringify({
+      ...rewritten,
+      signature: (JSON.parse(original) as { signature: string }).signature,
+    }),
+  );
   try {
     await expect(loadRegistry(s.ws.loaded)).rejects.toMatchObject({
       code: 'registry_invalid',
@@ -54,7 +63,10 @@ it('loads an unsigned lock only with registry.insecureSkipLockSignature: true, a
   try {
     await expect(loadRegistry(insecure)).resolves.toBeTruthy();
     writeFileSync(source, `${originalSource} `);
-    await expect(loadRegistry(insecure)).rejects.toMatchObject({ code: 'registry_invalid', message: expect.stringContaining('(text.word_count/word_count.js changed)') });
+    await expect(loadRegistry(insecure)).rejects.toMatchObject({
+      code: 'registry_invalid',
+      message: expect.stringContaining('(text.word_count/word_count.js changed)'),
+    });
   } finally {
     writeFileSync(lockFile(), original);
     writeFileSync(source, originalSource);

@@ -10,7 +10,11 @@ const rep = useTwoReplicas('replica-replay-race');
 it(`of ${COPIES} concurrent replays of one claim across both replicas, exactly one runs and ${COPIES - 1} get claim_replayed (409)`, async () => {
   const args = { text: 'one claim, many copies' };
   const { claim } = await mint(rep.broker, 'text.word_count', args);
-  const replies = await Promise.all(Array.from({ length: COPIES }, (_, i) => invoke((i % 2 === 0 ? rep.a : rep.b).url, 'text.word_count', args, claim)));
+  const replies = await Promise.all(
+    Array.from({ length: COPIES }, (_, i) =>
+      invoke((i % 2 === 0 ? rep.a : rep.b).url, 'text.word_count', args, claim),
+    ),
+  );
   const tally: Record<string, number> = {};
   for (const r of replies) {
     const o = outcome(r);

@@ -12,12 +12,20 @@ import { startKit, type Kit } from '../egress/kit.ts';
 import { startLoopbackServer, type LoopbackServer } from '../egress/helpers.ts';
 
 let backend: SandboxBackend;
-beforeAll(async () => { backend = await startBackend({ workers: 1 }); });
-afterAll(async () => { await backend.dispose(); });
+beforeAll(async () => {
+  backend = await startBackend({ workers: 1 });
+});
+afterAll(async () => {
+  await backend.dispose();
+});
 
 function workerPids(): number[] {
   try {
-    return execFileSync('pgrep', ['-P', String(process.pid)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+    return execFileSync('pgrep', ['-P', String(process.pid)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
@@ -40,7 +48,10 @@ async function idleCpuMs(pids: number[], ms: number): Promise<number> {
 const SPIN = 'for (;;) {}';
 
 const attacks: Array<[string, string]> = [
-  ['a spinning continuation on an unawaited ctx.fetch', `export default function run(input, ctx) { ctx.fetch('http://example.test/').then(() => { ${SPIN} }, () => { ${SPIN} }); return { n: 1 }; }`],
+  [
+    'a spinning continuation on an unawaited ctx.fetch',
+    `export default function run(input, ctx) { ctx.fetch('http://example.test/').then(() => { ${SPIN} }, () => { ${SPIN} }); return { n: 1 }; }`,
+  ],
   [
     'a continuation that re-arms itself through ctx.fetch',
     `export default function run(input, ctx) {
@@ -75,7 +86,8 @@ for (const [name, source] of attacks) {
     const result = await backend.run(request(source, { timeoutMs: 2000 }));
     expect(result.ok).toBe(true);
     // Promise and its prototype are frozen in the sandbox: every attempt fails.
-    if (result.ok && source.includes('poisoned')) expect(JSON.parse(result.outputJson)).toEqual({ n: 1, poisoned: [] });
+    if (result.ok && source.includes('poisoned'))
+      expect(JSON.parse(result.outputJson)).toEqual({ n: 1, poisoned: [] });
     expect(Date.now() - started).toBeLessThan(1000);
     // The worker is idle now: any CPU it burns is guest code running with no run to bound it.
     expect(await idleCpuMs(pids, 600)).toBeLessThan(150);
@@ -86,7 +98,11 @@ for (const [name, source] of attacks) {
 }
 
 it('the bridge closes only when the guest is done: awaited ctx.fetch refusals still reach the tool during its run', async () => {
-  const result = await backend.run(request(`export default async function run(input, ctx) { try { await ctx.fetch('http://example.test/'); return 'no'; } catch (e) { return e.kind; } }`));
+  const result = await backend.run(
+    request(
+      `export default async function run(input, ctx) { try { await ctx.fetch('http://example.test/'); return 'no'; } catch (e) { return e.kind; } }`,
+    ),
+  );
   expect(result).toMatchObject({ ok: true, outputJson: '"not_allowed"' });
 });
 
@@ -95,7 +111,9 @@ describe('with real egress', () => {
   let slow: LoopbackServer;
   beforeAll(async () => {
     // The answer comes after the tool has returned: it would land in the reused isolate.
-    slow = await startLoopbackServer((_req, res) => { setTimeout(() => res.end('late'), 300); });
+    slow = await startLoopbackServer((_req, res) => {
+      setTimeout(() => res.end('late'), 300);
+    });
     kit = await startKit({
       tools: [
         {
@@ -103,7 +121,11 @@ describe('with real egress', () => {
           egress: [{ host: '127.0.0.1', port: slow.port }],
           source: `export default function run(input, ctx) { ctx.fetch('http://127.0.0.1:${slow.port}/').then(() => { ${SPIN} }, () => { ${SPIN} }); return { n: 1 }; }`,
         },
-        { id: 'test.benign', egress: [], source: 'export default function run() { return { ok: true }; }' },
+        {
+          id: 'test.benign',
+          egress: [],
+          source: 'export default function run() { return { ok: true }; }',
+        },
       ],
       config: `egress:\n  unsafeAllowPrivateAddresses: ["127.0.0.1/32"]\n`,
     });

@@ -2,15 +2,28 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { SandboxBackend } from '../../src/sandbox/backend.ts';
-import { expectBenignSucceeds, expectFailure, request, startBackend } from '../sandbox/isolated-vm/helpers.ts';
+import {
+  expectBenignSucceeds,
+  expectFailure,
+  request,
+  startBackend,
+} from '../sandbox/isolated-vm/helpers.ts';
 
 let backend: SandboxBackend;
-beforeAll(async () => { backend = await startBackend({ workers: 1 }); });
-afterAll(async () => { await backend.dispose(); });
+beforeAll(async () => {
+  backend = await startBackend({ workers: 1 });
+});
+afterAll(async () => {
+  await backend.dispose();
+});
 
 function workerPids(): number[] {
   try {
-    return execFileSync('pgrep', ['-P', String(process.pid)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+    return execFileSync('pgrep', ['-P', String(process.pid)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
@@ -19,7 +32,9 @@ function workerPids(): number[] {
 it('fails the in-flight call cleanly, replaces the worker, and the next call succeeds', async () => {
   const [pid] = workerPids();
   expect(pid).toBeGreaterThan(0);
-  const pending = backend.run(request(`export default function run() { for (;;); }`, { timeoutMs: 10_000 }));
+  const pending = backend.run(
+    request(`export default function run() { for (;;); }`, { timeoutMs: 10_000 }),
+  );
   await new Promise((r) => setTimeout(r, 100));
   process.kill(pid!, 'SIGKILL');
   expectFailure(await pending, 'sandbox_failed', /worker exited \(SIGKILL\)/);

@@ -12,7 +12,11 @@ import { loadConfig } from '../../src/config/load.ts';
 import { makeWorkspace, memoryLogger, type Workspace } from '../http/helpers.ts';
 
 const IDP = 'https://idp.test';
-const KEYS = { unpinned: 'tck_unpinned_0123456789', two: 'tck_two_tenants_0123456789', any: 'tck_any_tenant_0123456789' };
+const KEYS = {
+  unpinned: 'tck_unpinned_0123456789',
+  two: 'tck_two_tenants_0123456789',
+  any: 'tck_any_tenant_0123456789',
+};
 
 let ws: Workspace;
 let broker: BrokerService;
@@ -24,15 +28,41 @@ beforeAll(async () => {
   idpKey = privateKey;
   ws = await makeWorkspace({
     broker: {
-      identity: { jwksFile: 'idp.jwks.json', issuer: IDP, audience: 'toolcage-broker', rolesClaim: 'roles', tenantClaim: 'tenant' },
+      identity: {
+        jwksFile: 'idp.jwks.json',
+        issuer: IDP,
+        audience: 'toolcage-broker',
+        rolesClaim: 'roles',
+        tenantClaim: 'tenant',
+      },
       apiKeys: [
-        { id: 'unpinned', sha256: apiKeyHash(KEYS.unpinned), subject: 'svc-unpinned', roles: ['admin'] },
-        { id: 'two', sha256: apiKeyHash(KEYS.two), subject: 'svc-two', roles: ['admin'], tenants: ['acme', 'initech'] },
-        { id: 'any', sha256: apiKeyHash(KEYS.any), subject: 'svc-platform', roles: ['admin'], tenants: ['*'] },
+        {
+          id: 'unpinned',
+          sha256: apiKeyHash(KEYS.unpinned),
+          subject: 'svc-unpinned',
+          roles: ['admin'],
+        },
+        {
+          id: 'two',
+          sha256: apiKeyHash(KEYS.two),
+          subject: 'svc-two',
+          roles: ['admin'],
+          tenants: ['acme', 'initech'],
+        },
+        {
+          id: 'any',
+          sha256: apiKeyHash(KEYS.any),
+          subject: 'svc-platform',
+          roles: ['admin'],
+          tenants: ['*'],
+        },
       ],
     },
   });
-  writeFileSync(join(ws.dir, 'idp.jwks.json'), JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'idp-1', alg: 'ES256' }] }));
+  writeFileSync(
+    join(ws.dir, 'idp.jwks.json'),
+    JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'idp-1', alg: 'ES256' }] }),
+  );
   broker = await createBrokerService(loadConfig(ws.configFile), { logger: memoryLogger().logger });
   url = await broker.listen({ host: '127.0.0.1', port: 0 });
 });
@@ -43,22 +73,41 @@ afterAll(async () => {
 
 function idToken(claims: Record<string, unknown>): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'idp-1' }).setIssuer(IDP).setAudience('toolcage-broker')
-    .setSubject('mallory').setIssuedAt(now).setExpirationTime(now + 300).sign(idpKey);
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'ES256', kid: 'idp-1' })
+    .setIssuer(IDP)
+    .setAudience('toolcage-broker')
+    .setSubject('mallory')
+    .setIssuedAt(now)
+    .setExpirationTime(now + 300)
+    .sign(idpKey);
 }
 
-async function mint(headers: Record<string, string>, tenant?: string): Promise<{ status: number; body: any }> {
+async function mint(
+  headers: Record<string, string>,
+  tenant?: string,
+): Promise<{ status: number; body: any }> {
   const body = { tool: 'text.word_count', args: { text: 'x' }, ...(tenant ? { tenant } : {}) };
-  const r = await fetch(`${url}/v1/claims`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const r = await fetch(`${url}/v1/claims`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
   return { status: r.status, body: await r.json() };
 }
 const tenantOf = (r: { body: { claim: string } }) => decodeJwt(r.body.claim).tenant;
 
 describe('identity tokens', () => {
   it('a token without the configured tenant claim is unauthenticated, whatever the body asks for', async () => {
-    const r = await mint({ authorization: `Bearer ${await idToken({ roles: ['admin'] })}` }, 'victim-corp');
+    const r = await mint(
+      { authorization: `Bearer ${await idToken({ roles: ['admin'] })}` },
+      'victim-corp',
+    );
     expect(r.status).toBe(401);
-    expect(r.body.error).toMatchObject({ code: 'unauthenticated', message: expect.stringMatching(/"tenant" claim/) });
+    expect(r.body.error).toMatchObject({
+      code: 'unauthenticated',
+      message: expect.stringMatching(/"tenant" claim/),
+    });
   });
 
   it('a token that names its tenant cannot ask for another', async () => {
@@ -66,11 +115,17 @@ describe('identity tokens', () => {
     expect(tenantOf(await mint({ authorization: `Bearer ${token}` }))).toBe('acme');
     const r = await mint({ authorization: `Bearer ${token}` }, 'victim-corp');
     expect(r.status).toBe(403);
-    expect(r.body.error).toMatchObject({ code: 'policy_denied', message: expect.stringMatching(/cannot act for tenant victim-corp/) });
+    expect(r.body.error).toMatchObject({
+      code: 'policy_denied',
+      message: expect.stringMatching(/cannot act for tenant victim-corp/),
+    });
   });
 
   it('a token cannot grant itself every tenant with "*"', async () => {
-    const r = await mint({ authorization: `Bearer ${await idToken({ roles: ['admin'], tenant: '*' })}` }, 'victim-corp');
+    const r = await mint(
+      { authorization: `Bearer ${await idToken({ roles: ['admin'], tenant: '*' })}` },
+      'victim-corp',
+    );
     expect(r.status).toBe(401);
     expect(r.body.error.code).toBe('unauthenticated');
   });
@@ -100,8 +155,21 @@ describe('API keys', () => {
 
 describe('MCP bearer tokens (the same verifier)', () => {
   it('a configured tenant claim missing from an MCP token is unauthenticated', async () => {
-    const verifier = new IdentityVerifier({ defaultTenant: 'default', tokens: { issuer: IDP, audience: 'toolcage-broker', keys: { jwksFile: join(ws.dir, 'idp.jwks.json') }, tenantClaim: 'tenant' } });
-    await expect(verifier.verifyToken(await idToken({ roles: ['admin'] }))).rejects.toMatchObject({ code: 'unauthenticated' });
-    expect((await verifier.verifyToken(await idToken({ roles: ['admin'], tenant: ['acme', 'initech'] }))).principal).toMatchObject({ tenants: ['acme', 'initech'], defaultTenant: 'acme' });
+    const verifier = new IdentityVerifier({
+      defaultTenant: 'default',
+      tokens: {
+        issuer: IDP,
+        audience: 'toolcage-broker',
+        keys: { jwksFile: join(ws.dir, 'idp.jwks.json') },
+        tenantClaim: 'tenant',
+      },
+    });
+    await expect(verifier.verifyToken(await idToken({ roles: ['admin'] }))).rejects.toMatchObject({
+      code: 'unauthenticated',
+    });
+    expect(
+      (await verifier.verifyToken(await idToken({ roles: ['admin'], tenant: ['acme', 'initech'] })))
+        .principal,
+    ).toMatchObject({ tenants: ['acme', 'initech'], defaultTenant: 'acme' });
   });
 });

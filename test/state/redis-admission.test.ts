@@ -30,8 +30,10 @@ afterAll(async () => {
   client.disconnect();
 });
 
-const call = (args: unknown, claim: string) => t.runner.executor.execute({ toolId: 'text.word_count', args, claim, requestId: requestId() });
-const claimFor = (args: unknown) => forge(ws.brokerKey, { tool: 'text.word_count', args, scope: ['text:read'] });
+const call = (args: unknown, claim: string) =>
+  t.runner.executor.execute({ toolId: 'text.word_count', args, claim, requestId: requestId() });
+const claimFor = (args: unknown) =>
+  forge(ws.brokerKey, { tool: 'text.word_count', args, scope: ['text:read'] });
 
 describe('one-step admission on Redis', () => {
   it('uses the admission step (one script for jti + governors)', async () => {
@@ -56,13 +58,21 @@ describe('one-step admission on Redis', () => {
     const last = { text: 'the last unit' };
     await expect(call(last, await claimFor(last))).resolves.toBeDefined();
     const over = { text: 'over budget' };
-    await expectRefusal(call(over, await claimFor(over)), 'quota_exceeded', /spend cap is reached: 4 of 4/);
+    await expectRefusal(
+      call(over, await claimFor(over)),
+      'quota_exceeded',
+      /spend cap is reached: 4 of 4/,
+    );
   });
 
   it('a claim refused for its binding is still spent', async () => {
     const args = { text: 'bound' };
     const claim = await claimFor(args);
-    await expectRefusal(call({ text: 'tampered' }, claim), 'args_mismatch', /do not match the args_hash/);
+    await expectRefusal(
+      call({ text: 'tampered' }, claim),
+      'args_mismatch',
+      /do not match the args_hash/,
+    );
     await expectRefusal(call(args, claim), 'claim_replayed', /already been used/);
     expect(argsHash(args)).toMatch(/^sha256:/);
   });

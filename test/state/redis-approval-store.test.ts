@@ -11,7 +11,14 @@ const now = Date.now();
 const envelope = { tool: 'github.create_pr', sub: 'alice', tenant: 'acme', argsHash: 'sha256:aa' };
 
 function record(id: string, overrides: Partial<ApprovalRecord> = {}): ApprovalRecord {
-  return { id, ...envelope, status: 'pending', createdAtMs: now, expiresAtMs: now + 600_000, ...overrides };
+  return {
+    id,
+    ...envelope,
+    status: 'pending',
+    createdAtMs: now,
+    expiresAtMs: now + 600_000,
+    ...overrides,
+  };
 }
 
 beforeAll(() => {
@@ -35,8 +42,14 @@ describe('RedisApprovalStore', () => {
     expect(await storeB.consume('ap-1', envelope, now)).toBe('pending');
     expect(await storeB.decide('ap-1', 'approved', 'bob', now)).toBe(true);
     expect(await storeA.decide('ap-1', 'denied', 'eve', now)).toBe(false);
-    expect(await storeA.consume('ap-1', { ...envelope, argsHash: 'sha256:bb' }, now)).toBe('mismatch');
-    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 ? storeA : storeB).consume('ap-1', envelope, now)));
+    expect(await storeA.consume('ap-1', { ...envelope, argsHash: 'sha256:bb' }, now)).toBe(
+      'mismatch',
+    );
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        (i % 2 ? storeA : storeB).consume('ap-1', envelope, now),
+      ),
+    );
     expect(results.filter((r) => r === 'ok')).toHaveLength(1);
     expect(results.filter((r) => r === 'used')).toHaveLength(99);
     expect(await storeA.get('ap-1')).toMatchObject({ status: 'used', decidedBy: 'bob' });

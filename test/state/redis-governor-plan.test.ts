@@ -16,7 +16,11 @@ afterAll(async () => {
 });
 
 const config = {
-  rateLimits: { principal: { capacity: 5, refillPerSecond: 1 }, tool: { capacity: 8, refillPerSecond: 1 }, tenant: { capacity: 12, refillPerSecond: 2 } },
+  rateLimits: {
+    principal: { capacity: 5, refillPerSecond: 1 },
+    tool: { capacity: 8, refillPerSecond: 1 },
+    tenant: { capacity: 12, refillPerSecond: 2 },
+  },
   spend: { budget: 20, windowSeconds: 60 },
   loopGuard: { maxRepeats: 3, windowSeconds: 30 },
 };
@@ -42,24 +46,43 @@ describe('RedisGovernorPlanStore', () => {
     const want: string[] = [];
     // Principals p0..p2 in tenants a/b, repeated args (loop guard), costs 1..3, time moving on.
     for (let i = 0; i < 60; i++) {
-      const call = { principal: `p${i % 3}`, tenant: i % 7 === 0 ? 'b' : 'a', toolId: i % 2 ? 'text.word_count' : 'data.json_query', argsHash: `sha256:${(i % 4).toString().padStart(64, '0')}`, cost: 1 + (i % 3), nowMs: t0 + i * 150 };
+      const call = {
+        principal: `p${i % 3}`,
+        tenant: i % 7 === 0 ? 'b' : 'a',
+        toolId: i % 2 ? 'text.word_count' : 'data.json_query',
+        argsHash: `sha256:${(i % 4).toString().padStart(64, '0')}`,
+        cost: 1 + (i % 3),
+        nowMs: t0 + i * 150,
+      };
       got.push(await outcome(viaPlan, call));
       want.push(await outcome(oneByOne, call));
     }
     expect(got).toEqual(want);
-    expect(new Set(got.map((o) => o.split(':')[0]))).toEqual(new Set(['ok', 'loop_detected', 'rate_limited', 'quota_exceeded']));
+    expect(new Set(got.map((o) => o.split(':')[0]))).toEqual(
+      new Set(['ok', 'loop_detected', 'rate_limited', 'quota_exceeded']),
+    );
   });
 
   it('makes one round trip per call (one script), where the stores one by one make five', async () => {
     const prefix2 = uniquePrefix();
     const stores = createRedisGovernorStores({ client, prefix: prefix2 });
-    const call = { principal: 'x', tenant: 't', toolId: 'text.word_count', argsHash: `sha256:${'1'.repeat(64)}`, cost: 1, nowMs: Date.now() };
+    const call = {
+      principal: 'x',
+      tenant: 't',
+      toolId: 'text.word_count',
+      argsHash: `sha256:${'1'.repeat(64)}`,
+      cost: 1,
+      nowMs: Date.now(),
+    };
     const scripts = vi.spyOn(client, 'evalsha');
     await new Governors({ config, stores }).check(call);
     expect(scripts).toHaveBeenCalledTimes(1);
     scripts.mockClear();
     const { plan: _plan, ...withoutPlan } = stores;
-    await new Governors({ config, stores: withoutPlan }).check({ ...call, argsHash: `sha256:${'2'.repeat(64)}` });
+    await new Governors({ config, stores: withoutPlan }).check({
+      ...call,
+      argsHash: `sha256:${'2'.repeat(64)}`,
+    });
     expect(scripts).toHaveBeenCalledTimes(5);
     scripts.mockRestore();
     await deleteKeys(client, prefix2);

@@ -2,7 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { createRedisClient, closeRedisClient, type RedisClient } from '../../src/state/redis/client.ts';
+import {
+  createRedisClient,
+  closeRedisClient,
+  type RedisClient,
+} from '../../src/state/redis/client.ts';
 
 /** The test Redis (scripts/setup.sh starts it on loopback). */
 export const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -49,7 +53,11 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+export async function waitFor(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check().catch(() => false)) return;
@@ -72,13 +80,36 @@ export class RedisServerProcess {
   }
 
   async start(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--daemonize',
+        'no',
+      ],
+      {
+        stdio: 'ignore',
+      },
+    );
     this.#child = child;
-    const probe = createRedisClient({ url: this.url, connectTimeoutMs: 200, maxReconnectDelayMs: 50 });
+    const probe = createRedisClient({
+      url: this.url,
+      connectTimeoutMs: 200,
+      maxReconnectDelayMs: 50,
+    });
     try {
-      await waitFor(async () => child.exitCode === null && (await probe.ping()) === 'PONG', 10_000, `redis-server on port ${this.port}`);
+      await waitFor(
+        async () => child.exitCode === null && (await probe.ping()) === 'PONG',
+        10_000,
+        `redis-server on port ${this.port}`,
+      );
     } finally {
       await closeRedisClient(probe);
     }

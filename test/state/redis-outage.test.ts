@@ -1,7 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { ToolcageError } from '../../src/errors/toolcage-error.ts';
 import { Governors } from '../../src/governors/governors.ts';
-import { closeRedisClient, createRedisClient, pingRedis, type RedisClient } from '../../src/state/redis/client.ts';
+import {
+  closeRedisClient,
+  createRedisClient,
+  pingRedis,
+  type RedisClient,
+} from '../../src/state/redis/client.ts';
 import { createRedisGovernorStores } from '../../src/state/redis/governor-stores.ts';
 import { RedisOnceStore } from '../../src/state/redis/once-store.ts';
 import { RedisReplayStore } from '../../src/state/redis/replay-store.ts';
@@ -15,17 +20,29 @@ function everyStoreCall(client: RedisClient): Record<string, () => Promise<unkno
   const governors = new Governors({ stores: gov });
   let n = 0;
   return {
-    'replay.consume': () => replay.consume({ iss: 'i', jti: `outage-${Date.now()}-${n++}` }, Date.now() + 10_000),
+    'replay.consume': () =>
+      replay.consume({ iss: 'i', jti: `outage-${Date.now()}-${n++}` }, Date.now() + 10_000),
     'once.consumeOnce': () => once.consumeOnce(`outage-${Date.now()}-${n++}`, 10_000),
-    'rate.take': () => gov.rate.take('{t}:rate:tenant', { capacity: 1000, refillPerSecond: 1000 }, Date.now()),
+    'rate.take': () =>
+      gov.rate.take('{t}:rate:tenant', { capacity: 1000, refillPerSecond: 1000 }, Date.now()),
     'spend.charge': () => gov.spend.charge('{t}:spend', 1, 1_000_000, 60, Date.now()),
     'loop.hit': () => gov.loop.hit(`{t}:loop:${n++}`, 10, 60, Date.now()),
-    'governors.check': () => governors.check({ principal: 'p', tenant: 't', toolId: 'x.y', argsHash: `sha256:${n++}`, cost: 1 }),
+    'governors.check': () =>
+      governors.check({
+        principal: 'p',
+        tenant: 't',
+        toolId: 'x.y',
+        argsHash: `sha256:${n++}`,
+        cost: 1,
+      }),
     pingRedis: () => pingRedis(client),
   };
 }
 
-async function expectStateUnavailable(call: () => Promise<unknown>, withinMs: number): Promise<void> {
+async function expectStateUnavailable(
+  call: () => Promise<unknown>,
+  withinMs: number,
+): Promise<void> {
   const started = Date.now();
   const err = await call().then(
     () => new Error('the call succeeded without its shared state'),
@@ -57,7 +74,8 @@ describe('Redis unreachable: every store fails closed with state_unavailable', (
     }
     // Still refused later, while it keeps trying to reconnect.
     await new Promise((r) => setTimeout(r, 300));
-    for (const call of Object.values(everyStoreCall(client))) await expectStateUnavailable(call, 1500);
+    for (const call of Object.values(everyStoreCall(client)))
+      await expectStateUnavailable(call, 1500);
   });
 
   it('redis-server stopped mid-test: calls get state_unavailable; restarted on the same port: calls succeed again, by themselves', async () => {
@@ -93,7 +111,15 @@ describe('Redis unreachable: every store fails closed with state_unavailable', (
     }
 
     await server.start();
-    await waitFor(async () => (await calls.pingRedis!().then(() => true, () => false)) === true, 5000, 'the client to reconnect');
+    await waitFor(
+      async () =>
+        (await calls.pingRedis!().then(
+          () => true,
+          () => false,
+        )) === true,
+      5000,
+      'the client to reconnect',
+    );
     for (const call of Object.values(calls)) await call();
     await waitFor(async () => outcomes.at(-1) === 'ok', 3000, 'the stream to recover');
     streaming = false;
@@ -113,7 +139,11 @@ describe('Redis unreachable: every store fails closed with state_unavailable', (
     await admin.call('CLIENT', 'PAUSE', '2000', 'ALL');
     await expectStateUnavailable(calls['replay.consume']!, 1000);
     await expectStateUnavailable(calls['governors.check']!, 1000);
-    await waitFor(async () => (await calls['replay.consume']!()) === true, 5000, 'the pause to end');
+    await waitFor(
+      async () => (await calls['replay.consume']!()) === true,
+      5000,
+      'the pause to end',
+    );
   });
 });
 
@@ -128,6 +158,8 @@ describe('createRedisClient', () => {
   });
 
   it('does not echo a URL with credentials in its error', () => {
-    expect(() => createRedisClient({ url: 'https://user:hunter2@example' })).toThrow(/^(?!.*hunter2)/s);
+    expect(() => createRedisClient({ url: 'https://user:hunter2@example' })).toThrow(
+      /^(?!.*hunter2)/s,
+    );
   });
 });

@@ -20,7 +20,11 @@ describe('RedisReplayStore (real redis-server)', () => {
   it('200 concurrent consumes of one jti over two connections: exactly one true', async () => {
     const stores = clients.map((client) => new RedisReplayStore({ client, prefix }));
     const exp = Date.now() + 60_000;
-    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => stores[i % 2]!.consume({ iss: 'https://broker', jti: 'race-1' }, exp)));
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        stores[i % 2]!.consume({ iss: 'https://broker', jti: 'race-1' }, exp),
+      ),
+    );
     expect(results.filter(Boolean)).toHaveLength(1);
   });
 
@@ -64,7 +68,9 @@ describe('RedisReplayStore (real redis-server)', () => {
 describe('RedisOnceStore.consumeOnce', () => {
   it('200 concurrent consumes of one key over two connections: exactly one true; the key expires', async () => {
     const stores = clients.map((client) => new RedisOnceStore({ client, prefix }));
-    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => stores[i % 2]!.consumeOnce('approval:ap-1', 60_000)));
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => stores[i % 2]!.consumeOnce('approval:ap-1', 60_000)),
+    );
     expect(results.filter(Boolean)).toHaveLength(1);
     const ttl = await clients[0]!.pttl(`${prefix}once:approval:ap-1`);
     expect(ttl).toBeGreaterThan(50_000);

@@ -3,7 +3,8 @@ import { expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import { startTracing } from '../../src/telemetry/tracing.ts';
 
-const parse = (tracing: unknown) => parseConfig({ telemetry: { tracing } }, 'toolcage.config.yaml', '/tmp');
+const parse = (tracing: unknown) =>
+  parseConfig({ telemetry: { tracing } }, 'toolcage.config.yaml', '/tmp');
 const refusal = (tracing: unknown): string => {
   try {
     parse(tracing);
@@ -20,14 +21,31 @@ it('tracing is off by default, and off means no tracer provider and no observer'
 });
 
 it('accepts an http or https OTLP endpoint, a service name and a sample ratio', () => {
-  expect(parse({ enabled: true, otlpEndpoint: 'https://otel.example:4318/v1/traces', serviceName: 'runner-eu', sampleRatio: 0.25 }).config.telemetry.tracing)
-    .toEqual({ enabled: true, otlpEndpoint: 'https://otel.example:4318/v1/traces', serviceName: 'runner-eu', sampleRatio: 0.25 });
+  expect(
+    parse({
+      enabled: true,
+      otlpEndpoint: 'https://otel.example:4318/v1/traces',
+      serviceName: 'runner-eu',
+      sampleRatio: 0.25,
+    }).config.telemetry.tracing,
+  ).toEqual({
+    enabled: true,
+    otlpEndpoint: 'https://otel.example:4318/v1/traces',
+    serviceName: 'runner-eu',
+    sampleRatio: 0.25,
+  });
 });
 
 it('refuses an endpoint that is not http(s), or that carries credentials in the URL', () => {
-  expect(refusal({ enabled: true, otlpEndpoint: 'ftp://collector/v1/traces' })).toMatch(/telemetry\.tracing\.otlpEndpoint.*must be an http or https URL/s);
-  expect(refusal({ enabled: true, otlpEndpoint: 'not a url' })).toMatch(/must be an http or https URL/);
-  expect(refusal({ enabled: true, otlpEndpoint: 'https://user:pw@collector/v1/traces' })).toMatch(/must not carry a user name or password; pass collector credentials in OTEL_EXPORTER_OTLP_HEADERS/);
+  expect(refusal({ enabled: true, otlpEndpoint: 'ftp://collector/v1/traces' })).toMatch(
+    /telemetry\.tracing\.otlpEndpoint.*must be an http or https URL/s,
+  );
+  expect(refusal({ enabled: true, otlpEndpoint: 'not a url' })).toMatch(
+    /must be an http or https URL/,
+  );
+  expect(refusal({ enabled: true, otlpEndpoint: 'https://user:pw@collector/v1/traces' })).toMatch(
+    /must not carry a user name or password; pass collector credentials in OTEL_EXPORTER_OTLP_HEADERS/,
+  );
 });
 
 it('refuses a sample ratio of zero or above one (zero is spelled enabled: false) and unknown keys', () => {

@@ -3,10 +3,23 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { call, invoke, makeWorkspace, mint, openBroker, startRunner, type RunningRunner, type Workspace } from '../http/helpers.ts';
+import {
+  call,
+  invoke,
+  makeWorkspace,
+  mint,
+  openBroker,
+  startRunner,
+  type RunningRunner,
+  type Workspace,
+} from '../http/helpers.ts';
 import type { BrokerRuntime } from '../../src/runtime/broker.ts';
 
-interface Post { url: string; headers: IncomingHttpHeaders; body: string }
+interface Post {
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
 const posts: Post[] = [];
 let collector: Server;
 let endpoint: string;
@@ -19,13 +32,21 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      posts.push({ url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      posts.push({
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      });
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
   await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
   endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/traces`;
-  ws = await makeWorkspace({ telemetry: { tracing: { enabled: true, otlpEndpoint: endpoint, serviceName: 'toolcage-otlp-test' } } });
+  ws = await makeWorkspace({
+    telemetry: {
+      tracing: { enabled: true, otlpEndpoint: endpoint, serviceName: 'toolcage-otlp-test' },
+    },
+  });
   broker = await openBroker(ws);
 });
 
@@ -36,7 +57,7 @@ afterAll(async () => {
   ws?.cleanup();
 });
 
-it('posts the calls\' spans to the OTLP endpoint when the service shuts down, and none of their payload', async () => {
+it("posts the calls' spans to the OTLP endpoint when the service shuts down, and none of their payload", async () => {
   running = await startRunner(ws);
   const args = { text: 'SECRET-WORDS-4c1e in the span test' };
   const ok = await call(running.url, broker, 'text.word_count', args);
@@ -55,5 +76,12 @@ it('posts the calls\' spans to the OTLP endpoint when the service shuts down, an
   expect(text).toContain('toolcage.execute');
   expect(text).toContain('toolcage.stage.run');
   expect(text).toContain('args_mismatch');
-  for (const secret of [args.text, 'SECRET-WORDS-4c1e', claim, ...claim.split('.'), JSON.stringify(ok.body.result)]) expect(text).not.toContain(secret);
+  for (const secret of [
+    args.text,
+    'SECRET-WORDS-4c1e',
+    claim,
+    ...claim.split('.'),
+    JSON.stringify(ok.body.result),
+  ])
+    expect(text).not.toContain(secret);
 });

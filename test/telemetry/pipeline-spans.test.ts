@@ -28,16 +28,35 @@ beforeAll(async () => {
   ws = await makeWorkspace();
   addTool(ws, {
     id: TOOL,
-    source: 'export default function run(input) { const end = Date.now() + input.ms; while (Date.now() < end) {} return { reversed: [...input.secret].reverse().join("") }; }\n',
-    inputSchema: { type: 'object', properties: { secret: { type: 'string' }, ms: { type: 'integer' } }, required: ['secret', 'ms'], additionalProperties: false },
-    outputSchema: { type: 'object', properties: { reversed: { type: 'string' } }, required: ['reversed'], additionalProperties: false },
+    source:
+      'export default function run(input) { const end = Date.now() + input.ms; while (Date.now() < end) {} return { reversed: [...input.secret].reverse().join("") }; }\n',
+    inputSchema: {
+      type: 'object',
+      properties: { secret: { type: 'string' }, ms: { type: 'integer' } },
+      required: ['secret', 'ms'],
+      additionalProperties: false,
+    },
+    outputSchema: {
+      type: 'object',
+      properties: { reversed: { type: 'string' } },
+      required: ['reversed'],
+      additionalProperties: false,
+    },
   });
   await ws.relock();
   ws.reload();
   // Metrics and tracing side by side, as `toolcage serve` wires them.
-  runner = await createRunner(ws.loaded, { backends: ['js'], audit: new MemoryAuditSink(), observer: combineObservers(new RunnerMetrics({ defaultMetrics: false }).observer, tracing.observer) });
+  runner = await createRunner(ws.loaded, {
+    backends: ['js'],
+    audit: new MemoryAuditSink(),
+    observer: combineObservers(
+      new RunnerMetrics({ defaultMetrics: false }).observer,
+      tracing.observer,
+    ),
+  });
   const js = runner.backends.js!;
-  for (let i = 0; i < 500 && !(await js.health()).usable; i++) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 500 && !(await js.health()).usable; i++)
+    await new Promise((r) => setTimeout(r, 20));
 });
 
 afterAll(async () => {
@@ -64,13 +83,20 @@ it('an allowed call is one toolcage.execute span with every stage as a child, in
 
   const { parent, children } = callSpans(spans(), 'req_trace_ok');
   expect(parent.parentSpanContext).toBeUndefined();
-  expect(parent.attributes).toEqual({ [SPAN_ATTRIBUTES.toolId]: TOOL, [SPAN_ATTRIBUTES.requestId]: 'req_trace_ok', [SPAN_ATTRIBUTES.outcome]: 'allowed' });
+  expect(parent.attributes).toEqual({
+    [SPAN_ATTRIBUTES.toolId]: TOOL,
+    [SPAN_ATTRIBUTES.requestId]: 'req_trace_ok',
+    [SPAN_ATTRIBUTES.outcome]: 'allowed',
+  });
   expect(parent.status.code).toBe(SpanStatusCode.UNSET);
 
   expect(children.map((s) => s.name)).toEqual(STAGES.map(stageSpanName));
   for (const child of children) {
     expect(child.spanContext().traceId).toBe(parent.spanContext().traceId);
-    expect(child.attributes).toEqual({ [SPAN_ATTRIBUTES.stage]: child.name.replace('toolcage.stage.', ''), [SPAN_ATTRIBUTES.toolId]: TOOL });
+    expect(child.attributes).toEqual({
+      [SPAN_ATTRIBUTES.stage]: child.name.replace('toolcage.stage.', ''),
+      [SPAN_ATTRIBUTES.toolId]: TOOL,
+    });
     expect(ms(child.startTime)).toBeLessThanOrEqual(ms(child.endTime));
     // Every stage lies within the call (1 ms of slack: the queue wait is measured on the millisecond clock).
     expect(ms(child.startTime)).toBeGreaterThanOrEqual(ms(parent.startTime) - 1);
@@ -82,11 +108,17 @@ it('an allowed call is one toolcage.execute span with every stage as a child, in
   // The run span covers the tool's busy-wait; the parent covers the run.
   const run = children.find((s) => s.name === 'toolcage.stage.run')!;
   expect(ms(run.endTime) - ms(run.startTime)).toBeGreaterThanOrEqual(RUN_MS - 1);
-  expect(ms(parent.endTime) - ms(parent.startTime)).toBeGreaterThanOrEqual(ms(run.endTime) - ms(run.startTime));
+  expect(ms(parent.endTime) - ms(parent.startTime)).toBeGreaterThanOrEqual(
+    ms(run.endTime) - ms(run.startTime),
+  );
 });
 
 it('a call with a tampered claim is a refused parent span with the error code and the stage that refused it', async () => {
-  await expectRefusal(call('req_trace_bad_claim', true), 'claim_signature_invalid', /does not verify/);
+  await expectRefusal(
+    call('req_trace_bad_claim', true),
+    'claim_signature_invalid',
+    /does not verify/,
+  );
 
   const { parent, children } = callSpans(spans(), 'req_trace_bad_claim');
   expect(parent.attributes).toEqual({
@@ -103,9 +135,22 @@ it('a call with a tampered claim is a refused parent span with the error code an
 
 it('an unknown tool is refused at resolve, and its span keeps the id only as received, bounded', async () => {
   const longId = `nope.${'x'.repeat(500)}`;
-  await expectRefusal(runner.executor.execute({ toolId: longId, args, claim: undefined, requestId: 'req_trace_unknown' }), 'tool_not_allowed', /not in the registry allowlist/);
+  await expectRefusal(
+    runner.executor.execute({
+      toolId: longId,
+      args,
+      claim: undefined,
+      requestId: 'req_trace_unknown',
+    }),
+    'tool_not_allowed',
+    /not in the registry allowlist/,
+  );
   const { parent, children } = callSpans(spans(), 'req_trace_unknown');
-  expect(parent.attributes).toMatchObject({ [SPAN_ATTRIBUTES.outcome]: 'refused', [SPAN_ATTRIBUTES.errorCode]: 'tool_not_allowed', [SPAN_ATTRIBUTES.stage]: 'resolve' });
+  expect(parent.attributes).toMatchObject({
+    [SPAN_ATTRIBUTES.outcome]: 'refused',
+    [SPAN_ATTRIBUTES.errorCode]: 'tool_not_allowed',
+    [SPAN_ATTRIBUTES.stage]: 'resolve',
+  });
   expect(String(parent.attributes[SPAN_ATTRIBUTES.toolId])).toHaveLength(200);
   expect(children.map((s) => s.name)).toEqual(['toolcage.stage.resolve']);
 });
@@ -115,12 +160,24 @@ it('no span carries the arguments, the claim or the output: only the named attri
   const all = spans();
   expect(all.length).toBeGreaterThan(STAGES.length);
   const allowedKeys = new Set<string>(Object.values(SPAN_ATTRIBUTES));
-  const forbidden = [SECRET_ARG, OUTPUT, JSON.stringify(args), ...claims, ...claims.flatMap((c) => c.split('.'))];
+  const forbidden = [
+    SECRET_ARG,
+    OUTPUT,
+    JSON.stringify(args),
+    ...claims,
+    ...claims.flatMap((c) => c.split('.')),
+  ];
   for (const span of all) {
     expect(Object.keys(span.attributes).filter((k) => !allowedKeys.has(k))).toEqual([]);
     expect(span.events).toEqual([]);
     expect(span.links).toEqual([]);
-    const text = JSON.stringify({ name: span.name, attributes: span.attributes, events: span.events, status: span.status, resource: span.resource.attributes });
+    const text = JSON.stringify({
+      name: span.name,
+      attributes: span.attributes,
+      events: span.events,
+      status: span.status,
+      resource: span.resource.attributes,
+    });
     for (const f of forbidden) expect(text).not.toContain(f);
   }
 });

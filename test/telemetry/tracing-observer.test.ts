@@ -17,12 +17,16 @@ it('caps the open calls: calls that never report an outcome are ended as abandon
   expect(t.observer.openCalls).toBe(3);
   const ended = t.exporter.getFinishedSpans();
   expect(ended.map((s) => s.attributes[SPAN_ATTRIBUTES.requestId])).toEqual(['req_1', 'req_2']);
-  expect(ended.map((s) => s.attributes[SPAN_ATTRIBUTES.outcome])).toEqual(['abandoned', 'abandoned']);
+  expect(ended.map((s) => s.attributes[SPAN_ATTRIBUTES.outcome])).toEqual([
+    'abandoned',
+    'abandoned',
+  ]);
   // A late stage or outcome for an evicted call is dropped, not re-opened.
   t.observer.stage('run', 'text.word_count', 5, ref(1));
   t.observer.outcome('text.word_count', 'allowed', undefined, 5, ref(1));
   expect(t.exporter.getFinishedSpans()).toHaveLength(2);
-  for (let i = 3; i <= 5; i++) t.observer.outcome('text.word_count', 'allowed', undefined, 1, ref(i));
+  for (let i = 3; i <= 5; i++)
+    t.observer.outcome('text.word_count', 'allowed', undefined, 1, ref(i));
   expect(t.observer.openCalls).toBe(0);
   expect(t.exporter.getFinishedSpans()).toHaveLength(5);
 });
@@ -38,8 +42,14 @@ it('keeps concurrent calls with the same (caller-chosen) request id apart', () =
   t.observer.outcome('t.a', 'allowed', undefined, 3, a);
   t.observer.outcome('t.b', 'refused', 'claim_missing', 3, b);
   const spans = t.exporter.getFinishedSpans();
-  const parentOf = (tool: string) => spans.find((s) => s.name === 'toolcage.execute' && s.attributes[SPAN_ATTRIBUTES.toolId] === tool)!;
-  const childrenOf = (tool: string) => spans.filter((s) => s.parentSpanContext?.spanId === parentOf(tool).spanContext().spanId).map((s) => s.name);
+  const parentOf = (tool: string) =>
+    spans.find(
+      (s) => s.name === 'toolcage.execute' && s.attributes[SPAN_ATTRIBUTES.toolId] === tool,
+    )!;
+  const childrenOf = (tool: string) =>
+    spans
+      .filter((s) => s.parentSpanContext?.spanId === parentOf(tool).spanContext().spanId)
+      .map((s) => s.name);
   expect(childrenOf('t.a')).toEqual(['toolcage.stage.resolve', 'toolcage.stage.verify']);
   expect(childrenOf('t.b')).toEqual(['toolcage.stage.resolve']);
 });
@@ -50,7 +60,11 @@ it('a failed call (a fault of the runner) sets the span status to ERROR with the
   t.observer.outcome('test.spin', 'failed', 'timeout', 201, ref(9));
   const { parent } = callSpans(t.exporter.getFinishedSpans(), 'req_9');
   expect(parent.status).toEqual({ code: SpanStatusCode.ERROR, message: 'timeout' });
-  expect(parent.attributes).toMatchObject({ [SPAN_ATTRIBUTES.outcome]: 'failed', [SPAN_ATTRIBUTES.errorCode]: 'timeout', [SPAN_ATTRIBUTES.stage]: 'run' });
+  expect(parent.attributes).toMatchObject({
+    [SPAN_ATTRIBUTES.outcome]: 'failed',
+    [SPAN_ATTRIBUTES.errorCode]: 'timeout',
+    [SPAN_ATTRIBUTES.stage]: 'run',
+  });
 });
 
 it('hooks without a call reference, or after the provider shut down, do nothing and never throw', async () => {
@@ -65,6 +79,10 @@ it('hooks without a call reference, or after the provider shut down, do nothing 
 });
 
 it('refuses a missing tracer or a non-positive cap at construction with "Expected ..., got ..."', () => {
-  expect(() => new TracingObserver({} as never)).toThrow(new TypeError('Expected options.tracer to be an OpenTelemetry Tracer, got undefined'));
-  expect(() => new TracingObserver({ tracer: t.provider.getTracer('x'), maxOpenCalls: 0 })).toThrow(new TypeError('Expected options.maxOpenCalls to be a positive integer, got 0'));
+  expect(() => new TracingObserver({} as never)).toThrow(
+    new TypeError('Expected options.tracer to be an OpenTelemetry Tracer, got undefined'),
+  );
+  expect(() => new TracingObserver({ tracer: t.provider.getTracer('x'), maxOpenCalls: 0 })).toThrow(
+    new TypeError('Expected options.maxOpenCalls to be a positive integer, got 0'),
+  );
 });

@@ -14,12 +14,16 @@ function nested(depth: number): unknown {
 describe('checkJsonShape', () => {
   it('refuses 10,000 levels of nesting quickly, without recursion', () => {
     const t0 = performance.now();
-    expect(checkJsonShape(nested(10_000), DEFAULT_INPUT_LIMITS, 10)).toBe('nest deeper than 64 levels');
+    expect(checkJsonShape(nested(10_000), DEFAULT_INPUT_LIMITS, 10)).toBe(
+      'nest deeper than 64 levels',
+    );
     expect(performance.now() - t0).toBeLessThan(200);
   });
 
   it('refuses 1,000,000 levels too (a stack-overflow attempt on any recursive walker)', () => {
-    expect(checkJsonShape(nested(1_000_000), DEFAULT_INPUT_LIMITS, 10)).toBe('nest deeper than 64 levels');
+    expect(checkJsonShape(nested(1_000_000), DEFAULT_INPUT_LIMITS, 10)).toBe(
+      'nest deeper than 64 levels',
+    );
   });
 
   it('accepts exactly the maximum depth and refuses one more', () => {
@@ -29,25 +33,61 @@ describe('checkJsonShape', () => {
   });
 
   it('refuses a value above the byte cap before walking it', () => {
-    expect(checkJsonShape({}, { maxDepth: 64, maxBytes: 100 }, 101)).toBe('are 101 bytes, above the 100-byte cap');
+    expect(checkJsonShape({}, { maxDepth: 64, maxBytes: 100 }, 101)).toBe(
+      'are 101 bytes, above the 100-byte cap',
+    );
   });
 });
 
 describe('compileSchema', () => {
   it('lists every failing path (allErrors), as instance paths', () => {
-    const v = compileSchema({ type: 'object', properties: { a: { type: 'string' }, b: { type: 'array', items: { type: 'integer' } }, c: { type: 'string' } }, required: ['a', 'c'], additionalProperties: false }, 'test');
+    const v = compileSchema(
+      {
+        type: 'object',
+        properties: {
+          a: { type: 'string' },
+          b: { type: 'array', items: { type: 'integer' } },
+          c: { type: 'string' },
+        },
+        required: ['a', 'c'],
+        additionalProperties: false,
+      },
+      'test',
+    );
     const r = v({ a: 1, b: [1, 'x'], d: true });
     expect(r.ok).toBe(false);
     if (r.ok) return;
-    expect(r.errors).toEqual(expect.arrayContaining(['/a must be string', '/b/1 must be integer', "/ must have required property 'c'", '/ must NOT have additional properties']));
+    expect(r.errors).toEqual(
+      expect.arrayContaining([
+        '/a must be string',
+        '/b/1 must be integer',
+        "/ must have required property 'c'",
+        '/ must NOT have additional properties',
+      ]),
+    );
   });
 
   it('refuses a schema keyword typo (strict mode) with registry_invalid', () => {
-    expect(() => compileSchema({ type: 'object', properties: { a: { type: 'string', maxLenght: 3 } } }, 'x/manifest.yaml: inputSchema')).toThrow(expect.objectContaining({ code: 'registry_invalid', message: expect.stringMatching(/^x\/manifest\.yaml: inputSchema: not a valid JSON Schema: .*maxLenght/) }));
+    expect(() =>
+      compileSchema(
+        { type: 'object', properties: { a: { type: 'string', maxLenght: 3 } } },
+        'x/manifest.yaml: inputSchema',
+      ),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'registry_invalid',
+        message: expect.stringMatching(
+          /^x\/manifest\.yaml: inputSchema: not a valid JSON Schema: .*maxLenght/,
+        ),
+      }),
+    );
   });
 
   it('enforces formats', () => {
-    const v = compileSchema({ type: 'object', properties: { at: { type: 'string', format: 'date-time' } } }, 'test');
+    const v = compileSchema(
+      { type: 'object', properties: { at: { type: 'string', format: 'date-time' } } },
+      'test',
+    );
     expect(v({ at: '2030-01-01T00:00:00Z' }).ok).toBe(true);
     expect(v({ at: 'tomorrow' }).ok).toBe(false);
   });

@@ -5,15 +5,25 @@ import { stopOnSignals } from './serve.ts';
 
 export function brokerServeCommand(): Command {
   return new Command('serve')
-    .description("The broker's HTTP service: POST /v1/claims, approvals (/v1/approvals...), GET /.well-known/jwks.json")
+    .description(
+      "The broker's HTTP service: POST /v1/claims, approvals (/v1/approvals...), GET /.well-known/jwks.json",
+    )
     .option('--config <file>', 'config file', 'toolcage.config.yaml')
     .option('--host <host>', 'listen address (default: broker.http.host)')
     .option('--port <port>', 'listen port (default: broker.http.port; 0 picks a free one)')
-    .action(action(async (opts: { config: string; host?: string; port?: string }) => {
-      const loaded = configFrom(opts);
-      const service = await createBrokerService(loaded);
-      const url = await service.listen({ ...(opts.host ? { host: opts.host } : {}), ...(opts.port !== undefined ? { port: Number(opts.port) } : {}) });
-      service.app.log.info({ url }, 'toolcage broker listening');
-      stopOnSignals(() => service.shutdown(), (msg) => service.app.log.info(msg));
-    }));
+    .action(
+      action(async (opts: { config: string; host?: string; port?: string }) => {
+        const loaded = configFrom(opts);
+        const service = await createBrokerService(loaded);
+        const url = await service.listen({
+          ...(opts.host ? { host: opts.host } : {}),
+          ...(opts.port !== undefined ? { port: Number(opts.port) } : {}),
+        });
+        service.app.log.info({ url }, 'toolcage broker listening');
+        stopOnSignals(
+          () => service.shutdown(),
+          (msg) => service.app.log.info(msg),
+        );
+      }),
+    );
 }

@@ -12,20 +12,38 @@ function localRoles(policy: Policy, sub: string): string[] {
 
 function parseScope(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
-  const scope = value.split(',').map((s) => s.trim()).filter(Boolean);
-  if (scope.length === 0) throw new ToolcageError('request_invalid', { message: '--scope must list at least one scope, e.g. --scope text:read' });
+  const scope = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (scope.length === 0)
+    throw new ToolcageError('request_invalid', {
+      message: '--scope must list at least one scope, e.g. --scope text:read',
+    });
   return scope;
 }
 
 function parseTtl(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new ToolcageError('request_invalid', { message: `--ttl must be a positive whole number of seconds, got ${value}` });
+  if (!Number.isInteger(n) || n <= 0)
+    throw new ToolcageError('request_invalid', {
+      message: `--ttl must be a positive whole number of seconds, got ${value}`,
+    });
   return n;
 }
 
 interface IssueOptions {
-  config: string; tool: string; args: string; sub?: string; tenant?: string; scope?: string; ttl?: string; approval?: string; out?: string; dpopKey?: string;
+  config: string;
+  tool: string;
+  args: string;
+  sub?: string;
+  tenant?: string;
+  scope?: string;
+  ttl?: string;
+  approval?: string;
+  out?: string;
+  dpopKey?: string;
 }
 
 export function brokerCommand(extra: Command[] = []): Command {
@@ -41,57 +59,90 @@ export function brokerCommand(extra: Command[] = []): Command {
     .option('--ttl <seconds>', 'lifetime (at most what policy allows)')
     .option('--approval <id>', 'approval id (required for high-risk tools)')
     .option('--out <file>', 'write the JWT here instead of stdout')
-    .option('--dpop-key <file>', 'bind the claim to this private JWK (cnf.jkt); calls must then carry DPoP proofs')
+    .option(
+      '--dpop-key <file>',
+      'bind the claim to this private JWK (cnf.jkt); calls must then carry DPoP proofs',
+    )
     .option('--config <file>', 'config file', 'toolcage.config.yaml')
-    .action(action(async (opts: IssueOptions) => {
-      const loaded = configFrom(opts);
-      const args = readJsonFile(opts.args, 'arguments');
-      const sub = opts.sub ?? loaded.config.subject;
-      const rt = await createBrokerRuntime(loaded);
-      try {
-        let dpopJkt: string | undefined;
-        if (opts.dpopKey) {
-          const { jwkThumbprintOfKeyFile } = await import('../dpop-key.ts');
-          dpopJkt = await jwkThumbprintOfKeyFile(opts.dpopKey);
+    .action(
+      action(async (opts: IssueOptions) => {
+        const loaded = configFrom(opts);
+        const args = readJsonFile(opts.args, 'arguments');
+        const sub = opts.sub ?? loaded.config.subject;
+        const rt = await createBrokerRuntime(loaded);
+        try {
+          let dpopJkt: string | undefined;
+          if (opts.dpopKey) {
+            const { jwkThumbprintOfKeyFile } = await import('../dpop-key.ts');
+            dpopJkt = await jwkThumbprintOfKeyFile(opts.dpopKey);
+          }
+          const issued = await rt.broker.issueClaim({
+            tool: opts.tool,
+            args,
+            sub,
+            roles: localRoles(rt.policy, sub),
+            tenant: opts.tenant ?? loaded.config.tenant,
+            ...(parseScope(opts.scope) ? { scope: parseScope(opts.scope)! } : {}),
+            ...(parseTtl(opts.ttl) !== undefined ? { ttlSeconds: parseTtl(opts.ttl)! } : {}),
+            ...(opts.approval ? { approvalId: opts.approval } : {}),
+            ...(dpopJkt ? { dpopJkt } : {}),
+          });
+          if (opts.out) {
+            writeFileSync(opts.out, `${issued.claim}\n`, { mode: 0o600 });
+            process.stderr.write(
+              `claim ${issued.jti} for ${opts.tool} written to ${opts.out}, expires ${issued.expiresAt}\n`,
+            );
+          } else {
+            process.stdout.write(`${issued.claim}\n`);
+          }
+        } finally {
+          await rt.close();
         }
-        const issued = await rt.broker.issueClaim({
-          tool: opts.tool, args, sub, roles: localRoles(rt.policy, sub), tenant: opts.tenant ?? loaded.config.tenant,
-          ...(parseScope(opts.scope) ? { scope: parseScope(opts.scope)! } : {}),
-          ...(parseTtl(opts.ttl) !== undefined ? { ttlSeconds: parseTtl(opts.ttl)! } : {}),
-          ...(opts.approval ? { approvalId: opts.approval } : {}),
-          ...(dpopJkt ? { dpopJkt } : {}),
-        });
-        if (opts.out) {
-          writeFileSync(opts.out, `${issued.claim}\n`, { mode: 0o600 });
-          process.stderr.write(`claim ${issued.jti} for ${opts.tool} written to ${opts.out}, expires ${issued.expiresAt}\n`);
-        } else {
-          process.stdout.write(`${issued.claim}\n`);
-        }
-      } finally {
-        await rt.close();
-      }
-    }));
+      }),
+    );
   broker
     .command('approve')
-    .description("Record a human's approval of one call (tool, subject, tenant, arguments); prints its id")
+    .description(
+      "Record a human's approval of one call (tool, subject, tenant, arguments); prints its id",
+    )
     .requiredOption('--tool <id>', 'tool id')
     .requiredOption('--args <file>', 'JSON file with the exact arguments being approved')
     .requiredOption('--sub <subject>', 'the principal who will make the call')
     .option('--tenant <tenant>', 'tenant (default: config tenant)')
     .option('--by <approver>', 'who approves (default: $USER)')
     .option('--config <file>', 'config file', 'toolcage.config.yaml')
-    .action(action(async (opts: { config: string; tool: string; args: string; sub: string; tenant?: string; by?: string }) => {
-      const loaded = configFrom(opts);
-      const args = readJsonFile(opts.args, 'arguments');
-      const rt = await createBrokerRuntime(loaded);
-      try {
-        const record = await rt.broker.recordApproval({ tool: opts.tool, args, sub: opts.sub, tenant: opts.tenant ?? loaded.config.tenant, status: 'approved', decidedBy: opts.by ?? process.env.USER ?? 'cli' });
-        process.stdout.write(`${record.id}\n`);
-        process.stderr.write(`approved ${record.tool} for ${record.sub} (tenant ${record.tenant}, args ${record.argsHash}) until ${new Date(record.expiresAtMs).toISOString()}; single use\n`);
-      } finally {
-        await rt.close();
-      }
-    }));
+    .action(
+      action(
+        async (opts: {
+          config: string;
+          tool: string;
+          args: string;
+          sub: string;
+          tenant?: string;
+          by?: string;
+        }) => {
+          const loaded = configFrom(opts);
+          const args = readJsonFile(opts.args, 'arguments');
+          const rt = await createBrokerRuntime(loaded);
+          try {
+            const record = await rt.broker.recordApproval({
+              tool: opts.tool,
+              args,
+              sub: opts.sub,
+              tenant: opts.tenant ?? loaded.config.tenant,
+              status: 'approved',
+              decidedBy: opts.by ?? process.env.USER ?? 'cli',
+            });
+            process.stdout.write(`${record.id}\n`);
+            process.stderr.write(
+              `approved ${record.tool} for ${record.sub} (tenant ${record.tenant}, args ${record.argsHash}) until ${new Date(record.expiresAtMs).toISOString()}; single use\n`,
+            );
+          } finally {
+            await rt.close();
+          }
+        },
+      ),
+    );
   for (const c of extra) broker.addCommand(c);
   return broker;
 }

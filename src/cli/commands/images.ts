@@ -19,7 +19,9 @@ function engineError(err: unknown, socketPath: string): unknown {
  * registry lock pins as `artifactSha256`.
  */
 export function imagesCommand(): Command {
-  const images = new Command('images').description('Build and list the Docker tool images (offline, reproducible)');
+  const images = new Command('images').description(
+    'Build and list the Docker tool images (offline, reproducible)',
+  );
 
   images
     .command('build')
@@ -34,7 +36,10 @@ export function imagesCommand(): Command {
             socketPath: opts.socket,
             includeTest: opts.includeTest,
             onProgress: (b, i, total) => {
-              if (!opts.json) process.stdout.write(`[${i}/${total}] ${b.image} ${b.status} identity ${b.identity} (${(b.bytes / 1024).toFixed(0)} KiB)\n`);
+              if (!opts.json)
+                process.stdout.write(
+                  `[${i}/${total}] ${b.image} ${b.status} identity ${b.identity} (${(b.bytes / 1024).toFixed(0)} KiB)\n`,
+                );
             },
           });
           if (opts.json) printJson({ images: built });
@@ -46,7 +51,9 @@ export function imagesCommand(): Command {
 
   images
     .command('list')
-    .description('List each recipe, its image, content identity, and whether the local image is up to date')
+    .description(
+      'List each recipe, its image, content identity, and whether the local image is up to date',
+    )
     .option('--socket <path>', 'Docker engine socket', DEFAULT_SOCKET_PATH)
     .option('--json', 'print as one JSON line', false)
     .action(
@@ -58,8 +65,11 @@ export function imagesCommand(): Command {
             return;
           }
           for (const img of list) {
-            const state = img.identity === undefined ? 'missing' : img.upToDate ? 'up to date' : 'stale';
-            process.stdout.write(`${img.image}\t${state}\t${img.identity ?? '-'}${img.testOnly ? '\t(test only)' : ''}\n`);
+            const state =
+              img.identity === undefined ? 'missing' : img.upToDate ? 'up to date' : 'stale';
+            process.stdout.write(
+              `${img.image}\t${state}\t${img.identity ?? '-'}${img.testOnly ? '\t(test only)' : ''}\n`,
+            );
           }
         } catch (err) {
           throw engineError(err, opts.socket);

@@ -10,19 +10,33 @@ import { action, printJson, writeSecretFile } from '../io.ts';
  * `<name>.jwks.json`. Older keys stay in the JWKS (rotation: claims they
  * signed keep verifying until they expire); remove them with --replace.
  */
-export async function writeKeyPair(dir: string, name: string, alg: SigningAlg, replace: boolean): Promise<{ kid: string; privateFile: string; jwksFile: string }> {
+export async function writeKeyPair(
+  dir: string,
+  name: string,
+  alg: SigningAlg,
+  replace: boolean,
+): Promise<{ kid: string; privateFile: string; jwksFile: string }> {
   mkdirSync(dir, { recursive: true });
   const { privateJwk, publicJwk } = await generateSigningKey(alg);
   const privateFile = join(dir, `${name}.private.jwk.json`);
   const jwksFile = join(dir, `${name}.jwks.json`);
-  const existing: JWK[] = !replace && existsSync(jwksFile) ? ((JSON.parse(readFileSync(jwksFile, 'utf8')) as JSONWebKeySet).keys ?? []) : [];
+  const existing: JWK[] =
+    !replace && existsSync(jwksFile)
+      ? ((JSON.parse(readFileSync(jwksFile, 'utf8')) as JSONWebKeySet).keys ?? [])
+      : [];
   if (!replace && existsSync(privateFile)) {
     // Keep the previous private key beside the new one, so an operator can roll back.
     const old = JSON.parse(readFileSync(privateFile, 'utf8')) as JWK;
-    writeSecretFile(join(dir, `${name}.${old.kid ?? 'previous'}.private.jwk.json`), `${JSON.stringify(old, null, 2)}\n`);
+    writeSecretFile(
+      join(dir, `${name}.${old.kid ?? 'previous'}.private.jwk.json`),
+      `${JSON.stringify(old, null, 2)}\n`,
+    );
   }
   writeSecretFile(privateFile, `${JSON.stringify(privateJwk, null, 2)}\n`);
-  writeFileSync(jwksFile, `${JSON.stringify({ keys: [publicJwk, ...existing.filter((k) => k.kid !== publicJwk.kid)] }, null, 2)}\n`);
+  writeFileSync(
+    jwksFile,
+    `${JSON.stringify({ keys: [publicJwk, ...existing.filter((k) => k.kid !== publicJwk.kid)] }, null, 2)}\n`,
+  );
   return { kid: publicJwk.kid!, privateFile, jwksFile };
 }
 
@@ -30,13 +44,23 @@ export function keysCommand(): Command {
   const keys = new Command('keys').description('Signing keys for the broker and the registry lock');
   keys
     .command('generate')
-    .description('Generate a signing key pair: a private JWK and the public JWKS (kid = RFC 7638 thumbprint)')
-    .addOption(new Option('--alg <alg>', 'signature algorithm').choices(['EdDSA', 'ES256']).default('EdDSA'))
+    .description(
+      'Generate a signing key pair: a private JWK and the public JWKS (kid = RFC 7638 thumbprint)',
+    )
+    .addOption(
+      new Option('--alg <alg>', 'signature algorithm').choices(['EdDSA', 'ES256']).default('EdDSA'),
+    )
     .option('--dir <dir>', 'where to write the files', 'keys')
     .option('--name <name>', 'file name stem: broker, registry, ...', 'broker')
-    .option('--replace', 'drop older public keys from the JWKS instead of keeping them for rotation', false)
-    .action(action(async (opts: { alg: SigningAlg; dir: string; name: string; replace: boolean }) => {
-      printJson(await writeKeyPair(opts.dir, opts.name, opts.alg, opts.replace));
-    }));
+    .option(
+      '--replace',
+      'drop older public keys from the JWKS instead of keeping them for rotation',
+      false,
+    )
+    .action(
+      action(async (opts: { alg: SigningAlg; dir: string; name: string; replace: boolean }) => {
+        printJson(await writeKeyPair(opts.dir, opts.name, opts.alg, opts.replace));
+      }),
+    );
   return keys;
 }

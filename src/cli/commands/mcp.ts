@@ -6,39 +6,67 @@ import { createBrokerRuntime } from '../../runtime/broker.ts';
 import type { ToolcageMcpService } from '../../mcp/service.ts';
 import { action, configFrom, printJson } from '../io.ts';
 
-interface McpOptions { config: string; port?: string; host?: string; runnerUrl?: string; watch: boolean }
+interface McpOptions {
+  config: string;
+  port?: string;
+  host?: string;
+  runnerUrl?: string;
+  watch: boolean;
+}
 
 function parsePort(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ToolcageError('request_invalid', { message: `--port must be a whole number from 0 to 65535, got ${value}` });
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new ToolcageError('request_invalid', {
+      message: `--port must be a whole number from 0 to 65535, got ${value}`,
+    });
   return n;
 }
 
-async function serveHttp(loaded: LoadedConfig, port: number, opts: McpOptions, service: ToolcageMcpService): Promise<void> {
+async function serveHttp(
+  loaded: LoadedConfig,
+  port: number,
+  opts: McpOptions,
+  service: ToolcageMcpService,
+): Promise<void> {
   const { IdentityVerifier } = await import('../../identity/verifier.ts');
   const { startMcpHttp } = await import('../../mcp/http.ts');
   const m = loaded.config.mcp;
   const id = m.identity;
   if (!id) {
-    throw new ToolcageError('config_invalid', { message: 'toolcage mcp --port needs mcp.identity in the config (issuer, jwksFile or jwksUrl): HTTP clients must present bearer tokens from an identity provider. Use stdio (no --port) for a local client.' });
+    throw new ToolcageError('config_invalid', {
+      message:
+        'toolcage mcp --port needs mcp.identity in the config (issuer, jwksFile or jwksUrl): HTTP clients must present bearer tokens from an identity provider. Use stdio (no --port) for a local client.',
+    });
   }
   const host = opts.host ?? m.http.host;
-  const identity = (resourceUrl: string) => new IdentityVerifier({
-    defaultTenant: loaded.config.tenant,
-    tokens: {
-      issuer: id.issuer,
-      // RFC 8707: by default a token must be issued for this very resource.
-      audience: id.audience ?? resourceUrl,
-      keys: id.jwksFile ? { jwksFile: loaded.path(id.jwksFile) } : { jwksUrl: id.jwksUrl! },
-      rolesClaim: id.rolesClaim,
-      ...(id.tenantClaim ? { tenantClaim: id.tenantClaim } : {}),
-      algorithms: id.algorithms,
-      clockToleranceSeconds: id.clockToleranceSeconds,
-    },
+  const identity = (resourceUrl: string) =>
+    new IdentityVerifier({
+      defaultTenant: loaded.config.tenant,
+      tokens: {
+        issuer: id.issuer,
+        // RFC 8707: by default a token must be issued for this very resource.
+        audience: id.audience ?? resourceUrl,
+        keys: id.jwksFile ? { jwksFile: loaded.path(id.jwksFile) } : { jwksUrl: id.jwksUrl! },
+        rolesClaim: id.rolesClaim,
+        ...(id.tenantClaim ? { tenantClaim: id.tenantClaim } : {}),
+        algorithms: id.algorithms,
+        clockToleranceSeconds: id.clockToleranceSeconds,
+      },
+    });
+  const server = await startMcpHttp({
+    service,
+    identity,
+    host,
+    port,
+    ...(m.resourceUrl ? { resourceUrl: m.resourceUrl } : {}),
+    authorizationServers: id.authorizationServers ?? [id.issuer],
+    maxSessions: m.http.maxSessions,
   });
-  const server = await startMcpHttp({ service, identity, host, port, ...(m.resourceUrl ? { resourceUrl: m.resourceUrl } : {}), authorizationServers: id.authorizationServers ?? [id.issuer], maxSessions: m.http.maxSessions });
-  process.stderr.write(`${JSON.stringify({ mcp: server.url, resourceMetadata: server.resourceMetadataUrl })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ mcp: server.url, resourceMetadata: server.resourceMetadataUrl })}\n`,
+  );
   await new Promise<void>((done) => {
     const stop = () => void server.close().then(done, done);
     process.once('SIGTERM', stop);
@@ -49,49 +77,83 @@ async function serveHttp(loaded: LoadedConfig, port: number, opts: McpOptions, s
 /** `toolcage mcp`: the registry's tools as an MCP server (stdio, or Streamable HTTP with --port). */
 export function mcpCommand(): Command {
   const mcp = new Command('mcp')
-    .description("An MCP server exposing the registry's allowlisted tools through the broker and the runner (stdio, or Streamable HTTP on loopback with --port)")
-    .option('--port <n>', 'serve Streamable HTTP at http://HOST:N/mcp instead of stdio (bearer tokens from mcp.identity)')
+    .description(
+      "An MCP server exposing the registry's allowlisted tools through the broker and the runner (stdio, or Streamable HTTP on loopback with --port)",
+    )
+    .option(
+      '--port <n>',
+      'serve Streamable HTTP at http://HOST:N/mcp instead of stdio (bearer tokens from mcp.identity)',
+    )
     .option('--host <host>', 'HTTP listen address (default mcp.http.host, 127.0.0.1)')
-    .option('--runner-url <url>', 'a remote runner (`toolcage serve`) instead of the in-process one')
+    .option(
+      '--runner-url <url>',
+      'a remote runner (`toolcage serve`) instead of the in-process one',
+    )
     .option('--no-watch', 'do not reload when the registry lock changes (SIGHUP still reloads)')
     .option('--config <file>', 'config file', 'toolcage.config.yaml')
-    .action(action(async (opts: McpOptions) => {
-      const loaded = configFrom(opts);
-      const port = parsePort(opts.port);
-      const { ToolcageMcpService } = await import('../../mcp/service.ts');
-      const service = await ToolcageMcpService.create(loaded, { configFile: resolve(opts.config), ...(opts.runnerUrl ? { runnerUrl: opts.runnerUrl } : {}) });
-      const onHup = () => void service.reload().catch((err: Error) => process.stderr.write(`toolcage mcp: reload failed: ${err.message}\n`));
-      process.on('SIGHUP', onHup);
-      if (opts.watch) service.watchLock();
-      try {
-        if (port === undefined) {
-          const { serveStdio } = await import('../../mcp/stdio.ts');
-          await serveStdio(service);
-        } else {
-          await serveHttp(loaded, port, opts, service);
+    .action(
+      action(async (opts: McpOptions) => {
+        const loaded = configFrom(opts);
+        const port = parsePort(opts.port);
+        const { ToolcageMcpService } = await import('../../mcp/service.ts');
+        const service = await ToolcageMcpService.create(loaded, {
+          configFile: resolve(opts.config),
+          ...(opts.runnerUrl ? { runnerUrl: opts.runnerUrl } : {}),
+        });
+        const onHup = () =>
+          void service
+            .reload()
+            .catch((err: Error) =>
+              process.stderr.write(`toolcage mcp: reload failed: ${err.message}\n`),
+            );
+        process.on('SIGHUP', onHup);
+        if (opts.watch) service.watchLock();
+        try {
+          if (port === undefined) {
+            const { serveStdio } = await import('../../mcp/stdio.ts');
+            await serveStdio(service);
+          } else {
+            await serveHttp(loaded, port, opts, service);
+          }
+        } finally {
+          process.off('SIGHUP', onHup);
+          await service.close();
         }
-      } finally {
-        process.off('SIGHUP', onHup);
-        await service.close();
-      }
-    }));
+      }),
+    );
   mcp
     .command('approve')
-    .description('Approve (or --deny) a pending approval request that `toolcage mcp` created for a high-risk call')
+    .description(
+      'Approve (or --deny) a pending approval request that `toolcage mcp` created for a high-risk call',
+    )
     .argument('<id>', 'approval id (apr_...)')
     .option('--deny', 'deny instead of approve', false)
     .option('--by <approver>', 'who decides (default: $USER)')
     // --config is the parent's option (commander hands it to `mcp` wherever it appears).
-    .action(action(async (id: string, _opts: unknown, cmd: Command) => {
-      const opts = cmd.optsWithGlobals<{ config: string; deny: boolean; by?: string }>();
-      const loaded = configFrom(opts);
-      const rt = await createBrokerRuntime(loaded);
-      try {
-        const record = await rt.broker.decideApproval(id, opts.deny ? 'denied' : 'approved', opts.by ?? process.env.USER ?? 'cli');
-        printJson({ id: record.id, status: record.status, tool: record.tool, sub: record.sub, tenant: record.tenant, argsHash: record.argsHash, expiresAt: new Date(record.expiresAtMs).toISOString() });
-      } finally {
-        await rt.close();
-      }
-    }));
+    .action(
+      action(async (id: string, _opts: unknown, cmd: Command) => {
+        const opts = cmd.optsWithGlobals<{ config: string; deny: boolean; by?: string }>();
+        const loaded = configFrom(opts);
+        const rt = await createBrokerRuntime(loaded);
+        try {
+          const record = await rt.broker.decideApproval(
+            id,
+            opts.deny ? 'denied' : 'approved',
+            opts.by ?? process.env.USER ?? 'cli',
+          );
+          printJson({
+            id: record.id,
+            status: record.status,
+            tool: record.tool,
+            sub: record.sub,
+            tenant: record.tenant,
+            argsHash: record.argsHash,
+            expiresAt: new Date(record.expiresAtMs).toISOString(),
+          });
+        } finally {
+          await rt.close();
+        }
+      }),
+    );
   return mcp;
 }

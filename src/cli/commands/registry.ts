@@ -21,34 +21,53 @@ async function imageIdentityFor(loaded: LoadedConfig): Promise<ImageIdentityReso
 }
 
 export function registryCommand(): Command {
-  const registry = new Command('registry').description('The allowlist: hash-pinned manifests and artifacts in a signed lock');
+  const registry = new Command('registry').description(
+    'The allowlist: hash-pinned manifests and artifacts in a signed lock',
+  );
   registry
     .command('lock')
-    .description('Hash every manifest and artifact and write the signed tool-manifests/registry.lock.json')
+    .description(
+      'Hash every manifest and artifact and write the signed tool-manifests/registry.lock.json',
+    )
     .option('--config <file>', 'config file', 'toolcage.config.yaml')
-    .action(action(async (opts: { config: string }) => {
-      const loaded = configFrom(opts);
-      const key = await loadSigningKey(loaded.path(loaded.config.registry.signingKey));
-      const lock = await writeSignedLock(loaded.path(loaded.config.registry.dir), key, await imageIdentityFor(loaded));
-      printJson({ locked: lock.tools.map((t) => `${t.id}@${t.version}`), kid: key.kid });
-    }));
+    .action(
+      action(async (opts: { config: string }) => {
+        const loaded = configFrom(opts);
+        const key = await loadSigningKey(loaded.path(loaded.config.registry.signingKey));
+        const lock = await writeSignedLock(
+          loaded.path(loaded.config.registry.dir),
+          key,
+          await imageIdentityFor(loaded),
+        );
+        printJson({ locked: lock.tools.map((t) => `${t.id}@${t.version}`), kid: key.kid });
+      }),
+    );
   registry
     .command('verify')
-    .description('Exit 0 only when the lock signature and every pinned hash still match; names each mismatch')
+    .description(
+      'Exit 0 only when the lock signature and every pinned hash still match; names each mismatch',
+    )
     .option('--config <file>', 'config file', 'toolcage.config.yaml')
-    .action(action(async (opts: { config: string }) => {
-      const loaded = configFrom(opts);
-      const r = loaded.config.registry;
-      const result = await verifyRegistry({
-        dir: loaded.path(r.dir),
-        insecureSkipLockSignature: r.insecureSkipLockSignature,
-        ...(r.insecureSkipLockSignature ? {} : { lockKeys: loadJwksFile(loaded.path(r.publicKeys)) }),
-        ...(await imageIdentityFor(loaded).then((f) => (f ? { imageIdentity: f } : {}))),
-      });
-      if (result.problems.length > 0) {
-        throw new ToolcageError('registry_invalid', { message: `Registry verification failed:\n- ${result.problems.join('\n- ')}`, details: result });
-      }
-      printJson({ ok: true, ...result });
-    }));
+    .action(
+      action(async (opts: { config: string }) => {
+        const loaded = configFrom(opts);
+        const r = loaded.config.registry;
+        const result = await verifyRegistry({
+          dir: loaded.path(r.dir),
+          insecureSkipLockSignature: r.insecureSkipLockSignature,
+          ...(r.insecureSkipLockSignature
+            ? {}
+            : { lockKeys: loadJwksFile(loaded.path(r.publicKeys)) }),
+          ...(await imageIdentityFor(loaded).then((f) => (f ? { imageIdentity: f } : {}))),
+        });
+        if (result.problems.length > 0) {
+          throw new ToolcageError('registry_invalid', {
+            message: `Registry verification failed:\n- ${result.problems.join('\n- ')}`,
+            details: result,
+          });
+        }
+        printJson({ ok: true, ...result });
+      }),
+    );
   return registry;
 }

@@ -23,18 +23,28 @@ export function stopOnSignals(stop: () => Promise<unknown>, log: (msg: string) =
 
 export function serveCommand(): Command {
   return new Command('serve')
-    .description("The runner's HTTP service: GET /v1/tools, POST /v1/tools/{id}/invoke, /healthz, /readyz, /metrics")
+    .description(
+      "The runner's HTTP service: GET /v1/tools, POST /v1/tools/{id}/invoke, /healthz, /readyz, /metrics",
+    )
     .option('--config <file>', 'config file', 'toolcage.config.yaml')
     .option('--host <host>', 'listen address (default: runner.http.host)')
     .option('--port <port>', 'listen port (default: runner.http.port; 0 picks a free one)')
-    .action(action(async (opts: { config: string; host?: string; port?: string }) => {
-      const loaded = configFrom(opts);
-      const service = await createRunnerService(loaded);
-      const url = await service.listen({ ...(opts.host ? { host: opts.host } : {}), ...(opts.port !== undefined ? { port: Number(opts.port) } : {}) });
-      service.app.log.info({ url }, 'toolcage runner listening');
-      stopOnSignals(async () => {
-        const { aborted } = await service.shutdown();
-        service.app.log.info({ aborted }, 'toolcage runner stopped');
-      }, (msg) => service.app.log.info(msg));
-    }));
+    .action(
+      action(async (opts: { config: string; host?: string; port?: string }) => {
+        const loaded = configFrom(opts);
+        const service = await createRunnerService(loaded);
+        const url = await service.listen({
+          ...(opts.host ? { host: opts.host } : {}),
+          ...(opts.port !== undefined ? { port: Number(opts.port) } : {}),
+        });
+        service.app.log.info({ url }, 'toolcage runner listening');
+        stopOnSignals(
+          async () => {
+            const { aborted } = await service.shutdown();
+            service.app.log.info({ aborted }, 'toolcage runner stopped');
+          },
+          (msg) => service.app.log.info(msg),
+        );
+      }),
+    );
 }

@@ -74,7 +74,20 @@ export interface DockerApi {
 /** Whether an error says the engine cannot be reached at all (as opposed to refusing one request). */
 export function isEngineUnreachable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && ['ENOENT', 'ECONNREFUSED', 'EACCES', 'EPERM', 'ECONNRESET', 'ENOTSOCK', 'EPIPE', 'ETIMEDOUT', 'ENOTCONN'].includes(code);
+  return (
+    typeof code === 'string' &&
+    [
+      'ENOENT',
+      'ECONNREFUSED',
+      'EACCES',
+      'EPERM',
+      'ECONNRESET',
+      'ENOTSOCK',
+      'EPIPE',
+      'ETIMEDOUT',
+      'ENOTCONN',
+    ].includes(code)
+  );
 }
 
 function statusOf(err: unknown): number | undefined {
@@ -96,14 +109,18 @@ export function dockerodeApi(socketPath: string): DockerApi {
       return container.id;
     },
     async attach(id) {
-      const stream = await docker.getContainer(id).attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true });
+      const stream = await docker
+        .getContainer(id)
+        .attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true });
       return stream as unknown as Duplex;
     },
     async start(id) {
       await docker.getContainer(id).start();
     },
     async wait(id) {
-      const result = (await docker.getContainer(id).wait({ condition: 'not-running' })) as { StatusCode: number };
+      const result = (await docker.getContainer(id).wait({ condition: 'not-running' })) as {
+        StatusCode: number;
+      };
       return { StatusCode: result.StatusCode };
     },
     async inspectContainer(id) {
@@ -133,13 +150,19 @@ export function dockerodeApi(socketPath: string): DockerApi {
       } catch (err) {
         // 404: already gone. 409 "removal already in progress": the engine finishes it.
         if (statusOf(err) === 404) return;
-        if (statusOf(err) === 409 && /already in progress/i.test(String((err as Error).message))) return;
+        if (statusOf(err) === 409 && /already in progress/i.test(String((err as Error).message)))
+          return;
         throw err;
       }
     },
     async listContainers(labelFilters) {
       const list = await docker.listContainers({ all: true, filters: { label: labelFilters } });
-      return list.map((c) => ({ Id: c.Id, Labels: c.Labels ?? {}, State: c.State, Created: c.Created }));
+      return list.map((c) => ({
+        Id: c.Id,
+        Labels: c.Labels ?? {},
+        State: c.State,
+        Created: c.Created,
+      }));
     },
     async inspectImage(ref) {
       try {
@@ -159,10 +182,19 @@ export function dockerodeApi(socketPath: string): DockerApi {
       return out;
     },
     async importImage(tar, repo, tag) {
-      const stream = await docker.importImage(tar as unknown as NodeJS.ReadableStream, { repo, tag });
-      const messages = await new Promise<Array<{ status?: string; error?: string }>>((resolve, reject) => {
-        docker.modem.followProgress(stream, (err: Error | null, out: Array<{ status?: string; error?: string }>) => (err ? reject(err) : resolve(out)));
+      const stream = await docker.importImage(tar as unknown as NodeJS.ReadableStream, {
+        repo,
+        tag,
       });
+      const messages = await new Promise<Array<{ status?: string; error?: string }>>(
+        (resolve, reject) => {
+          docker.modem.followProgress(
+            stream,
+            (err: Error | null, out: Array<{ status?: string; error?: string }>) =>
+              err ? reject(err) : resolve(out),
+          );
+        },
+      );
       const failed = messages.find((m) => m.error);
       if (failed) throw new Error(`image import failed: ${failed.error}`);
       const info = await this.inspectImage(`${repo}:${tag}`);

@@ -19,7 +19,11 @@
  */
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONTAINER_SOCKET_PATH, startSocketProxy, type SocketProxy } from '../../egress/socket-proxy.ts';
+import {
+  CONTAINER_SOCKET_PATH,
+  startSocketProxy,
+  type SocketProxy,
+} from '../../egress/socket-proxy.ts';
 import type { EgressSession } from '../../egress/gateway.ts';
 import type { RunCredential } from '../backend.ts';
 import { TOOL_UID, type BindMount } from './container-spec.ts';
@@ -50,14 +54,20 @@ export interface CallMountsInput {
   secretsRoot?: string;
 }
 
-function writeSecrets(root: string, credentials: readonly RunCredential[]): { parent: string; dir: string } {
+function writeSecrets(
+  root: string,
+  credentials: readonly RunCredential[],
+): { parent: string; dir: string } {
   const parent = mkdtempSync(join(root, 'toolcage-secrets-'));
   try {
     chmodSync(parent, 0o700);
     const dir = join(parent, 's');
     mkdirSync(dir, { mode: 0o700 });
     for (const c of credentials) {
-      if (!FILE_NAME.test(c.as)) throw new CallMountError(`The file credential name "${c.as.slice(0, 64)}" is not a valid file name.`);
+      if (!FILE_NAME.test(c.as))
+        throw new CallMountError(
+          `The file credential name "${c.as.slice(0, 64)}" is not a valid file name.`,
+        );
       const file = join(dir, c.as);
       // 'wx': a second credential with the same name is a manifest bug, never a silent overwrite.
       writeFileSync(file, c.value, { mode: 0o400, flag: 'wx' });
@@ -71,9 +81,15 @@ function writeSecrets(root: string, credentials: readonly RunCredential[]): { pa
     if (err instanceof CallMountError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EPERM') {
-      throw new CallMountError(`This tool takes a credential as a file (expose: file), which must belong to the tool's uid ${TOOL_UID}; the runner cannot give files away (it needs to run as root or hold CAP_CHOWN). Use expose: egress, or run the runner with that right.`, { cause: err });
+      throw new CallMountError(
+        `This tool takes a credential as a file (expose: file), which must belong to the tool's uid ${TOOL_UID}; the runner cannot give files away (it needs to run as root or hold CAP_CHOWN). Use expose: egress, or run the runner with that right.`,
+        { cause: err },
+      );
     }
-    throw new CallMountError(`Could not write the tool's file credentials under ${root}${typeof code === 'string' ? ` (${code})` : ''}.`, { cause: err });
+    throw new CallMountError(
+      `Could not write the tool's file credentials under ${root}${typeof code === 'string' ? ` (${code})` : ''}.`,
+      { cause: err },
+    );
   }
 }
 

@@ -29,10 +29,19 @@ const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
  */
 export async function classify(outcome: CallOutcome, ctx: ClassifyContext): Promise<RunResult> {
   const stderr = outcome.output.stderr.toString('utf8');
-  const fail = (code: Extract<RunResult, { ok: false }>['code'], message: string): RunResult => ({ ok: false, code, message, durationMs: ctx.durationMs(), stderr });
+  const fail = (code: Extract<RunResult, { ok: false }>['code'], message: string): RunResult => ({
+    ok: false,
+    code,
+    message,
+    durationMs: ctx.durationMs(),
+    stderr,
+  });
   switch (outcome.kind) {
     case 'overflow':
-      return fail('output_too_large', `The tool wrote more than its maxOutputBytes limit (${ctx.limits.maxOutputBytes} bytes) to stdout and was stopped.`);
+      return fail(
+        'output_too_large',
+        `The tool wrote more than its maxOutputBytes limit (${ctx.limits.maxOutputBytes} bytes) to stdout and was stopped.`,
+      );
     case 'timeout':
       return fail(
         'timeout',
@@ -41,9 +50,15 @@ export async function classify(outcome: CallOutcome, ctx: ClassifyContext): Prom
           : `The tool ran past its time limit (${ctx.limits.timeoutMs} ms) and was stopped.`,
       );
     case 'aborted':
-      return fail('sandbox_failed', 'The run was cancelled before it finished (the caller went away); the container was stopped.');
+      return fail(
+        'sandbox_failed',
+        'The run was cancelled before it finished (the caller went away); the container was stopped.',
+      );
     case 'broken':
-      return fail('sandbox_failed', 'The Docker engine lost track of the container during the run.');
+      return fail(
+        'sandbox_failed',
+        'The Docker engine lost track of the container during the run.',
+      );
     case 'exited':
       break;
   }
@@ -56,9 +71,15 @@ export async function classify(outcome: CallOutcome, ctx: ClassifyContext): Prom
       state = (await ctx.inspect()) ?? state;
     }
     if (state?.OOMKilled === true || statusCode === 137) {
-      return fail('memory_limit', `The tool used more than its memory limit (${ctx.limits.memoryMb} MiB) and was killed.`);
+      return fail(
+        'memory_limit',
+        `The tool used more than its memory limit (${ctx.limits.memoryMb} MiB) and was killed.`,
+      );
     }
-    return fail('sandbox_failed', `The tool exited with status ${statusCode}${statusCode > 128 && statusCode < 160 ? ` (signal ${statusCode - 128})` : ''}.`);
+    return fail(
+      'sandbox_failed',
+      `The tool exited with status ${statusCode}${statusCode > 128 && statusCode < 160 ? ` (signal ${statusCode - 128})` : ''}.`,
+    );
   }
   let text: string;
   try {

@@ -25,7 +25,12 @@ export interface DemuxOptions {
  * the container writes: nothing is buffered beyond the caps.
  */
 export class Demuxer {
-  readonly output: CappedOutput = { stdout: Buffer.alloc(0), stdoutBytes: 0, stderr: Buffer.alloc(0), stderrBytes: 0 };
+  readonly output: CappedOutput = {
+    stdout: Buffer.alloc(0),
+    stdoutBytes: 0,
+    stderr: Buffer.alloc(0),
+    stderrBytes: 0,
+  };
   private readonly stdoutChunks: Buffer[] = [];
   private readonly stderrChunks: Buffer[] = [];
   private header = Buffer.alloc(0);

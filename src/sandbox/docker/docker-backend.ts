@@ -88,17 +88,26 @@ function describe(value: unknown): string {
   return Array.isArray(value) ? 'an array' : 'an object';
 }
 
-function intOption(name: string, value: unknown, fallback: number, min: number, max: number): number {
+function intOption(
+  name: string,
+  value: unknown,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new TypeError(`Expected ${name} to be an integer from ${min} to ${max}, got ${describe(value)}`);
+    throw new TypeError(
+      `Expected ${name} to be an integer from ${min} to ${max}, got ${describe(value)}`,
+    );
   }
   return value;
 }
 
 function positive(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new TypeError(`Expected ${name} to be a positive number, got ${describe(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+    throw new TypeError(`Expected ${name} to be a positive number, got ${describe(value)}`);
   return value;
 }
 
@@ -117,29 +126,58 @@ function positive(name: string, value: unknown, fallback: number): number {
  * const result = await docker.run({ invocationId, tool, input: { text: 'hi' } });
  */
 export function createDockerBackend(options: DockerBackendOptions = {}): DockerBackend {
-  if (options === null || typeof options !== 'object') throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
-  if (options.socketPath !== undefined && (typeof options.socketPath !== 'string' || !options.socketPath.startsWith('/'))) {
-    throw new TypeError(`Expected options.socketPath to be an absolute path, got ${describe(options.socketPath)}`);
+  if (options === null || typeof options !== 'object')
+    throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
+  if (
+    options.socketPath !== undefined &&
+    (typeof options.socketPath !== 'string' || !options.socketPath.startsWith('/'))
+  ) {
+    throw new TypeError(
+      `Expected options.socketPath to be an absolute path, got ${describe(options.socketPath)}`,
+    );
   }
-  if (options.runnerId !== undefined && (typeof options.runnerId !== 'string' || !RUNNER_ID.test(options.runnerId))) {
-    throw new TypeError(`Expected options.runnerId to match ${RUNNER_ID}, got ${describe(options.runnerId)}`);
+  if (
+    options.runnerId !== undefined &&
+    (typeof options.runnerId !== 'string' || !RUNNER_ID.test(options.runnerId))
+  ) {
+    throw new TypeError(
+      `Expected options.runnerId to match ${RUNNER_ID}, got ${describe(options.runnerId)}`,
+    );
   }
   if (options.pool !== undefined && (options.pool === null || typeof options.pool !== 'object')) {
-    throw new TypeError(`Expected options.pool to be an object like { size: 2, idleMs: 60000 }, got ${describe(options.pool)}`);
+    throw new TypeError(
+      `Expected options.pool to be an object like { size: 2, idleMs: 60000 }, got ${describe(options.pool)}`,
+    );
   }
   const poolSize = intOption('options.pool.size', options.pool?.size, 2, 0, 64);
   const idleMs = intOption('options.pool.idleMs', options.pool?.idleMs, 60_000, 100, 86_400_000);
   const tmpfsMb = intOption('options.tmpfsMb', options.tmpfsMb, 8, 1, 1024);
   const shmMb = intOption('options.shmMb', options.shmMb, 1, 1, 64);
   const nofile = intOption('options.nofile', options.nofile, 64, 16, 65_536);
-  const maxStderrBytes = intOption('options.maxStderrBytes', options.maxStderrBytes, 8192, 0, 1_048_576);
+  const maxStderrBytes = intOption(
+    'options.maxStderrBytes',
+    options.maxStderrBytes,
+    8192,
+    0,
+    1_048_576,
+  );
   const defaultCpus = positive('options.defaultCpus', options.defaultCpus, 1);
   const defaultPids = intOption('options.defaultPids', options.defaultPids, 64, 4, 4096);
-  if (options.secretsDir !== undefined && (typeof options.secretsDir !== 'string' || !options.secretsDir.startsWith('/'))) {
-    throw new TypeError(`Expected options.secretsDir to be an absolute path, got ${describe(options.secretsDir)}`);
+  if (
+    options.secretsDir !== undefined &&
+    (typeof options.secretsDir !== 'string' || !options.secretsDir.startsWith('/'))
+  ) {
+    throw new TypeError(
+      `Expected options.secretsDir to be an absolute path, got ${describe(options.secretsDir)}`,
+    );
   }
-  if (options.egress !== undefined && typeof (options.egress as Partial<EgressGateway> | null)?.open !== 'function') {
-    throw new TypeError(`Expected options.egress to be an EgressGateway, got ${describe(options.egress)}`);
+  if (
+    options.egress !== undefined &&
+    typeof (options.egress as Partial<EgressGateway> | null)?.open !== 'function'
+  ) {
+    throw new TypeError(
+      `Expected options.egress to be an EgressGateway, got ${describe(options.egress)}`,
+    );
   }
 
   const api = options.api ?? dockerodeApi(options.socketPath ?? DEFAULT_SOCKET_PATH);
@@ -170,15 +208,18 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
           () => undefined, // no engine yet: nothing to clean; `health()` and `run` say so.
         );
 
-  const idleTimer = setInterval(() => {
-    const now = Date.now();
-    for (const [key, pool] of pools) {
-      if (pool.idleFor(now) > idleMs) {
-        pool.close();
-        pools.delete(key);
+  const idleTimer = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [key, pool] of pools) {
+        if (pool.idleFor(now) > idleMs) {
+          pool.close();
+          pools.delete(key);
+        }
       }
-    }
-  }, Math.min(idleMs, 5000));
+    },
+    Math.min(idleMs, 5000),
+  );
   idleTimer.unref();
 
   const limitsOf = (limits: RunLimits): Required<RunLimits> => ({
@@ -190,27 +231,57 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
   });
 
   const checkTool = (tool: SandboxTool): void => {
-    if (tool?.runtime !== 'docker') throw new TypeError(`Expected a docker tool, got runtime ${describe(tool?.runtime)}`);
-    if (typeof tool.image !== 'string' || tool.image === '') throw new TypeError(`Expected tool.image to be an image name, got ${describe(tool.image)}`);
-    if (typeof tool.imageId !== 'string' || !/^[0-9a-f]{64}$/.test(tool.imageId)) throw new TypeError(`Expected tool.imageId to be the pinned content identity (64 hex digits), got ${describe(tool.imageId)}`);
-    if (!Array.isArray(tool.command) || tool.command.length === 0 || !tool.command.every((a) => typeof a === 'string')) {
-      throw new TypeError(`Expected tool.command to be a non-empty array of strings, got ${describe(tool.command)}`);
+    if (tool?.runtime !== 'docker')
+      throw new TypeError(`Expected a docker tool, got runtime ${describe(tool?.runtime)}`);
+    if (typeof tool.image !== 'string' || tool.image === '')
+      throw new TypeError(`Expected tool.image to be an image name, got ${describe(tool.image)}`);
+    if (typeof tool.imageId !== 'string' || !/^[0-9a-f]{64}$/.test(tool.imageId))
+      throw new TypeError(
+        `Expected tool.imageId to be the pinned content identity (64 hex digits), got ${describe(tool.imageId)}`,
+      );
+    if (
+      !Array.isArray(tool.command) ||
+      tool.command.length === 0 ||
+      !tool.command.every((a) => typeof a === 'string')
+    ) {
+      throw new TypeError(
+        `Expected tool.command to be a non-empty array of strings, got ${describe(tool.command)}`,
+      );
     }
     const l = tool.limits;
     for (const k of ['timeoutMs', 'memoryMb', 'maxOutputBytes'] as const) {
-      if (typeof l?.[k] !== 'number' || !(l[k] > 0)) throw new TypeError(`Expected tool.limits.${k} to be a positive number, got ${describe(l?.[k])}`);
+      if (typeof l?.[k] !== 'number' || !(l[k] > 0))
+        throw new TypeError(
+          `Expected tool.limits.${k} to be a positive number, got ${describe(l?.[k])}`,
+        );
     }
-    if (l.memoryMb < 6) throw new TypeError(`Expected tool.limits.memoryMb to be at least 6 (the engine's minimum), got ${l.memoryMb}`);
-    if (l.cpus !== undefined && !(l.cpus > 0)) throw new TypeError(`Expected tool.limits.cpus to be a positive number, got ${describe(l.cpus)}`);
-    if (l.pids !== undefined && !(Number.isInteger(l.pids) && l.pids >= 2)) throw new TypeError(`Expected tool.limits.pids to be an integer of at least 2, got ${describe(l.pids)}`);
+    if (l.memoryMb < 6)
+      throw new TypeError(
+        `Expected tool.limits.memoryMb to be at least 6 (the engine's minimum), got ${l.memoryMb}`,
+      );
+    if (l.cpus !== undefined && !(l.cpus > 0))
+      throw new TypeError(
+        `Expected tool.limits.cpus to be a positive number, got ${describe(l.cpus)}`,
+      );
+    if (l.pids !== undefined && !(Number.isInteger(l.pids) && l.pids >= 2))
+      throw new TypeError(
+        `Expected tool.limits.pids to be an integer of at least 2, got ${describe(l.pids)}`,
+      );
   };
 
   /** Resolves the tool's image to an engine image id whose content matches the pinned identity, or a failure. */
-  const verifiedImage = async (tool: SandboxTool): Promise<{ imageId: string } | { code: 'sandbox_unavailable' | 'sandbox_failed'; message: string }> => {
+  const verifiedImage = async (
+    tool: SandboxTool,
+  ): Promise<
+    { imageId: string } | { code: 'sandbox_unavailable' | 'sandbox_failed'; message: string }
+  > => {
     const image = tool.image as string;
     const info = await api.inspectImage(withTag(image));
     if (!info) {
-      return { code: 'sandbox_unavailable', message: `The image ${image} is not on the Docker engine at ${api.endpoint}. Build it with \`toolcage images build\`.` };
+      return {
+        code: 'sandbox_unavailable',
+        message: `The image ${image} is not on the Docker engine at ${api.endpoint}. Build it with \`toolcage images build\`.`,
+      };
     }
     let identity = identities.get(info.Id);
     if (identity === undefined) {
@@ -226,12 +297,23 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
     return { imageId: info.Id };
   };
 
-  const specFor = (tool: SandboxTool, imageId: string, limits: Required<RunLimits>, invocation: string, env: string[], mounts: readonly BindMount[]) =>
+  const specFor = (
+    tool: SandboxTool,
+    imageId: string,
+    limits: Required<RunLimits>,
+    invocation: string,
+    env: string[],
+    mounts: readonly BindMount[],
+  ) =>
     containerSpec({
       imageId,
       command: tool.command as string[],
       limits,
-      labels: { ...ownerLabels(owner), [LABEL.invocation]: invocation, [LABEL.tool]: `${tool.id}@${tool.version}` },
+      labels: {
+        ...ownerLabels(owner),
+        [LABEL.invocation]: invocation,
+        [LABEL.tool]: `${tool.id}@${tool.version}`,
+      },
       env,
       tmpfsMb: Math.max(1, Math.min(tmpfsMb, Math.floor(limits.memoryMb / 2))),
       shmMb,
@@ -239,12 +321,30 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
       mounts,
     });
 
-  const prepare = (tool: SandboxTool, imageId: string, limits: Required<RunLimits>, invocation: string, env: string[], mounts: readonly BindMount[] = []): Promise<WarmContainer> =>
-    prepareContainer(api, specFor(tool, imageId, limits, invocation, env, mounts), { maxStdoutBytes: limits.maxOutputBytes, maxStderrBytes }, (id) => void reaper.remove(id));
+  const prepare = (
+    tool: SandboxTool,
+    imageId: string,
+    limits: Required<RunLimits>,
+    invocation: string,
+    env: string[],
+    mounts: readonly BindMount[] = [],
+  ): Promise<WarmContainer> =>
+    prepareContainer(
+      api,
+      specFor(tool, imageId, limits, invocation, env, mounts),
+      { maxStdoutBytes: limits.maxOutputBytes, maxStderrBytes },
+      (id) => void reaper.remove(id),
+    );
 
-  const poolFor = (tool: SandboxTool, imageId: string, limits: Required<RunLimits>): ToolPool | undefined => {
+  const poolFor = (
+    tool: SandboxTool,
+    imageId: string,
+    limits: Required<RunLimits>,
+  ): ToolPool | undefined => {
     if (poolSize === 0 || disposed) return undefined;
-    const key = createHash('sha256').update(JSON.stringify([tool.id, tool.version, imageId, tool.command, limits])).digest('hex');
+    const key = createHash('sha256')
+      .update(JSON.stringify([tool.id, tool.version, imageId, tool.command, limits]))
+      .digest('hex');
     let pool = pools.get(key);
     if (!pool) {
       // The tool's image or limits changed: its old pool must not serve another call.
@@ -284,19 +384,37 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
     active.set(key, controller);
     let containerId: string | undefined;
     // The egress session's deadline is the run's own timeout counted from now, so it never outlives the call.
-    const session = options.egress?.open({ invocationId: request.invocationId, tool }, Date.now() + limits.timeoutMs);
+    const session = options.egress?.open(
+      { invocationId: request.invocationId, tool },
+      Date.now() + limits.timeoutMs,
+    );
     let call: CallMounts | undefined;
     try {
       await startup;
       const image = await verifiedImage(tool);
-      if (!('imageId' in image)) return { ok: false, code: image.code, message: image.message, durationMs: durationMs() };
+      if (!('imageId' in image))
+        return { ok: false, code: image.code, message: image.message, durationMs: durationMs() };
       const credentials = request.credentials ?? [];
       const env = credentials.filter((c) => c.expose !== 'file').map((c) => `${c.as}=${c.value}`);
       // A credential or an egress socket is for one call: such calls never use a container made ahead of them.
       const perCall = credentials.length > 0 || session !== undefined;
-      if (perCall) call = await prepareCallMounts({ session, credentials, ...(options.secretsDir ? { secretsRoot: options.secretsDir } : {}) });
+      if (perCall)
+        call = await prepareCallMounts({
+          session,
+          credentials,
+          ...(options.secretsDir ? { secretsRoot: options.secretsDir } : {}),
+        });
       const pool = perCall ? undefined : poolFor(tool, image.imageId, limits);
-      const warm = pool?.take() ?? (await prepare(tool, image.imageId, limits, request.invocationId, [...env, ...(call?.env ?? [])], call?.mounts ?? []));
+      const warm =
+        pool?.take() ??
+        (await prepare(
+          tool,
+          image.imageId,
+          limits,
+          request.invocationId,
+          [...env, ...(call?.env ?? [])],
+          call?.mounts ?? [],
+        ));
       containerId = warm.id;
       const input = Buffer.from(`${JSON.stringify(request.input)}\n`, 'utf8');
       const outcome = await callContainer(warm, {
@@ -312,10 +430,27 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
         inspect: async () => (await api.inspectContainer(warm.id).catch(() => undefined))?.State,
       });
     } catch (err) {
-      if (err instanceof CallMountError) return { ok: false, code: 'sandbox_unavailable', message: err.message, durationMs: durationMs() };
-      if (isEngineUnreachable(err)) return { ok: false, code: 'sandbox_unavailable', message: unavailable(err), durationMs: durationMs() };
+      if (err instanceof CallMountError)
+        return {
+          ok: false,
+          code: 'sandbox_unavailable',
+          message: err.message,
+          durationMs: durationMs(),
+        };
+      if (isEngineUnreachable(err))
+        return {
+          ok: false,
+          code: 'sandbox_unavailable',
+          message: unavailable(err),
+          durationMs: durationMs(),
+        };
       const status = (err as { statusCode?: unknown } | null)?.statusCode;
-      return { ok: false, code: 'sandbox_failed', message: `The Docker engine refused the container${typeof status === 'number' ? ` (HTTP ${status})` : ''}.`, durationMs: durationMs() };
+      return {
+        ok: false,
+        code: 'sandbox_failed',
+        message: `The Docker engine refused the container${typeof status === 'number' ? ` (HTTP ${status})` : ''}.`,
+        durationMs: durationMs(),
+      };
     } finally {
       signal?.removeEventListener('abort', onAbort);
       active.delete(key);
@@ -342,7 +477,13 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
     },
     poolState() {
       const now = Date.now();
-      return { size: poolSize, idleMs, tools: [...pools.values()].map((p) => p.state(now)), inFlight: active.size, pendingRemovals: reaper.pending };
+      return {
+        size: poolSize,
+        idleMs,
+        tools: [...pools.values()].map((p) => p.state(now)),
+        inFlight: active.size,
+        pendingRemovals: reaper.pending,
+      };
     },
     cleanupOrphans,
     ready: () => startup,

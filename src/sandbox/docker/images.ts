@@ -43,10 +43,16 @@ export interface ImageOptions {
  * The content identity of a local image (see {@link identityOfLayers}).
  * Throws when the image is not present on the engine.
  */
-export async function imageContentIdentity(image: string, options: ImageOptions = {}): Promise<string> {
+export async function imageContentIdentity(
+  image: string,
+  options: ImageOptions = {},
+): Promise<string> {
   const api = options.api ?? dockerodeApi(options.socketPath ?? DEFAULT_SOCKET_PATH);
   const info = await api.inspectImage(withTag(image));
-  if (!info) throw new Error(`image ${image} is not present on the engine at ${api.endpoint}; build it with \`toolcage images build\``);
+  if (!info)
+    throw new Error(
+      `image ${image} is not present on the engine at ${api.endpoint}; build it with \`toolcage images build\``,
+    );
   return identityOfLayers(info.RootFS.Layers);
 }
 
@@ -73,7 +79,10 @@ export interface BuildImageOptions extends ImageOptions {
  * single-layer image. Skips the import when the tag already holds exactly
  * this content; removes the image it replaces when nothing uses it.
  */
-export async function buildImage(recipe: Recipe | string, options: BuildImageOptions = {}): Promise<BuiltImage> {
+export async function buildImage(
+  recipe: Recipe | string,
+  options: BuildImageOptions = {},
+): Promise<BuiltImage> {
   const r = typeof recipe === 'string' ? loadRecipe(recipe) : recipe;
   const api = options.api ?? dockerodeApi(options.socketPath ?? DEFAULT_SOCKET_PATH);
   const ref = withTag(options.tag ?? r.image);
@@ -88,7 +97,9 @@ export async function buildImage(recipe: Recipe | string, options: BuildImageOpt
   const info = await api.inspectImage(imageId);
   const got = info ? identityOfLayers(info.RootFS.Layers) : undefined;
   if (got !== identity) {
-    throw new Error(`the engine stored ${ref} with identity ${got ?? 'none'}, expected ${identity}: it altered the layer on import`);
+    throw new Error(
+      `the engine stored ${ref} with identity ${got ?? 'none'}, expected ${identity}: it altered the layer on import`,
+    );
   }
   if (existing && existing.Id !== imageId) {
     // The replaced image is now untagged; drop it unless a container still uses it.
@@ -123,7 +134,7 @@ export interface ListedImage {
   testOnly: boolean;
   /** Present when the engine has the image. */
   identity?: string;
-  imageId?: string;
+  imageId?: string | undefined;
   /** Whether the local image matches what the recipe builds now. */
   upToDate: boolean;
 }

@@ -2,9 +2,22 @@
  * The Docker sandbox backend: binary tools in network-less, locked-down
  * containers with hard limits, images built offline, no orphans.
  */
-export { createDockerBackend, type DockerBackend, type DockerBackendOptions, type DockerPoolState } from './docker-backend.ts';
+export {
+  createDockerBackend,
+  type DockerBackend,
+  type DockerBackendOptions,
+  type DockerPoolState,
+} from './docker-backend.ts';
 export { type ToolPoolState } from './pool.ts';
-export { dockerodeApi, isEngineUnreachable, type DockerApi, type ContainerSpec, type ContainerState, type ContainerSummary, type ImageInfo } from './api.ts';
+export {
+  dockerodeApi,
+  isEngineUnreachable,
+  type DockerApi,
+  type ContainerSpec,
+  type ContainerState,
+  type ContainerSummary,
+  type ImageInfo,
+} from './api.ts';
 export {
   buildAllImages,
   buildImage,

@@ -68,7 +68,11 @@ export function ownerLabels(owner: Owner): Record<string, string> {
  * started at another time). A container from another host is never judged
  * orphaned: its runner's liveness cannot be seen from here.
  */
-export function isOrphan(labels: Record<string, string>, self: Owner, isAlive: (pid: number, start: string) => boolean = processAlive): boolean {
+export function isOrphan(
+  labels: Record<string, string>,
+  self: Owner,
+  isAlive: (pid: number, start: string) => boolean = processAlive,
+): boolean {
   if (labels[LABEL.managed] !== 'true') return false;
   if (labels[LABEL.runner] === self.runnerId) return false;
   if (labels[LABEL.host] !== self.host) return false;

@@ -83,10 +83,13 @@ export class ToolPool {
           this.filling--;
           // Engine trouble: back off instead of spinning; calls still go cold and report it.
           this.failures++;
-          this.retryTimer = setTimeout(() => {
-            this.retryTimer = undefined;
-            this.refill();
-          }, Math.min(5000, 100 * 2 ** this.failures));
+          this.retryTimer = setTimeout(
+            () => {
+              this.retryTimer = undefined;
+              this.refill();
+            },
+            Math.min(5000, 100 * 2 ** this.failures),
+          );
           this.retryTimer.unref();
         },
       );
@@ -98,7 +101,13 @@ export class ToolPool {
   }
 
   state(now = Date.now()): ToolPoolState {
-    return { tool: this.options.tool, ready: this.ready.length, filling: this.filling, disabled: this.earlyExits >= 3, idleForMs: this.idleFor(now) };
+    return {
+      tool: this.options.tool,
+      ready: this.ready.length,
+      filling: this.filling,
+      disabled: this.earlyExits >= 3,
+      idleForMs: this.idleFor(now),
+    };
   }
 
   /** Stops refilling and discards every ready container (those still being made are discarded on arrival). */

@@ -12,20 +12,36 @@ import type { RootfsEntry } from './tar.ts';
  * (the same relative path from `src/sandbox/docker/` and `dist/sandbox/docker/`).
  * The host only reads these files as data; it never imports guest code.
  */
-export const RECIPES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../sandboxes/docker');
+export const RECIPES_DIR = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../../sandboxes/docker',
+);
 
-const absPath = z.string().regex(/^\/[A-Za-z0-9._\-/]+$/).refine((p) => !p.includes('//') && !p.split('/').includes('..'), 'normalised absolute path');
+const absPath = z
+  .string()
+  .regex(/^\/[A-Za-z0-9._\-/]+$/)
+  .refine((p) => !p.includes('//') && !p.split('/').includes('..'), 'normalised absolute path');
 
 const recipeSchema = z.strictObject({
   image: z.string().regex(/^[a-z0-9][a-z0-9._\-/]*$/),
   description: z.string(),
   testOnly: z.boolean().optional(),
   binaries: z.array(z.strictObject({ package: z.string(), source: absPath, path: absPath })).min(1),
-  applets: z.strictObject({ binary: absPath, names: z.array(z.string().regex(/^[a-z0-9[\]_-]+$/)) }).optional(),
-  files: z.array(z.strictObject({ source: z.string(), path: absPath, mode: z.string().regex(/^0[0-7]{3}$/) })),
+  applets: z
+    .strictObject({ binary: absPath, names: z.array(z.string().regex(/^[a-z0-9[\]_-]+$/)) })
+    .optional(),
+  files: z.array(
+    z.strictObject({ source: z.string(), path: absPath, mode: z.string().regex(/^0[0-7]{3}$/) }),
+  ),
   /** C sources of the recipe, built into static binaries with `gcc -static -O2 -s` while the image is built (test images only). */
-  compile: z.array(z.strictObject({ source: z.string().regex(/^[A-Za-z0-9_-]+\.c$/), path: absPath })).optional(),
-  user: z.strictObject({ name: z.string().regex(/^[a-z][a-z0-9_-]*$/), uid: z.number().int().min(1), gid: z.number().int().min(1) }),
+  compile: z
+    .array(z.strictObject({ source: z.string().regex(/^[A-Za-z0-9_-]+\.c$/), path: absPath }))
+    .optional(),
+  user: z.strictObject({
+    name: z.string().regex(/^[a-z][a-z0-9_-]*$/),
+    uid: z.number().int().min(1),
+    gid: z.number().int().min(1),
+  }),
 });
 
 /** An image recipe (`sandboxes/docker/<name>/recipe.json`), parsed. */
@@ -38,7 +54,9 @@ export interface Recipe extends z.infer<typeof recipeSchema> {
 /** Reads one recipe by folder name. */
 export function loadRecipe(name: string, dir: string = RECIPES_DIR): Recipe {
   const folder = join(dir, name);
-  const parsed = recipeSchema.safeParse(JSON.parse(readFileSync(join(folder, 'recipe.json'), 'utf8')));
+  const parsed = recipeSchema.safeParse(
+    JSON.parse(readFileSync(join(folder, 'recipe.json'), 'utf8')),
+  );
   if (!parsed.success) throw new Error(`invalid recipe ${name}: ${parsed.error.message}`);
   return { ...parsed.data, name, dir: folder };
 }
@@ -93,17 +111,30 @@ export function compileStatic(recipe: Recipe, source: string): Buffer {
   const out = mkdtempSync(join(tmpdir(), 'toolcage-cc-'));
   try {
     try {
-      execFileSync('gcc', ['-static', '-O2', '-s', '-o', join(out, 'a.out'), source], { cwd: recipe.dir, stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
+      execFileSync('gcc', ['-static', '-O2', '-s', '-o', join(out, 'a.out'), source], {
+        cwd: recipe.dir,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        timeout: 120_000,
+      });
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { stderr?: Buffer };
       if (e.code === 'ENOENT') {
-        throw new Error(`recipe ${recipe.name} compiles ${source} with \`gcc -static -O2\`, but gcc is not installed on this machine. Install gcc and libc6-dev (the static C library), or skip this test-only image.`, { cause: err });
+        throw new Error(
+          `recipe ${recipe.name} compiles ${source} with \`gcc -static -O2\`, but gcc is not installed on this machine. Install gcc and libc6-dev (the static C library), or skip this test-only image.`,
+          { cause: err },
+        );
       }
       const detail = (e.stderr?.toString('utf8') ?? '').trim().split('\n').slice(-3).join(' | ');
-      throw new Error(`recipe ${recipe.name}: \`gcc -static -O2 ${source}\` failed${detail ? `: ${detail}` : ''}. A static build needs gcc and libc6-dev (libc.a).`, { cause: err });
+      throw new Error(
+        `recipe ${recipe.name}: \`gcc -static -O2 ${source}\` failed${detail ? `: ${detail}` : ''}. A static build needs gcc and libc6-dev (libc.a).`,
+        { cause: err },
+      );
     }
     const data = readFileSync(join(out, 'a.out'));
-    if (!isStaticElf(data)) throw new Error(`recipe ${recipe.name}: gcc built ${source} as a dynamic binary; a recipe copies static binaries only`);
+    if (!isStaticElf(data))
+      throw new Error(
+        `recipe ${recipe.name}: gcc built ${source} as a dynamic binary; a recipe copies static binaries only`,
+      );
     compiled.set(key, data);
     return data;
   } finally {
@@ -119,7 +150,10 @@ export function compileStatic(recipe: Recipe, source: string): Buffer {
  * non-root user, and empty mount points. `overrides` replaces file contents
  * by image path (tests use it to build a tampered image).
  */
-export function rootfsEntries(recipe: Recipe, overrides: Record<string, Buffer> = {}): RootfsEntry[] {
+export function rootfsEntries(
+  recipe: Recipe,
+  overrides: Record<string, Buffer> = {},
+): RootfsEntry[] {
   const entries: RootfsEntry[] = [];
   const dirs = new Set<string>(['/etc', '/tmp', '/proc', '/sys', '/dev', '/dev/shm']);
   const addParents = (path: string): void => {
@@ -133,13 +167,20 @@ export function rootfsEntries(recipe: Recipe, overrides: Record<string, Buffer> 
   for (const bin of recipe.binaries) {
     const data = fileData(bin.path, () => readFileSync(bin.source));
     if (!Object.hasOwn(overrides, bin.path) && !isStaticElf(data)) {
-      throw new Error(`${bin.source} (package ${bin.package}) is not statically linked; a recipe copies static binaries only`);
+      throw new Error(
+        `${bin.source} (package ${bin.package}) is not statically linked; a recipe copies static binaries only`,
+      );
     }
     entries.push({ type: 'file', path: bin.path, mode: 0o555, data });
     addParents(bin.path);
   }
   for (const c of recipe.compile ?? []) {
-    entries.push({ type: 'file', path: c.path, mode: 0o555, data: fileData(c.path, () => compileStatic(recipe, c.source)) });
+    entries.push({
+      type: 'file',
+      path: c.path,
+      mode: 0o555,
+      data: fileData(c.path, () => compileStatic(recipe, c.source)),
+    });
     addParents(c.path);
   }
   if (recipe.applets) {
@@ -155,8 +196,23 @@ export function rootfsEntries(recipe: Recipe, overrides: Record<string, Buffer> 
     addParents(file.path);
   }
   const { name, uid, gid } = recipe.user;
-  entries.push({ type: 'file', path: '/etc/passwd', mode: 0o444, data: fileData('/etc/passwd', () => Buffer.from(`root:x:0:0:root:/:/bin/false\n${name}:x:${uid}:${gid}:${name}:/tmp:/bin/false\n`)) });
-  entries.push({ type: 'file', path: '/etc/group', mode: 0o444, data: fileData('/etc/group', () => Buffer.from(`root:x:0:\n${name}:x:${gid}:\n`)) });
-  for (const dir of dirs) entries.push({ type: 'dir', path: dir, mode: dir === '/tmp' ? 0o1777 : 0o755 });
+  entries.push({
+    type: 'file',
+    path: '/etc/passwd',
+    mode: 0o444,
+    data: fileData('/etc/passwd', () =>
+      Buffer.from(
+        `root:x:0:0:root:/:/bin/false\n${name}:x:${uid}:${gid}:${name}:/tmp:/bin/false\n`,
+      ),
+    ),
+  });
+  entries.push({
+    type: 'file',
+    path: '/etc/group',
+    mode: 0o444,
+    data: fileData('/etc/group', () => Buffer.from(`root:x:0:\n${name}:x:${gid}:\n`)),
+  });
+  for (const dir of dirs)
+    entries.push({ type: 'dir', path: dir, mode: dir === '/tmp' ? 0o1777 : 0o755 });
   return entries;
 }

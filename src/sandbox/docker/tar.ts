@@ -17,7 +17,9 @@ const BLOCK = 512;
  */
 export function deterministicTar(entries: readonly RootfsEntry[]): Buffer {
   const seen = new Set<string>();
-  const sorted = [...entries].sort((a, b) => (tarName(a) < tarName(b) ? -1 : tarName(a) > tarName(b) ? 1 : 0));
+  const sorted = [...entries].sort((a, b) =>
+    tarName(a) < tarName(b) ? -1 : tarName(a) > tarName(b) ? 1 : 0,
+  );
   const blocks: Buffer[] = [];
   for (const entry of sorted) {
     const name = tarName(entry);
@@ -41,7 +43,11 @@ export function sha256Hex(data: Buffer | string): string {
 }
 
 function tarName(entry: RootfsEntry): string {
-  if (!entry.path.startsWith('/') || entry.path.includes('//') || entry.path.split('/').includes('..')) {
+  if (
+    !entry.path.startsWith('/') ||
+    entry.path.includes('//') ||
+    entry.path.split('/').includes('..')
+  ) {
     throw new Error(`rootfs paths must be absolute and normalised, got ${entry.path}`);
   }
   const rel = entry.path.replace(/^\/+/, '').replace(/\/+$/, '');
@@ -50,7 +56,8 @@ function tarName(entry: RootfsEntry): string {
 
 function header(entry: RootfsEntry, name: string, size: number): Buffer {
   const h = Buffer.alloc(BLOCK);
-  if (Buffer.byteLength(name) > 100) throw new Error(`rootfs path too long for ustar: ${entry.path}`);
+  if (Buffer.byteLength(name) > 100)
+    throw new Error(`rootfs path too long for ustar: ${entry.path}`);
   h.write(name, 0, 100, 'utf8');
   const mode = entry.type === 'symlink' ? 0o777 : entry.mode;
   octal(h, 100, 8, mode);
@@ -61,7 +68,8 @@ function header(entry: RootfsEntry, name: string, size: number): Buffer {
   h.write('        ', 148, 8, 'ascii'); // checksum placeholder
   h.write(entry.type === 'dir' ? '5' : entry.type === 'symlink' ? '2' : '0', 156, 1, 'ascii');
   if (entry.type === 'symlink') {
-    if (Buffer.byteLength(entry.target) > 100) throw new Error(`symlink target too long: ${entry.target}`);
+    if (Buffer.byteLength(entry.target) > 100)
+      throw new Error(`symlink target too long: ${entry.target}`);
     h.write(entry.target, 157, 100, 'utf8');
   }
   h.write('ustar\u0000', 257, 6, 'ascii');

@@ -36,7 +36,12 @@ export interface PrepareOptions {
  * failure the half-made container is handed to `discard` and the error
  * rethrown.
  */
-export async function prepareContainer(api: DockerApi, spec: ContainerSpec, options: PrepareOptions, discard: (id: string) => void): Promise<WarmContainer> {
+export async function prepareContainer(
+  api: DockerApi,
+  spec: ContainerSpec,
+  options: PrepareOptions,
+  discard: (id: string) => void,
+): Promise<WarmContainer> {
   const id = await api.createContainer(spec);
   try {
     const stream = await api.attach(id);
@@ -108,7 +113,10 @@ export interface CallOptions {
  * path but a clean exit the container is stopped before this resolves, so a
  * timed-out tool uses no CPU after the caller hears `timeout`.
  */
-export async function callContainer(warm: WarmContainer, options: CallOptions): Promise<CallOutcome> {
+export async function callContainer(
+  warm: WarmContainer,
+  options: CallOptions,
+): Promise<CallOutcome> {
   warm.used = true;
   let settle!: (outcome: CallOutcome) => void;
   const outcome = new Promise<CallOutcome>((resolve) => {
@@ -127,9 +135,15 @@ export async function callContainer(warm: WarmContainer, options: CallOptions): 
 
   const timer = setTimeout(() => {
     void finish(async () => {
-      const pids = options.probePids ? await withDeadline(options.probePids(warm.id), 400) : undefined;
+      const pids = options.probePids
+        ? await withDeadline(options.probePids(warm.id), 400)
+        : undefined;
       await options.stop(warm.id);
-      return { kind: 'timeout', output: warm.demux.collect(), ...(pids !== undefined ? { pids } : {}) };
+      return {
+        kind: 'timeout',
+        output: warm.demux.collect(),
+        ...(pids !== undefined ? { pids } : {}),
+      };
     });
   }, options.timeoutMs);
   const onAbort = (): void => {
@@ -159,7 +173,11 @@ export async function callContainer(warm: WarmContainer, options: CallOptions): 
     }
     // All output is in once the attach stream ends; it follows the exit closely.
     await withDeadline(warm.drained, 1000);
-    await finish(() => (warm.demux.overflow ? { kind: 'overflow', output: warm.demux.collect() } : { kind: 'exited', statusCode: exit.statusCode, output: warm.demux.collect() }));
+    await finish(() =>
+      warm.demux.overflow
+        ? { kind: 'overflow', output: warm.demux.collect() }
+        : { kind: 'exited', statusCode: exit.statusCode, output: warm.demux.collect() },
+    );
   });
 
   try {
@@ -174,7 +192,10 @@ export async function callContainer(warm: WarmContainer, options: CallOptions): 
 async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([promise, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
+    return await Promise.race([
+      promise,
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -41,14 +41,18 @@ interface Job {
 
 function expectInteger(name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new TypeError(`Expected ${name} to be an integer from ${min} to ${max}, got ${typeof value === 'number' ? value : typeof value}`);
+    throw new TypeError(
+      `Expected ${name} to be an integer from ${min} to ${max}, got ${typeof value === 'number' ? value : typeof value}`,
+    );
   }
   return value;
 }
 
 function expectLimit(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new TypeError(`Expected tool.limits.${name} to be a positive number, got ${typeof value === 'number' ? value : typeof value}`);
+    throw new TypeError(
+      `Expected tool.limits.${name} to be a positive number, got ${typeof value === 'number' ? value : typeof value}`,
+    );
   }
   return value;
 }
@@ -66,12 +70,30 @@ function sourceHashOf(request: RunRequest, source: string): string {
 
 /** Creates the isolated-vm backend and forks its workers. Options are validated here; a bad option is a TypeError. */
 export function createIsolatedVmBackend(options: IsolatedVmBackendOptions = {}): SandboxBackend {
-  if (typeof options !== 'object' || options === null) throw new TypeError(`Expected options to be an object, got ${options === null ? 'null' : typeof options}`);
+  if (typeof options !== 'object' || options === null)
+    throw new TypeError(
+      `Expected options to be an object, got ${options === null ? 'null' : typeof options}`,
+    );
   const size = expectInteger('workers', options.workers ?? 2, 1, 64);
-  const maxCallsPerWorker = expectInteger('maxCallsPerWorker', options.maxCallsPerWorker ?? 100_000, 1, Number.MAX_SAFE_INTEGER);
-  const maxQueue = expectInteger('maxQueue', options.maxQueue ?? 10_000, 0, Number.MAX_SAFE_INTEGER);
+  const maxCallsPerWorker = expectInteger(
+    'maxCallsPerWorker',
+    options.maxCallsPerWorker ?? 100_000,
+    1,
+    Number.MAX_SAFE_INTEGER,
+  );
+  const maxQueue = expectInteger(
+    'maxQueue',
+    options.maxQueue ?? 10_000,
+    0,
+    Number.MAX_SAFE_INTEGER,
+  );
   const killGraceMs = expectInteger('killGraceMs', options.killGraceMs ?? 1_000, 1, 60_000);
-  const maxOldSpaceMb = expectInteger('workerMaxOldSpaceMb', options.workerMaxOldSpaceMb ?? 256, 32, 65_536);
+  const maxOldSpaceMb = expectInteger(
+    'workerMaxOldSpaceMb',
+    options.workerMaxOldSpaceMb ?? 256,
+    32,
+    65_536,
+  );
 
   const workers = new Set<WorkerHandle>();
   const queue: Job[] = [];
@@ -111,16 +133,24 @@ export function createIsolatedVmBackend(options: IsolatedVmBackendOptions = {}):
   async function run(request: RunRequest, signal?: AbortSignal): Promise<RunResult> {
     if (disposed) throw new Error('The isolated-vm backend has been disposed.');
     const tool = request?.tool;
-    if (tool?.runtime !== 'js') throw new TypeError(`Expected a tool with runtime "js", got ${tool?.runtime ?? typeof tool}`);
-    if (typeof tool.source !== 'string') throw new TypeError(`Expected tool.source to be a string, got ${typeof tool.source}`);
+    if (tool?.runtime !== 'js')
+      throw new TypeError(`Expected a tool with runtime "js", got ${tool?.runtime ?? typeof tool}`);
+    if (typeof tool.source !== 'string')
+      throw new TypeError(`Expected tool.source to be a string, got ${typeof tool.source}`);
     const timeoutMs = expectLimit('timeoutMs', tool.limits?.timeoutMs);
     const memoryMb = expectLimit('memoryMb', tool.limits?.memoryMb);
     const maxOutputBytes = expectLimit('maxOutputBytes', tool.limits?.maxOutputBytes);
     const inputJson = JSON.stringify(request.input);
-    if (typeof inputJson !== 'string') throw new TypeError('Expected input to be a JSON value, got undefined');
+    if (typeof inputJson !== 'string')
+      throw new TypeError('Expected input to be a JSON value, got undefined');
     const credentials: Record<string, string> = Object.create(null);
-    for (const credential of request.credentials ?? []) credentials[credential.as] = credential.value;
-    const ctxJson = JSON.stringify({ invocationId: request.invocationId, tool: { id: tool.id, version: tool.version }, credentials });
+    for (const credential of request.credentials ?? [])
+      credentials[credential.as] = credential.value;
+    const ctxJson = JSON.stringify({
+      invocationId: request.invocationId,
+      tool: { id: tool.id, version: tool.version },
+      credentials,
+    });
 
     const started = performance.now();
     // ctx.fetch: isolate → worker (ivm.Reference) → this process over IPC → the egress boundary.
@@ -134,7 +164,12 @@ export function createIsolatedVmBackend(options: IsolatedVmBackendOptions = {}):
       return { ...result, durationMs: Math.round((performance.now() - started) * 1000) / 1000 };
     };
     if (signal?.aborted) return finish({ ok: false, code: 'sandbox_failed', message: 'aborted' });
-    if (queue.length >= maxQueue) return finish({ ok: false, code: 'sandbox_unavailable', message: `All ${size} sandbox workers are busy and ${queue.length} runs are waiting. Retry later.` });
+    if (queue.length >= maxQueue)
+      return finish({
+        ok: false,
+        code: 'sandbox_unavailable',
+        message: `All ${size} sandbox workers are busy and ${queue.length} runs are waiting. Retry later.`,
+      });
 
     return new Promise<RunResult>((resolve) => {
       const job: Job = {
@@ -182,12 +217,22 @@ export function createIsolatedVmBackend(options: IsolatedVmBackendOptions = {}):
     async health() {
       const ready = [...workers].filter((worker) => worker.ready && !worker.exited).length;
       const usable = !disposed && ready > 0;
-      return { usable, detail: disposed ? 'disposed' : `${ready}/${size} isolated-vm workers ready, ${queue.length} runs queued` };
+      return {
+        usable,
+        detail: disposed
+          ? 'disposed'
+          : `${ready}/${size} isolated-vm workers ready, ${queue.length} runs queued`,
+      };
     },
     async dispose() {
       if (disposed) return;
       disposed = true;
-      for (const job of queue.splice(0)) job.run.settle({ ok: false, code: 'sandbox_unavailable', message: 'The sandbox backend was shut down.' });
+      for (const job of queue.splice(0))
+        job.run.settle({
+          ok: false,
+          code: 'sandbox_unavailable',
+          message: 'The sandbox backend was shut down.',
+        });
       const exits = [...workers].map((worker) => worker.exit);
       for (const worker of workers) worker.kill();
       await Promise.all(exits);

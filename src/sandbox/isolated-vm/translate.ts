@@ -26,15 +26,23 @@ function failure(code: RunFailureCode, message: string): Failure {
 
 /** Guest errors that mean a limit stopped an allocation (the tool may have caught and rethrown them). */
 function isAllocationFailure(message: string): boolean {
-  return /^RangeError: (Array buffer allocation failed|Invalid string length|Invalid typed array length|Array buffer allocation)/.test(message);
+  return /^RangeError: (Array buffer allocation failed|Invalid string length|Invalid typed array length|Array buffer allocation)/.test(
+    message,
+  );
 }
 
 export function stopped(reason: StopReason, timeoutMs: number, memoryMb: number): Failure {
   switch (reason) {
     case 'timeout':
-      return failure('timeout', `The tool ran longer than its ${timeoutMs} ms limit and was stopped.`);
+      return failure(
+        'timeout',
+        `The tool ran longer than its ${timeoutMs} ms limit and was stopped.`,
+      );
     case 'memory':
-      return failure('memory_limit', `The tool used more than its ${memoryMb} MB memory limit and was stopped.`);
+      return failure(
+        'memory_limit',
+        `The tool used more than its ${memoryMb} MB memory limit and was stopped.`,
+      );
     case 'aborted':
       return failure('sandbox_failed', 'aborted');
   }
@@ -46,31 +54,55 @@ export function stopped(reason: StopReason, timeoutMs: number, memoryMb: number)
  * `stack` names host files.
  */
 export function translateIsolateError(err: unknown, timeoutMs: number, memoryMb: number): Failure {
-  const message = err instanceof Error ? err.message : typeof err === 'string' ? err : 'unknown error';
-  if (message.includes('due to memory limit') || message.includes('Array buffer allocation failed')) return stopped('memory', timeoutMs, memoryMb);
-  if (message.includes('Script execution timed out')) return stopped('timeout', timeoutMs, memoryMb);
-  if (message.includes('Isolate is disposed') || message.includes('Isolate was disposed')) return failure('sandbox_failed', 'The sandbox isolate was lost during the run.');
-  if (message.startsWith('toolcage: ')) return failure('sandbox_failed', sanitise(message.slice('toolcage: '.length)));
+  const message =
+    err instanceof Error ? err.message : typeof err === 'string' ? err : 'unknown error';
+  if (message.includes('due to memory limit') || message.includes('Array buffer allocation failed'))
+    return stopped('memory', timeoutMs, memoryMb);
+  if (message.includes('Script execution timed out'))
+    return stopped('timeout', timeoutMs, memoryMb);
+  if (message.includes('Isolate is disposed') || message.includes('Isolate was disposed'))
+    return failure('sandbox_failed', 'The sandbox isolate was lost during the run.');
+  if (message.startsWith('toolcage: '))
+    return failure('sandbox_failed', sanitise(message.slice('toolcage: '.length)));
   return failure('sandbox_failed', sanitise(`The tool failed to load: ${message}`));
 }
 
 /** The string `invoke` in sandboxes/isolated-vm/prelude.js resolved to. */
-export function decodeInvokeResult(value: unknown, maxOutputBytes: number, timeoutMs: number, memoryMb: number): Success | Failure {
-  if (typeof value !== 'string' || value.length === 0) return failure('sandbox_failed', 'The sandbox broke its protocol.');
+export function decodeInvokeResult(
+  value: unknown,
+  maxOutputBytes: number,
+  timeoutMs: number,
+  memoryMb: number,
+): Success | Failure {
+  if (typeof value !== 'string' || value.length === 0)
+    return failure('sandbox_failed', 'The sandbox broke its protocol.');
   const tag = value[0];
   const rest = value.slice(1);
   switch (tag) {
     case 'o': {
       const bytes = Buffer.byteLength(rest, 'utf8');
-      if (bytes > maxOutputBytes) return failure('output_too_large', `The output is ${bytes} bytes, above the ${maxOutputBytes} byte limit.`);
+      if (bytes > maxOutputBytes)
+        return failure(
+          'output_too_large',
+          `The output is ${bytes} bytes, above the ${maxOutputBytes} byte limit.`,
+        );
       return { ok: true, outputJson: rest };
     }
     case 'x':
-      return failure('output_too_large', `The output is at least ${sanitise(rest)} bytes, above the ${maxOutputBytes} byte limit.`);
+      return failure(
+        'output_too_large',
+        `The output is at least ${sanitise(rest)} bytes, above the ${maxOutputBytes} byte limit.`,
+      );
     case 'n':
-      return failure('sandbox_failed', 'The tool output is not JSON (undefined, a function, a BigInt or a cycle).');
+      return failure(
+        'sandbox_failed',
+        'The tool output is not JSON (undefined, a function, a BigInt or a cycle).',
+      );
     case 'f':
-      return failure('sandbox_failed', 'The tool module has no default export function run(input, ctx).');
+      return failure(
+        'sandbox_failed',
+        'The tool module has no default export function run(input, ctx).',
+      );
     case 'e':
       if (isAllocationFailure(rest)) return stopped('memory', timeoutMs, memoryMb);
       return failure('sandbox_failed', sanitise(`The tool threw: ${rest}`));
@@ -81,6 +113,10 @@ export function decodeInvokeResult(value: unknown, maxOutputBytes: number, timeo
 
 /** A worker process that ended while a run was in flight. */
 export function workerExited(codeOrSignal: string, stderrTail: string): Failure {
-  if (/out of memory|heap limit|OOM|Allocation failed/i.test(stderrTail)) return failure('memory_limit', 'The sandbox worker ran out of memory and was replaced.');
-  return failure('sandbox_failed', `The sandbox worker exited (${codeOrSignal}) during the run and was replaced.`);
+  if (/out of memory|heap limit|OOM|Allocation failed/i.test(stderrTail))
+    return failure('memory_limit', 'The sandbox worker ran out of memory and was replaced.');
+  return failure(
+    'sandbox_failed',
+    `The sandbox worker exited (${codeOrSignal}) during the run and was replaced.`,
+  );
 }

@@ -12,7 +12,10 @@ import { stopped, workerExited, type Failure, type Success } from './translate.t
 const STDERR_TAIL = 4096;
 
 /** The worker module sits next to this one: .ts when run from source (type stripping), .js from dist. */
-const WORKER_URL = new URL('./worker' + (import.meta.url.endsWith('.ts') ? '.ts' : '.js'), import.meta.url);
+const WORKER_URL = new URL(
+  './worker' + (import.meta.url.endsWith('.ts') ? '.ts' : '.js'),
+  import.meta.url,
+);
 
 export interface WorkerRun {
   message: Omit<RunMessage, 't' | 'source'>;
@@ -22,7 +25,9 @@ export interface WorkerRun {
   fetch?: (requestJson: string) => Promise<string>;
 }
 
-const NO_EGRESS = JSON.stringify({ error: { kind: 'not_allowed', message: 'This tool declares no network egress (network: none).' } });
+const NO_EGRESS = JSON.stringify({
+  error: { kind: 'not_allowed', message: 'This tool declares no network egress (network: none).' },
+});
 
 export interface WorkerEvents {
   ready(worker: WorkerHandle): void;
@@ -117,7 +122,9 @@ export class WorkerHandle {
   }
 
   private send(run: WorkerRun, withSource: boolean): void {
-    const message: RunMessage = withSource ? { t: 'run', ...run.message, source: run.source } : { t: 'run', ...run.message };
+    const message: RunMessage = withSource
+      ? { t: 'run', ...run.message, source: run.source }
+      : { t: 'run', ...run.message };
     this.child.send(message);
   }
 
@@ -145,7 +152,8 @@ export class WorkerHandle {
         if (run?.message.id !== reply.id || typeof reply.json !== 'string') return;
         const answer = (json: string): void => {
           // Only to the run that asked, and only while it is still this worker's run.
-          if (this.run === run && !this.exited && this.child.connected) this.child.send({ t: 'fetch_result', id: reply.id, seq: reply.seq, json });
+          if (this.run === run && !this.exited && this.child.connected)
+            this.child.send({ t: 'fetch_result', id: reply.id, seq: reply.seq, json });
         };
         if (!run.fetch) answer(NO_EGRESS);
         else void run.fetch(reply.json).then(answer);
@@ -154,7 +162,11 @@ export class WorkerHandle {
       case 'done':
         if (this.run?.message.id !== reply.id) return;
         if (reply.retire) this.killed = true; // no new run goes here; 'exited' replaces it
-        this.settle(reply.ok ? { ok: true, outputJson: reply.outputJson } : { ok: false, code: reply.code, message: reply.message });
+        this.settle(
+          reply.ok
+            ? { ok: true, outputJson: reply.outputJson }
+            : { ok: false, code: reply.code, message: reply.message },
+        );
         return;
     }
   }

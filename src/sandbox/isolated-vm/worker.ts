@@ -12,7 +12,14 @@ import { readFileSync } from 'node:fs';
 import ivm from 'isolated-vm';
 import type { HostMessage, RunMessage, WorkerReply } from './protocol.ts';
 import { WORKER_SOURCE_CACHE_SIZE } from './protocol.ts';
-import { decodeInvokeResult, stopped, translateIsolateError, type Failure, type StopReason, type Success } from './translate.ts';
+import {
+  decodeInvokeResult,
+  stopped,
+  translateIsolateError,
+  type Failure,
+  type StopReason,
+  type Success,
+} from './translate.ts';
 
 const MB = 1024 * 1024;
 /** Fresh isolates are cheap enough (~2.5 ms) to bound fragmentation by recycling them now and then. */
@@ -30,7 +37,10 @@ const IDLE_CPU_SLACK_NS = 2_000_000n;
 /** How often isolates that no run owns are checked for CPU they should not be using. */
 const IDLE_CHECK_MS = 20;
 
-const PRELUDE_SOURCE = readFileSync(new URL('../../../sandboxes/isolated-vm/prelude.js', import.meta.url), 'utf8');
+const PRELUDE_SOURCE = readFileSync(
+  new URL('../../../sandboxes/isolated-vm/prelude.js', import.meta.url),
+  'utf8',
+);
 
 interface Slot {
   memoryMb: number;
@@ -46,7 +56,7 @@ interface Slot {
    * any tool: the next call takes it instead of paying for a new one on its
    * own path. Still one fresh context per call; it is only made earlier.
    */
-  spare?: Prepared;
+  spare?: Prepared | undefined;
 }
 
 interface Prepared {
@@ -114,7 +124,13 @@ function slotFor(memoryMb: number): Slot {
 function prepare(slot: Slot, timeoutMs: number): Prepared {
   const context = slot.isolate.createContextSync();
   try {
-    return { context, invoke: slot.prelude.runSync(context, { reference: true, timeout: timeoutMs }) as ivm.Reference };
+    return {
+      context,
+      invoke: slot.prelude.runSync(context, {
+        reference: true,
+        timeout: timeoutMs,
+      }) as ivm.Reference,
+    };
   } catch (err) {
     release(context);
     throw err;
@@ -142,7 +158,10 @@ async function prepareSpare(memoryMb: number): Promise<void> {
   try {
     const context = await slot.isolate.createContext();
     prepared = { context, invoke: undefined as unknown as ivm.Reference };
-    prepared.invoke = (await slot.prelude.run(context, { reference: true, timeout: 1000 })) as ivm.Reference;
+    prepared.invoke = (await slot.prelude.run(context, {
+      reference: true,
+      timeout: 1000,
+    })) as ivm.Reference;
   } catch {
     // the next call makes its own
   } finally {
@@ -202,13 +221,16 @@ function compile(slot: Slot, hash: string, source: string, filename: string): iv
   const cached = codeCache.get(hash);
   if (cached) return slot.isolate.compileModuleSync(source, { filename, cachedData: cached });
   const module = slot.isolate.compileModuleSync(source, { filename, produceCachedData: true });
-  const produced = (module as ivm.Module & { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
+  const produced = (module as ivm.Module & { cachedData?: ivm.ExternalCopy<ArrayBuffer> })
+    .cachedData;
   if (produced) codeCache.set(hash, produced);
   return module;
 }
 
 function refuseImport(specifier: string): never {
-  throw new Error(`toolcage: The tool imports "${specifier.slice(0, 80)}"; tools are single modules and may not import anything.`);
+  throw new Error(
+    `toolcage: The tool imports "${specifier.slice(0, 80)}"; tools are single modules and may not import anything.`,
+  );
 }
 
 function release(handle: { release(): void } | undefined): void {
@@ -232,7 +254,8 @@ const pendingFetches = new Map<number, (json: string) => void>();
 let fetchSeq = 0;
 const MAX_FETCH_JSON = 4 * MB;
 const MAX_FETCHES_IN_FLIGHT = 8;
-const refusal = (kind: string, message: string): string => JSON.stringify({ error: { kind, message } });
+const refusal = (kind: string, message: string): string =>
+  JSON.stringify({ error: { kind, message } });
 const NO_EGRESS = refusal('not_allowed', 'This tool declares no network egress (network: none).');
 const RUN_OVER = refusal('closed', 'The run is over; no more requests.');
 
@@ -242,8 +265,13 @@ function fetchBridge(msg: RunMessage): { ref: ivm.Reference; close(): boolean } 
   const ref = new ivm.Reference(async (json: unknown): Promise<string> => {
     if (!open) return RUN_OVER;
     if (!msg.egress) return NO_EGRESS;
-    if (typeof json !== 'string' || json.length > MAX_FETCH_JSON) return refusal('too_large', 'The request is too large.');
-    if (mine.size >= MAX_FETCHES_IN_FLIGHT) return refusal('limit', `At most ${MAX_FETCHES_IN_FLIGHT} requests may be in flight at once.`);
+    if (typeof json !== 'string' || json.length > MAX_FETCH_JSON)
+      return refusal('too_large', 'The request is too large.');
+    if (mine.size >= MAX_FETCHES_IN_FLIGHT)
+      return refusal(
+        'limit',
+        `At most ${MAX_FETCHES_IN_FLIGHT} requests may be in flight at once.`,
+      );
     const seq = ++fetchSeq;
     mine.add(seq);
     return new Promise<string>((resolve) => {
@@ -296,7 +324,8 @@ async function execute(msg: RunMessage, source: string): Promise<Success | Failu
     // settles. Notice the disposal here instead of waiting for it.
     if (slot.isolate.isDisposed || process.memoryUsage.rss() > rssCap) stop('memory');
   }, RSS_POLL_MS);
-  const guarded = <T>(work: Promise<T>): Promise<T | 'stopped'> => Promise.race([work, whenStopped]);
+  const guarded = <T>(work: Promise<T>): Promise<T | 'stopped'> =>
+    Promise.race([work, whenStopped]);
   let context: ivm.Context | undefined;
   let invoke: ivm.Reference | undefined;
   let module: ivm.Module | undefined;
@@ -315,10 +344,14 @@ async function execute(msg: RunMessage, source: string): Promise<Success | Failu
     // collected and a 32 MB isolate dies within ~300 calls).
     namespace = module.namespace;
     const out: unknown = await guarded(
-      invoke.apply(undefined, [namespace.derefInto(), msg.inputJson, msg.ctxJson, msg.maxOutputBytes, bridge.ref], {
-        result: { promise: true, copy: true },
-        timeout: msg.timeoutMs,
-      }),
+      invoke.apply(
+        undefined,
+        [namespace.derefInto(), msg.inputJson, msg.ctxJson, msg.maxOutputBytes, bridge.ref],
+        {
+          result: { promise: true, copy: true },
+          timeout: msg.timeoutMs,
+        },
+      ),
     );
     if (reason) return stopped(reason, msg.timeoutMs, msg.memoryMb);
     return decodeInvokeResult(out, msg.maxOutputBytes, msg.timeoutMs, msg.memoryMb);
@@ -360,8 +393,21 @@ async function drain(): Promise<void> {
         send({ t: 'need_source', id: msg.id });
         continue;
       }
-      const result = abortedEarly.delete(msg.id) ? stopped('aborted', msg.timeoutMs, msg.memoryMb) : await execute(msg, source);
-      send(result.ok ? { t: 'done', id: msg.id, ok: true, outputJson: result.outputJson, retire } : { t: 'done', id: msg.id, ok: false, code: result.code, message: result.message, retire });
+      const result = abortedEarly.delete(msg.id)
+        ? stopped('aborted', msg.timeoutMs, msg.memoryMb)
+        : await execute(msg, source);
+      send(
+        result.ok
+          ? { t: 'done', id: msg.id, ok: true, outputJson: result.outputJson, retire }
+          : {
+              t: 'done',
+              id: msg.id,
+              ok: false,
+              code: result.code,
+              message: result.message,
+              retire,
+            },
+      );
       if (queue.length === 0 && !retire) {
         const memoryMb = msg.memoryMb;
         setImmediate(() => void prepareSpare(memoryMb));

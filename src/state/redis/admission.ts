@@ -18,7 +18,11 @@ export class RedisAdmission implements AdmissionStep {
     this.#prefix = checkPrefix(options.prefix);
   }
 
-  admit(id: { iss: string; jti: string }, expiresAtMs: number, plan: GovernorPlan): Promise<'replayed' | GovernorVerdict> {
+  admit(
+    id: { iss: string; jti: string },
+    expiresAtMs: number,
+    plan: GovernorPlan,
+  ): Promise<'replayed' | GovernorVerdict> {
     return this.#plans.admit(replayEntry(this.#prefix, id, expiresAtMs), plan);
   }
 }

@@ -1,5 +1,16 @@
-import type { ApprovalConsumeOutcome, ApprovalEnvelope, ApprovalRecord, ApprovalStore } from '../../broker/approval-store.ts';
-import { checkPrefix, closeRedisClient, LuaScript, stateUnavailable, type RedisClient } from './client.ts';
+import type {
+  ApprovalConsumeOutcome,
+  ApprovalEnvelope,
+  ApprovalRecord,
+  ApprovalStore,
+} from '../../broker/approval-store.ts';
+import {
+  checkPrefix,
+  closeRedisClient,
+  LuaScript,
+  stateUnavailable,
+  type RedisClient,
+} from './client.ts';
 import type { RedisStoreOptions } from './replay-store.ts';
 
 /** A record stays readable this long after it expires, so "used" and "expired" can still be told apart; then Redis drops it. */
@@ -38,7 +49,15 @@ redis.call('SET', KEYS[1], cjson.encode(r), 'KEEPTTL')
 return 'ok'
 `);
 
-const OUTCOMES = new Set<ApprovalConsumeOutcome>(['ok', 'missing', 'mismatch', 'expired', 'used', 'pending', 'denied']);
+const OUTCOMES = new Set<ApprovalConsumeOutcome>([
+  'ok',
+  'missing',
+  'mismatch',
+  'expired',
+  'used',
+  'pending',
+  'denied',
+]);
 
 /**
  * Human approvals on Redis, shared by every broker and runner replica.
@@ -58,15 +77,21 @@ export class RedisApprovalStore implements ApprovalStore {
   }
 
   #key(id: string): string {
-    if (typeof id !== 'string' || id === '') throw new TypeError(`Expected an approval id, got ${String(id)}`);
+    if (typeof id !== 'string' || id === '')
+      throw new TypeError(`Expected an approval id, got ${String(id)}`);
     return `${this.#prefix}approval:${encodeURIComponent(id)}`;
   }
 
   async create(record: ApprovalRecord): Promise<void> {
     const key = this.#key(record.id);
-    if (!Number.isSafeInteger(record.expiresAtMs)) throw new TypeError(`Expected expiresAtMs to be an integer, got ${String(record.expiresAtMs)}`);
+    if (!Number.isSafeInteger(record.expiresAtMs))
+      throw new TypeError(
+        `Expected expiresAtMs to be an integer, got ${String(record.expiresAtMs)}`,
+      );
     const at = Math.max(record.expiresAtMs, Date.now()) + RETAIN_AFTER_EXPIRY_MS;
-    const reply = await stateUnavailable(this.#client, 'approvals', () => this.#client.set(key, JSON.stringify(record), 'PXAT', at, 'NX'));
+    const reply = await stateUnavailable(this.#client, 'approvals', () =>
+      this.#client.set(key, JSON.stringify(record), 'PXAT', at, 'NX'),
+    );
     if (reply !== 'OK') throw new Error(`approval ${record.id} exists`);
   }
 
@@ -76,18 +101,34 @@ export class RedisApprovalStore implements ApprovalStore {
     return raw === null ? undefined : (JSON.parse(raw) as ApprovalRecord);
   }
 
-  async decide(id: string, decision: 'approved' | 'denied', decidedBy: string, nowMs: number): Promise<boolean> {
+  async decide(
+    id: string,
+    decision: 'approved' | 'denied',
+    decidedBy: string,
+    nowMs: number,
+  ): Promise<boolean> {
     const key = this.#key(id);
-    const reply = await stateUnavailable(this.#client, 'approvals', () => DECIDE.run(this.#client, [key], [decision, decidedBy, nowMs]));
+    const reply = await stateUnavailable(this.#client, 'approvals', () =>
+      DECIDE.run(this.#client, [key], [decision, decidedBy, nowMs]),
+    );
     return reply === 1;
   }
 
-  async consume(id: string, envelope: ApprovalEnvelope, nowMs: number): Promise<ApprovalConsumeOutcome> {
+  async consume(
+    id: string,
+    envelope: ApprovalEnvelope,
+    nowMs: number,
+  ): Promise<ApprovalConsumeOutcome> {
     const key = this.#key(id);
     const reply = await stateUnavailable(this.#client, 'approvals', () =>
-      CONSUME.run(this.#client, [key], [envelope.tool, envelope.sub, envelope.tenant, envelope.argsHash, nowMs]),
+      CONSUME.run(
+        this.#client,
+        [key],
+        [envelope.tool, envelope.sub, envelope.tenant, envelope.argsHash, nowMs],
+      ),
     );
-    if (typeof reply !== 'string' || !OUTCOMES.has(reply as ApprovalConsumeOutcome)) throw new Error(`unexpected reply from the approval script: ${String(reply)}`);
+    if (typeof reply !== 'string' || !OUTCOMES.has(reply as ApprovalConsumeOutcome))
+      throw new Error(`unexpected reply from the approval script: ${String(reply)}`);
     return reply as ApprovalConsumeOutcome;
   }
 

@@ -27,7 +27,10 @@ export interface RedisClientOptions {
 
 function positiveMs(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`Expected ${name} to be a positive integer of milliseconds, got ${String(value)}`);
+  if (!Number.isSafeInteger(value) || value <= 0)
+    throw new TypeError(
+      `Expected ${name} to be a positive integer of milliseconds, got ${String(value)}`,
+    );
   return value;
 }
 
@@ -48,7 +51,9 @@ function positiveMs(name: string, value: number | undefined, fallback: number): 
  */
 export function createRedisClient(options: RedisClientOptions): RedisClient {
   if (typeof options?.url !== 'string' || !/^rediss?:\/\//i.test(options.url)) {
-    throw new TypeError(`Expected url to be a redis:// or rediss:// URL, got ${typeof options?.url === 'string' ? 'another scheme' : String(options?.url)}`);
+    throw new TypeError(
+      `Expected url to be a redis:// or rediss:// URL, got ${typeof options?.url === 'string' ? 'another scheme' : String(options?.url)}`,
+    );
   }
   if (options.db !== undefined && (!Number.isSafeInteger(options.db) || options.db < 0)) {
     throw new TypeError(`Expected db to be a non-negative integer, got ${String(options.db)}`);
@@ -101,7 +106,8 @@ const connecting = new WeakMap<RedisClient, Promise<void>>();
 
 function settleConnecting(client: RedisClient, maxWaitMs: number): Promise<void> {
   if (client.status === 'wait') client.connect().catch(() => {});
-  if (client.status !== 'connecting' && client.status !== 'connect' && client.status !== 'wait') return Promise.resolve();
+  if (client.status !== 'connecting' && client.status !== 'connect' && client.status !== 'wait')
+    return Promise.resolve();
   // One wait per client however many calls arrive meanwhile (one set of listeners).
   let pending = connecting.get(client);
   if (pending === undefined) {
@@ -132,7 +138,11 @@ function settleConnecting(client: RedisClient, maxWaitMs: number): Promise<void>
  * so it refuses: fail closed. A TypeError (misuse of our own API) passes
  * through unchanged.
  */
-export async function stateUnavailable<T>(client: RedisClient, store: string, op: () => Promise<T>): Promise<T> {
+export async function stateUnavailable<T>(
+  client: RedisClient,
+  store: string,
+  op: () => Promise<T>,
+): Promise<T> {
   try {
     if (client.status !== 'ready') await settleConnecting(client, CONNECTING_WAIT_MS);
     return await op();
@@ -185,7 +195,9 @@ export const DEFAULT_KEY_PREFIX = 'toolcage:';
 export function checkPrefix(prefix: string | undefined): string {
   const value = prefix ?? DEFAULT_KEY_PREFIX;
   if (typeof value !== 'string' || value === '' || /[\s*?[\]{}]/.test(value)) {
-    throw new TypeError(`Expected prefix to be a non-empty string without spaces, braces or glob characters, got ${JSON.stringify(value)}`);
+    throw new TypeError(
+      `Expected prefix to be a non-empty string without spaces, braces or glob characters, got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }

@@ -1,6 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { retryAfterSecondsFromMs } from '../../governors/keys.ts';
-import type { GovernorPlan, GovernorPlanStore, GovernorStores, GovernorVerdict, LoopDecision, LoopStore, RateDecision, RateLimitStore, SpendDecision, SpendStore, TokenBucketRule } from '../../governors/types.ts';
+import type {
+  GovernorPlan,
+  GovernorPlanStore,
+  GovernorStores,
+  GovernorVerdict,
+  LoopDecision,
+  LoopStore,
+  RateDecision,
+  RateLimitStore,
+  SpendDecision,
+  SpendStore,
+  TokenBucketRule,
+} from '../../governors/types.ts';
 import { assertCharge, assertHit, assertTake, fixedWindow } from '../../governors/validate.ts';
 import { checkPrefix, LuaScript, stateUnavailable, type RedisClient } from './client.ts';
 
@@ -157,7 +169,11 @@ return {0, 0, 0}
 `);
 
 function integers(reply: unknown, length: number): number[] {
-  if (!Array.isArray(reply) || reply.length !== length || !reply.every((v) => typeof v === 'number')) {
+  if (
+    !Array.isArray(reply) ||
+    reply.length !== length ||
+    !reply.every((v) => typeof v === 'number')
+  ) {
     throw new Error(`unexpected reply from a governor script: ${JSON.stringify(reply)}`);
   }
   return reply as number[];
@@ -176,10 +192,18 @@ export class RedisRateLimitStore implements RateLimitStore {
   async take(key: string, rule: TokenBucketRule, nowMs: number, cost = 1): Promise<RateDecision> {
     assertTake(rule, nowMs, cost);
     const [allowed, retryMs] = integers(
-      await stateUnavailable(this.#client, 'rate limits', () => TAKE.run(this.#client, [this.#prefix + key], [rule.capacity, rule.refillPerSecond, nowMs, cost])),
+      await stateUnavailable(this.#client, 'rate limits', () =>
+        TAKE.run(
+          this.#client,
+          [this.#prefix + key],
+          [rule.capacity, rule.refillPerSecond, nowMs, cost],
+        ),
+      ),
       2,
     ) as [number, number];
-    return allowed === 1 ? { allowed: true, retryAfterSeconds: 0 } : { allowed: false, retryAfterSeconds: retryAfterSecondsFromMs(retryMs) };
+    return allowed === 1
+      ? { allowed: true, retryAfterSeconds: 0 }
+      : { allowed: false, retryAfterSeconds: retryAfterSecondsFromMs(retryMs) };
   }
 }
 
@@ -193,17 +217,31 @@ export class RedisSpendStore implements SpendStore {
     this.#prefix = checkPrefix(options.prefix);
   }
 
-  async charge(key: string, cost: number, budget: number, windowSeconds: number, nowMs: number): Promise<SpendDecision> {
+  async charge(
+    key: string,
+    cost: number,
+    budget: number,
+    windowSeconds: number,
+    nowMs: number,
+  ): Promise<SpendDecision> {
     assertCharge(cost, budget, windowSeconds, nowMs);
     const window = fixedWindow(windowSeconds, nowMs);
     // A second of grace past the window's end, for replicas whose clocks run slightly behind.
     const [allowed, spent] = integers(
       await stateUnavailable(this.#client, 'spend caps', () =>
-        CHARGE.run(this.#client, [`${this.#prefix}${key}:${window.startMs}`], [cost, budget, window.endMs - nowMs + 1000]),
+        CHARGE.run(
+          this.#client,
+          [`${this.#prefix}${key}:${window.startMs}`],
+          [cost, budget, window.endMs - nowMs + 1000],
+        ),
       ),
       2,
     ) as [number, number];
-    return { allowed: allowed === 1, spent, retryAfterSeconds: retryAfterSecondsFromMs(window.endMs - nowMs) };
+    return {
+      allowed: allowed === 1,
+      spent,
+      retryAfterSeconds: retryAfterSecondsFromMs(window.endMs - nowMs),
+    };
   }
 }
 
@@ -217,14 +255,23 @@ export class RedisLoopStore implements LoopStore {
     this.#prefix = checkPrefix(options.prefix);
   }
 
-  async hit(key: string, maxRepeats: number, windowSeconds: number, nowMs: number): Promise<LoopDecision> {
+  async hit(
+    key: string,
+    maxRepeats: number,
+    windowSeconds: number,
+    nowMs: number,
+  ): Promise<LoopDecision> {
     assertHit(maxRepeats, windowSeconds, nowMs);
     const windowMs = Math.ceil(windowSeconds * 1000);
     const [allowed, count, retryMs] = integers(
-      await stateUnavailable(this.#client, 'loop guard', () => HIT.run(this.#client, [this.#prefix + key], [nowMs, windowMs, maxRepeats, randomUUID()])),
+      await stateUnavailable(this.#client, 'loop guard', () =>
+        HIT.run(this.#client, [this.#prefix + key], [nowMs, windowMs, maxRepeats, randomUUID()]),
+      ),
       3,
     ) as [number, number, number];
-    return allowed === 1 ? { allowed: true, count, retryAfterSeconds: 0 } : { allowed: false, count, retryAfterSeconds: retryAfterSecondsFromMs(retryMs) };
+    return allowed === 1
+      ? { allowed: true, count, retryAfterSeconds: 0 }
+      : { allowed: false, count, retryAfterSeconds: retryAfterSecondsFromMs(retryMs) };
   }
 }
 
@@ -249,7 +296,10 @@ export class RedisGovernorPlanStore implements GovernorPlanStore {
    * script: one round trip per call. A replayed claim is `'replayed'` and
    * charges nothing.
    */
-  async admit(replay: { key: string; atMs: number } | undefined, plan: GovernorPlan): Promise<'replayed' | GovernorVerdict> {
+  async admit(
+    replay: { key: string; atMs: number } | undefined,
+    plan: GovernorPlan,
+  ): Promise<'replayed' | GovernorVerdict> {
     const { nowMs, loop, buckets, spend } = plan;
     const keys: string[] = [];
     const args: (string | number)[] = [];
@@ -283,11 +333,20 @@ export class RedisGovernorPlanStore implements GovernorPlanStore {
       args.push(0, 0, 0, 0);
     }
     const what = replay ? 'replay store and governors' : 'governors';
-    const [step, a, count] = integers(await stateUnavailable(this.#client, what, () => DECIDE.run(this.#client, keys, args)), 3) as [number, number, number];
+    const [step, a, count] = integers(
+      await stateUnavailable(this.#client, what, () => DECIDE.run(this.#client, keys, args)),
+      3,
+    ) as [number, number, number];
     if (step === 0) return { refused: undefined };
     if (step === -2) return 'replayed';
-    if (step === -1) return { refused: 'spend', spent: a, retryAfterSeconds: retryAfterSecondsFromMs(window!.endMs - nowMs) };
-    if (step === 1 && loop) return { refused: 'loop', count, retryAfterSeconds: retryAfterSecondsFromMs(a) };
+    if (step === -1)
+      return {
+        refused: 'spend',
+        spent: a,
+        retryAfterSeconds: retryAfterSecondsFromMs(window!.endMs - nowMs),
+      };
+    if (step === 1 && loop)
+      return { refused: 'loop', count, retryAfterSeconds: retryAfterSecondsFromMs(a) };
     const bucket = buckets[step - 2];
     if (!bucket) throw new Error(`unexpected step ${step} from the governor script`);
     return { refused: bucket.limit, retryAfterSeconds: retryAfterSecondsFromMs(a) };

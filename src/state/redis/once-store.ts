@@ -25,9 +25,13 @@ export class RedisOnceStore implements OnceStore {
   }
 
   async consumeOnce(key: string, ttlMs: number): Promise<boolean> {
-    if (typeof key !== 'string' || key === '') throw new TypeError(`Expected key to be a non-empty string, got ${String(key)}`);
-    if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) throw new TypeError(`Expected ttlMs to be a positive integer, got ${String(ttlMs)}`);
-    const reply = await stateUnavailable(this.#client, 'single-use store', () => this.#client.set(`${this.#prefix}once:${key}`, '1', 'PX', ttlMs, 'NX'));
+    if (typeof key !== 'string' || key === '')
+      throw new TypeError(`Expected key to be a non-empty string, got ${String(key)}`);
+    if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0)
+      throw new TypeError(`Expected ttlMs to be a positive integer, got ${String(ttlMs)}`);
+    const reply = await stateUnavailable(this.#client, 'single-use store', () =>
+      this.#client.set(`${this.#prefix}once:${key}`, '1', 'PX', ttlMs, 'NX'),
+    );
     return reply === 'OK';
   }
 }

@@ -17,11 +17,24 @@ const MIN_REMEMBER_MS = 1000;
  * The key and expiry of one consumed claim id; shared with the one-step
  * admission script (governor-stores.ts), so both paths consume the same key.
  */
-export function replayEntry(prefix: string, id: { iss: string; jti: string }, expiresAtMs: number): { key: string; atMs: number } {
-  if (typeof id?.iss !== 'string' || typeof id.jti !== 'string') throw new TypeError('Expected id to be { iss: string, jti: string }');
-  if (!Number.isFinite(expiresAtMs)) throw new TypeError(`Expected expiresAtMs to be a finite time in milliseconds, got ${String(expiresAtMs)}`);
-  const digest = createHash('sha256').update(JSON.stringify([id.iss, id.jti])).digest('base64url');
-  return { key: `${prefix}replay:${digest}`, atMs: Math.max(Math.ceil(expiresAtMs), Date.now() + MIN_REMEMBER_MS) };
+export function replayEntry(
+  prefix: string,
+  id: { iss: string; jti: string },
+  expiresAtMs: number,
+): { key: string; atMs: number } {
+  if (typeof id?.iss !== 'string' || typeof id.jti !== 'string')
+    throw new TypeError('Expected id to be { iss: string, jti: string }');
+  if (!Number.isFinite(expiresAtMs))
+    throw new TypeError(
+      `Expected expiresAtMs to be a finite time in milliseconds, got ${String(expiresAtMs)}`,
+    );
+  const digest = createHash('sha256')
+    .update(JSON.stringify([id.iss, id.jti]))
+    .digest('base64url');
+  return {
+    key: `${prefix}replay:${digest}`,
+    atMs: Math.max(Math.ceil(expiresAtMs), Date.now() + MIN_REMEMBER_MS),
+  };
 }
 
 /**
@@ -48,7 +61,9 @@ export class RedisReplayStore implements ReplayStore {
 
   async consume(id: { iss: string; jti: string }, expiresAtMs: number): Promise<boolean> {
     const { key, atMs } = replayEntry(this.#prefix, id, expiresAtMs);
-    const reply = await stateUnavailable(this.#client, 'replay store', () => this.#client.set(key, '1', 'PXAT', atMs, 'NX'));
+    const reply = await stateUnavailable(this.#client, 'replay store', () =>
+      this.#client.set(key, '1', 'PXAT', atMs, 'NX'),
+    );
     return reply === 'OK';
   }
 

@@ -24,13 +24,20 @@ export class SqliteReplayStore implements ReplayStore {
     this.#sweep = db.prepare('DELETE FROM consumed_jti WHERE expires_at_ms <= ?');
   }
 
-  async consume(id: { iss: string; jti: string }, expiresAtMs: number, nowMs = Date.now()): Promise<boolean> {
+  async consume(
+    id: { iss: string; jti: string },
+    expiresAtMs: number,
+    nowMs = Date.now(),
+  ): Promise<boolean> {
     try {
       const { changes } = this.#consume.run(JSON.stringify([id.iss, id.jti]), expiresAtMs, nowMs);
       if (++this.#calls % 1000 === 0) this.#sweep.run(nowMs);
       return Number(changes) === 1;
     } catch (cause) {
-      throw new ToolcageError('state_unavailable', { message: 'The replay store (SQLite) could not record the claim id; refusing the call.', cause });
+      throw new ToolcageError('state_unavailable', {
+        message: 'The replay store (SQLite) could not record the claim id; refusing the call.',
+        cause,
+      });
     }
   }
 

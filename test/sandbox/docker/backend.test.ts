@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDockerBackend, type DockerBackend } from '../../../src/sandbox/docker/index.ts';
-import { attackTool, containersOf, expectNoContainersLeft, textTool, uniqueRunnerId } from './helpers.ts';
+import {
+  attackTool,
+  containersOf,
+  expectNoContainersLeft,
+  textTool,
+  uniqueRunnerId,
+} from './helpers.ts';
 
 const runnerId = uniqueRunnerId('backend');
 let backend: DockerBackend;
@@ -23,49 +29,121 @@ describe('docker backend: example tools', () => {
     const result = await backend.run({ invocationId: 'sha-1', tool, input: { text } });
     expect(result).toMatchObject({ ok: true });
     if (!result.ok) return;
-    expect(JSON.parse(result.outputJson)).toEqual({ sha256: createHash('sha256').update(text, 'utf8').digest('hex'), bytes: Buffer.byteLength(text) });
+    expect(JSON.parse(result.outputJson)).toEqual({
+      sha256: createHash('sha256').update(text, 'utf8').digest('hex'),
+      bytes: Buffer.byteLength(text),
+    });
   });
 
   it('text.grep finds a fixed string (regex characters are literal), with line numbers and a match cap', async () => {
     const tool = await textTool('grep');
     const text = 'alpha a.c\nbeta\nA.C gamma\nabc\n"a.c" \\ \u0001 done';
-    const result = await backend.run({ invocationId: 'grep-1', tool, input: { text, pattern: 'a.c', ignoreCase: true, maxMatches: 2 } });
+    const result = await backend.run({
+      invocationId: 'grep-1',
+      tool,
+      input: { text, pattern: 'a.c', ignoreCase: true, maxMatches: 2 },
+    });
     expect(result).toMatchObject({ ok: true });
     if (!result.ok) return;
-    expect(JSON.parse(result.outputJson)).toEqual({ matches: [{ line: 1, text: 'alpha a.c' }, { line: 3, text: 'A.C gamma' }], count: 3, truncated: true });
-    const all = await backend.run({ invocationId: 'grep-2', tool, input: { text, pattern: 'a.c' } });
-    expect(all.ok && JSON.parse(all.outputJson)).toEqual({ matches: [{ line: 1, text: 'alpha a.c' }, { line: 5, text: '"a.c" \\ \u0001 done' }], count: 2, truncated: false });
+    expect(JSON.parse(result.outputJson)).toEqual({
+      matches: [
+        { line: 1, text: 'alpha a.c' },
+        { line: 3, text: 'A.C gamma' },
+      ],
+      count: 3,
+      truncated: true,
+    });
+    const all = await backend.run({
+      invocationId: 'grep-2',
+      tool,
+      input: { text, pattern: 'a.c' },
+    });
+    expect(all.ok && JSON.parse(all.outputJson)).toEqual({
+      matches: [
+        { line: 1, text: 'alpha a.c' },
+        { line: 5, text: '"a.c" \\ \u0001 done' },
+      ],
+      count: 2,
+      truncated: false,
+    });
   });
 
   it('handles a 100 000-character text full of escapes within the manifest limits (5 s, 1 CPU)', async () => {
-    const text = Array.from({ length: 5000 }, (_, i) => `l "${i}" é\\\t`).join('\n').slice(0, 100_000);
-    const sha = await backend.run({ invocationId: 'big-1', tool: await textTool('sha256sum', { timeoutMs: 5000, cpus: 1, pids: 16 }), input: { text } });
-    expect(sha.ok && JSON.parse(sha.outputJson).sha256).toBe(createHash('sha256').update(text, 'utf8').digest('hex'));
-    const grep = await backend.run({ invocationId: 'big-2', tool: await textTool('grep', { timeoutMs: 5000, cpus: 1, pids: 16 }), input: { text, pattern: '"4999"' } });
-    expect(grep.ok && JSON.parse(grep.outputJson)).toMatchObject({ count: 1, matches: [{ line: 5000 }] });
+    const text = Array.from({ length: 5000 }, (_, i) => `l "${i}" é\\\t`)
+      .join('\n')
+      .slice(0, 100_000);
+    const sha = await backend.run({
+      invocationId: 'big-1',
+      tool: await textTool('sha256sum', { timeoutMs: 5000, cpus: 1, pids: 16 }),
+      input: { text },
+    });
+    expect(sha.ok && JSON.parse(sha.outputJson).sha256).toBe(
+      createHash('sha256').update(text, 'utf8').digest('hex'),
+    );
+    const grep = await backend.run({
+      invocationId: 'big-2',
+      tool: await textTool('grep', { timeoutMs: 5000, cpus: 1, pids: 16 }),
+      input: { text, pattern: '"4999"' },
+    });
+    expect(grep.ok && JSON.parse(grep.outputJson)).toMatchObject({
+      count: 1,
+      matches: [{ line: 5000 }],
+    });
   });
 
   it('text.grep with no match returns an empty list, not a failure', async () => {
     const tool = await textTool('grep');
-    const result = await backend.run({ invocationId: 'grep-3', tool, input: { text: 'nothing here', pattern: 'zzz' } });
-    expect(result.ok && JSON.parse(result.outputJson)).toEqual({ matches: [], count: 0, truncated: false });
+    const result = await backend.run({
+      invocationId: 'grep-3',
+      tool,
+      input: { text: 'nothing here', pattern: 'zzz' },
+    });
+    expect(result.ok && JSON.parse(result.outputJson)).toEqual({
+      matches: [],
+      count: 0,
+      truncated: false,
+    });
   });
 });
 
 describe('docker backend: protocol failures', () => {
   it('output that is not JSON is sandbox_failed', async () => {
-    const result = await backend.run({ invocationId: 'p-1', tool: await attackTool('misbehave.sh', ['notjson']), input: {} });
-    expect(result).toMatchObject({ ok: false, code: 'sandbox_failed', message: 'The tool wrote output that is not one JSON value.' });
+    const result = await backend.run({
+      invocationId: 'p-1',
+      tool: await attackTool('misbehave.sh', ['notjson']),
+      input: {},
+    });
+    expect(result).toMatchObject({
+      ok: false,
+      code: 'sandbox_failed',
+      message: 'The tool wrote output that is not one JSON value.',
+    });
   });
 
   it('output that is not UTF-8 is sandbox_failed', async () => {
-    const result = await backend.run({ invocationId: 'p-2', tool: await attackTool('misbehave.sh', ['badutf8']), input: {} });
-    expect(result).toMatchObject({ ok: false, code: 'sandbox_failed', message: 'The tool wrote output that is not valid UTF-8.' });
+    const result = await backend.run({
+      invocationId: 'p-2',
+      tool: await attackTool('misbehave.sh', ['badutf8']),
+      input: {},
+    });
+    expect(result).toMatchObject({
+      ok: false,
+      code: 'sandbox_failed',
+      message: 'The tool wrote output that is not valid UTF-8.',
+    });
   });
 
   it('a crash is sandbox_failed with a short reason; stderr is capped at 8 KiB and kept out of the message', async () => {
-    const result = await backend.run({ invocationId: 'p-3', tool: await attackTool('misbehave.sh', ['crash']), input: {} });
-    expect(result).toMatchObject({ ok: false, code: 'sandbox_failed', message: 'The tool exited with status 3.' });
+    const result = await backend.run({
+      invocationId: 'p-3',
+      tool: await attackTool('misbehave.sh', ['crash']),
+      input: {},
+    });
+    expect(result).toMatchObject({
+      ok: false,
+      code: 'sandbox_failed',
+      message: 'The tool exited with status 3.',
+    });
     expect(result.stderr?.length).toBe(8192);
     expect(result.stderr).toContain('error line 0');
     expect(result.ok ? '' : result.message).not.toContain('supersecret');
@@ -81,7 +159,9 @@ describe('docker backend: pool and concurrency', () => {
     const r = await backend.run({ invocationId: 'pool-1', tool, input: { text: 'x' } });
     expect(r.ok).toBe(true);
     await backend.prewarm(tool);
-    expect(backend.poolState().tools.find((t) => t.tool === 'text.sha256sum@1.0.0')).toMatchObject({ ready: 2 });
+    expect(backend.poolState().tools.find((t) => t.tool === 'text.sha256sum@1.0.0')).toMatchObject({
+      ready: 2,
+    });
     expect(backend.poolState()).toMatchObject({ size: 2, idleMs: 60_000, inFlight: 0 });
   });
 
@@ -101,10 +181,17 @@ describe('docker backend: pool and concurrency', () => {
   it('runs 20 calls at once, all succeeding with their own results', async () => {
     const tool = await textTool('sha256sum');
     const texts = Array.from({ length: 20 }, (_, i) => `call number ${i}`);
-    const results = await Promise.all(texts.map((text, i) => backend.run({ invocationId: `c-${i}`, tool, input: { text } })));
+    const results = await Promise.all(
+      texts.map((text, i) => backend.run({ invocationId: `c-${i}`, tool, input: { text } })),
+    );
     results.forEach((r, i) => {
       expect(r.ok).toBe(true);
-      if (r.ok) expect(JSON.parse(r.outputJson).sha256).toBe(createHash('sha256').update(texts[i] as string).digest('hex'));
+      if (r.ok)
+        expect(JSON.parse(r.outputJson).sha256).toBe(
+          createHash('sha256')
+            .update(texts[i] as string)
+            .digest('hex'),
+        );
     });
   }, 120_000);
 
@@ -122,12 +209,20 @@ describe('docker backend: pool and concurrency', () => {
 
   it('credentials go into the environment of a container made for that call only', async () => {
     const tool = await attackTool('echo.sh');
-    const r = await backend.run({ invocationId: 'cred-1', tool, input: { ok: 1 }, credentials: [{ lane: 'x', as: 'TOKEN', value: 's3cret' }] });
+    const r = await backend.run({
+      invocationId: 'cred-1',
+      tool,
+      input: { ok: 1 },
+      credentials: [{ lane: 'x', as: 'TOKEN', value: 's3cret' }],
+    });
     expect(r.ok).toBe(true);
   });
 
   it('health says the engine is usable and names where it is', async () => {
-    expect(await backend.health()).toEqual({ usable: true, detail: 'Docker engine reachable at unix:///var/run/docker.sock' });
+    expect(await backend.health()).toEqual({
+      usable: true,
+      detail: 'Docker engine reachable at unix:///var/run/docker.sock',
+    });
   });
 
   it('dispose removes every pooled container', async () => {
@@ -136,6 +231,8 @@ describe('docker backend: pool and concurrency', () => {
     expect((await containersOf(`${runnerId}-d`)).length).toBe(3);
     await other.dispose();
     await expectNoContainersLeft(`${runnerId}-d`);
-    await expect(other.run({ invocationId: 'late', tool: await textTool('sha256sum'), input: { text: '' } })).rejects.toThrow(/disposed/);
+    await expect(
+      other.run({ invocationId: 'late', tool: await textTool('sha256sum'), input: { text: '' } }),
+    ).rejects.toThrow(/disposed/);
   });
 });

@@ -7,7 +7,11 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { EgressGateway, type EgressEvent, type EgressRule } from '../../../src/egress/index.ts';
 import type { RunLimits, SandboxTool } from '../../../src/sandbox/backend.ts';
-import { createDockerBackend, loadRecipe, type DockerBackend } from '../../../src/sandbox/docker/index.ts';
+import {
+  createDockerBackend,
+  loadRecipe,
+  type DockerBackend,
+} from '../../../src/sandbox/docker/index.ts';
 import { compileStatic } from '../../../src/sandbox/docker/recipe.ts';
 import { attackTool, uniqueRunnerId } from './helpers.ts';
 
@@ -37,7 +41,11 @@ export interface EgressBackend {
 export function egressBackend(name: string): EgressBackend {
   const rules = new Map<string, EgressRule[]>();
   const events: EgressEvent[] = [];
-  const gateway = new EgressGateway({ rulesFor: (t) => rules.get(t.id), unsafeAllowPrivateAddresses: ['127.0.0.1/32'], onEvent: (e) => events.push(e) });
+  const gateway = new EgressGateway({
+    rulesFor: (t) => rules.get(t.id),
+    unsafeAllowPrivateAddresses: ['127.0.0.1/32'],
+    onEvent: (e) => events.push(e),
+  });
   const runnerId = uniqueRunnerId(name);
   // A pool is on, so the tests also prove that egress and credential calls never take a pooled container.
   const secretsDir = mkdtempSync('/dev/shm/toolcage-test-secrets-');
@@ -57,7 +65,12 @@ export function egressBackend(name: string): EgressBackend {
 }
 
 /** A tool that sends one request through the egress socket and prints `{status, egress, body}` or `{error}`. */
-export async function egressClientTool(id: string, method: string, url: string, limits: Partial<RunLimits> = {}): Promise<SandboxTool> {
+export async function egressClientTool(
+  id: string,
+  method: string,
+  url: string,
+  limits: Partial<RunLimits> = {},
+): Promise<SandboxTool> {
   return { ...(await attackTool('egress-client', [method, url], limits)), id };
 }
 

@@ -17,18 +17,47 @@ export function testImages(): Promise<{ textTools: string; attack: string }> {
   return images;
 }
 
-const baseLimits: Required<RunLimits> = { timeoutMs: 5000, memoryMb: 32, maxOutputBytes: 65536, cpus: 1, pids: 32 };
+const baseLimits: Required<RunLimits> = {
+  timeoutMs: 5000,
+  memoryMb: 32,
+  maxOutputBytes: 65536,
+  cpus: 1,
+  pids: 32,
+};
 
-export async function textTool(script: 'sha256sum' | 'grep', limits: Partial<RunLimits> = {}): Promise<SandboxTool> {
+export async function textTool(
+  script: 'sha256sum' | 'grep',
+  limits: Partial<RunLimits> = {},
+): Promise<SandboxTool> {
   const { textTools } = await testImages();
-  return { id: `text.${script}`, version: '1.0.0', runtime: 'docker', image: 'toolcage/text-tools', imageId: textTools, command: [`/opt/toolcage/bin/${script}.sh`], limits: { ...baseLimits, ...limits } };
+  return {
+    id: `text.${script}`,
+    version: '1.0.0',
+    runtime: 'docker',
+    image: 'toolcage/text-tools',
+    imageId: textTools,
+    command: [`/opt/toolcage/bin/${script}.sh`],
+    limits: { ...baseLimits, ...limits },
+  };
 }
 
 /** A tool from the test-only attack image, e.g. attackTool('membomb.sh', ['string']). */
-export async function attackTool(script: string, args: string[] = [], limits: Partial<RunLimits> = {}): Promise<SandboxTool> {
+export async function attackTool(
+  script: string,
+  args: string[] = [],
+  limits: Partial<RunLimits> = {},
+): Promise<SandboxTool> {
   const { attack } = await testImages();
   const id = `test.${script.replace(/\.sh$/, '')}${args.map((a) => `_${a}`).join('')}`;
-  return { id, version: '1.0.0', runtime: 'docker', image: 'toolcage-test/attack', imageId: attack, command: [`/opt/toolcage/bin/${script}`, ...args], limits: { ...baseLimits, ...limits } };
+  return {
+    id,
+    version: '1.0.0',
+    runtime: 'docker',
+    image: 'toolcage-test/attack',
+    imageId: attack,
+    command: [`/opt/toolcage/bin/${script}`, ...args],
+    limits: { ...baseLimits, ...limits },
+  };
 }
 
 /** Containers on the engine that carry this runner's label. */

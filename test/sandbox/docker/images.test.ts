@@ -1,12 +1,21 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildImage, identityOfTar, imageContentIdentity, loadRecipe, loadRecipes } from '../../../src/sandbox/docker/index.ts';
+import {
+  buildImage,
+  identityOfTar,
+  imageContentIdentity,
+  loadRecipe,
+  loadRecipes,
+} from '../../../src/sandbox/docker/index.ts';
 import { rootfsEntries } from '../../../src/sandbox/docker/recipe.ts';
 import { deterministicTar } from '../../../src/sandbox/docker/tar.ts';
 import { docker } from './helpers.ts';
 
 const tag = `toolcage-test/repro-${process.pid}:latest`;
 afterAll(async () => {
-  await docker.getImage(tag).remove().catch(() => undefined);
+  await docker
+    .getImage(tag)
+    .remove()
+    .catch(() => undefined);
 });
 
 describe('offline, reproducible images', () => {
@@ -43,6 +52,8 @@ describe('offline, reproducible images', () => {
   });
 
   it('imageContentIdentity says how to fix a missing image', async () => {
-    await expect(imageContentIdentity('toolcage-test/never-built')).rejects.toThrow('image toolcage-test/never-built is not present on the engine at unix:///var/run/docker.sock; build it with `toolcage images build`');
+    await expect(imageContentIdentity('toolcage-test/never-built')).rejects.toThrow(
+      'image toolcage-test/never-built is not present on the engine at unix:///var/run/docker.sock; build it with `toolcage images build`',
+    );
   });
 });

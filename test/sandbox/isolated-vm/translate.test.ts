@@ -1,16 +1,37 @@
 import { describe, expect, it } from 'vitest';
-import { decodeInvokeResult, sanitise, translateIsolateError, workerExited } from '../../../src/sandbox/isolated-vm/translate.ts';
+import {
+  decodeInvokeResult,
+  sanitise,
+  translateIsolateError,
+  workerExited,
+} from '../../../src/sandbox/isolated-vm/translate.ts';
 
 describe('isolated-vm error translation', () => {
   it('maps isolated-vm messages to contract codes', () => {
-    expect(translateIsolateError(new Error('Script execution timed out.'), 100, 16).code).toBe('timeout');
-    expect(translateIsolateError(new Error('Isolate was disposed during execution due to memory limit'), 100, 16).code).toBe('memory_limit');
-    expect(translateIsolateError(new Error('Unexpected token'), 100, 16)).toMatchObject({ code: 'sandbox_failed', message: 'The tool failed to load: Unexpected token' });
+    expect(translateIsolateError(new Error('Script execution timed out.'), 100, 16).code).toBe(
+      'timeout',
+    );
+    expect(
+      translateIsolateError(
+        new Error('Isolate was disposed during execution due to memory limit'),
+        100,
+        16,
+      ).code,
+    ).toBe('memory_limit');
+    expect(translateIsolateError(new Error('Unexpected token'), 100, 16)).toMatchObject({
+      code: 'sandbox_failed',
+      message: 'The tool failed to load: Unexpected token',
+    });
   });
 
   it('maps guest allocation failures to memory_limit and other throws to sandbox_failed', () => {
-    expect(decodeInvokeResult('eRangeError: Array buffer allocation failed', 10, 100, 16)).toMatchObject({ code: 'memory_limit' });
-    expect(decodeInvokeResult('eError: nope', 10, 100, 16)).toMatchObject({ code: 'sandbox_failed', message: 'The tool threw: Error: nope' });
+    expect(
+      decodeInvokeResult('eRangeError: Array buffer allocation failed', 10, 100, 16),
+    ).toMatchObject({ code: 'memory_limit' });
+    expect(decodeInvokeResult('eError: nope', 10, 100, 16)).toMatchObject({
+      code: 'sandbox_failed',
+      message: 'The tool threw: Error: nope',
+    });
     expect(decodeInvokeResult(42, 10, 100, 16)).toMatchObject({ code: 'sandbox_failed' });
   });
 
@@ -26,6 +47,11 @@ describe('isolated-vm error translation', () => {
 
   it('maps a worker death to sandbox_failed, or memory_limit when V8 reported OOM', () => {
     expect(workerExited('SIGKILL', '')).toMatchObject({ code: 'sandbox_failed' });
-    expect(workerExited('SIGABRT', 'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory')).toMatchObject({ code: 'memory_limit' });
+    expect(
+      workerExited(
+        'SIGABRT',
+        'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory',
+      ),
+    ).toMatchObject({ code: 'memory_limit' });
   });
 });
