@@ -261,12 +261,16 @@ const RUN_OVER = refusal('closed', 'The run is over; no more requests.');
 
 function fetchBridge(msg: RunMessage): { ref: ivm.Reference; close(): boolean } {
   let open = true;
+  let count = 0;
   const mine = new Set<number>();
   const ref = new ivm.Reference(async (json: unknown): Promise<string> => {
     if (!open) return RUN_OVER;
     if (!msg.egress) return NO_EGRESS;
     if (typeof json !== 'string' || json.length > MAX_FETCH_JSON)
       return refusal('too_large', 'The request is too large.');
+    // Counted here, not only at the boundary: past the cap nothing is relayed (no 4 MB messages to parse).
+    if (msg.maxRequests !== undefined && ++count > msg.maxRequests)
+      return refusal('limit', `A run may make at most ${msg.maxRequests} requests.`);
     if (mine.size >= MAX_FETCHES_IN_FLIGHT)
       return refusal(
         'limit',
