@@ -299,6 +299,21 @@ function fetchBridge(msg: RunMessage): { ref: ivm.Reference; close(): boolean } 
   };
 }
 
+/**
+ * Whether an isolate holds at least half its memory limit (V8 heap plus
+ * array buffers): the evidence that an allocation RangeError came from the
+ * limit, not from the tool throwing one or from V8's fixed string cap.
+ */
+function isNearLimit(isolate: ivm.Isolate, memoryMb: number): boolean {
+  if (isolate.isDisposed) return true;
+  try {
+    const h = isolate.getHeapStatisticsSync();
+    return h.used_heap_size + h.externally_allocated_size >= (memoryMb * MB) / 2;
+  } catch {
+    return true; // the isolate died under the check: that is memory trouble
+  }
+}
+
 /** The worker is tainted and the host should replace it (see `execute`). */
 let retire = false;
 
@@ -358,7 +373,9 @@ async function execute(msg: RunMessage, source: string): Promise<Success | Failu
       ),
     );
     if (reason) return stopped(reason, msg.timeoutMs, msg.memoryMb);
-    return decodeInvokeResult(out, msg.maxOutputBytes, msg.timeoutMs, msg.memoryMb);
+    return decodeInvokeResult(out, msg.maxOutputBytes, msg.timeoutMs, msg.memoryMb, () =>
+      isNearLimit(slot.isolate, msg.memoryMb),
+    );
   } catch (err) {
     if (reason) return stopped(reason, msg.timeoutMs, msg.memoryMb);
     const failure = translateIsolateError(err, msg.timeoutMs, msg.memoryMb);
