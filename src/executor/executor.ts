@@ -307,11 +307,17 @@ export class ToolcageExecutor implements Executor {
     }
     let hash: string;
     try {
-      trail.canonicalArgs = canonicalJson(call.args ?? null);
+      trail.canonicalArgs = canonicalJson(call.args ?? null, 'args');
       hash = argsHashOfCanonical(trail.canonicalArgs);
-    } catch {
+    } catch (err) {
+      // Name the field (e.g. `args.n is a number too large for JSON`) when canonicalisation knows it.
+      const field = err instanceof ToolcageError ? err.details?.field : undefined;
       throw new ToolcageError('input_invalid', {
-        message: 'The arguments are not a JSON value that can be canonicalised (RFC 8785).',
+        message:
+          err instanceof ToolcageError && typeof field === 'string'
+            ? err.message
+            : 'The arguments are not a JSON value that can be canonicalised (RFC 8785).',
+        ...(typeof field === 'string' ? { details: { field } } : {}),
       });
     }
     if (hash !== claim.args_hash) throw new ToolcageError('args_mismatch');
