@@ -463,6 +463,17 @@ export class ToolcageExecutor implements Executor {
         message: `${tool.manifest.id} returned output that is not JSON.`,
       });
     }
+    // Same depth cap as the arguments: deeper output validates against a loose schema, then
+    // breaks the serialisers after the audit said `allowed` (a 500 the audit never saw).
+    const shape = checkJsonShape(
+      output,
+      { maxDepth: this.#o.inputLimits.maxDepth, maxBytes: limits.maxOutputBytes },
+      Buffer.byteLength(result.outputJson),
+    );
+    if (shape)
+      throw new ToolcageError('output_invalid', {
+        message: `${tool.manifest.id} returned output that is too deep: its values ${shape}; it was withheld.`,
+      });
     const v = tool.validateOutput(output);
     if (!v.ok)
       throw new ToolcageError('output_invalid', {
