@@ -1,45 +1,138 @@
 /**
- * Finds a run's credential values in text the agent (or a log) would see,
- * raw and in the encodings a tool could use to smuggle them out: JSON
- * escaping, base64, base64url (at each of the three byte alignments, so a
- * secret embedded in a longer encoded blob is still found), hex (either
- * case) and URL-encoding.
+ * Finds a run's credential values in text the agent (or a log) would see:
+ * a tool's output, or a response coming back through the egress boundary.
+ *
+ * What it finds, for each secret and for the secret reversed:
+ * - raw, JSON-escaped, URL-encoded, base64 and base64url (at each of the
+ *   three byte alignments, so a secret inside a longer encoded blob is still
+ *   found), hex and base32 (either case, base32 at each of its five
+ *   alignments);
+ * - the same after undoing one layer of `\uXXXX`, `\u{…}`, `\xXX`, `%XX` and
+ *   HTML character-reference escapes (a per-character escaped echo);
+ * - the same with every character that is not a letter or a digit removed
+ *   from both sides (a secret split by spaces, punctuation, line breaks,
+ *   JSON array syntax or header boundaries), for secrets with at least 12
+ *   letters and digits, so that short ones give no false positives.
+ *
+ * What it cannot find: a transform it does not know (rot13, XOR, a cipher),
+ * pieces spread over several texts (one per response or per call), or pieces
+ * separated by letters or digits. A tool that holds a value can always
+ * transform it past a scan; that is why lanes default to `expose: egress`.
  */
 export class LeakScanner {
-  readonly #needles: string[];
-  readonly #lowerNeedles: string[];
+  readonly #exact: string[];
+  readonly #lower: string[];
+  readonly #skeleton: string[];
+  readonly #lowerSkeleton: string[];
+  /** Secrets (and their reversals, raw and as skeletons) long enough to be found in two pieces. */
+  readonly #halves: string[];
 
   constructor(secrets: readonly string[]) {
-    const needles = new Set<string>();
+    const exact = new Set<string>();
     const lower = new Set<string>();
+    const skeleton = new Set<string>();
+    const lowerSkeleton = new Set<string>();
+    const halves = new Set<string>();
     for (const secret of secrets) {
       if (secret.length < 8) continue; // too short to scan without false positives; lanes refuse such secrets
-      const bytes = Buffer.from(secret, 'utf8');
-      needles.add(secret);
-      needles.add(JSON.stringify(secret).slice(1, -1));
-      needles.add(encodeURIComponent(secret));
-      for (const core of base64Cores(bytes)) {
-        needles.add(core);
-        needles.add(core.replace(/\+/g, '-').replace(/\//g, '_'));
+      for (const form of [secret, [...secret].reverse().join('')]) {
+        const bytes = Buffer.from(form, 'utf8');
+        exact.add(form);
+        exact.add(JSON.stringify(form).slice(1, -1));
+        exact.add(encodeURIComponent(form));
+        const hex = bytes.toString('hex');
+        lower.add(hex);
+        lowerSkeleton.add(hex);
+        for (const core of base64Cores(bytes)) {
+          exact.add(core);
+          exact.add(core.replace(/\+/g, '-').replace(/\//g, '_'));
+          if (skel(core).length >= MIN_SKELETON) skeleton.add(skel(core));
+        }
+        for (const core of base32Cores(bytes)) {
+          lower.add(core.toLowerCase());
+          lowerSkeleton.add(core.toLowerCase());
+        }
+        const s = skel(form);
+        if (s.length >= MIN_SKELETON) skeleton.add(s);
+        if (form.length >= MIN_SPLIT) halves.add(form);
+        if (s.length >= MIN_SPLIT) halves.add(s);
       }
-      lower.add(bytes.toString('hex'));
     }
-    this.#needles = [...needles].filter((n) => n.length >= 8);
-    this.#lowerNeedles = [...lower];
+    this.#exact = [...exact].filter((n) => n.length >= 8);
+    this.#lower = [...lower].filter((n) => n.length >= 8);
+    this.#skeleton = [...skeleton];
+    this.#lowerSkeleton = [...lowerSkeleton].filter((n) => n.length >= MIN_SKELETON);
+    this.#halves = [...halves];
   }
 
   get empty(): boolean {
-    return this.#needles.length === 0 && this.#lowerNeedles.length === 0;
+    return this.#exact.length === 0 && this.#lower.length === 0;
   }
 
-  /** True when any encoding of any secret occurs in `text`. */
+  /** True when any known form of any secret occurs in `text`. */
   found(text: string): boolean {
     if (this.empty || text.length === 0) return false;
-    for (const n of this.#needles) if (text.includes(n)) return true;
-    const lowered = text.toLowerCase();
-    for (const n of this.#lowerNeedles) if (lowered.includes(n)) return true;
+    const unescaped = unescapeOnce(text);
+    for (const view of unescaped === text ? [text] : [text, unescaped]) {
+      for (const n of this.#exact) if (view.includes(n)) return true;
+      const lowered = view.toLowerCase();
+      for (const n of this.#lower) if (lowered.includes(n)) return true;
+    }
+    const s = skel(unescaped);
+    for (const n of this.#skeleton) if (s.includes(n)) return true;
+    const ls = s.toLowerCase();
+    for (const n of this.#lowerSkeleton) if (ls.includes(n)) return true;
+    for (const n of this.#halves)
+      if (inTwoPieces(n, text) || inTwoPieces(n, unescaped) || inTwoPieces(n, s)) return true;
     return false;
   }
+}
+
+/** Letters and digits a secret must keep after `skel` to be matched that way (fewer would match chance text). */
+const MIN_SKELETON = 12;
+
+/** Secrets at least this long are also looked for as two pieces anywhere in the text. */
+const MIN_SPLIT = 16;
+
+/**
+ * Whether `text` holds some prefix and the rest of `needle` (in any order,
+ * anything between): the longest prefix present and the longest suffix
+ * present cover the needle. Unrelated text shares only a few characters
+ * with either end of a long secret, so it never covers it.
+ */
+function inTwoPieces(needle: string, text: string): boolean {
+  const longest = (piece: (k: number) => string): number => {
+    let lo = 0;
+    let hi = needle.length;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (text.includes(piece(mid))) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+  const prefix = longest((k) => needle.slice(0, k));
+  if (prefix < 4) return false;
+  return prefix + longest((k) => needle.slice(needle.length - k)) >= needle.length;
+}
+
+/** Only the ASCII letters and digits. */
+function skel(text: string): string {
+  return text.replace(/[^A-Za-z0-9]+/g, '');
+}
+
+/** One layer of the escapes a reflecting host (or a tool) may use, undone. */
+function unescapeOnce(text: string): string {
+  if (!/[\\%&]/.test(text)) return text;
+  const char = (code: number): string =>
+    Number.isInteger(code) && code >= 0 && code <= 0x10ffff ? String.fromCodePoint(code) : '';
+  return text
+    .replace(/\\u\{([0-9a-fA-F]{1,6})\}/g, (_m, h: string) => char(parseInt(h, 16)))
+    .replace(/\\u([0-9a-fA-F]{4})/g, (_m, h: string) => char(parseInt(h, 16)))
+    .replace(/\\x([0-9a-fA-F]{2})/g, (_m, h: string) => char(parseInt(h, 16)))
+    .replace(/%([0-9a-fA-F]{2})/g, (_m, h: string) => char(parseInt(h, 16)))
+    .replace(/&#[xX]([0-9a-fA-F]{1,6});/g, (_m, h: string) => char(parseInt(h, 16)))
+    .replace(/&#([0-9]{1,7});/g, (_m, d: string) => char(parseInt(d, 10)));
 }
 
 /** The base64 characters determined by `bytes` alone, for each alignment of `bytes` inside a longer blob. */
@@ -52,6 +145,43 @@ function base64Cores(bytes: Buffer): string[] {
     const fullGroups = Math.floor(padded.length / 3) * 4; // the last partial group may mix suffix bytes
     const end = offset === 0 && padded.length % 3 === 0 ? encoded.length : fullGroups;
     const core = encoded.slice(start, end);
+    if (core.length >= 8) cores.push(core);
+  }
+  return cores;
+}
+
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** RFC 4648 base32 without padding. */
+function base32(bytes: Buffer): string {
+  let out = '';
+  let bits = 0;
+  let value = 0;
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+    value &= (1 << bits) - 1;
+  }
+  if (bits > 0) out += BASE32[(value << (5 - bits)) & 31];
+  return out;
+}
+
+/** Like base64Cores, for base32's 5-byte groups of 8 characters. */
+function base32Cores(bytes: Buffer): string[] {
+  const cores: string[] = [];
+  for (let offset = 0; offset < 5; offset++) {
+    const padded = Buffer.concat([Buffer.alloc(offset), bytes]);
+    const encoded = base32(padded);
+    const start = offset === 0 ? 0 : 8;
+    const end = Math.floor(padded.length / 5) * 8;
+    const core = encoded.slice(
+      start,
+      offset === 0 && padded.length % 5 === 0 ? encoded.length : end,
+    );
     if (core.length >= 8) cores.push(core);
   }
   return cores;
