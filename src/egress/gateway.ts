@@ -18,13 +18,14 @@
  * and connects to, not a Host header) is one of that lane's own hosts.
  */
 import { randomBytes } from 'node:crypto';
-import { STATUS_CODES, type OutgoingHttpHeaders } from 'node:http';
 import type { SandboxTool } from '../sandbox/backend.ts';
 import { LeakScanner } from '../validation/leak-scan.ts';
 import { AddressPolicy, type PrivateAddressAllowance } from './address-policy.ts';
 import { Allowlist, parseTarget, type EgressRule, type Target } from './allowlist.ts';
 import { EgressError } from './errors.ts';
 import { checkLaneHost, type LaneHost } from './lane-host.ts';
+import { bodyOf, toolHeaders } from './request-shape.ts';
+import { checkResponse, stripped } from './response-check.ts';
 import { resolveChecked, sendOutbound, systemResolver, type Resolver } from './outbound.ts';
 
 /** A credential the boundary adds to requests bound for its lane's hosts. */
@@ -106,26 +107,7 @@ export interface EgressGatewayOptions {
   now?: () => number;
 }
 
-/** Headers the boundary owns: the tool may not set them (framing, routing, proxies, compression). */
-const OWNED_HEADERS = new Set([
-  'host',
-  'connection',
-  'content-length',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-  'keep-alive',
-  'proxy-authorization',
-  'proxy-authenticate',
-  'proxy-connection',
-  'expect',
-  'accept-encoding',
-  'http2-settings',
-]);
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
-const MAX_HEADERS = 64;
 
 interface GrantRecord {
   toolId: string;
@@ -331,26 +313,16 @@ export class EgressSession {
       for (let i = 0; i + 1 < res.rawHeaders.length; i += 2)
         pairs.push([res.rawHeaders[i]!.toLowerCase(), res.rawHeaders[i + 1]!]);
       const text = res.body.toString('utf8');
-      // The whole response, as one text: a value split between the reason phrase, a header and
-      // the body is found too (the scanner also ignores separators, see LeakScanner).
-      const whole = `${res.status} ${res.statusText}\n${pairs.map(([k, v]) => `${k}: ${v}`).join('\n')}\n${text}`;
-      const secrets = this.#o.grants.map((g) => g.secret);
-      if (secrets.length > 0 && new LeakScanner(secrets).found(whole)) {
-        throw new EgressError(
-          'leak',
-          `The response from ${target.host}:${target.port} carried a credential of this run; it was withheld from the tool.`,
-        );
-      }
-      let reflected: 'strip' | undefined;
-      if (probe !== undefined && new LeakScanner([probe]).found(whole)) {
-        const refusing = here.find((g) => g.reflection === 'refuse');
-        if (refusing)
-          throw new EgressError(
-            'leak',
-            `The response from ${target.host}:${target.port} echoed the request's headers, and lane ${refusing.lane} refuses such responses; it was withheld from the tool.`,
-          );
-        reflected = 'strip';
-      }
+      const reflected = checkResponse({
+        target,
+        status: res.status,
+        statusText: res.statusText,
+        headers: pairs,
+        body: text,
+        secrets: this.#o.grants.map((g) => g.secret),
+        probe,
+        lanes: here,
+      });
       this.#event({
         method,
         target,
@@ -361,17 +333,7 @@ export class EgressSession {
         responseBytes: res.body.length,
         started,
       });
-      if (reflected)
-        return {
-          status: res.status,
-          statusText: STATUS_CODES[res.status] ?? '',
-          headers: [
-            ...pairs.filter(([k]) => k === 'content-type').slice(0, 1),
-            ['x-toolcage-egress', 'reflection-stripped'],
-          ],
-          body: '',
-          url: target.url.href,
-        };
+      if (reflected) return { ...stripped(res.status, pairs), url: target.url.href };
       return {
         status: res.status,
         statusText: res.statusText,
@@ -452,52 +414,4 @@ export class EgressSession {
       // a failing log sink must not change the request's outcome
     }
   }
-}
-
-function bodyOf(body: unknown, max: number): Buffer | undefined {
-  if (body === undefined || body === null) return undefined;
-  if (typeof body !== 'string')
-    throw new EgressError('bad_request', 'The request body must be a string (use JSON.stringify).');
-  const bytes = Buffer.from(body, 'utf8');
-  if (bytes.length > max)
-    throw new EgressError('too_large', `The request body is larger than ${max} bytes.`);
-  return bytes;
-}
-
-function toolHeaders(raw: unknown): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = Object.create(null) as OutgoingHttpHeaders;
-  if (raw === undefined || raw === null) return out;
-  const entries: unknown[] = Array.isArray(raw)
-    ? raw
-    : typeof raw === 'object'
-      ? Object.entries(raw as Record<string, unknown>)
-      : [null];
-  if (entries.length > MAX_HEADERS)
-    throw new EgressError('bad_request', `At most ${MAX_HEADERS} headers are allowed.`);
-  for (const entry of entries) {
-    if (
-      !Array.isArray(entry) ||
-      entry.length !== 2 ||
-      typeof entry[0] !== 'string' ||
-      typeof entry[1] !== 'string'
-    ) {
-      throw new EgressError(
-        'bad_request',
-        'Headers must be an object of strings or a list of [name, value] string pairs.',
-      );
-    }
-    const [name, value] = entry as [string, string];
-    if (!TOKEN.test(name) || name.length > 256)
-      throw new EgressError('bad_request', 'A header name is not a valid HTTP token.');
-    // eslint-disable-next-line no-control-regex
-    if (/[\r\n\u0000]/.test(value) || value.length > 8192)
-      throw new EgressError(
-        'bad_request',
-        `The value of header ${name} is not allowed (line breaks, NUL, or longer than 8192).`,
-      );
-    const lower = name.toLowerCase();
-    if (OWNED_HEADERS.has(lower)) continue; // the boundary sets these itself
-    out[lower] = value;
-  }
-  return out;
 }
