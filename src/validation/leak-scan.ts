@@ -2,7 +2,7 @@
  * Finds a run's credential values in text the agent (or a log) would see:
  * a tool's output, or a response coming back through the egress boundary.
  *
- * What it finds, for each secret and for the secret reversed:
+ * What it finds, for each secret, the secret reversed, and both in rot13:
  * - raw, JSON-escaped, URL-encoded, base64 and base64url (at each of the
  *   three byte alignments, so a secret inside a longer encoded blob is still
  *   found), hex and base32 (either case, base32 at each of its five
@@ -14,7 +14,7 @@
  *   JSON array syntax or header boundaries), for secrets with at least 12
  *   letters and digits, so that short ones give no false positives.
  *
- * What it cannot find: a transform it does not know (rot13, XOR, a cipher),
+ * What it cannot find: a transform it does not know (XOR, a cipher, a shift),
  * pieces spread over several texts (one per response or per call), or pieces
  * separated by letters or digits. A tool that holds a value can always
  * transform it past a scan; that is why lanes default to `expose: egress`.
@@ -24,8 +24,9 @@ export class LeakScanner {
   readonly #lower: string[];
   readonly #skeleton: string[];
   readonly #lowerSkeleton: string[];
-  /** Secrets (and their reversals, raw and as skeletons) long enough to be found in two pieces. */
+  /** Secret forms long enough to be found in two pieces: as they are, and as skeletons. */
   readonly #halves: string[];
+  readonly #skeletonHalves: string[];
 
   constructor(secrets: readonly string[]) {
     const exact = new Set<string>();
@@ -33,57 +34,74 @@ export class LeakScanner {
     const skeleton = new Set<string>();
     const lowerSkeleton = new Set<string>();
     const halves = new Set<string>();
+    const skeletonHalves = new Set<string>();
+    // A needle whose skeleton is long enough is looked for as a skeleton only: text that holds
+    // the needle holds its skeleton too, so the exact search would add nothing but time.
+    const add = (needle: string): void => {
+      const s = skel(needle);
+      if (s.length >= MIN_SKELETON) skeleton.add(s);
+      else if (needle.length >= 8) exact.add(needle);
+    };
+    const addCaseless = (needle: string): void => {
+      if (needle.length >= MIN_SKELETON) lowerSkeleton.add(needle.toLowerCase());
+      else if (needle.length >= 8) lower.add(needle.toLowerCase());
+    };
     for (const secret of secrets) {
       if (secret.length < 8) continue; // too short to scan without false positives; lanes refuse such secrets
-      for (const form of [secret, [...secret].reverse().join('')]) {
-        const bytes = Buffer.from(form, 'utf8');
-        exact.add(form);
-        exact.add(JSON.stringify(form).slice(1, -1));
-        exact.add(encodeURIComponent(form));
-        const hex = bytes.toString('hex');
-        lower.add(hex);
-        lowerSkeleton.add(hex);
-        for (const core of base64Cores(bytes)) {
-          exact.add(core);
-          exact.add(core.replace(/\+/g, '-').replace(/\//g, '_'));
-          if (skel(core).length >= MIN_SKELETON) skeleton.add(skel(core));
-        }
-        for (const core of base32Cores(bytes)) {
-          lower.add(core.toLowerCase());
-          lowerSkeleton.add(core.toLowerCase());
-        }
-        const s = skel(form);
-        if (s.length >= MIN_SKELETON) skeleton.add(s);
+      const bytes = Buffer.from(secret, 'utf8');
+      add(secret);
+      add(JSON.stringify(secret).slice(1, -1));
+      add(encodeURIComponent(secret));
+      for (const core of base64Cores(bytes)) {
+        add(core);
+        add(core.replace(/\+/g, '-').replace(/\//g, '_'));
+      }
+      addCaseless(bytes.toString('hex'));
+      for (const core of base32Cores(bytes)) addCaseless(core);
+      const reversed = [...secret].reverse().join('');
+      for (const form of [reversed, rot13(secret), rot13(reversed)]) add(form);
+      for (const form of [secret, reversed]) {
         if (form.length >= MIN_SPLIT) halves.add(form);
-        if (s.length >= MIN_SPLIT) halves.add(s);
+        if (skel(form).length >= MIN_SPLIT) skeletonHalves.add(skel(form));
       }
     }
-    this.#exact = [...exact].filter((n) => n.length >= 8);
-    this.#lower = [...lower].filter((n) => n.length >= 8);
+    this.#exact = [...exact];
+    this.#lower = [...lower];
     this.#skeleton = [...skeleton];
-    this.#lowerSkeleton = [...lowerSkeleton].filter((n) => n.length >= MIN_SKELETON);
+    this.#lowerSkeleton = [...lowerSkeleton];
     this.#halves = [...halves];
+    this.#skeletonHalves = [...skeletonHalves];
   }
 
   get empty(): boolean {
-    return this.#exact.length === 0 && this.#lower.length === 0;
+    return (
+      this.#exact.length === 0 &&
+      this.#lower.length === 0 &&
+      this.#skeleton.length === 0 &&
+      this.#lowerSkeleton.length === 0
+    );
   }
 
   /** True when any known form of any secret occurs in `text`. */
   found(text: string): boolean {
     if (this.empty || text.length === 0) return false;
     const unescaped = unescapeOnce(text);
-    for (const view of unescaped === text ? [text] : [text, unescaped]) {
+    const views = unescaped === text ? [text] : [text, unescaped];
+    for (const view of views) {
       for (const n of this.#exact) if (view.includes(n)) return true;
-      const lowered = view.toLowerCase();
-      for (const n of this.#lower) if (lowered.includes(n)) return true;
+      if (this.#lower.length > 0) {
+        const lowered = view.toLowerCase();
+        for (const n of this.#lower) if (lowered.includes(n)) return true;
+      }
+      const s = skel(view);
+      for (const n of this.#skeleton) if (s.includes(n)) return true;
+      if (this.#lowerSkeleton.length > 0) {
+        const ls = s.toLowerCase();
+        for (const n of this.#lowerSkeleton) if (ls.includes(n)) return true;
+      }
+      for (const n of this.#halves) if (inTwoPieces(n, view)) return true;
+      for (const n of this.#skeletonHalves) if (inTwoPieces(n, s)) return true;
     }
-    const s = skel(unescaped);
-    for (const n of this.#skeleton) if (s.includes(n)) return true;
-    const ls = s.toLowerCase();
-    for (const n of this.#lowerSkeleton) if (ls.includes(n)) return true;
-    for (const n of this.#halves)
-      if (inTwoPieces(n, text) || inTwoPieces(n, unescaped) || inTwoPieces(n, s)) return true;
     return false;
   }
 }
@@ -101,19 +119,41 @@ const MIN_SPLIT = 16;
  * with either end of a long secret, so it never covers it.
  */
 function inTwoPieces(needle: string, text: string): boolean {
-  const longest = (piece: (k: number) => string): number => {
-    let lo = 0;
-    let hi = needle.length;
-    while (lo < hi) {
-      const mid = Math.ceil((lo + hi) / 2);
-      if (text.includes(piece(mid))) lo = mid;
-      else hi = mid - 1;
+  const prefix = longestEnd(needle, text, 'prefix');
+  if (prefix < SEED) return false;
+  return prefix + longestEnd(needle, text, 'suffix') >= needle.length;
+}
+
+/** Characters a piece must share with an end of the secret to count (and where the search starts). */
+const SEED = 4;
+
+/**
+ * The longest prefix (or suffix) of `needle` that occurs in `text`: every
+ * occurrence of its first (last) SEED characters is extended as far as it
+ * matches. One pass over the text; occurrences of the seed are rare.
+ */
+function longestEnd(needle: string, text: string, end: 'prefix' | 'suffix'): number {
+  const seed = end === 'prefix' ? needle.slice(0, SEED) : needle.slice(-SEED);
+  let best = 0;
+  for (let at = text.indexOf(seed); at !== -1; at = text.indexOf(seed, at + 1)) {
+    let k = SEED;
+    if (end === 'prefix') {
+      while (k < needle.length && text[at + k] === needle[k]) k++;
+    } else {
+      const last = at + SEED - 1; // where the needle's last character sits in the text
+      while (k < needle.length && text[last - k] === needle[needle.length - 1 - k]) k++;
     }
-    return lo;
-  };
-  const prefix = longest((k) => needle.slice(0, k));
-  if (prefix < 4) return false;
-  return prefix + longest((k) => needle.slice(needle.length - k)) >= needle.length;
+    if (k > best) best = k;
+    if (best === needle.length) break;
+  }
+  return best;
+}
+
+function rot13(text: string): string {
+  return text.replace(/[A-Za-z]/g, (c) => {
+    const base = c <= 'Z' ? 65 : 97;
+    return String.fromCharCode(((c.charCodeAt(0) - base + 13) % 26) + base);
+  });
 }
 
 /** Only the ASCII letters and digits. */
