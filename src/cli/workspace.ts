@@ -70,7 +70,9 @@ audit:
 #     github:
 #       kind: minted
 #       audience: https://api.github.com
-#       hosts: [{ host: api.github.com, port: 443 }]
+#       hosts: [{ host: api.github.com, port: 443 }]   # over https (scheme: http only for 127.0.0.1 test lanes)
+#       expose: [egress]       # the default: the tool never holds the value
+#       reflection: refuse     # withhold responses that echo request headers (default: scan)
 #       requiredScopes: [pr:create]
 #       scopes: [pr:create]
 `;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isLoopbackLiteral } from '../egress/lane-host.ts';
 
 /**
  * Credential lanes and the egress boundary, as the platform team configures
@@ -14,7 +15,9 @@ import { z } from 'zod';
  *     github:
  *       kind: static
  *       env: TOOLCAGE_GITHUB_TOKEN
- *       hosts: [{ host: api.github.com, port: 443 }]
+ *       hosts: [{ host: api.github.com, port: 443 }]   # scheme: https is the default
+ *       expose: [egress]                               # the default: the tool never holds the value
+ *       reflection: refuse                             # withhold responses that echo request headers
  *       requiredScopes: [pr:create]
  * egress:
  *   unsafeAllowPrivateAddresses: false
@@ -22,10 +25,22 @@ import { z } from 'zod';
  */
 
 const SCOPE = /^[A-Za-z0-9_.:\-/]+$/;
-const hostRule = z.strictObject({
-  host: z.string().min(1).max(253),
-  port: z.number().int().min(1).max(65535),
-});
+/**
+ * A lane host: where its value may be sent, and over which scheme. TLS is the
+ * default; plain `http` is accepted only for a loopback IP literal (tests and
+ * local fakes), so a tool cannot ask for `http://api.example:443/` and have
+ * the credential sent in clear text.
+ */
+const hostRule = z
+  .strictObject({
+    host: z.string().min(1).max(253),
+    port: z.number().int().min(1).max(65535),
+    scheme: z.enum(['https', 'http']).default('https'),
+  })
+  .refine((h) => h.scheme === 'https' || isLoopbackLiteral(h.host), {
+    message:
+      'scheme: http is only for loopback test lanes (127.0.0.0/8 or ::1); a lane host reached over the network must use https',
+  });
 
 const common = {
   /**
@@ -47,6 +62,26 @@ const common = {
         .default('Bearer '),
     })
     .prefault({}),
+  /**
+   * How tools may receive this lane's value; a manifest asking for another
+   * `expose` is refused when the call leases the lane. Default: egress only
+   * (the sandbox never holds the value). `file` and `env` hand the value to
+   * the tool, which can then transform it past any leak scan.
+   */
+  expose: z
+    .array(z.enum(['egress', 'file', 'env']))
+    .min(1)
+    .max(3)
+    .default(['egress']),
+  /**
+   * What the egress boundary does when a response from this lane's hosts
+   * echoes the request's headers (found with a random probe header sent with
+   * each request that carries the credential): `scan` (default) relies on
+   * the credential scan only; `strip` hands the tool the status code with an
+   * empty body and no headers but content-type; `refuse` withholds the
+   * response. A response carrying the credential itself is always withheld.
+   */
+  reflection: z.enum(['scan', 'strip', 'refuse']).default('scan'),
   /** Scopes the claim must hold to use this lane at all (`scope_insufficient` otherwise, before the run). */
   requiredScopes: z.array(z.string().regex(SCOPE)).default([]),
   /** The most a credential from this lane may carry; minted and exchanged tokens get these ∩ the claim's scope. */

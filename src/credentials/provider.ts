@@ -72,6 +72,7 @@ export class LaneCredentialProvider implements CredentialProvider {
         .map(({ p, c }) => ({
           lane: p.lane.name,
           hosts: p.lane.config.hosts,
+          reflection: p.lane.config.reflection,
           header: p.lane.config.inject.header,
           headerValue: `${p.lane.config.inject.prefix}${c.value}`,
           secret: c.value,
@@ -127,6 +128,11 @@ export class LaneCredentialProvider implements CredentialProvider {
       for (const s of [...cfg.requiredScopes, ...ref.scopes]) if (!granted.has(s)) missing.add(s);
       const scope = cfg.scopes.filter((s) => granted.has(s));
       if (cfg.scopes.length > 0 && scope.length === 0) for (const s of cfg.scopes) missing.add(s);
+      // The lane, not the manifest, decides whether its value may enter the sandbox.
+      if (!cfg.expose.includes(ref.expose))
+        throw new ToolcageError('sandbox_unavailable', {
+          message: `${m.id} asks for the credential lane "${ref.lane}" with expose: ${ref.expose}, which the lane does not allow (it allows ${cfg.expose.join(', ')}). Use expose: ${cfg.expose[0]} in the manifest, or ask the operator to add ${ref.expose} to credentials.lanes.${ref.lane}.expose.`,
+        });
       if (ref.expose === 'egress') {
         if (cfg.hosts.length === 0)
           throw new ToolcageError('sandbox_unavailable', {

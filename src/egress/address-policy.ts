@@ -10,6 +10,7 @@
  * resolves to 10.0.0.5 is refused.
  */
 import { BlockList, isIP } from 'node:net';
+import { normaliseAddress } from './ip-normalise.ts';
 
 /** IPv4 ranges that are never public unicast destinations. */
 const V4_FORBIDDEN: ReadonlyArray<[string, number, string]> = [
@@ -35,6 +36,7 @@ const V6_FORBIDDEN: ReadonlyArray<[string, number, string]> = [
   ['::', 128, 'unspecified'],
   ['::1', 128, 'loopback'],
   ['100::', 64, 'discard-only'],
+  ['64:ff9b:1::', 48, 'local-use NAT64 (RFC 8215)'],
   ['2001::', 23, 'IETF protocol assignments'],
   ['2001:db8::', 32, 'documentation'],
   ['2002::', 16, '6to4'],
@@ -65,30 +67,21 @@ function blockList(
 
 const FORBIDDEN = blockList(V4_FORBIDDEN, V6_FORBIDDEN);
 
-/** The IPv4 address embedded in an IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible or NAT64 (64:ff9b::/96) IPv6 address. */
+/** The IPv4 address embedded in an IPv4-mapped, SIIT, IPv4-compatible or well-known NAT64 (64:ff9b::/96) IPv6 address, whatever its spelling. */
 export function embeddedIpv4(ip: string): string | undefined {
-  const lower = ip.toLowerCase();
-  const dotted = /^(?:::ffff:|::ffff:0:|64:ff9b::|::)(\d{1,3}(?:\.\d{1,3}){3})$/.exec(lower);
-  if (dotted) return dotted[1];
-  const hex = /^(?:::ffff:|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
-  if (hex) {
-    const hi = parseInt(hex[1]!, 16);
-    const lo = parseInt(hex[2]!, 16);
-    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
-  }
-  return undefined;
+  return normaliseAddress(ip)?.embeddedV4;
 }
 
-/** Why an address is special-purpose (e.g. "loopback"), or undefined for a public unicast address. */
+/**
+ * Why an address is special-purpose (e.g. "loopback"), or undefined for a
+ * public unicast address. The address is normalised first (see
+ * ip-normalise.ts), so no spelling of a forbidden address passes.
+ */
 export function forbiddenReason(ip: string): string | undefined {
-  const family = isIP(ip);
-  if (family === 0) return 'not an IP address';
-  if (family === 6) {
-    const v4 = embeddedIpv4(ip);
-    if (v4 !== undefined) return forbiddenReason(v4);
-    return FORBIDDEN.why(ip, 'ipv6');
-  }
-  return FORBIDDEN.why(ip, 'ipv4');
+  const n = normaliseAddress(ip);
+  if (!n) return 'not an IP address';
+  if (n.embeddedV4 !== undefined) return FORBIDDEN.why(n.embeddedV4, 'ipv4');
+  return FORBIDDEN.why(n.address, n.family === 6 ? 'ipv6' : 'ipv4');
 }
 
 /**
@@ -130,9 +123,14 @@ export class AddressPolicy {
   refusal(ip: string): string | undefined {
     const reason = forbiddenReason(ip);
     if (reason === undefined || this.#allowAll) return undefined;
-    const family = isIP(ip) === 6 ? 'ipv6' : 'ipv4';
-    const v4 = family === 'ipv6' ? embeddedIpv4(ip) : undefined;
-    if (this.#allowed && (v4 ? this.#allowed.check(v4, 'ipv4') : this.#allowed.check(ip, family)))
+    const n = normaliseAddress(ip);
+    if (!n) return reason;
+    if (
+      this.#allowed &&
+      (n.embeddedV4 !== undefined
+        ? this.#allowed.check(n.embeddedV4, 'ipv4')
+        : this.#allowed.check(n.address, n.family === 6 ? 'ipv6' : 'ipv4'))
+    )
       return undefined;
     return reason;
   }

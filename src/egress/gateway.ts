@@ -3,10 +3,12 @@
  * runner, for both sandboxes (JS `ctx.fetch` over the worker's IPC bridge;
  * Docker through the Unix-socket proxy). Per request, in this order:
  *
- *   parse URL → allowlist (host:port from the pinned manifest) → resolve
- *   and check every address → inject the lanes bound to exactly this
- *   host:port → send to the pinned address (no redirects followed) → cap
- *   size and time → scan the response for this run's credentials.
+ *   parse URL → allowlist (host:port from the pinned manifest) → lane
+ *   hosts are pinned to their scheme → resolve and check every address →
+ *   inject the lanes bound to exactly this scheme://host:port → send to the
+ *   pinned address (no redirects followed) → cap size and time → scan the
+ *   whole response (status line, headers, body) for this run's credentials
+ *   → apply the lane's reflection policy.
  *
  * Credentials reach the boundary as grants keyed by the run's invocation id
  * (the CredentialProvider makes them while leasing, before the run starts,
@@ -15,18 +17,24 @@
  * connection's destination (the URL's host and port the boundary resolved
  * and connects to, not a Host header) is one of that lane's own hosts.
  */
-import type { OutgoingHttpHeaders } from 'node:http';
+import { randomBytes } from 'node:crypto';
 import type { SandboxTool } from '../sandbox/backend.ts';
 import { LeakScanner } from '../validation/leak-scan.ts';
 import { AddressPolicy, type PrivateAddressAllowance } from './address-policy.ts';
 import { Allowlist, parseTarget, type EgressRule, type Target } from './allowlist.ts';
 import { EgressError } from './errors.ts';
+import { checkLaneHost, type LaneHost } from './lane-host.ts';
+import { bodyOf, toolHeaders } from './request-shape.ts';
+import { checkResponse, stripped } from './response-check.ts';
 import { resolveChecked, sendOutbound, systemResolver, type Resolver } from './outbound.ts';
 
 /** A credential the boundary adds to requests bound for its lane's hosts. */
 export interface EgressGrant {
   lane: string;
-  hosts: readonly EgressRule[];
+  /** Where the value may go: host, port and scheme (https unless a loopback test lane says http). */
+  hosts: readonly LaneHost[];
+  /** What to do with a response that echoes the request's headers (default `scan`; see the lane config). */
+  reflection?: 'scan' | 'strip' | 'refuse' | undefined;
   /** Header name, e.g. `Authorization`. */
   header: string;
   /** The whole header value, e.g. `Bearer <token>`. */
@@ -99,26 +107,7 @@ export interface EgressGatewayOptions {
   now?: () => number;
 }
 
-/** Headers the boundary owns: the tool may not set them (framing, routing, proxies, compression). */
-const OWNED_HEADERS = new Set([
-  'host',
-  'connection',
-  'content-length',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-  'keep-alive',
-  'proxy-authorization',
-  'proxy-authenticate',
-  'proxy-connection',
-  'expect',
-  'accept-encoding',
-  'http2-settings',
-]);
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
-const MAX_HEADERS = 64;
 
 interface GrantRecord {
   toolId: string;
@@ -158,6 +147,7 @@ export class EgressGateway {
   grant(invocationId: string, toolId: string, grants: EgressGrant[]): () => void {
     if (this.#grants.has(invocationId))
       throw new Error(`egress grants for ${invocationId} already exist`);
+    for (const g of grants) for (const h of g.hosts) checkLaneHost(g.lane, h);
     const record: GrantRecord = { toolId, grants: [...grants] };
     this.#grants.set(invocationId, record);
     return () => {
@@ -267,16 +257,18 @@ export class EgressSession {
       }
       const body = bodyOf(request.body, this.#o.limits.maxRequestBytes);
       const headers = toolHeaders(request.headers);
+      const here = this.#lanesFor(target);
+      if (here.length > 0 && (headers.range !== undefined || headers['if-range'] !== undefined))
+        throw new EgressError(
+          'bad_request',
+          `Range requests to ${target.host}:${target.port} are refused: the request carries a credential, and a host that echoes it could hand it back in slices too short to scan.`,
+        );
       const remaining = this.#o.deadlineMs - this.#o.now();
       if (remaining <= 0)
         throw new EgressError('timeout', 'The run has no time left for a request.');
       const address = await resolveChecked(target, this.#o.resolver, this.#o.policy);
 
       // Injection, after every check: only the lanes bound to this exact destination.
-      const t = target;
-      const here = this.#o.grants.filter((g) =>
-        g.hosts.some((h) => new Allowlist([h]).allows(t.host, t.port)),
-      );
       const elsewhere = this.#o.grants.filter((g) => !here.includes(g));
       if (elsewhere.length > 0) {
         // A tool that was shown a value (expose: env/file) must not send it to a host that is not its lane's.
@@ -296,6 +288,11 @@ export class EgressSession {
         headers[g.header] = g.headerValue;
         injected.push(g.lane);
       }
+      // A random header value the host can only echo: proof that it reflects request headers.
+      const probe = here.some((g) => (g.reflection ?? 'scan') !== 'scan')
+        ? randomBytes(16).toString('hex')
+        : undefined;
+      if (probe !== undefined) headers['x-toolcage-reflection-probe'] = probe;
       const defaultPort = target.secure ? 443 : 80;
       headers.host = `${target.url.hostname}${target.port === defaultPort ? '' : `:${target.port}`}`;
       headers['accept-encoding'] = 'identity';
@@ -316,25 +313,27 @@ export class EgressSession {
       for (let i = 0; i + 1 < res.rawHeaders.length; i += 2)
         pairs.push([res.rawHeaders[i]!.toLowerCase(), res.rawHeaders[i + 1]!]);
       const text = res.body.toString('utf8');
-      const secrets = this.#o.grants.map((g) => g.secret);
-      if (secrets.length > 0) {
-        const scanner = new LeakScanner(secrets);
-        if (scanner.found(text) || scanner.found(pairs.map(([k, v]) => `${k}: ${v}`).join('\n'))) {
-          throw new EgressError(
-            'leak',
-            `The response from ${target.host}:${target.port} carried a credential of this run; it was withheld from the tool.`,
-          );
-        }
-      }
+      const reflected = checkResponse({
+        target,
+        status: res.status,
+        statusText: res.statusText,
+        headers: pairs,
+        body: text,
+        secrets: this.#o.grants.map((g) => g.secret),
+        probe,
+        lanes: here,
+      });
       this.#event({
         method,
         target,
         outcome: 'sent',
         status: res.status,
+        ...(reflected ? { reason: 'the response echoed request headers; stripped' } : {}),
         injected,
         responseBytes: res.body.length,
         started,
       });
+      if (reflected) return { ...stripped(res.status, pairs), url: target.url.href };
       return {
         status: res.status,
         statusText: res.statusText,
@@ -362,6 +361,29 @@ export class EgressSession {
       });
       throw e;
     }
+  }
+
+  /**
+   * The grants to inject for this destination. A lane host matched on host
+   * and port but over the other scheme refuses the request: its credential
+   * must not travel in clear text (or to a TLS port that is not its own).
+   */
+  #lanesFor(target: Target): EgressGrant[] {
+    const scheme = target.secure ? 'https' : 'http';
+    const here: EgressGrant[] = [];
+    for (const g of this.#o.grants) {
+      const hosts = g.hosts.filter((h) => new Allowlist([h]).allows(target.host, target.port));
+      if (hosts.length === 0) continue;
+      if (hosts.some((h) => (h.scheme ?? 'https') === scheme)) {
+        here.push(g);
+        continue;
+      }
+      throw new EgressError(
+        'not_allowed',
+        `${target.host}:${target.port} is a host of the credential lane ${g.lane} over ${hosts[0]!.scheme ?? 'https'}; the request used ${scheme} and was not sent.`,
+      );
+    }
+    return here;
   }
 
   #event(e: {
@@ -392,52 +414,4 @@ export class EgressSession {
       // a failing log sink must not change the request's outcome
     }
   }
-}
-
-function bodyOf(body: unknown, max: number): Buffer | undefined {
-  if (body === undefined || body === null) return undefined;
-  if (typeof body !== 'string')
-    throw new EgressError('bad_request', 'The request body must be a string (use JSON.stringify).');
-  const bytes = Buffer.from(body, 'utf8');
-  if (bytes.length > max)
-    throw new EgressError('too_large', `The request body is larger than ${max} bytes.`);
-  return bytes;
-}
-
-function toolHeaders(raw: unknown): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = Object.create(null) as OutgoingHttpHeaders;
-  if (raw === undefined || raw === null) return out;
-  const entries: unknown[] = Array.isArray(raw)
-    ? raw
-    : typeof raw === 'object'
-      ? Object.entries(raw as Record<string, unknown>)
-      : [null];
-  if (entries.length > MAX_HEADERS)
-    throw new EgressError('bad_request', `At most ${MAX_HEADERS} headers are allowed.`);
-  for (const entry of entries) {
-    if (
-      !Array.isArray(entry) ||
-      entry.length !== 2 ||
-      typeof entry[0] !== 'string' ||
-      typeof entry[1] !== 'string'
-    ) {
-      throw new EgressError(
-        'bad_request',
-        'Headers must be an object of strings or a list of [name, value] string pairs.',
-      );
-    }
-    const [name, value] = entry as [string, string];
-    if (!TOKEN.test(name) || name.length > 256)
-      throw new EgressError('bad_request', 'A header name is not a valid HTTP token.');
-    // eslint-disable-next-line no-control-regex
-    if (/[\r\n\u0000]/.test(value) || value.length > 8192)
-      throw new EgressError(
-        'bad_request',
-        `The value of header ${name} is not allowed (line breaks, NUL, or longer than 8192).`,
-      );
-    const lower = name.toLowerCase();
-    if (OWNED_HEADERS.has(lower)) continue; // the boundary sets these itself
-    out[lower] = value;
-  }
-  return out;
 }

@@ -17,6 +17,7 @@ import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import type { AddressPolicy } from './address-policy.ts';
 import { EgressError } from './errors.ts';
+import { normaliseAddress } from './ip-normalise.ts';
 import type { Target } from './allowlist.ts';
 
 export interface ResolvedAddress {
@@ -51,7 +52,18 @@ export async function resolveChecked(
   }
   if (answers.length === 0)
     throw new EgressError('network', `The name ${target.host} has no addresses.`);
+  // Every answer in one spelling before the check, and the connection made to that spelling.
+  const normal: ResolvedAddress[] = [];
   for (const a of answers) {
+    const n = normaliseAddress(String(a?.address ?? ''));
+    if (!n)
+      throw new EgressError(
+        'address_forbidden',
+        `${target.host} resolves to something that is not an IP address; the request was not sent.`,
+      );
+    normal.push({ address: n.address, family: n.family });
+  }
+  for (const a of normal) {
     const why = policy.refusal(a.address);
     if (why !== undefined) {
       throw new EgressError(
@@ -60,7 +72,7 @@ export async function resolveChecked(
       );
     }
   }
-  return answers[0]!;
+  return normal[0]!;
 }
 
 /** A `lookup` for net.connect that answers with the one pinned address, whatever name it is asked about. */

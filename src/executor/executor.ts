@@ -307,11 +307,17 @@ export class ToolcageExecutor implements Executor {
     }
     let hash: string;
     try {
-      trail.canonicalArgs = canonicalJson(call.args ?? null);
+      trail.canonicalArgs = canonicalJson(call.args ?? null, 'args');
       hash = argsHashOfCanonical(trail.canonicalArgs);
-    } catch {
+    } catch (err) {
+      // Name the field (e.g. `args.n is a number too large for JSON`) when canonicalisation knows it.
+      const field = err instanceof ToolcageError ? err.details?.field : undefined;
       throw new ToolcageError('input_invalid', {
-        message: 'The arguments are not a JSON value that can be canonicalised (RFC 8785).',
+        message:
+          err instanceof ToolcageError && typeof field === 'string'
+            ? err.message
+            : 'The arguments are not a JSON value that can be canonicalised (RFC 8785).',
+        ...(typeof field === 'string' ? { details: { field } } : {}),
       });
     }
     if (hash !== claim.args_hash) throw new ToolcageError('args_mismatch');
@@ -457,6 +463,17 @@ export class ToolcageExecutor implements Executor {
         message: `${tool.manifest.id} returned output that is not JSON.`,
       });
     }
+    // Same depth cap as the arguments: deeper output validates against a loose schema, then
+    // breaks the serialisers after the audit said `allowed` (a 500 the audit never saw).
+    const shape = checkJsonShape(
+      output,
+      { maxDepth: this.#o.inputLimits.maxDepth, maxBytes: limits.maxOutputBytes },
+      Buffer.byteLength(result.outputJson),
+    );
+    if (shape)
+      throw new ToolcageError('output_invalid', {
+        message: `${tool.manifest.id} returned output that is too deep: its values ${shape}; it was withheld.`,
+      });
     const v = tool.validateOutput(output);
     if (!v.ok)
       throw new ToolcageError('output_invalid', {

@@ -50,7 +50,7 @@ describe.skipIf(missing !== undefined)(
     fake-api:
       kind: static
       env: TOOLCAGE_TEST_DOCKER_LANE
-      hosts: [{ host: 127.0.0.1, port: ${api.port} }]
+      hosts: [{ host: 127.0.0.1, port: ${api.port}, scheme: http }]
 egress:
   unsafeAllowPrivateAddresses: ["127.0.0.1/32"]
 `,

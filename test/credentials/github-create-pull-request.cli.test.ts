@@ -35,7 +35,7 @@ beforeAll(async () => {
     github:
       kind: minted
       audience: ${AUDIENCE}
-      hosts: [{ host: 127.0.0.1, port: ${github.port} }]
+      hosts: [{ host: 127.0.0.1, port: ${github.port}, scheme: http }]
       requiredScopes: [pr:create]
       scopes: [pr:create, pr:read]
 egress:

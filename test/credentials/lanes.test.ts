@@ -296,6 +296,7 @@ describe('LaneCredentialProvider', () => {
             audience: 'a',
             hosts: [{ host: 'api.example', port: 443 }],
             scopes: ['x:write'],
+            expose: ['egress', 'env'],
           }) as never,
           key,
           'toolcage-runner',

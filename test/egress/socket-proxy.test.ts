@@ -64,7 +64,7 @@ beforeAll(async () => {
   gateway.grant('inv_docker', tool.id, [
     {
       lane: 'gh',
-      hosts: [{ host: '127.0.0.1', port: lane.port }],
+      hosts: [{ host: '127.0.0.1', port: lane.port, scheme: 'http' as const }],
       header: 'Authorization',
       headerValue: `Bearer ${SECRET}`,
       secret: SECRET,

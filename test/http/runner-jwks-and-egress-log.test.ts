@@ -94,7 +94,7 @@ describe('egress log of the runner service', () => {
           fake: {
             kind: 'minted',
             audience: 'test-api',
-            hosts: [{ host: '127.0.0.1', port: api.port }],
+            hosts: [{ host: '127.0.0.1', port: api.port, scheme: 'http' }],
           },
         },
       },

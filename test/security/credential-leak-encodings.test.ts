@@ -56,7 +56,7 @@ beforeAll(async () => {
   ws = await makeWorkspace({
     prefix: 'toolcage-leak-',
     config: (t) =>
-      `${t}credentials:\n  lanes:\n    shown:\n      kind: static\n      file: shown-token\n`,
+      `${t}credentials:\n  lanes:\n    shown:\n      kind: static\n      file: shown-token\n      expose: [env]\n`,
   });
   const { writeFileSync } = await import('node:fs');
   writeFileSync(ws.path('shown-token'), SECRET, { mode: 0o600 });

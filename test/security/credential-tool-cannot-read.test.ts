@@ -39,7 +39,8 @@ beforeAll(async () => {
     gh:
       kind: static
       file: gh-token
-      hosts: [{ host: 127.0.0.1, port: ${lane.port} }]
+      hosts: [{ host: 127.0.0.1, port: ${lane.port}, scheme: http }]
+      expose: [egress, env]
 egress:
   unsafeAllowPrivateAddresses: ["127.0.0.1/32"]
 `,

@@ -43,7 +43,7 @@ describe.skipIf(missing !== undefined)(
       const revoke = k.gateway.grant(invocationId, tool.id, [
         {
           lane: 'api',
-          hosts: [{ host: '127.0.0.1', port: api.port }],
+          hosts: [{ host: '127.0.0.1', port: api.port, scheme: 'http' }],
           header: 'Authorization',
           headerValue: `Bearer ${SECRET}`,
           secret: SECRET,

@@ -185,6 +185,7 @@ export function createIsolatedVmBackend(options: IsolatedVmBackendOptions = {}):
             inputJson,
             ctxJson,
             egress: session !== undefined,
+            ...(session ? { maxRequests: options.egress!.limits.maxRequestsPerRun } : {}),
           },
           source: tool.source as string,
           ...(session ? { fetch: (json: string) => session.fetchJson(json) } : {}),

@@ -22,6 +22,11 @@ export interface RunMessage {
   ctxJson: string;
   /** Whether the host opened an egress session for this run (otherwise `ctx.fetch` refuses without asking the host). */
   egress?: boolean;
+  /**
+   * The boundary's per-run request cap: the worker counts and refuses past it
+   * itself, so requests the boundary would refuse anyway never cross the IPC.
+   */
+  maxRequests?: number;
 }
 
 export interface AbortMessage {

@@ -24,7 +24,12 @@ function failure(code: RunFailureCode, message: string): Failure {
   return { ok: false, code, message };
 }
 
-/** Guest errors that mean a limit stopped an allocation (the tool may have caught and rethrown them). */
+/**
+ * Guest errors an allocation refused by a limit raises (the tool may have
+ * caught and rethrown them). The guest can also construct them itself, and
+ * `Invalid string length` is V8's own cap on a string, not our memory limit:
+ * so the message alone is never enough (see `decodeInvokeResult`'s `nearLimit`).
+ */
 function isAllocationFailure(message: string): boolean {
   return /^RangeError: (Array buffer allocation failed|Invalid string length|Invalid typed array length|Array buffer allocation)/.test(
     message,
@@ -73,6 +78,12 @@ export function decodeInvokeResult(
   maxOutputBytes: number,
   timeoutMs: number,
   memoryMb: number,
+  /**
+   * Whether the isolate's own memory (heap plus array buffers) is near its
+   * limit after the throw: only then is an allocation RangeError a limit hit.
+   * Asked only for such errors, since it costs a heap-statistics call.
+   */
+  nearLimit: () => boolean = () => false,
 ): Success | Failure {
   if (typeof value !== 'string' || value.length === 0)
     return failure('sandbox_failed', 'The sandbox broke its protocol.');
@@ -104,7 +115,7 @@ export function decodeInvokeResult(
         'The tool module has no default export function run(input, ctx).',
       );
     case 'e':
-      if (isAllocationFailure(rest)) return stopped('memory', timeoutMs, memoryMb);
+      if (isAllocationFailure(rest) && nearLimit()) return stopped('memory', timeoutMs, memoryMb);
       return failure('sandbox_failed', sanitise(`The tool threw: ${rest}`));
     default:
       return failure('sandbox_failed', 'The sandbox broke its protocol.');

@@ -261,12 +261,16 @@ const RUN_OVER = refusal('closed', 'The run is over; no more requests.');
 
 function fetchBridge(msg: RunMessage): { ref: ivm.Reference; close(): boolean } {
   let open = true;
+  let count = 0;
   const mine = new Set<number>();
   const ref = new ivm.Reference(async (json: unknown): Promise<string> => {
     if (!open) return RUN_OVER;
     if (!msg.egress) return NO_EGRESS;
     if (typeof json !== 'string' || json.length > MAX_FETCH_JSON)
       return refusal('too_large', 'The request is too large.');
+    // Counted here, not only at the boundary: past the cap nothing is relayed (no 4 MB messages to parse).
+    if (msg.maxRequests !== undefined && ++count > msg.maxRequests)
+      return refusal('limit', `A run may make at most ${msg.maxRequests} requests.`);
     if (mine.size >= MAX_FETCHES_IN_FLIGHT)
       return refusal(
         'limit',
@@ -293,6 +297,21 @@ function fetchBridge(msg: RunMessage): { ref: ivm.Reference; close(): boolean } 
       return outstanding;
     },
   };
+}
+
+/**
+ * Whether an isolate holds at least half its memory limit (V8 heap plus
+ * array buffers): the evidence that an allocation RangeError came from the
+ * limit, not from the tool throwing one or from V8's fixed string cap.
+ */
+function isNearLimit(isolate: ivm.Isolate, memoryMb: number): boolean {
+  if (isolate.isDisposed) return true;
+  try {
+    const h = isolate.getHeapStatisticsSync();
+    return h.used_heap_size + h.externally_allocated_size >= (memoryMb * MB) / 2;
+  } catch {
+    return true; // the isolate died under the check: that is memory trouble
+  }
 }
 
 /** The worker is tainted and the host should replace it (see `execute`). */
@@ -354,7 +373,9 @@ async function execute(msg: RunMessage, source: string): Promise<Success | Failu
       ),
     );
     if (reason) return stopped(reason, msg.timeoutMs, msg.memoryMb);
-    return decodeInvokeResult(out, msg.maxOutputBytes, msg.timeoutMs, msg.memoryMb);
+    return decodeInvokeResult(out, msg.maxOutputBytes, msg.timeoutMs, msg.memoryMb, () =>
+      isNearLimit(slot.isolate, msg.memoryMb),
+    );
   } catch (err) {
     if (reason) return stopped(reason, msg.timeoutMs, msg.memoryMb);
     const failure = translateIsolateError(err, msg.timeoutMs, msg.memoryMb);

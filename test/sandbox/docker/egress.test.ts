@@ -52,7 +52,7 @@ describe.skipIf(missing !== undefined)(
       k.gateway.grant(invocationId, toolId, [
         {
           lane: 'fake-api',
-          hosts: [{ host: '127.0.0.1', port: lane.port }],
+          hosts: [{ host: '127.0.0.1', port: lane.port, scheme: 'http' as const }],
           header: 'Authorization',
           headerValue: `Bearer ${SECRET}`,
           secret: SECRET,

@@ -24,10 +24,16 @@ describe('isolated-vm error translation', () => {
     });
   });
 
-  it('maps guest allocation failures to memory_limit and other throws to sandbox_failed', () => {
+  it('maps guest allocation failures to memory_limit only near the limit, and other throws to sandbox_failed', () => {
     expect(
-      decodeInvokeResult('eRangeError: Array buffer allocation failed', 10, 100, 16),
+      decodeInvokeResult('eRangeError: Array buffer allocation failed', 10, 100, 16, () => true),
     ).toMatchObject({ code: 'memory_limit' });
+    expect(
+      decodeInvokeResult('eRangeError: Invalid string length', 10, 100, 16, () => false),
+    ).toMatchObject({
+      code: 'sandbox_failed',
+      message: 'The tool threw: RangeError: Invalid string length',
+    });
     expect(decodeInvokeResult('eError: nope', 10, 100, 16)).toMatchObject({
       code: 'sandbox_failed',
       message: 'The tool threw: Error: nope',
