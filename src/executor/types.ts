@@ -33,6 +33,10 @@ export interface ToolSummary {
   runtime: 'js' | 'docker';
   risk: 'low' | 'medium' | 'high';
   scopes: string[];
+  /** Behaviour hints, each resolved from the manifest or its risk's default. */
+  hints: { title?: string; readOnly: boolean; destructive: boolean; idempotent: boolean };
+  /** The tool can reach the network (declares egress hosts). */
+  openWorld: boolean;
 }
 
 /** The single entry point adapters call. Refusals and failures reject with a ToolcageError. */

@@ -11,6 +11,7 @@ import {
   type ServerRequest,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { ToolSummary } from '../executor/types.ts';
 import type { ClaimProvider, Principal } from './claim-provider.ts';
@@ -25,6 +26,23 @@ import {
 } from './results.ts';
 
 export type ToolHandlerExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/** `tools/call` with params of any shape, so that a malformed one reaches our own check. */
+const anyToolsCall = z.object({ method: z.literal('tools/call'), params: z.unknown() });
+
+/** JSON-RPC -32602 naming what is wrong with the params, in words a person can fix. */
+function malformedCall(
+  issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>,
+): ProtocolError {
+  const what = issues
+    .slice(0, 3)
+    .map((i) => `${i.path.map(String).join('.') || 'params'}: ${i.message}`)
+    .join('; ');
+  return new ProtocolError(
+    RpcErrorCode.InvalidParams,
+    `Invalid tools/call params (${what}). Send {"name": "<tool id>", "arguments": {…}}.`,
+  );
+}
 
 export interface ToolcageToolsOptions {
   runner: RunnerClient;
@@ -174,9 +192,13 @@ export function registerToolcageTools(
     server.setRequestHandler(ListToolsRequestSchema, async () => ({
       tools: await tools.listTools(),
     }));
-    server.setRequestHandler(CallToolRequestSchema, (request, extra) =>
-      tools.callTool(request.params as Parameters<typeof tools.callTool>[0], extra),
-    );
+    // The params are checked here rather than by the SDK, whose own parse failure is answered as
+    // an internal error (-32603) carrying a schema dump: a malformed call is the caller's -32602.
+    server.setRequestHandler(anyToolsCall, (request, extra) => {
+      const parsed = CallToolRequestSchema.safeParse(request);
+      if (!parsed.success) throw malformedCall(parsed.error.issues);
+      return tools.callTool(parsed.data.params as Parameters<typeof tools.callTool>[0], extra);
+    });
   }
   return tools;
 }

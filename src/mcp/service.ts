@@ -133,7 +133,7 @@ export class ToolcageMcpService {
     const server = new Server(MCP_SERVER_INFO, {
       capabilities: { tools: { listChanged: true } },
       instructions:
-        'Tools run in toolcage sandboxes under short-lived claims. A refused or failed call is an isError result whose structuredContent.error.code is the toolcage error code; approval_required names the approval request a human must approve before the same call is retried.',
+        'Tools run in toolcage sandboxes under short-lived claims. A refused or failed call is an isError result whose text starts with the toolcage error code and message (the same error object is in _meta["toolcage/error"]); approval_required names the approval request a human must approve before the same call is retried.',
     });
     const tools = registerToolcageTools(server, {
       runner: this.runner,
