@@ -70,7 +70,7 @@ export function successResult(output: unknown, invocationId: string): CallToolRe
 export const ERROR_META_KEY = 'toolcage/error';
 
 /** The details a person needs to act on, one per line, in the order they act on them. */
-function detailLines(details: Record<string, unknown> | undefined): string[] {
+function detailLines(details: Record<string, unknown> | undefined, message: string): string[] {
   if (!details) return [];
   const lines: string[] = [];
   const str = (k: string): string | undefined =>
@@ -84,7 +84,7 @@ function detailLines(details: Record<string, unknown> | undefined): string[] {
     const consoleUrl = str('consoleUrl');
     if (consoleUrl) lines.push(`Review it at: ${consoleUrl}`);
     const command = str('approveCommand');
-    if (command) lines.push(`Or approve it with: ${command}`);
+    if (command && !message.includes(command)) lines.push(`Approve it with: ${command}`);
     const expiresAt = str('expiresAt');
     if (expiresAt) lines.push(`It expires at: ${expiresAt}`);
   }
@@ -115,7 +115,7 @@ export function errorResult(err: unknown, requestId: string, toolName?: string):
   const error: Record<string, unknown> = { code: e.code, message: e.message, requestId };
   if (e.retryAfterSeconds !== undefined) error.retryAfterSeconds = e.retryAfterSeconds;
   if (e.details) error.details = e.details;
-  const lines = [`${e.code}: ${e.message}`, ...detailLines(e.details)];
+  const lines = [`${e.code}: ${e.message}`, ...detailLines(e.details, e.message)];
   if (e.retryAfterSeconds !== undefined) lines.push(`Retry after: ${e.retryAfterSeconds} s`);
   lines.push(`Request id: ${requestId}`);
   return {
