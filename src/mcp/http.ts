@@ -17,7 +17,7 @@ import type { ToolcageMcpService } from './service.ts';
 export interface McpHttpOptions {
   service: ToolcageMcpService;
   /** The bearer token verifier, or a factory given the resource URL (its audience), for when the port is only known once listening. */
-  identity: IdentityVerifier | ((resourceUrl: string) => IdentityVerifier);
+  identity?: IdentityVerifier | ((resourceUrl: string) => IdentityVerifier);
   host?: string;
   /** 0 picks a free port. */
   port: number;
@@ -27,6 +27,12 @@ export interface McpHttpOptions {
   authorizationServers: string[];
   maxSessions?: number;
   bodyLimitBytes?: number;
+  /**
+   * Serve every request as this principal without asking for a token: for a
+   * loopback-only development or conformance setup (`mcp.http.insecureNoAuth`),
+   * as stdio serves its local user. Refused on a non-loopback host.
+   */
+  insecureLocalPrincipal?: Principal;
 }
 
 export interface McpHttpServer {
@@ -57,6 +63,14 @@ const PRM_PATH = '/.well-known/oauth-protected-resource';
  */
 export async function startMcpHttp(options: McpHttpOptions): Promise<McpHttpServer> {
   const host = options.host ?? '127.0.0.1';
+  if (!options.identity && !options.insecureLocalPrincipal)
+    throw new TypeError(
+      'Expected options.identity (or options.insecureLocalPrincipal on loopback)',
+    );
+  if (options.insecureLocalPrincipal && !isLoopback(host))
+    throw new ToolcageError('config_invalid', {
+      message: `mcp.http.insecureNoAuth serves every caller as ${options.insecureLocalPrincipal.sub}; it is allowed on a loopback host only, not ${host}.`,
+    });
   const sessions = new Map<string, Session>();
   const maxSessions = options.maxSessions ?? 1000;
   const bodyLimit = options.bodyLimitBytes ?? 1024 * 1024;
@@ -181,6 +195,15 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
   ): Promise<
     { principal: Principal; expiresAt: number; scopes: string[]; clientId: string } | undefined
   > {
+    const local = options.insecureLocalPrincipal;
+    if (local) {
+      return {
+        principal: local,
+        expiresAt: Math.floor(Date.now() / 1000) + 3600,
+        scopes: [],
+        clientId: 'local',
+      };
+    }
     const auth = header(req, 'authorization');
     const match = auth === undefined ? null : /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i.exec(auth);
     if (!match) {
@@ -329,4 +352,8 @@ function sendError(res: ServerResponse, err: ToolcageError, status = err.status)
 
 function sendRpcError(res: ServerResponse, status: number, code: number, message: string): void {
   sendJson(res, status, { jsonrpc: '2.0', error: { code, message }, id: null });
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
