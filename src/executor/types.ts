@@ -16,6 +16,14 @@ export interface ExecuteCall {
   requestId: string;
   /** Aborts the run (client went away, shutdown). */
   signal?: AbortSignal;
+  /**
+   * The caller's W3C trace context (`traceparent`: the HTTP header, or MCP
+   * `_meta.traceparent`): the call's spans continue the caller's trace.
+   * A malformed value is ignored (a fresh trace starts).
+   */
+  traceparent?: string;
+  /** The MCP method that carried the call (`tools/call`), for span attributes. */
+  mcpMethod?: string;
 }
 
 export interface ExecuteOutcome {

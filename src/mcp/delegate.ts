@@ -27,6 +27,17 @@ import {
 
 export type ToolHandlerExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
+/** The caller's trace context: `_meta.traceparent` (MCP), else the HTTP request's `traceparent` header. */
+function traceparentOf(
+  meta: Record<string, unknown> | undefined,
+  extra: ToolHandlerExtra,
+): string | undefined {
+  const fromMeta = meta?.traceparent;
+  if (typeof fromMeta === 'string') return fromMeta;
+  const header = extra.requestInfo?.headers?.traceparent;
+  return typeof header === 'string' ? header : undefined;
+}
+
 /** `tools/call` with params of any shape, so that a malformed one reaches our own check. */
 const anyToolsCall = z.object({ method: z.literal('tools/call'), params: z.unknown() });
 
@@ -167,12 +178,14 @@ export function registerToolcageTools(
           principal,
           ...(metaApproval ? { approvalId: metaApproval } : {}),
         });
+        const traceparent = traceparentOf(params._meta, extra);
         const outcome = await options.runner.invoke({
           toolId: name,
           args,
           claim,
           requestId,
           signal: extra.signal,
+          ...(traceparent ? { traceparent } : {}),
         });
         return successResult(outcome.result, outcome.invocationId);
       } catch (err) {
