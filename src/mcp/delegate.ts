@@ -27,10 +27,17 @@ import {
 
 export type ToolHandlerExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
+/**
+ * What a `tools/call` needs of its request context, whichever SDK line or
+ * protocol era carried it: the abort signal, the verified identity, and the
+ * HTTP headers (for `traceparent`). The v1 handler extra is one.
+ */
+export type ToolCallContext = Pick<ToolHandlerExtra, 'signal' | 'authInfo' | 'requestInfo'>;
+
 /** The caller's trace context: `_meta.traceparent` (MCP), else the HTTP request's `traceparent` header. */
 function traceparentOf(
   meta: Record<string, unknown> | undefined,
-  extra: ToolHandlerExtra,
+  extra: ToolCallContext,
 ): string | undefined {
   const fromMeta = meta?.traceparent;
   if (typeof fromMeta === 'string') return fromMeta;
@@ -63,7 +70,7 @@ export interface ToolcageToolsOptions {
    * verified bearer token (`extra.authInfo`). Return undefined to refuse the
    * call (`unauthenticated`).
    */
-  principal: (extra: ToolHandlerExtra) => Principal | undefined;
+  principal: (extra: ToolCallContext) => Principal | undefined;
   /**
    * Tools the caller must not be shown or served right now (a registry whose
    * re-lock failed to verify: their pinned hashes changed on disk). Default none.
@@ -82,7 +89,7 @@ export interface ToolcageTools {
   /** Serves one `tools/call`; throws a JSON-RPC error (ProtocolError) for an unknown tool or a malformed request. */
   callTool(
     params: { name: string; arguments?: Record<string, unknown>; _meta?: Record<string, unknown> },
-    extra: ToolHandlerExtra,
+    extra: ToolCallContext,
   ): Promise<CallToolResult>;
   /** Sends `notifications/tools/list_changed` to this server's client (no-op when not connected). */
   notifyToolsChanged(): Promise<void>;
@@ -114,16 +121,46 @@ export function registerToolcageTools(
   target: Server | McpServer,
   options: ToolcageToolsOptions & { install?: boolean },
 ): ToolcageTools {
+  const server: Server =
+    'server' in target && typeof (target as McpServer).server?.setRequestHandler === 'function'
+      ? (target as McpServer).server
+      : (target as Server);
+  const tools = createToolcageTools(options, async () => {
+    if (!server.transport) return;
+    await server.sendToolListChanged().catch(() => undefined);
+  });
+  if (options.install !== false) {
+    server.registerCapabilities({ tools: { listChanged: true } });
+    server.setRequestHandler(ListToolsRequestSchema, async () => ({
+      tools: await tools.listTools(),
+    }));
+    // The params are checked here rather than by the SDK, whose own parse failure is answered as
+    // an internal error (-32603) carrying a schema dump: a malformed call is the caller's -32602.
+    server.setRequestHandler(anyToolsCall, (request, extra) => {
+      const parsed = CallToolRequestSchema.safeParse(request);
+      if (!parsed.success) throw malformedCall(parsed.error.issues);
+      return tools.callTool(parsed.data.params as Parameters<typeof tools.callTool>[0], extra);
+    });
+  }
+  return tools;
+}
+
+/**
+ * The toolcage tools' handlers, apart from any SDK server: what
+ * `registerToolcageTools` installs on a v1 server and the 2026-07-28 handler
+ * serves per request. `notify` sends `notifications/tools/list_changed` where
+ * the transport can carry it.
+ */
+export function createToolcageTools(
+  options: ToolcageToolsOptions,
+  notify: () => Promise<void> = async () => {},
+): ToolcageTools {
   for (const k of ['runner', 'claims'] as const)
     if (!options?.[k]) throw new TypeError(`Expected options.${k}, got ${String(options?.[k])}`);
   if (typeof options.principal !== 'function')
     throw new TypeError(
       `Expected options.principal to be a function, got ${typeof options.principal}`,
     );
-  const server: Server =
-    'server' in target && typeof (target as McpServer).server?.setRequestHandler === 'function'
-      ? (target as McpServer).server
-      : (target as Server);
   const newRequestId = options.requestId ?? (() => `req_${randomUUID()}`);
   const noneWithheld: ReadonlySet<string> = new Set();
   const withheld = options.withheld ?? (() => noneWithheld);
@@ -194,24 +231,7 @@ export function registerToolcageTools(
       }
     },
 
-    async notifyToolsChanged() {
-      if (!server.transport) return;
-      await server.sendToolListChanged().catch(() => undefined);
-    },
+    notifyToolsChanged: notify,
   };
-
-  if (options.install !== false) {
-    server.registerCapabilities({ tools: { listChanged: true } });
-    server.setRequestHandler(ListToolsRequestSchema, async () => ({
-      tools: await tools.listTools(),
-    }));
-    // The params are checked here rather than by the SDK, whose own parse failure is answered as
-    // an internal error (-32603) carrying a schema dump: a malformed call is the caller's -32602.
-    server.setRequestHandler(anyToolsCall, (request, extra) => {
-      const parsed = CallToolRequestSchema.safeParse(request);
-      if (!parsed.success) throw malformedCall(parsed.error.issues);
-      return tools.callTool(parsed.data.params as Parameters<typeof tools.callTool>[0], extra);
-    });
-  }
   return tools;
 }

@@ -56,7 +56,8 @@ function firstJson(stdout: string): {
   return JSON.parse(end >= 0 ? stdout.slice(0, end + 2) : stdout) as ReturnType<typeof firstJson>;
 }
 
-describe('the MCP Inspector CLI against toolcage mcp over stdio', () => {
+// Each case spawns the Inspector, which spawns toolcage mcp: two Node start-ups per case.
+describe('the MCP Inspector CLI against toolcage mcp over stdio', { timeout: 90_000 }, () => {
   let ws: Workspace;
   beforeAll(async () => {
     ws = await createWorkspace();
