@@ -231,6 +231,12 @@ export const configSchema = z.strictObject({
         .strictObject({
           host: z.string().default('127.0.0.1'),
           maxSessions: z.number().int().positive().max(100_000).default(1000),
+          /**
+           * Serve every HTTP request as the config's local principal (as stdio
+           * does), with no token: for a loopback-only development or conformance
+           * setup. `toolcage mcp --port` refuses it on any other host.
+           */
+          insecureNoAuth: z.boolean().default(false),
         })
         .prefault({}),
     })

@@ -141,7 +141,12 @@ export class ToolcageExecutor implements Executor {
     const trail: Trail = {
       started: this.#o.now(),
       invocationId,
-      ref: { requestId: call.requestId, invocationId },
+      ref: {
+        requestId: call.requestId,
+        invocationId,
+        ...(call.traceparent !== undefined ? { traceparent: call.traceparent } : {}),
+        ...(call.mcpMethod !== undefined ? { mcpMethod: call.mcpMethod } : {}),
+      },
     };
     this.#o.observer.begin?.(trail.ref, call.toolId);
     try {

@@ -21,6 +21,10 @@ export type Stage = (typeof STAGES)[number];
 export interface CallRef {
   readonly requestId: string;
   readonly invocationId: string;
+  /** The caller's W3C `traceparent`, when it sent one. */
+  readonly traceparent?: string;
+  /** The MCP method that carried the call, when it came over MCP. */
+  readonly mcpMethod?: string;
 }
 
 /**

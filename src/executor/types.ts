@@ -16,6 +16,14 @@ export interface ExecuteCall {
   requestId: string;
   /** Aborts the run (client went away, shutdown). */
   signal?: AbortSignal;
+  /**
+   * The caller's W3C trace context (`traceparent`: the HTTP header, or MCP
+   * `_meta.traceparent`): the call's spans continue the caller's trace.
+   * A malformed value is ignored (a fresh trace starts).
+   */
+  traceparent?: string;
+  /** The MCP method that carried the call (`tools/call`), for span attributes. */
+  mcpMethod?: string;
 }
 
 export interface ExecuteOutcome {
@@ -33,6 +41,10 @@ export interface ToolSummary {
   runtime: 'js' | 'docker';
   risk: 'low' | 'medium' | 'high';
   scopes: string[];
+  /** Behaviour hints, each resolved from the manifest or its risk's default. */
+  hints: { title?: string; readOnly: boolean; destructive: boolean; idempotent: boolean };
+  /** The tool can reach the network (declares egress hosts). */
+  openWorld: boolean;
 }
 
 /** The single entry point adapters call. Refusals and failures reject with a ToolcageError. */

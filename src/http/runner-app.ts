@@ -95,6 +95,9 @@ export function buildRunnerApp(
         },
         requestId: request.id,
         signal: run.signal,
+        ...(typeof request.headers.traceparent === 'string'
+          ? { traceparent: request.headers.traceparent }
+          : {}),
       });
       return reply.send(outcome);
     } finally {

@@ -11,6 +11,7 @@ import {
   type ServerRequest,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { ToolSummary } from '../executor/types.ts';
 import type { ClaimProvider, Principal } from './claim-provider.ts';
@@ -26,6 +27,41 @@ import {
 
 export type ToolHandlerExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
+/**
+ * What a `tools/call` needs of its request context, whichever SDK line or
+ * protocol era carried it: the abort signal, the verified identity, and the
+ * HTTP headers (for `traceparent`). The v1 handler extra is one.
+ */
+export type ToolCallContext = Pick<ToolHandlerExtra, 'signal' | 'authInfo' | 'requestInfo'>;
+
+/** The caller's trace context: `_meta.traceparent` (MCP), else the HTTP request's `traceparent` header. */
+function traceparentOf(
+  meta: Record<string, unknown> | undefined,
+  extra: ToolCallContext,
+): string | undefined {
+  const fromMeta = meta?.traceparent;
+  if (typeof fromMeta === 'string') return fromMeta;
+  const header = extra.requestInfo?.headers?.traceparent;
+  return typeof header === 'string' ? header : undefined;
+}
+
+/** `tools/call` with params of any shape, so that a malformed one reaches our own check. */
+const anyToolsCall = z.object({ method: z.literal('tools/call'), params: z.unknown() });
+
+/** JSON-RPC -32602 naming what is wrong with the params, in words a person can fix. */
+function malformedCall(
+  issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>,
+): ProtocolError {
+  const what = issues
+    .slice(0, 3)
+    .map((i) => `${i.path.map(String).join('.') || 'params'}: ${i.message}`)
+    .join('; ');
+  return new ProtocolError(
+    RpcErrorCode.InvalidParams,
+    `Invalid tools/call params (${what}). Send {"name": "<tool id>", "arguments": {…}}.`,
+  );
+}
+
 export interface ToolcageToolsOptions {
   runner: RunnerClient;
   claims: ClaimProvider;
@@ -34,7 +70,7 @@ export interface ToolcageToolsOptions {
    * verified bearer token (`extra.authInfo`). Return undefined to refuse the
    * call (`unauthenticated`).
    */
-  principal: (extra: ToolHandlerExtra) => Principal | undefined;
+  principal: (extra: ToolCallContext) => Principal | undefined;
   /**
    * Tools the caller must not be shown or served right now (a registry whose
    * re-lock failed to verify: their pinned hashes changed on disk). Default none.
@@ -53,7 +89,7 @@ export interface ToolcageTools {
   /** Serves one `tools/call`; throws a JSON-RPC error (ProtocolError) for an unknown tool or a malformed request. */
   callTool(
     params: { name: string; arguments?: Record<string, unknown>; _meta?: Record<string, unknown> },
-    extra: ToolHandlerExtra,
+    extra: ToolCallContext,
   ): Promise<CallToolResult>;
   /** Sends `notifications/tools/list_changed` to this server's client (no-op when not connected). */
   notifyToolsChanged(): Promise<void>;
@@ -85,16 +121,46 @@ export function registerToolcageTools(
   target: Server | McpServer,
   options: ToolcageToolsOptions & { install?: boolean },
 ): ToolcageTools {
+  const server: Server =
+    'server' in target && typeof (target as McpServer).server?.setRequestHandler === 'function'
+      ? (target as McpServer).server
+      : (target as Server);
+  const tools = createToolcageTools(options, async () => {
+    if (!server.transport) return;
+    await server.sendToolListChanged().catch(() => undefined);
+  });
+  if (options.install !== false) {
+    server.registerCapabilities({ tools: { listChanged: true } });
+    server.setRequestHandler(ListToolsRequestSchema, async () => ({
+      tools: await tools.listTools(),
+    }));
+    // The params are checked here rather than by the SDK, whose own parse failure is answered as
+    // an internal error (-32603) carrying a schema dump: a malformed call is the caller's -32602.
+    server.setRequestHandler(anyToolsCall, (request, extra) => {
+      const parsed = CallToolRequestSchema.safeParse(request);
+      if (!parsed.success) throw malformedCall(parsed.error.issues);
+      return tools.callTool(parsed.data.params as Parameters<typeof tools.callTool>[0], extra);
+    });
+  }
+  return tools;
+}
+
+/**
+ * The toolcage tools' handlers, apart from any SDK server: what
+ * `registerToolcageTools` installs on a v1 server and the 2026-07-28 handler
+ * serves per request. `notify` sends `notifications/tools/list_changed` where
+ * the transport can carry it.
+ */
+export function createToolcageTools(
+  options: ToolcageToolsOptions,
+  notify: () => Promise<void> = async () => {},
+): ToolcageTools {
   for (const k of ['runner', 'claims'] as const)
     if (!options?.[k]) throw new TypeError(`Expected options.${k}, got ${String(options?.[k])}`);
   if (typeof options.principal !== 'function')
     throw new TypeError(
       `Expected options.principal to be a function, got ${typeof options.principal}`,
     );
-  const server: Server =
-    'server' in target && typeof (target as McpServer).server?.setRequestHandler === 'function'
-      ? (target as McpServer).server
-      : (target as Server);
   const newRequestId = options.requestId ?? (() => `req_${randomUUID()}`);
   const noneWithheld: ReadonlySet<string> = new Set();
   const withheld = options.withheld ?? (() => noneWithheld);
@@ -149,12 +215,14 @@ export function registerToolcageTools(
           principal,
           ...(metaApproval ? { approvalId: metaApproval } : {}),
         });
+        const traceparent = traceparentOf(params._meta, extra);
         const outcome = await options.runner.invoke({
           toolId: name,
           args,
           claim,
           requestId,
           signal: extra.signal,
+          ...(traceparent ? { traceparent } : {}),
         });
         return successResult(outcome.result, outcome.invocationId);
       } catch (err) {
@@ -163,20 +231,7 @@ export function registerToolcageTools(
       }
     },
 
-    async notifyToolsChanged() {
-      if (!server.transport) return;
-      await server.sendToolListChanged().catch(() => undefined);
-    },
+    notifyToolsChanged: notify,
   };
-
-  if (options.install !== false) {
-    server.registerCapabilities({ tools: { listChanged: true } });
-    server.setRequestHandler(ListToolsRequestSchema, async () => ({
-      tools: await tools.listTools(),
-    }));
-    server.setRequestHandler(CallToolRequestSchema, (request, extra) =>
-      tools.callTool(request.params as Parameters<typeof tools.callTool>[0], extra),
-    );
-  }
   return tools;
 }

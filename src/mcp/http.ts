@@ -13,11 +13,13 @@ import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { Principal } from './claim-provider.ts';
 import type { IdentityVerifier } from '../identity/verifier.ts';
 import type { ToolcageMcpService } from './service.ts';
+import { isLegacyRequest } from '@modelcontextprotocol/server';
+import { createModernHandler } from './modern.ts';
 
 export interface McpHttpOptions {
   service: ToolcageMcpService;
   /** The bearer token verifier, or a factory given the resource URL (its audience), for when the port is only known once listening. */
-  identity: IdentityVerifier | ((resourceUrl: string) => IdentityVerifier);
+  identity?: IdentityVerifier | ((resourceUrl: string) => IdentityVerifier);
   host?: string;
   /** 0 picks a free port. */
   port: number;
@@ -27,6 +29,12 @@ export interface McpHttpOptions {
   authorizationServers: string[];
   maxSessions?: number;
   bodyLimitBytes?: number;
+  /**
+   * Serve every request as this principal without asking for a token: for a
+   * loopback-only development or conformance setup (`mcp.http.insecureNoAuth`),
+   * as stdio serves its local user. Refused on a non-loopback host.
+   */
+  insecureLocalPrincipal?: Principal;
 }
 
 export interface McpHttpServer {
@@ -57,6 +65,14 @@ const PRM_PATH = '/.well-known/oauth-protected-resource';
  */
 export async function startMcpHttp(options: McpHttpOptions): Promise<McpHttpServer> {
   const host = options.host ?? '127.0.0.1';
+  if (!options.identity && !options.insecureLocalPrincipal)
+    throw new TypeError(
+      'Expected options.identity (or options.insecureLocalPrincipal on loopback)',
+    );
+  if (options.insecureLocalPrincipal && !isLoopback(host))
+    throw new ToolcageError('config_invalid', {
+      message: `mcp.http.insecureNoAuth serves every caller as ${options.insecureLocalPrincipal.sub}; it is allowed on a loopback host only, not ${host}.`,
+    });
   const sessions = new Map<string, Session>();
   const maxSessions = options.maxSessions ?? 1000;
   const bodyLimit = options.bodyLimitBytes ?? 1024 * 1024;
@@ -64,6 +80,7 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
   let prmUrl = '';
   let allowedHosts: string[] = [];
   let identity: IdentityVerifier | undefined;
+  const modern = createModernHandler(options.service);
 
   const http = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
@@ -108,8 +125,20 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
 
     const sessionId = header(req, 'mcp-session-id');
     if (req.method === 'POST') {
-      const body = await readJson(req, res, bodyLimit);
+      const raw = await readBody(req, res, bodyLimit);
+      if (raw === undefined) return;
+      const body = parseJson(raw, res);
       if (body === undefined) return;
+      // The 2026-07-28 era has no initialize and no session: it is served statelessly, per request.
+      if (sessionId === undefined) {
+        const request = toWebRequest(req, raw, resourceUrl);
+        if (!(await isLegacyRequest(request, body))) {
+          if (!allowedHosts.includes(header(req, 'host') ?? ''))
+            return sendRpcError(res, 403, -32000, 'Forbidden: the Host header is not this server.');
+          const answer = await modern.fetch(request, { authInfo: authInfoOf(principal) });
+          return writeWebResponse(answer, res);
+        }
+      }
       if (sessionId === undefined) {
         if (!isInitializeRequest(body))
           return sendRpcError(
@@ -181,6 +210,15 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
   ): Promise<
     { principal: Principal; expiresAt: number; scopes: string[]; clientId: string } | undefined
   > {
+    const local = options.insecureLocalPrincipal;
+    if (local) {
+      return {
+        principal: local,
+        expiresAt: Math.floor(Date.now() / 1000) + 3600,
+        scopes: [],
+        clientId: 'local',
+      };
+    }
     const auth = header(req, 'authorization');
     const match = auth === undefined ? null : /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i.exec(auth);
     if (!match) {
@@ -254,7 +292,10 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
     resourceMetadataUrl: prmUrl,
     http,
     async close() {
-      await Promise.allSettled([...sessions.values()].map((s) => s.transport.close()));
+      await Promise.allSettled([
+        ...[...sessions.values()].map((s) => s.transport.close()),
+        modern.close(),
+      ]);
       sessions.clear();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
@@ -262,21 +303,54 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
   };
 }
 
-function withAuth(
-  req: IncomingMessage,
-  id: { principal: Principal; expiresAt: number; scopes: string[]; clientId: string },
-): IncomingMessage & { auth: AuthInfo } {
-  // The SDK passes `auth` to handlers as `extra.authInfo`. The token itself stays out of it:
-  // handlers need the principal, and nothing downstream may forward the client's token.
-  return Object.assign(req, {
-    auth: {
-      token: '',
-      clientId: id.clientId,
-      scopes: id.scopes,
-      expiresAt: id.expiresAt,
-      extra: { principal: id.principal },
-    },
+type VerifiedCaller = {
+  principal: Principal;
+  expiresAt: number;
+  scopes: string[];
+  clientId: string;
+};
+
+/**
+ * What the SDKs hand handlers as `authInfo`. The token itself stays out of it:
+ * handlers need the principal, and nothing downstream may forward the client's token.
+ */
+function authInfoOf(id: VerifiedCaller): AuthInfo {
+  return {
+    token: '',
+    clientId: id.clientId,
+    scopes: id.scopes,
+    expiresAt: id.expiresAt,
+    extra: { principal: id.principal },
+  };
+}
+
+function withAuth(req: IncomingMessage, id: VerifiedCaller): IncomingMessage & { auth: AuthInfo } {
+  return Object.assign(req, { auth: authInfoOf(id) });
+}
+
+/** The request as the SDK v2 handler reads it: the body already read (and size-checked) here. */
+function toWebRequest(req: IncomingMessage, body: Buffer, resourceUrl: string): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
+  }
+  return new Request(new URL(req.url ?? '/', resourceUrl), {
+    method: req.method ?? 'POST',
+    headers,
+    body: new Uint8Array(body),
   });
+}
+
+async function writeWebResponse(answer: Response, res: ServerResponse): Promise<void> {
+  res.statusCode = answer.status;
+  answer.headers.forEach((value, name) => res.setHeader(name, value));
+  if (!answer.body) {
+    res.end();
+    return;
+  }
+  for await (const chunk of answer.body as unknown as AsyncIterable<Uint8Array>) res.write(chunk);
+  res.end();
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -284,11 +358,11 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-async function readJson(
+async function readBody(
   req: IncomingMessage,
   res: ServerResponse,
   limit: number,
-): Promise<unknown> {
+): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -300,8 +374,12 @@ async function readJson(
     }
     chunks.push(chunk);
   }
+  return Buffer.concat(chunks);
+}
+
+function parseJson(raw: Buffer, res: ServerResponse): unknown {
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(raw.toString('utf8'));
   } catch {
     sendRpcError(res, 400, -32700, 'Parse error: the body is not JSON.');
     return undefined;
@@ -329,4 +407,8 @@ function sendError(res: ServerResponse, err: ToolcageError, status = err.status)
 
 function sendRpcError(res: ServerResponse, status: number, code: number, message: string): void {
   sendJson(res, status, { jsonrpc: '2.0', error: { code, message }, id: null });
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }

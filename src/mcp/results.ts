@@ -35,10 +35,14 @@ export function toMcpTool(t: ToolSummary): Tool {
     description: t.description,
     inputSchema: t.inputSchema as Tool['inputSchema'],
     outputSchema: t.outputSchema as NonNullable<Tool['outputSchema']>,
+    ...(t.hints.title ? { title: t.hints.title } : {}),
     annotations: {
-      readOnlyHint: t.risk === 'low',
-      destructiveHint: t.risk === 'high',
-      openWorldHint: false,
+      ...(t.hints.title ? { title: t.hints.title } : {}),
+      readOnlyHint: t.hints.readOnly,
+      // The spec reads destructive/idempotent only when the tool is not read-only.
+      destructiveHint: !t.hints.readOnly && t.hints.destructive,
+      idempotentHint: t.hints.idempotent,
+      openWorldHint: t.openWorld,
     },
     _meta: {
       'toolcage/version': t.version,
@@ -62,12 +66,48 @@ export function successResult(output: unknown, invocationId: string): CallToolRe
   };
 }
 
+/** Where an error result carries the contract's error object, machine-readable (`_meta` is never schema-checked). */
+export const ERROR_META_KEY = 'toolcage/error';
+
+/** The details a person needs to act on, one per line, in the order they act on them. */
+function detailLines(details: Record<string, unknown> | undefined, message: string): string[] {
+  if (!details) return [];
+  const lines: string[] = [];
+  const str = (k: string): string | undefined =>
+    typeof details[k] === 'string' ? (details[k] as string) : undefined;
+  const approvalId = str('approvalId');
+  if (approvalId) {
+    const status = str('status');
+    lines.push(`Approval request: ${approvalId}${status ? ` (${status})` : ''}`);
+    const reason = str('reason');
+    if (reason) lines.push(`Reason given: ${reason}`);
+    const consoleUrl = str('consoleUrl');
+    if (consoleUrl) lines.push(`Review it at: ${consoleUrl}`);
+    const command = str('approveCommand');
+    if (command && !message.includes(command)) lines.push(`Approve it with: ${command}`);
+    const expiresAt = str('expiresAt');
+    if (expiresAt) lines.push(`It expires at: ${expiresAt}`);
+  }
+  for (const [k, v] of Object.entries(details)) {
+    if (['approvalId', 'status', 'reason', 'consoleUrl', 'approveCommand', 'expiresAt'].includes(k))
+      continue;
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')
+      lines.push(`${k}: ${String(v).slice(0, 500)}`);
+  }
+  return lines;
+}
+
 /**
  * Every refused or failed run, the MCP way (spec 2025-11-25, "Error Handling"):
- * a tool result with `isError: true` that the model can read and act on, the
- * contract's code and message in `structuredContent.error`, and the same as
- * text. `tool_not_allowed` is the exception: an unknown tool is a protocol
- * error (JSON-RPC -32602), as the spec asks.
+ * a tool result with `isError: true` that the model and the person can read
+ * and act on. The text carries the contract's code, message and request id,
+ * and for approvals the request id and where to approve it, because text is
+ * what every client shows. No `structuredContent`: clients (the SDK's
+ * `callTool()`, the Inspector) validate it against the tool's `outputSchema`
+ * and would show a schema complaint instead of the refusal. The same error
+ * object, machine-readable, is in `_meta["toolcage/error"]`.
+ * `tool_not_allowed` is the exception: an unknown tool is a protocol error
+ * (JSON-RPC -32602), as the spec asks.
  */
 export function errorResult(err: unknown, requestId: string, toolName?: string): CallToolResult {
   const e = toToolcageError(err);
@@ -75,8 +115,12 @@ export function errorResult(err: unknown, requestId: string, toolName?: string):
   const error: Record<string, unknown> = { code: e.code, message: e.message, requestId };
   if (e.retryAfterSeconds !== undefined) error.retryAfterSeconds = e.retryAfterSeconds;
   if (e.details) error.details = e.details;
-  let text = `${e.code}: ${e.message}`;
-  if (e.retryAfterSeconds !== undefined && !/retry after/i.test(e.message))
-    text += ` Retry after ${e.retryAfterSeconds} s.`;
-  return { content: [{ type: 'text', text }], structuredContent: { error }, isError: true };
+  const lines = [`${e.code}: ${e.message}`, ...detailLines(e.details, e.message)];
+  if (e.retryAfterSeconds !== undefined) lines.push(`Retry after: ${e.retryAfterSeconds} s`);
+  lines.push(`Request id: ${requestId}`);
+  return {
+    content: [{ type: 'text', text: lines.join('\n') }],
+    isError: true,
+    _meta: { [ERROR_META_KEY]: error },
+  };
 }

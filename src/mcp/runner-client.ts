@@ -10,6 +10,8 @@ export interface RunnerInvocation {
   claim: string;
   requestId: string;
   signal?: AbortSignal;
+  /** The MCP caller's W3C trace context, passed on so the run's spans join its trace. */
+  traceparent?: string;
 }
 
 /**
@@ -42,7 +44,9 @@ export class InProcessRunnerClient implements RunnerClient {
       args: call.args,
       claim: call.claim,
       requestId: call.requestId,
+      mcpMethod: 'tools/call',
       ...(call.signal ? { signal: call.signal } : {}),
+      ...(call.traceparent ? { traceparent: call.traceparent } : {}),
     });
   }
 }
@@ -104,6 +108,7 @@ export class HttpRunnerClient implements RunnerClient {
         authorization: `Bearer ${call.claim}`,
         'content-type': 'application/json',
         'x-request-id': call.requestId,
+        ...(call.traceparent ? { traceparent: call.traceparent } : {}),
       },
       body: JSON.stringify({ args: call.args }),
       ...(call.signal ? { signal: call.signal } : {}),

@@ -10,10 +10,19 @@ import type { Registry } from '../registry/registry.ts';
 import { auditSinkFor, createRunner, loadRegistry, type Runner } from '../runtime/runner.ts';
 import { createBrokerRuntime, type BrokerRuntime } from '../runtime/broker.ts';
 import { BrokerClaimProvider, type Principal } from './claim-provider.ts';
-import { registerToolcageTools, type ToolcageTools, type ToolHandlerExtra } from './delegate.ts';
+import {
+  createToolcageTools,
+  registerToolcageTools,
+  type ToolCallContext,
+  type ToolcageTools,
+} from './delegate.ts';
 import { HttpRunnerClient, InProcessRunnerClient, type RunnerClient } from './runner-client.ts';
 
 export const MCP_SERVER_INFO = { name: 'toolcage', version: '0.1.0' } as const;
+
+/** What the server tells every client about its results (both eras). */
+export const MCP_INSTRUCTIONS =
+  'Tools run in toolcage sandboxes under short-lived claims. A refused or failed call is an isError result whose text starts with the toolcage error code and message (the same error object is in _meta["toolcage/error"]); approval_required names the approval request a human must approve before the same call is retried.';
 
 export interface McpServiceOptions {
   /** A remote runner (`toolcage serve`) by URL; default the in-process runner. */
@@ -129,11 +138,10 @@ export class ToolcageMcpService {
   }
 
   /** A new SDK server for one MCP session, serving the registry's tools and told about registry changes. */
-  createServer(principal: (extra: ToolHandlerExtra) => Principal | undefined): Server {
+  createServer(principal: (extra: ToolCallContext) => Principal | undefined): Server {
     const server = new Server(MCP_SERVER_INFO, {
       capabilities: { tools: { listChanged: true } },
-      instructions:
-        'Tools run in toolcage sandboxes under short-lived claims. A refused or failed call is an isError result whose structuredContent.error.code is the toolcage error code; approval_required names the approval request a human must approve before the same call is retried.',
+      instructions: MCP_INSTRUCTIONS,
     });
     const tools = registerToolcageTools(server, {
       runner: this.runner,
@@ -148,6 +156,20 @@ export class ToolcageMcpService {
       previous?.();
     };
     return server;
+  }
+
+  /**
+   * The tools' handlers for one stateless request of the 2026-07-28 era: the
+   * same runner, claims and withheld set as the sessions', and no
+   * notifications (a modern client learns of changes by listing again).
+   */
+  requestTools(principal: (extra: ToolCallContext) => Principal | undefined): ToolcageTools {
+    return createToolcageTools({
+      runner: this.runner,
+      claims: this.claims,
+      principal,
+      withheld: () => this.#withheld,
+    });
   }
 
   /**

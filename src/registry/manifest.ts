@@ -46,6 +46,19 @@ const common = {
   risk: z.enum(['low', 'medium', 'high']),
   credentials: z.array(credentialRefSchema).default([]),
   cost: z.number().int().min(0).max(1_000_000).default(1),
+  /**
+   * How the tool behaves, for clients that show or gate tools by it (MCP tool
+   * annotations). Hints only: nothing is enforced by them. Defaults by risk:
+   * low is read-only; medium and high may change things, high destructively.
+   */
+  hints: z
+    .strictObject({
+      title: z.string().min(1).max(200).optional(),
+      readOnly: z.boolean().optional(),
+      destructive: z.boolean().optional(),
+      idempotent: z.boolean().optional(),
+    })
+    .optional(),
 };
 
 /** The manifest, parsed strictly: unknown keys are refused (a typo must not silently drop a limit). */

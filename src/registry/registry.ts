@@ -189,6 +189,13 @@ function toLoadedTool(s: ScannedTool & { artifactSha256: string }): LoadedTool {
       runtime: m.runtime,
       risk: m.risk,
       scopes: [...m.scopes],
+      hints: {
+        ...(m.hints?.title ? { title: m.hints.title } : {}),
+        readOnly: m.hints?.readOnly ?? m.risk === 'low',
+        destructive: m.hints?.destructive ?? m.risk === 'high',
+        idempotent: m.hints?.idempotent ?? m.risk === 'low',
+      },
+      openWorld: m.network !== 'none',
     },
   };
 }

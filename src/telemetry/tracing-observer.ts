@@ -1,5 +1,6 @@
 import {
   context,
+  ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   trace,
@@ -20,7 +21,30 @@ export const SPAN_ATTRIBUTES = {
   stage: 'toolcage.stage',
   outcome: 'toolcage.outcome',
   errorCode: 'toolcage.error.code',
+  // OpenTelemetry semantic conventions for GenAI tool execution and MCP.
+  genAiOperation: 'gen_ai.operation.name',
+  genAiToolName: 'gen_ai.tool.name',
+  mcpMethod: 'mcp.method.name',
+  errorType: 'error.type',
 } as const;
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/**
+ * The caller's context from a W3C `traceparent` (version 00), or undefined for
+ * a missing or malformed one (all-zero ids are invalid): the call then starts
+ * its own trace. Only ids and the sampled flag are read, never `tracestate`.
+ */
+export function remoteParent(traceparent: string | undefined): Context | undefined {
+  const m = traceparent === undefined ? null : TRACEPARENT.exec(traceparent.trim());
+  if (!m || /^0+$/.test(m[1]!) || /^0+$/.test(m[2]!)) return undefined;
+  return trace.setSpanContext(ROOT_CONTEXT, {
+    traceId: m[1]!,
+    spanId: m[2]!,
+    traceFlags: parseInt(m[3]!, 16) & 1,
+    isRemote: true,
+  });
+}
 
 export const EXECUTE_SPAN = 'toolcage.execute';
 export const stageSpanName = (stage: Stage): string => `toolcage.stage.${stage}`;
@@ -93,7 +117,7 @@ export class TracingObserver implements ExecutorObserver {
       if (this.#open.has(call.invocationId)) return;
       while (this.#open.size >= this.#max) this.#abandonOldest();
       const offset = Date.now() - performance.now();
-      const parent = context.active();
+      const parent = remoteParent(call.traceparent) ?? context.active();
       const span = this.#tracer.startSpan(
         EXECUTE_SPAN,
         {
@@ -102,6 +126,9 @@ export class TracingObserver implements ExecutorObserver {
           attributes: {
             [SPAN_ATTRIBUTES.toolId]: bounded(toolId),
             [SPAN_ATTRIBUTES.requestId]: bounded(call.requestId),
+            [SPAN_ATTRIBUTES.genAiOperation]: 'execute_tool',
+            [SPAN_ATTRIBUTES.genAiToolName]: bounded(toolId),
+            ...(call.mcpMethod ? { [SPAN_ATTRIBUTES.mcpMethod]: bounded(call.mcpMethod) } : {}),
           },
         },
         parent,
@@ -148,7 +175,11 @@ export class TracingObserver implements ExecutorObserver {
       const { span } = open;
       span.setAttribute(SPAN_ATTRIBUTES.toolId, bounded(toolId));
       span.setAttribute(SPAN_ATTRIBUTES.outcome, outcome);
-      if (code !== undefined) span.setAttribute(SPAN_ATTRIBUTES.errorCode, bounded(code));
+      span.setAttribute(SPAN_ATTRIBUTES.genAiToolName, bounded(toolId));
+      if (code !== undefined) {
+        span.setAttribute(SPAN_ATTRIBUTES.errorCode, bounded(code));
+        span.setAttribute(SPAN_ATTRIBUTES.errorType, bounded(code));
+      }
       if (outcome !== 'allowed' && open.lastStage)
         span.setAttribute(SPAN_ATTRIBUTES.stage, open.lastStage);
       // A refusal is the pipeline working (a client fault); only our own failures are span errors.

@@ -108,13 +108,15 @@ export async function callRaw(
   ) as Promise<CallToolResult>;
 }
 
-export function errorOf(result: CallToolResult): {
+export function errorOf(result: { _meta?: Record<string, unknown> | undefined }): {
   code: string;
   message: string;
   retryAfterSeconds?: number;
   details?: Record<string, unknown>;
 } {
-  return (result.structuredContent as { error: { code: string; message: string } }).error;
+  const error = result._meta?.['toolcage/error'];
+  if (!error) throw new Error(`not an error result: ${JSON.stringify(result).slice(0, 300)}`);
+  return error as ReturnType<typeof errorOf>;
 }
 
 /** A test identity provider: an ES256 key made here, tokens signed here, JWKS written to the workspace. */

@@ -67,6 +67,22 @@ describe('toolcage mcp over stdio (spawned CLI, SDK Client)', () => {
     expect(tools.map((t) => t.name)).toContain('test.loop_forever');
   });
 
+  it('annotates each tool from its manifest: read-only, destructive and idempotent by risk, open-world when it has egress', async () => {
+    const { tools } = await client.listTools();
+    const byName = new Map(tools.map((t) => [t.name, t.annotations]));
+    expect(byName.get('text.word_count')).toEqual({
+      readOnlyHint: true,
+      destructiveHint: false,
+      idempotentHint: true,
+      openWorldHint: false,
+    });
+    expect(byName.get('repo.apply_patch')).toMatchObject({
+      readOnlyHint: false,
+      destructiveHint: true,
+      idempotentHint: false,
+    });
+  });
+
   it('runs a call and returns structuredContent that the SDK client validates against the outputSchema', async () => {
     const result = await client.callTool({
       name: 'text.word_count',
@@ -84,6 +100,42 @@ describe('toolcage mcp over stdio (spawned CLI, SDK Client)', () => {
     expect(result.isError).toBe(true);
     expect(errorOf(result).code).toBe('input_invalid');
     expect(errorOf(result).message).toMatch(/\/text must be string/);
+  });
+
+  it('shows a refusal through the stock callTool(): the code, message and request id in text, nothing the outputSchema check rejects', async () => {
+    // callTool() validates structuredContent against the tool's outputSchema: a refusal must not trip it.
+    const result = await client.callTool({ name: 'text.word_count', arguments: { text: 42 } });
+    expect(result.isError).toBe(true);
+    expect(result.structuredContent).toBeUndefined();
+    const text = (result.content as Array<{ type: string; text: string }>)[0]!.text;
+    expect(text).toMatch(/^input_invalid: .*\/text must be string/);
+    expect(text).toMatch(/\nRequest id: req_/);
+    expect(errorOf(result)).toMatchObject({
+      code: 'input_invalid',
+      requestId: expect.stringMatching(/^req_/),
+    });
+  });
+
+  it('shows an approval refusal through the stock callTool() with the request id and how to approve it', async () => {
+    const args = { path: 'README.md', edits: [{ find: 'a', replace: 'b' }] };
+    const result = await client.callTool({ name: 'repo.apply_patch', arguments: args });
+    expect(result.isError).toBe(true);
+    const text = (result.content as Array<{ text: string }>)[0]!.text;
+    expect(text).toMatch(/^approval_required: /);
+    expect(text).toMatch(/\nApproval request: apr_\S+ \(pending\)/);
+    expect(text).toMatch(/toolcage mcp approve apr_\S+/);
+  });
+
+  it('answers malformed tools/call params with a readable -32602, not an internal error', async () => {
+    await expect(
+      client.request(
+        {
+          method: 'tools/call',
+          params: { name: 'text.word_count', arguments: 'not an object' } as never,
+        },
+        (await import('@modelcontextprotocol/sdk/types.js')).CallToolResultSchema,
+      ),
+    ).rejects.toMatchObject({ code: -32602, message: expect.stringMatching(/arguments/) });
   });
 
   it('answers an unknown tool with a JSON-RPC protocol error (-32602), not a tool result', async () => {

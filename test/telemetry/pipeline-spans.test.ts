@@ -87,6 +87,8 @@ it('an allowed call is one toolcage.execute span with every stage as a child, in
     [SPAN_ATTRIBUTES.toolId]: TOOL,
     [SPAN_ATTRIBUTES.requestId]: 'req_trace_ok',
     [SPAN_ATTRIBUTES.outcome]: 'allowed',
+    [SPAN_ATTRIBUTES.genAiOperation]: 'execute_tool',
+    [SPAN_ATTRIBUTES.genAiToolName]: TOOL,
   });
   expect(parent.status.code).toBe(SpanStatusCode.UNSET);
 
@@ -126,6 +128,9 @@ it('a call with a tampered claim is a refused parent span with the error code an
     [SPAN_ATTRIBUTES.requestId]: 'req_trace_bad_claim',
     [SPAN_ATTRIBUTES.outcome]: 'refused',
     [SPAN_ATTRIBUTES.errorCode]: 'claim_signature_invalid',
+    [SPAN_ATTRIBUTES.errorType]: 'claim_signature_invalid',
+    [SPAN_ATTRIBUTES.genAiOperation]: 'execute_tool',
+    [SPAN_ATTRIBUTES.genAiToolName]: TOOL,
     [SPAN_ATTRIBUTES.stage]: 'verify',
   });
   // A refusal is the pipeline doing its job, not a fault of the runner.
@@ -153,6 +158,45 @@ it('an unknown tool is refused at resolve, and its span keeps the id only as rec
   });
   expect(String(parent.attributes[SPAN_ATTRIBUTES.toolId])).toHaveLength(200);
   expect(children.map((s) => s.name)).toEqual(['toolcage.stage.resolve']);
+});
+
+it("continues the caller's trace from a W3C traceparent, with the GenAI/MCP semantic-convention attributes", async () => {
+  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const parentSpanId = '00f067aa0ba902b7';
+  const claim = await forge(ws.brokerKey, { tool: TOOL, args, scope: ['test:run'] });
+  claims.push(claim);
+  await runner.executor.execute({
+    toolId: TOOL,
+    args,
+    claim,
+    requestId: 'req_traced',
+    traceparent: `00-${traceId}-${parentSpanId}-01`,
+    mcpMethod: 'tools/call',
+  });
+  const parent = spans().find((s) => s.attributes[SPAN_ATTRIBUTES.requestId] === 'req_traced')!;
+  expect(parent.spanContext().traceId).toBe(traceId);
+  expect(parent.parentSpanContext?.spanId).toBe(parentSpanId);
+  expect(parent.attributes).toMatchObject({
+    'gen_ai.operation.name': 'execute_tool',
+    'gen_ai.tool.name': TOOL,
+    'mcp.method.name': 'tools/call',
+  });
+});
+
+it('ignores a malformed traceparent: the call starts a trace of its own', async () => {
+  const claim = await forge(ws.brokerKey, { tool: TOOL, args, scope: ['test:run'] });
+  claims.push(claim);
+  const bad = `00-${'0'.repeat(32)}-00f067aa0ba902b7-01`;
+  await runner.executor.execute({
+    toolId: TOOL,
+    args,
+    claim,
+    requestId: 'req_badtrace',
+    traceparent: bad,
+  });
+  const parent = spans().find((s) => s.attributes[SPAN_ATTRIBUTES.requestId] === 'req_badtrace')!;
+  expect(parent.spanContext().traceId).not.toBe('0'.repeat(32));
+  expect(parent.parentSpanContext).toBeUndefined();
 });
 
 it('no span carries the arguments, the claim or the output: only the named attributes, no events, no links', async () => {

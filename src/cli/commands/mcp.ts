@@ -4,6 +4,7 @@ import { ToolcageError } from '../../errors/toolcage-error.ts';
 import type { LoadedConfig } from '../../config/load.ts';
 import { createBrokerRuntime } from '../../runtime/broker.ts';
 import type { ToolcageMcpService } from '../../mcp/service.ts';
+import type { McpHttpServer } from '../../mcp/http.ts';
 import { action, configFrom, printJson } from '../io.ts';
 
 interface McpOptions {
@@ -24,12 +25,12 @@ function parsePort(value: string | undefined): number | undefined {
   return n;
 }
 
-async function serveHttp(
+async function startWithIdentity(
   loaded: LoadedConfig,
+  host: string,
   port: number,
-  opts: McpOptions,
   service: ToolcageMcpService,
-): Promise<void> {
+): Promise<McpHttpServer> {
   const { IdentityVerifier } = await import('../../identity/verifier.ts');
   const { startMcpHttp } = await import('../../mcp/http.ts');
   const m = loaded.config.mcp;
@@ -40,7 +41,6 @@ async function serveHttp(
         'toolcage mcp --port needs mcp.identity in the config (issuer, jwksFile or jwksUrl): HTTP clients must present bearer tokens from an identity provider. Use stdio (no --port) for a local client.',
     });
   }
-  const host = opts.host ?? m.http.host;
   const identity = (resourceUrl: string) =>
     new IdentityVerifier({
       defaultTenant: loaded.config.tenant,
@@ -55,7 +55,7 @@ async function serveHttp(
         clockToleranceSeconds: id.clockToleranceSeconds,
       },
     });
-  const server = await startMcpHttp({
+  return startMcpHttp({
     service,
     identity,
     host,
@@ -64,6 +64,28 @@ async function serveHttp(
     authorizationServers: id.authorizationServers ?? [id.issuer],
     maxSessions: m.http.maxSessions,
   });
+}
+
+async function serveHttp(
+  loaded: LoadedConfig,
+  port: number,
+  opts: McpOptions,
+  service: ToolcageMcpService,
+): Promise<void> {
+  const { startMcpHttp } = await import('../../mcp/http.ts');
+  const m = loaded.config.mcp;
+  const host = opts.host ?? m.http.host;
+  const server = m.http.insecureNoAuth
+    ? await startMcpHttp({
+        service,
+        host,
+        port,
+        ...(m.resourceUrl ? { resourceUrl: m.resourceUrl } : {}),
+        authorizationServers: [],
+        maxSessions: m.http.maxSessions,
+        insecureLocalPrincipal: service.localPrincipal(),
+      })
+    : await startWithIdentity(loaded, host, port, service);
   process.stderr.write(
     `${JSON.stringify({ mcp: server.url, resourceMetadata: server.resourceMetadataUrl })}\n`,
   );
