@@ -108,7 +108,9 @@ describe('toolcage mcp in the 2026-07-28 era (SDK v2 client, stateless)', () => 
     expect(res.status).toBeGreaterThanOrEqual(400);
     const answer = (await res.json()) as { error?: { code: number; message: string } };
     expect(res.status).toBe(400);
-    expect(answer.error?.message).toMatch(/headers and body disagree.*Mcp-Name header names "text\.word_count"/);
+    expect(answer.error?.message).toMatch(
+      /headers and body disagree.*Mcp-Name header names "text\.word_count"/,
+    );
   });
 
   it('still refuses a request without a bearer token', async () => {
