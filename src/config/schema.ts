@@ -176,7 +176,13 @@ export const configSchema = z.strictObject({
     .prefault({}),
   sandbox: z
     .strictObject({
-      js: z.strictObject({ workers: z.number().int().min(1).max(64).default(2) }).prefault({}),
+      js: z
+        .strictObject({
+          workers: z.number().int().min(1).max(64).default(2),
+          /** How long a call may wait for a free JS worker before it is refused as `sandbox_unavailable` (Retry-After), never `timeout`. */
+          maxQueueWaitMs: z.number().int().min(1).max(600_000).default(5_000),
+        })
+        .prefault({}),
       docker: z
         .strictObject({
           enabled: z.boolean().default(true),
