@@ -185,6 +185,22 @@ export const ERROR_CATALOGUE = {
     fault: 'client',
     message: 'The request body must be JSON: send Content-Type: application/json.',
   },
+  method_not_allowed: {
+    status: 405,
+    fault: 'client',
+    message: 'This route does not accept that method; see the Allow header.',
+  },
+  request_timeout: {
+    status: 408,
+    fault: 'client',
+    message: 'The request was not received in time. Send the headers and body promptly.',
+  },
+  request_headers_too_large: {
+    status: 431,
+    fault: 'client',
+    message:
+      'The request headers are larger than this service accepts. Send fewer or shorter headers.',
+  },
   registry_invalid: {
     status: 500,
     fault: 'server',

@@ -38,7 +38,11 @@ const claimBody = z.strictObject({
   tenant: z.string().min(1).max(128).optional(),
   scope: z.array(z.string().min(1).max(200)).min(1).max(100).optional(),
   approvalId: z.string().min(1).max(128).optional(),
-  ttlSeconds: z.number().int().positive().max(86_400).optional(),
+  // No upper bound here: every over-long TTL, however large (1e400 parses as Infinity), gets the
+  // policy's one answer (policy_denied 403), not a 400 or a 403 depending on its size.
+  ttlSeconds: z
+    .custom<number>((v) => typeof v === 'number' && v > 0, 'expected a positive number of seconds')
+    .optional(),
 });
 const approvalBody = z.strictObject({
   tool: id,
