@@ -164,6 +164,11 @@ export const configSchema = z.strictObject({
           tls: z.boolean().default(false),
           username: z.string().optional(),
           passwordEnv: z.string().optional(),
+          /**
+           * Serve even when Redis's maxmemory-policy is not `noeviction`: consumed
+           * claim ids and approvals may then be evicted and replayed. Default false.
+           */
+          unsafeAllowEviction: z.boolean().default(false),
         })
         .prefault({}),
     })

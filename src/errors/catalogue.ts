@@ -59,6 +59,12 @@ export const ERROR_CATALOGUE = {
     message:
       'The claim lifetime exceeds the maximum this runner accepts. Mint a claim with a shorter TTL.',
   },
+  claim_state_lost: {
+    status: 401,
+    fault: 'client',
+    message:
+      "The runner's shared state restarted after this claim was issued, so it cannot tell whether the claim was used. Ask the broker for a new claim.",
+  },
   claim_replayed: {
     status: 409,
     fault: 'client',

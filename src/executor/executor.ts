@@ -219,7 +219,7 @@ export class ToolcageExecutor implements Executor {
     claim: ClaimPayload,
     trail: Trail,
   ): Promise<string> {
-    const id = { iss: claim.iss, jti: claim.jti };
+    const id = { iss: claim.iss, jti: claim.jti, iat: claim.iat };
     const horizon = this.#o.verifier.replayHorizonMs(claim);
     const consume = () =>
       this.#timeAsync(trail, 'replay', tool, async () => {
