@@ -242,6 +242,10 @@ export const configSchema = z.strictObject({
         .strictObject({
           host: z.string().default('127.0.0.1'),
           maxSessions: z.number().int().positive().max(100_000).default(1000),
+          /** Open Streamable HTTP sessions one identity (token subject) may hold; one more is 429. */
+          maxSessionsPerPrincipal: z.number().int().positive().max(100_000).default(16),
+          /** A session idle this long (no request in flight) is closed; the client re-initializes. */
+          sessionIdleMs: z.number().int().min(1_000).max(86_400_000).default(900_000),
         })
         .prefault({}),
     })

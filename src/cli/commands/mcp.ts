@@ -63,6 +63,8 @@ async function serveHttp(
     ...(m.resourceUrl ? { resourceUrl: m.resourceUrl } : {}),
     authorizationServers: id.authorizationServers ?? [id.issuer],
     maxSessions: m.http.maxSessions,
+    maxSessionsPerPrincipal: m.http.maxSessionsPerPrincipal,
+    sessionIdleMs: m.http.sessionIdleMs,
   });
   process.stderr.write(
     `${JSON.stringify({ mcp: server.url, resourceMetadata: server.resourceMetadataUrl })}\n`,
