@@ -30,20 +30,23 @@ dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 # gcc + the static C library build the test image's tiny egress client offline.
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
 [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || [ -f /usr/lib/aarch64-linux-gnu/libc.a ] || need+=(libc6-dev)
-# promtool (from Debian's prometheus package) checks the /metrics output in test/http/metrics-promtool.test.ts.
-prometheus_new=0
-command -v promtool >/dev/null 2>&1 || { need+=(prometheus); prometheus_new=1; }
 if [ ${#need[@]} -gt 0 ]; then
   log "apt-get install ${need[*]}"
   apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-# Only promtool is wanted: stop and disable the Prometheus server the package may have started.
-if [ "$prometheus_new" = 1 ]; then
+# promtool (from Debian's prometheus package) checks the /metrics output in
+# test/http/metrics-promtool.test.ts. Only promtool is wanted: the Prometheus
+# server the package may start is stopped and disabled.
+if ! command -v promtool >/dev/null 2>&1; then
+  log "apt-get install prometheus (for promtool)"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
   if command -v systemctl >/dev/null 2>&1 && systemctl is-system-running >/dev/null 2>&1; then
     systemctl disable --now prometheus >/dev/null 2>&1 || true
   elif command -v service >/dev/null 2>&1; then
     service prometheus stop >/dev/null 2>&1 || true
+    command -v update-rc.d >/dev/null 2>&1 && update-rc.d prometheus disable >/dev/null 2>&1 || true
   fi
 fi
 
