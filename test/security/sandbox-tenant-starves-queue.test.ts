@@ -19,8 +19,9 @@ async function setup(sandbox: string): Promise<{ ws: Workspace; t: TestRunner }>
     config: (text) => text.replace(/sandbox:\n {2}js: \{ workers: 1 \}\n/, sandbox),
   });
   addTool(ws, { id: 'test.slow', source: SLOW, limits: { timeoutMs: 5000 } });
-  // The victim's own limit is short: any queue time counted against it would end it as `timeout`.
-  addTool(ws, { id: 'test.quick', source: QUICK, limits: { timeoutMs: 150 } });
+  // The victim's own limit (1 s, + 2 s executor grace) is shorter than the backlog (4 x 2.5 s on 2
+  // workers): queue time counted against it would end it as `timeout`.
+  addTool(ws, { id: 'test.quick', source: QUICK, limits: { timeoutMs: 1000 } });
   await ws.relock();
   ws.reload();
   return { ws, t: await startRunner(ws) };
@@ -49,7 +50,7 @@ describe('a tenant whose slow calls fill both JS workers', () => {
   });
 
   it('cannot make another tenant wait behind its whole backlog, nor get it audited as timeout', async () => {
-    const slowMs = 1500;
+    const slowMs = 2500;
     const flood = [0, 1, 2, 3].map((n) => call(t, ws, 'test.slow', 'tenant-a', { n, ms: slowMs }));
     await new Promise((r) => setTimeout(r, 150)); // A's first two run, its other two wait
     const victims = [0, 1].map((n) => call(t, ws, 'test.quick', 'tenant-b', { n }));
