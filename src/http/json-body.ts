@@ -10,27 +10,31 @@ import { ToolcageError } from '../errors/toolcage-error.ts';
 /** Cheap pre-check: a body that cannot spell either key skips the walk. */
 const MAY_POISON = /proto|constructor|\\u/;
 
-function poisonedPath(value: unknown, path: string, depth: number): string | undefined {
-  if (value === null || typeof value !== 'object' || depth > 10_000) return undefined;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = poisonedPath(value[i], `${path}[${i}]`, depth + 1);
-      if (found) return found;
+/** The path of the first poisoning key, walked without recursion (a deep body cannot overflow the stack). */
+function poisonedPath(root: unknown): string | undefined {
+  const stack: [unknown, string][] = [[root, '$']];
+  while (stack.length > 0) {
+    const [value, path] = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--)
+        stack.push([value[i], path.length > 200 ? path : `${path}[${i}]`]);
+      continue;
     }
-    return undefined;
-  }
-  for (const key of Object.keys(value)) {
-    const child = (value as Record<string, unknown>)[key];
-    if (key === '__proto__') return `${path}.__proto__`;
-    if (
-      key === 'constructor' &&
-      child !== null &&
-      typeof child === 'object' &&
-      Object.hasOwn(child, 'prototype')
-    )
-      return `${path}.constructor.prototype`;
-    const found = poisonedPath(child, `${path}.${key.slice(0, 40)}`, depth + 1);
-    if (found) return found;
+    for (const key of Object.keys(value)) {
+      const child = (value as Record<string, unknown>)[key];
+      if (key === '__proto__') return `${path}.__proto__`;
+      if (
+        key === 'constructor' &&
+        child !== null &&
+        typeof child === 'object' &&
+        Object.hasOwn(child, 'prototype')
+      )
+        return `${path}.constructor.prototype`;
+      // Paths are for the message only: long or deep ones are cut when shown.
+      if (child !== null && typeof child === 'object')
+        stack.push([child, path.length > 200 ? path : `${path}.${key.slice(0, 40)}`]);
+    }
   }
   return undefined;
 }
@@ -48,7 +52,7 @@ export function parseJsonBody(text: string): unknown {
     throw new ToolcageError('request_invalid', { message: 'The body is not valid JSON.', cause });
   }
   if (MAY_POISON.test(text)) {
-    const path = poisonedPath(value, '$', 0);
+    const path = poisonedPath(value);
     if (path)
       throw new ToolcageError('request_invalid', {
         message: `The body carries a forbidden key at ${path} (prototype poisoning); remove it.`,
