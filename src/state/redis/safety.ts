@@ -21,7 +21,7 @@
  * restored from an old snapshot that keeps its run id (none does).
  */
 import { ToolcageError } from '../../errors/toolcage-error.ts';
-import type { RedisClient } from './client.ts';
+import { stateUnavailable, type RedisClient } from './client.ts';
 
 export interface RedisSafetyOptions {
   client: RedisClient;
@@ -80,7 +80,8 @@ export class RedisSafety {
   /** Resolves once the current connection's Redis is checked and safe; throws `state_unavailable` otherwise. */
   async ensure(): Promise<void> {
     if (!this.#checked) {
-      const pending = this.check();
+      // Waits for a connection being made; any failure is `state_unavailable` (fail closed).
+      const pending = stateUnavailable(this.#client, 'safety check', () => this.check());
       this.#checked = pending;
       // A failed check (Redis down) is retried by the next call, not remembered.
       pending.catch(() => {
@@ -91,12 +92,16 @@ export class RedisSafety {
     if (this.#problem) throw this.#refusal();
   }
 
-  /** Throws `claim_state_lost` for a claim issued before the Redis we use (re)started. */
+  /**
+   * Throws `claim_state_lost` for a claim (or DPoP proof) issued before the
+   * Redis we use (re)started. An id without an issue time is not judged here
+   * (its store call still needs `ensure`): every caller in toolcage passes one.
+   */
   admits(issuedAtS: number | undefined): void {
-    if (this.#cutoffMs === 0) return;
-    if (typeof issuedAtS === 'number' && issuedAtS * 1000 >= this.#cutoffMs) return;
+    if (this.#cutoffMs === 0 || issuedAtS === undefined) return;
+    if (Number.isFinite(issuedAtS) && issuedAtS * 1000 >= this.#cutoffMs) return;
     throw new ToolcageError('claim_state_lost', {
-      message: `Shared state (Redis) restarted empty at ${new Date(this.#cutoffMs - this.#toleranceMs).toISOString()}, after this claim was issued: the runner cannot tell whether it was already used. Ask the broker for a new claim.`,
+      message: `Shared state (Redis) restarted empty at ${new Date(this.#cutoffMs - this.#toleranceMs).toISOString()}, after this claim was issued: the runner cannot tell whether it was already used. Ask the broker for a new claim (or sign a new DPoP proof).`,
     });
   }
 
