@@ -119,15 +119,17 @@ export function decide(
   };
   const maxTtl = Math.min(rule.ttlSeconds ?? policy.defaultTtlSeconds, policy.maxTtlSeconds);
   const ttlSeconds = requested.ttlSeconds ?? maxTtl;
+  // Over-long first: any TTL above the maximum (fractional, huge or infinite) gets this one answer.
+  if (typeof ttlSeconds === 'number' && ttlSeconds > maxTtl) {
+    const shown = Number.isFinite(ttlSeconds) ? `${ttlSeconds} s` : 'an unbounded time';
+    throw new ToolcageError('policy_denied', {
+      message: `A TTL of ${shown} exceeds the policy maximum of ${maxTtl} s for ${manifest.id} (risk ${manifest.risk}). Ask for ${maxTtl} s or less.`,
+    });
+  }
   if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0)
     throw new ToolcageError('request_invalid', {
       message: `TTL must be a positive whole number of seconds, got ${String(requested.ttlSeconds)}.`,
     });
-  if (ttlSeconds > maxTtl) {
-    throw new ToolcageError('policy_denied', {
-      message: `A TTL of ${ttlSeconds} s exceeds the policy maximum of ${maxTtl} s for ${manifest.id} (risk ${manifest.risk}). Ask for ${maxTtl} s or less.`,
-    });
-  }
   const scope = requested.scope ?? [
     ...new Set([...manifest.scopes, ...manifest.credentials.flatMap((c) => c.scopes)]),
   ];

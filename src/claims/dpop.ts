@@ -174,7 +174,7 @@ export class DpopProofVerifier {
 
     // The replay window: after iat + maxAge + tolerance the proof is refused as too old anyway.
     const horizonMs = (iat + this.#o.maxAgeSeconds + 2 * this.#o.clockToleranceSeconds) * 1000;
-    if (!(await this.#o.replay.consume({ iss: `dpop:${jkt}`, jti }, horizonMs)))
+    if (!(await this.#o.replay.consume({ iss: `dpop:${jkt}`, jti, iat }, horizonMs)))
       throw invalid(
         'this proof was already used. Sign a fresh proof (new "jti") for each request.',
       );

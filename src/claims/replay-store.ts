@@ -5,9 +5,20 @@
  * on the raw token string (two encodings of one claim are one claim).
  * Entries are remembered until `expiresAtMs` (the claim's exp + tolerance).
  */
+/** What identifies a claim for replay: its issuer and id; its issue time where the store can use it. */
+export interface ClaimId {
+  iss: string;
+  jti: string;
+  iat?: number;
+}
+
 export interface ReplayStore {
   readonly kind: string;
-  consume(id: { iss: string; jti: string }, expiresAtMs: number): Promise<boolean>;
+  /**
+   * `iat` (seconds), when given, lets a store refuse a claim issued before it
+   * may have lost its memory (a Redis that restarted empty: `claim_state_lost`).
+   */
+  consume(id: ClaimId, expiresAtMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 

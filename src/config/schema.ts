@@ -164,6 +164,11 @@ export const configSchema = z.strictObject({
           tls: z.boolean().default(false),
           username: z.string().optional(),
           passwordEnv: z.string().optional(),
+          /**
+           * Serve even when Redis's maxmemory-policy is not `noeviction`: consumed
+           * claim ids and approvals may then be evicted and replayed. Default false.
+           */
+          unsafeAllowEviction: z.boolean().default(false),
         })
         .prefault({}),
     })
@@ -176,7 +181,13 @@ export const configSchema = z.strictObject({
     .prefault({}),
   sandbox: z
     .strictObject({
-      js: z.strictObject({ workers: z.number().int().min(1).max(64).default(2) }).prefault({}),
+      js: z
+        .strictObject({
+          workers: z.number().int().min(1).max(64).default(2),
+          /** How long a call may wait for a free JS worker before it is refused as `sandbox_unavailable` (Retry-After), never `timeout`. */
+          maxQueueWaitMs: z.number().int().min(1).max(600_000).default(5_000),
+        })
+        .prefault({}),
       docker: z
         .strictObject({
           enabled: z.boolean().default(true),
@@ -237,6 +248,10 @@ export const configSchema = z.strictObject({
            * setup. `toolcage mcp --port` refuses it on any other host.
            */
           insecureNoAuth: z.boolean().default(false),
+          /** Open Streamable HTTP sessions one identity (token subject) may hold; one more is 429. */
+          maxSessionsPerPrincipal: z.number().int().positive().max(100_000).default(16),
+          /** A session idle this long (no request in flight) is closed; the client re-initializes. */
+          sessionIdleMs: z.number().int().min(1_000).max(86_400_000).default(900_000),
         })
         .prefault({}),
     })

@@ -59,6 +59,12 @@ export const ERROR_CATALOGUE = {
     message:
       'The claim lifetime exceeds the maximum this runner accepts. Mint a claim with a shorter TTL.',
   },
+  claim_state_lost: {
+    status: 401,
+    fault: 'client',
+    message:
+      "The runner's shared state restarted after this claim was issued, so it cannot tell whether the claim was used. Ask the broker for a new claim.",
+  },
   claim_replayed: {
     status: 409,
     fault: 'client',
@@ -184,6 +190,22 @@ export const ERROR_CATALOGUE = {
     status: 415,
     fault: 'client',
     message: 'The request body must be JSON: send Content-Type: application/json.',
+  },
+  method_not_allowed: {
+    status: 405,
+    fault: 'client',
+    message: 'This route does not accept that method; see the Allow header.',
+  },
+  request_timeout: {
+    status: 408,
+    fault: 'client',
+    message: 'The request was not received in time. Send the headers and body promptly.',
+  },
+  request_headers_too_large: {
+    status: 431,
+    fault: 'client',
+    message:
+      'The request headers are larger than this service accepts. Send fewer or shorter headers.',
   },
   registry_invalid: {
     status: 500,

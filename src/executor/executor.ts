@@ -49,6 +49,9 @@ export interface ExecutorOptions {
   now?: () => number;
 }
 
+/** How long past a run's own guard the executor waits for a queueing backend to start it (the backend refuses long waits itself). */
+const QUEUE_GUARD_MS = 10 * 60_000;
+
 const RUN_FAILURE_MESSAGES: Record<string, (tool: LoadedTool) => string> = {
   timeout: (t) =>
     `The tool ${t.manifest.id} ran past its ${t.manifest.limits.timeoutMs} ms time limit and was stopped.`,
@@ -221,7 +224,7 @@ export class ToolcageExecutor implements Executor {
     claim: ClaimPayload,
     trail: Trail,
   ): Promise<string> {
-    const id = { iss: claim.iss, jti: claim.jti };
+    const id = { iss: claim.iss, jti: claim.jti, iat: claim.iat };
     const horizon = this.#o.verifier.replayHorizonMs(claim);
     const consume = () =>
       this.#timeAsync(trail, 'replay', tool, async () => {
@@ -395,13 +398,20 @@ export class ToolcageExecutor implements Executor {
       });
     // The backend enforces timeoutMs itself; this outer deadline only guards
     // against a backend that fails to (a hung engine), so a call always ends.
+    // A backend that queues (signalsStart) says when the run starts: the guard
+    // is re-armed then, so time spent waiting for a sandbox is never the tool's
+    // `timeout` (issue 16, item 3); the backend refuses a run that waits too
+    // long as `sandbox_unavailable` itself.
     // (A plain timer and one controller: AbortSignal.timeout/any cost more per call.)
     const controller = new AbortController();
     let deadlinePassed = false;
-    const timer = setTimeout(() => {
+    let started = backend.signalsStart !== true;
+    const guardMs = tool.manifest.limits.timeoutMs + this.#o.runGraceMs;
+    const expire = () => {
       deadlinePassed = true;
       controller.abort(new ToolcageError('timeout'));
-    }, tool.manifest.limits.timeoutMs + this.#o.runGraceMs);
+    };
+    let timer = setTimeout(expire, started ? guardMs : guardMs + QUEUE_GUARD_MS);
     const onCallAbort = () => controller.abort(call.signal?.reason);
     if (call.signal?.aborted) onCallAbort();
     else call.signal?.addEventListener('abort', onCallAbort, { once: true });
@@ -413,6 +423,13 @@ export class ToolcageExecutor implements Executor {
           tool: tool.sandbox,
           input: call.args,
           credentials: lease?.credentials ?? [],
+          tenant: trail.claim?.tenant ?? '',
+          onStart: () => {
+            if (started) return;
+            started = true;
+            clearTimeout(timer);
+            timer = setTimeout(expire, guardMs);
+          },
         },
         controller.signal,
       );
@@ -429,8 +446,18 @@ export class ToolcageExecutor implements Executor {
         : result.stderr.slice(0, 2048);
     }
     if (!result.ok) {
+      if (deadlinePassed && !started && !call.signal?.aborted)
+        throw new ToolcageError('sandbox_unavailable', {
+          message: `No ${backend.kind} sandbox became free for ${tool.manifest.id} in time. Retry after the indicated delay.`,
+          retryAfterSeconds: 1,
+        });
       if (deadlinePassed && !call.signal?.aborted)
         throw new ToolcageError('timeout', { message: RUN_FAILURE_MESSAGES.timeout!(tool) });
+      if (result.code === 'sandbox_unavailable' && result.retryAfterSeconds !== undefined)
+        throw new ToolcageError('sandbox_unavailable', {
+          message: result.message,
+          retryAfterSeconds: result.retryAfterSeconds,
+        });
       const message =
         RUN_FAILURE_MESSAGES[result.code]?.(tool) ?? `${tool.manifest.id}: ${result.message}`;
       throw new ToolcageError(result.code, { message });

@@ -1,6 +1,7 @@
 import type { GovernorPlan, GovernorVerdict } from '../governors/types.ts';
 import type { RunCredential } from '../sandbox/backend.ts';
 import type { ClaimPayload } from '../claims/claim.ts';
+import type { ClaimId } from '../claims/replay-store.ts';
 import type { LoadedTool } from '../registry/registry.ts';
 
 export interface GovernedCall {
@@ -27,7 +28,7 @@ export interface GovernorGate {
  */
 export interface AdmissionStep {
   admit(
-    id: { iss: string; jti: string },
+    id: ClaimId,
     expiresAtMs: number,
     plan: GovernorPlan,
   ): Promise<'replayed' | GovernorVerdict>;

@@ -12,6 +12,7 @@ import { mayActFor, tenantFor, type Principal } from '../identity/principal.ts';
 import { createBaseApp, objectBody, requestHtu } from './base-app.ts';
 import { InFlight } from './in-flight.ts';
 import type { RunnerAppControl } from './runner-app.ts';
+import type { BrokerMetrics } from '../metrics/broker-metrics.ts';
 
 export interface BrokerAppOptions {
   broker: Broker;
@@ -29,6 +30,8 @@ export interface BrokerAppOptions {
   requestTimeoutMs?: number;
   headersTimeoutMs?: number;
   publicUrl?: string;
+  /** Serves `GET /metrics` and counts claim answers when given. */
+  metrics?: BrokerMetrics;
 }
 
 const id = z.string().min(1).max(200);
@@ -38,7 +41,11 @@ const claimBody = z.strictObject({
   tenant: z.string().min(1).max(128).optional(),
   scope: z.array(z.string().min(1).max(200)).min(1).max(100).optional(),
   approvalId: z.string().min(1).max(128).optional(),
-  ttlSeconds: z.number().int().positive().max(86_400).optional(),
+  // No upper bound here: every over-long TTL, however large (1e400 parses as Infinity), gets the
+  // policy's one answer (policy_denied 403), not a 400 or a 403 depending on its size.
+  ttlSeconds: z
+    .custom<number>((v) => typeof v === 'number' && v > 0, 'expected a positive number of seconds')
+    .optional(),
 });
 const approvalBody = z.strictObject({
   tool: id,
@@ -228,6 +235,16 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
   }
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  if (o.metrics) {
+    const metrics = o.metrics;
+    app.addHook('onResponse', async (request, reply) => {
+      if (request.routeOptions.url === '/v1/claims' && request.method === 'POST')
+        metrics.claimAnswered(reply.statusCode);
+    });
+    app.get('/metrics', async (_request, reply) =>
+      reply.type(metrics.contentType()).send(await metrics.render()),
+    );
+  }
   app.get('/readyz', async (request, reply) => {
     if (!control.draining) return { ready: true, draining: false };
     return reply.code(503).send({

@@ -6,6 +6,7 @@ import { DpopProofVerifier } from '../claims/dpop.ts';
 import { createBrokerRuntime, type BrokerRuntime } from '../runtime/broker.ts';
 import { IdentityVerifier } from '../identity/verifier.ts';
 import { buildBrokerApp } from './broker-app.ts';
+import { BrokerMetrics } from '../metrics/broker-metrics.ts';
 
 export interface BrokerService {
   app: FastifyInstance;
@@ -42,6 +43,7 @@ export async function createBrokerService(
   });
   const runtime = await createBrokerRuntime(loaded);
   const app = buildBrokerApp({
+    metrics: new BrokerMetrics(),
     broker: runtime.broker,
     auth,
     dpop: new DpopProofVerifier({

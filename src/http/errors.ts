@@ -32,10 +32,14 @@ export function translateHttpError(err: unknown): ToolcageError {
     default:
       break;
   }
-  if (err instanceof SyntaxError || (typeof e?.statusCode === 'number' && e.statusCode === 400)) {
-    // JSON.parse errors, and secure-json-parse refusing __proto__/constructor keys.
+  if (e?.code === 'FST_ERR_BAD_URL')
     return new ToolcageError('request_invalid', {
-      message: 'The body is not valid JSON (or carries a forbidden __proto__/constructor key).',
+      message: 'The URL path is not valid (bad percent-encoding).',
+      cause: err,
+    });
+  if (err instanceof SyntaxError) {
+    return new ToolcageError('request_invalid', {
+      message: 'The body is not valid JSON.',
       cause: err,
     });
   }
@@ -59,6 +63,8 @@ function challengeFor(error: ToolcageError): string | undefined {
  */
 export function sendError(reply: FastifyReply, err: unknown, requestId: string): FastifyReply {
   const error = translateHttpError(err);
+  // Set here too: errors raised before the onRequest hook (a bad URL) still carry the id.
+  reply.header('x-request-id', requestId);
   if (error.retryAfterSeconds !== undefined && error.retryAfterSeconds >= 0) {
     reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterSeconds))));
   }

@@ -129,7 +129,9 @@ export function buildRunnerApp(
         })
       : state?.usable === false
         ? new ToolcageError('state_unavailable', {
-            message: `The ${r.stores} state store is unreachable (${state.detail}); this replica refuses every call until it is back.`,
+            message: /maxmemory-policy/.test(state.detail)
+              ? `The ${r.stores} state store cannot be used safely: ${state.detail}`
+              : `The ${r.stores} state store is unreachable (${state.detail}); this replica refuses every call until it is back.`,
           })
         : new ToolcageError('sandbox_unavailable', {
             message: 'No sandbox backend is usable yet.',

@@ -27,7 +27,20 @@ export interface McpHttpOptions {
   resourceUrl?: string;
   /** RFC 9728 `authorization_servers`. */
   authorizationServers: string[];
+  /** Open sessions, all subjects; one more initialize is 503. Default 1000. */
   maxSessions?: number;
+  /**
+   * Open sessions one subject may hold; one more initialize is 429 with
+   * Retry-After (issue 16, item 7: one identity could take every session).
+   * Default 16.
+   */
+  maxSessionsPerPrincipal?: number;
+  /**
+   * A session with no POST in flight and none for this long is closed, open
+   * GET notification streams included (the client re-initializes). Default
+   * 900 000 (15 min).
+   */
+  sessionIdleMs?: number;
   bodyLimitBytes?: number;
   /**
    * Serve every request as this principal without asking for a token: for a
@@ -50,6 +63,10 @@ interface Session {
   transport: StreamableHTTPServerTransport;
   /** A session belongs to the subject that opened it (MCP security best practices: bind session ids to the user). */
   sub: string;
+  /** When its last request ended (or began, while `active`); idle expiry counts from here. */
+  lastSeen: number;
+  /** POSTs in flight (a long tool call is not idleness); open GET streams do not count. */
+  active: number;
 }
 
 const MCP_PATH = '/mcp';
@@ -74,7 +91,14 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
       message: `mcp.http.insecureNoAuth serves every caller as ${options.insecureLocalPrincipal.sub}; it is allowed on a loopback host only, not ${host}.`,
     });
   const sessions = new Map<string, Session>();
-  const maxSessions = options.maxSessions ?? 1000;
+  const maxSessions = positiveInt('maxSessions', options.maxSessions ?? 1000);
+  const perPrincipal = positiveInt(
+    'maxSessionsPerPrincipal',
+    options.maxSessionsPerPrincipal ?? 16,
+  );
+  const idleMs = positiveInt('sessionIdleMs', options.sessionIdleMs ?? 900_000);
+  /** Open sessions per subject (a Map: subjects are token-chosen strings). */
+  const perSubject = new Map<string, number>();
   const bodyLimit = options.bodyLimitBytes ?? 1024 * 1024;
   let resourceUrl = '';
   let prmUrl = '';
@@ -147,9 +171,21 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
             -32600,
             'Bad Request: no mcp-session-id header; start with an initialize request.',
           );
-        if (sessions.size >= maxSessions)
+        const sub = principal.principal.sub;
+        if ((perSubject.get(sub) ?? 0) >= perPrincipal) {
+          res.setHeader('retry-after', String(Math.ceil(Math.min(idleMs, 60_000) / 1000)));
+          return sendRpcError(
+            res,
+            429,
+            -32000,
+            `Too many open MCP sessions for this identity (${perPrincipal}). Close one (DELETE ${MCP_PATH} with its mcp-session-id) or wait for an idle one to expire after ${Math.round(idleMs / 1000)} s.`,
+          );
+        }
+        if (sessions.size >= maxSessions) {
+          res.setHeader('retry-after', '30');
           return sendRpcError(res, 503, -32000, 'Too many MCP sessions; retry later.');
-        const transport = await newSession(principal.principal.sub);
+        }
+        const transport = await newSession(sub);
         return transport.handleRequest(withAuth(req, principal), res, body);
       }
       const session = ownedSession(sessionId, principal.principal.sub);
@@ -160,18 +196,65 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
           -32001,
           'Session not found; start a new session with initialize.',
         );
-      return session.transport.handleRequest(withAuth(req, principal), res, body);
+      return track(session, res, () =>
+        session.transport.handleRequest(withAuth(req, principal), res, body),
+      );
     }
     if (req.method === 'GET' || req.method === 'DELETE') {
       const session =
         sessionId === undefined ? undefined : ownedSession(sessionId, principal.principal.sub);
       if (!session)
         return sendRpcError(res, sessionId === undefined ? 400 : 404, -32001, 'Session not found.');
+      // An open GET notification stream is not activity: a client that only holds streams open
+      // would otherwise keep its sessions (and the caps) for good.
+      session.lastSeen = Date.now();
       return session.transport.handleRequest(withAuth(req, principal), res);
     }
     res.setHeader('allow', 'GET, POST, DELETE');
     return sendRpcError(res, 405, -32000, 'Method not allowed.');
   }
+
+  /** Marks the session busy until the response ends. */
+  async function track(session: Session, res: ServerResponse, fn: () => Promise<void>) {
+    session.active++;
+    session.lastSeen = Date.now();
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      session.active--;
+      session.lastSeen = Date.now();
+    };
+    res.once('close', end);
+    try {
+      await fn();
+    } finally {
+      if (res.writableEnded) end();
+    }
+  }
+
+  function forget(id: string): void {
+    const s = sessions.get(id);
+    if (!s) return;
+    sessions.delete(id);
+    const left = (perSubject.get(s.sub) ?? 1) - 1;
+    if (left > 0) perSubject.set(s.sub, left);
+    else perSubject.delete(s.sub);
+  }
+
+  // Idle expiry: without it a session lives until restart, and the caps would be reached for good.
+  const sweep = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [id, s] of sessions) {
+        if (s.active > 0 || now - s.lastSeen < idleMs) continue;
+        forget(id);
+        void s.transport.close().catch(() => undefined);
+      }
+    },
+    Math.max(50, Math.min(30_000, Math.floor(idleMs / 4))),
+  );
+  sweep.unref();
 
   function ownedSession(id: string, sub: string): Session | undefined {
     const s = sessions.get(id);
@@ -187,10 +270,11 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
       enableDnsRebindingProtection: true,
       allowedHosts,
       onsessioninitialized: (id) => {
-        sessions.set(id, { transport, sub });
+        sessions.set(id, { transport, sub, lastSeen: Date.now(), active: 0 });
+        perSubject.set(sub, (perSubject.get(sub) ?? 0) + 1);
       },
       onsessionclosed: (id) => {
-        sessions.delete(id);
+        forget(id);
       },
     });
     const server = options.service.createServer(
@@ -198,7 +282,7 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
     );
     // The SDK chains this with the server's own close handling (which unregisters it from reloads).
     transport.onclose = () => {
-      if (transport.sessionId) sessions.delete(transport.sessionId);
+      if (transport.sessionId) forget(transport.sessionId);
     };
     await server.connect(transport);
     return transport;
@@ -283,6 +367,7 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
     identity =
       typeof options.identity === 'function' ? options.identity(resourceUrl) : options.identity;
   } catch (err) {
+    clearInterval(sweep);
     http.close();
     throw err;
   }
@@ -292,6 +377,7 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
     resourceMetadataUrl: prmUrl,
     http,
     async close() {
+      clearInterval(sweep);
       await Promise.allSettled([
         ...[...sessions.values()].map((s) => s.transport.close()),
         modern.close(),
@@ -340,6 +426,12 @@ function toWebRequest(req: IncomingMessage, body: Buffer, resourceUrl: string): 
     headers,
     body: new Uint8Array(body),
   });
+}
+
+function positiveInt(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new TypeError(`Expected ${name} to be a positive integer, got ${String(value)}`);
+  return value;
 }
 
 async function writeWebResponse(answer: Response, res: ServerResponse): Promise<void> {

@@ -1,6 +1,7 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ExecutorObserver, Stage } from '../executor/observer.ts';
 import type { ConcurrencyStats } from '../governors/concurrency.ts';
+import { registerProcessMetrics } from './process-metrics.ts';
 
 /** What the metrics read at scrape time (all optional: a runner without a limiter or Docker has none). */
 export interface MetricsSources {
@@ -20,7 +21,8 @@ const STAGE_BUCKETS = [
 ];
 
 /**
- * The runner's Prometheus metrics, fed by the executor's observer hooks (so
+ * The runner's Prometheus metrics (toolcage's own prefixed `toolcage_`, the
+ * process and Node.js defaults under their standard names), fed by the executor's observer hooks (so
  * the pipeline knows nothing of Prometheus) and by gauges read at scrape time.
  * Label values are bounded: tools from the registry, codes from the catalogue.
  *
@@ -41,8 +43,7 @@ export class RunnerMetrics {
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    if (options.defaultMetrics ?? true)
-      collectDefaultMetrics({ register: this.registry, prefix: 'toolcage_process_' });
+    if (options.defaultMetrics ?? true) registerProcessMetrics(this.registry);
     this.#calls = new Counter({
       name: 'toolcage_calls_total',
       help: 'Tool calls decided, by tool and outcome (allowed, refused, failed).',

@@ -8,6 +8,7 @@ import {
   pingRedis,
   RedisApprovalStore,
   RedisReplayStore,
+  RedisSafety,
 } from '../state/redis/index.ts';
 import type { StateStores } from './state.ts';
 
@@ -35,18 +36,23 @@ export async function openRedisStateStores(loaded: LoadedConfig): Promise<StateS
     ...(password !== undefined ? { password } : {}),
   });
   const prefix = r.keyPrefix.endsWith(':') ? r.keyPrefix : `${r.keyPrefix}:`;
+  // Eviction and empty restarts would let a consumed claim run again (safety.ts).
+  const safety = new RedisSafety({ client, unsafeAllowEviction: r.unsafeAllowEviction });
   return {
     kind: 'redis',
-    replay: new RedisReplayStore({ client, prefix }),
-    approvals: new RedisApprovalStore({ client, prefix }),
+    replay: new RedisReplayStore({ client, prefix, safety }),
+    approvals: new RedisApprovalStore({ client, prefix, safety }),
     governors: createRedisGovernorStores({ client, prefix }),
-    admission: new RedisAdmission({ client, prefix }),
-    // For /readyz: a replica whose Redis is down refuses every call, so the load balancer should stop sending it any.
+    admission: new RedisAdmission({ client, prefix, safety }),
+    // For /readyz: a replica whose Redis is down, or may evict consumed claim ids, refuses every
+    // call, so the load balancer should stop sending it any.
     async health() {
-      return pingRedis(client).then(
-        () => ({ usable: true, detail: 'redis answers PING' }),
-        () => ({ usable: false, detail: 'redis does not answer PING' }),
+      const up = await pingRedis(client).then(
+        () => true,
+        () => false,
       );
+      if (!up) return { usable: false, detail: 'redis does not answer PING' };
+      return safety.health();
     },
     async close() {
       await closeRedisClient(client);

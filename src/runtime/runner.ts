@@ -109,7 +109,11 @@ async function startBackends(
   let imageIdentity: ImageIdentityResolver | undefined;
   if (kinds.includes('js')) {
     const { createIsolatedVmBackend } = await import('../sandbox/isolated-vm/index.ts');
-    backends.js = createIsolatedVmBackend({ workers: loaded.config.sandbox.js.workers, egress });
+    backends.js = createIsolatedVmBackend({
+      workers: loaded.config.sandbox.js.workers,
+      maxQueueWaitMs: loaded.config.sandbox.js.maxQueueWaitMs,
+      egress,
+    });
   }
   const d = loaded.config.sandbox.docker;
   if (kinds.includes('docker') && d.enabled) {

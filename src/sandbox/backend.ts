@@ -47,6 +47,14 @@ export interface RunRequest {
   input: unknown;
   /** Credentials the tool may see (`ctx.credentials` for JS, env/file for Docker). */
   credentials?: RunCredential[];
+  /** The claim's tenant: a backend that queues runs serves tenants fairly by it. Absent: one shared lane. */
+  tenant?: string;
+  /**
+   * Called once, when the run leaves the backend's queue and starts (only by
+   * backends with `signalsStart`). Queue time is not the tool's: the caller
+   * counts the run's deadline from here.
+   */
+  onStart?: () => void;
 }
 
 export type RunFailureCode = Extract<
@@ -70,6 +78,8 @@ export type RunResult =
       message: string;
       durationMs: number;
       stderr?: string;
+      /** `sandbox_unavailable` from overload: seconds after which a retry may find a free sandbox. */
+      retryAfterSeconds?: number;
     };
 
 /**
@@ -79,6 +89,8 @@ export type RunResult =
  */
 export interface SandboxBackend {
   readonly kind: 'js' | 'docker';
+  /** True when the backend queues runs and calls `request.onStart` as each one starts. */
+  readonly signalsStart?: boolean;
   run(request: RunRequest, signal?: AbortSignal): Promise<RunResult>;
   /** Whether the backend can run tools now (engine reachable, workers up). */
   health(): Promise<{ usable: boolean; detail: string }>;

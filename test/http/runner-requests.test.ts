@@ -96,18 +96,19 @@ describe('runner HTTP requests', () => {
     }
   });
 
-  it('answers unknown routes and methods with not_found 404 in the contract body', async () => {
-    for (const [method, path] of [
-      ['GET', '/nope'],
-      ['DELETE', '/v1/tools'],
-      ['GET', '/v1/tools/text.word_count/invoke'],
+  it('answers unknown routes with not_found 404, and a wrong method on a known route with 405 + Allow', async () => {
+    for (const [method, path, status, code, allow] of [
+      ['GET', '/nope', 404, 'not_found', null],
+      ['DELETE', '/v1/tools', 405, 'method_not_allowed', 'GET, HEAD'],
+      ['GET', '/v1/tools/text.word_count/invoke', 405, 'method_not_allowed', 'POST'],
     ] as const) {
       const r = await raw(path, { method });
-      expect({ path, status: r.status, code: r.body.error?.code }).toEqual({
+      expect({
         path,
-        status: 404,
-        code: 'not_found',
-      });
+        status: r.status,
+        code: r.body.error?.code,
+        allow: r.headers.get('allow'),
+      }).toEqual({ path, status, code, allow });
     }
   });
 

@@ -116,7 +116,10 @@ describe('Redis stopped and restarted under two replicas', () => {
   });
 
   it('after Redis restarts, the same processes serve again by themselves, with replay protection back', async () => {
+    const before = text();
+    const { claim: beforeClaim } = await mint(broker, 'text.word_count', before);
     await redis.restart();
+    const restartedAt = Date.now();
     for (const r of [a, b])
       await waitFor(
         async () => (await getJson(r.url, '/readyz')).status === 200,
@@ -124,6 +127,13 @@ describe('Redis stopped and restarted under two replicas', () => {
         `${r.name} ready again`,
       );
     expect([a.child.exitCode, b.child.exitCode]).toEqual([null, null]);
+    // The restarted Redis forgot every consumed claim id: a claim issued before it came back is
+    // refused (src/state/redis/safety.ts), and so are claims issued in its first second or so.
+    expect(outcome(await invoke(a.url, 'text.word_count', before, beforeClaim))).toEqual({
+      status: 401,
+      code: 'claim_state_lost',
+    });
+    await sleep(Math.max(0, restartedAt + 2_200 - Date.now()));
     for (const r of [a, b]) {
       const ready = await getJson(r.url, '/readyz');
       expect(ready.body).toMatchObject({

@@ -73,7 +73,7 @@ describe('two replicas on one Redis', () => {
       expect(ready.body).toMatchObject({
         ready: true,
         stores: 'redis',
-        storesHealth: { usable: true, detail: 'redis answers PING' },
+        storesHealth: { usable: true, detail: 'redis answers; maxmemory-policy noeviction' },
         backends: { js: { usable: true } },
       });
     }

@@ -63,6 +63,8 @@ async function startWithIdentity(
     ...(m.resourceUrl ? { resourceUrl: m.resourceUrl } : {}),
     authorizationServers: id.authorizationServers ?? [id.issuer],
     maxSessions: m.http.maxSessions,
+    maxSessionsPerPrincipal: m.http.maxSessionsPerPrincipal,
+    sessionIdleMs: m.http.sessionIdleMs,
   });
 }
 

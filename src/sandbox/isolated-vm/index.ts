@@ -14,6 +14,10 @@ import type { RunRequest, RunResult, SandboxBackend } from '../backend.ts';
 import type { EgressGateway } from '../../egress/gateway.ts';
 import { sanitise, type Failure, type Success } from './translate.ts';
 import { WorkerHandle, type WorkerRun } from './worker-handle.ts';
+import { FairQueue } from './fair-queue.ts';
+
+/** The lane of runs whose request names no tenant (direct library use). */
+const NO_TENANT = '';
 
 export interface IsolatedVmBackendOptions {
   /** Worker processes, each running one call at a time. Default 2. */
@@ -22,6 +26,12 @@ export interface IsolatedVmBackendOptions {
   maxCallsPerWorker?: number;
   /** Runs waiting for a worker beyond which new runs fail with `sandbox_unavailable`. Default 10 000. */
   maxQueue?: number;
+  /**
+   * How long a run may wait for a worker before it is refused as overload
+   * (`sandbox_unavailable` with a retry delay), never as the tool's `timeout`.
+   * Default 5 000.
+   */
+  maxQueueWaitMs?: number;
   /** How long past a run's `timeoutMs` (or an abort) the host waits for the worker before killing it. Default 1 000. */
   killGraceMs?: number;
   /** `--max-old-space-size` of each worker's own Node heap (isolates have their own limits). Default 256. */
@@ -35,8 +45,13 @@ export interface IsolatedVmBackendOptions {
 
 interface Job {
   run: WorkerRun;
+  tenant: string;
   worker?: WorkerHandle;
   done: boolean;
+  /** Refuses the run as overload when it has waited `maxQueueWaitMs`. */
+  expiry?: NodeJS.Timeout;
+  /** Called as the run leaves the queue for a worker. */
+  begin(): void;
 }
 
 function expectInteger(name: string, value: unknown, min: number, max: number): number {
@@ -87,6 +102,12 @@ export function createIsolatedVmBackend(options: IsolatedVmBackendOptions = {}):
     0,
     Number.MAX_SAFE_INTEGER,
   );
+  const maxQueueWaitMs = expectInteger(
+    'maxQueueWaitMs',
+    options.maxQueueWaitMs ?? 5_000,
+    1,
+    600_000,
+  );
   const killGraceMs = expectInteger('killGraceMs', options.killGraceMs ?? 1_000, 1, 60_000);
   const maxOldSpaceMb = expectInteger(
     'workerMaxOldSpaceMb',
@@ -96,7 +117,7 @@ export function createIsolatedVmBackend(options: IsolatedVmBackendOptions = {}):
   );
 
   const workers = new Set<WorkerHandle>();
-  const queue: Job[] = [];
+  const queue = new FairQueue<Job>();
   let disposed = false;
   let nextId = 1;
 
@@ -119,11 +140,13 @@ export function createIsolatedVmBackend(options: IsolatedVmBackendOptions = {}):
 
   function dispatch(): void {
     for (const worker of workers) {
-      if (queue.length === 0) return;
+      if (queue.size === 0) return;
       if (!worker.idle) continue;
       const job = queue.shift();
       if (!job) return;
+      clearTimeout(job.expiry);
       job.worker = worker;
+      job.begin();
       worker.start(job.run);
     }
   }
@@ -152,28 +175,37 @@ export function createIsolatedVmBackend(options: IsolatedVmBackendOptions = {}):
       credentials,
     });
 
-    const started = performance.now();
+    const tenant = typeof request.tenant === 'string' ? request.tenant : NO_TENANT;
+    const queuedAt = performance.now();
+    let started = queuedAt;
     // ctx.fetch: isolate → worker (ivm.Reference) → this process over IPC → the egress boundary.
     // The boundary stays in the runner, not in the worker, on purpose: the worker is the
     // process an isolate escape would own, so it holds neither a credential nor the policy
-    // that decides where requests may go; it only relays JSON. The session's deadline is
-    // the run's own (queueing time included, so a queued run cannot stretch its egress).
-    const session = options.egress?.open(request, Date.now() + timeoutMs);
+    // that decides where requests may go; it only relays JSON. The session opens when the
+    // run starts, with the run's own deadline: queue time is not the tool's.
+    let session: ReturnType<EgressGateway['open']> | undefined;
     const finish = (result: Success | Failure): RunResult => {
       session?.close();
       return { ...result, durationMs: Math.round((performance.now() - started) * 1000) / 1000 };
     };
     if (signal?.aborted) return finish({ ok: false, code: 'sandbox_failed', message: 'aborted' });
-    if (queue.length >= maxQueue)
-      return finish({
-        ok: false,
-        code: 'sandbox_unavailable',
-        message: `All ${size} sandbox workers are busy and ${queue.length} runs are waiting. Retry later.`,
-      });
+    if (queue.size >= maxQueue) return finish(overload(`${queue.size} runs are waiting`));
 
     return new Promise<RunResult>((resolve) => {
       const job: Job = {
         done: false,
+        tenant,
+        begin: () => {
+          started = performance.now();
+          const opened = options.egress?.open(request, Date.now() + timeoutMs);
+          if (opened) {
+            session = opened;
+            job.run.fetch = (json: string) => opened.fetchJson(json);
+          }
+          job.run.message.egress = opened !== undefined;
+          if (opened) job.run.message.maxRequests = options.egress!.limits.maxRequestsPerRun;
+          request.onStart?.();
+        },
         run: {
           message: {
             id: nextId++,
@@ -184,14 +216,13 @@ export function createIsolatedVmBackend(options: IsolatedVmBackendOptions = {}):
             maxOutputBytes: Math.floor(maxOutputBytes),
             inputJson,
             ctxJson,
-            egress: session !== undefined,
-            ...(session ? { maxRequests: options.egress!.limits.maxRequestsPerRun } : {}),
+            egress: false,
           },
           source: tool.source as string,
-          ...(session ? { fetch: (json: string) => session.fetchJson(json) } : {}),
           settle: (result) => {
             if (job.done) return;
             job.done = true;
+            clearTimeout(job.expiry);
             signal?.removeEventListener('abort', onAbort);
             resolve(finish(result));
           },
@@ -202,18 +233,33 @@ export function createIsolatedVmBackend(options: IsolatedVmBackendOptions = {}):
           job.worker.abort(job.run);
           return;
         }
-        const index = queue.indexOf(job);
-        if (index >= 0) queue.splice(index, 1);
+        queue.remove(tenant, job);
         job.run.settle({ ok: false, code: 'sandbox_failed', message: 'aborted' });
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      queue.push(job);
+      job.expiry = setTimeout(() => {
+        if (job.worker || !queue.remove(tenant, job)) return;
+        const waited = Math.round(performance.now() - queuedAt);
+        job.run.settle(overload(`this run waited ${waited} ms for one`));
+      }, maxQueueWaitMs);
+      queue.push(tenant, job);
       dispatch();
     });
   }
 
+  /** Overload is the node's, not the tool's: `sandbox_unavailable` with a retry delay, never `timeout`. */
+  function overload(why: string): Failure {
+    return {
+      ok: false,
+      code: 'sandbox_unavailable',
+      message: `All ${size} JS sandbox workers are busy (${why}). Retry after the indicated delay.`,
+      retryAfterSeconds: 1,
+    };
+  }
+
   return {
     kind: 'js',
+    signalsStart: true,
     run,
     async health() {
       const ready = [...workers].filter((worker) => worker.ready && !worker.exited).length;
@@ -222,13 +268,13 @@ export function createIsolatedVmBackend(options: IsolatedVmBackendOptions = {}):
         usable,
         detail: disposed
           ? 'disposed'
-          : `${ready}/${size} isolated-vm workers ready, ${queue.length} runs queued`,
+          : `${ready}/${size} isolated-vm workers ready, ${queue.size} runs queued`,
       };
     },
     async dispose() {
       if (disposed) return;
       disposed = true;
-      for (const job of queue.splice(0))
+      for (const job of queue.drain())
         job.run.settle({
           ok: false,
           code: 'sandbox_unavailable',

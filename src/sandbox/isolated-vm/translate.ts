@@ -5,7 +5,13 @@
  */
 import type { RunFailureCode } from '../backend.ts';
 
-export type Failure = { ok: false; code: RunFailureCode; message: string };
+export type Failure = {
+  ok: false;
+  code: RunFailureCode;
+  message: string;
+  /** Overload refusals only: when a retry may find a free worker. */
+  retryAfterSeconds?: number;
+};
 export type Success = { ok: true; outputJson: string };
 
 /** Why the worker itself stopped a run (it disposed the isolate to do so). */

@@ -1,8 +1,10 @@
 import type { AdmissionStep } from '../../executor/ports.ts';
 import type { GovernorPlan, GovernorVerdict } from '../../governors/types.ts';
-import { checkPrefix } from './client.ts';
+import { checkPrefix, stateUnavailable, type RedisClient } from './client.ts';
 import { RedisGovernorPlanStore, type RedisGovernorStoreOptions } from './governor-stores.ts';
 import { replayEntry } from './replay-store.ts';
+import type { RedisSafety } from './safety.ts';
+import type { ClaimId } from '../../claims/replay-store.ts';
 
 /**
  * Consumes a claim id and decides the governors in one Lua script: one round
@@ -12,17 +14,27 @@ import { replayEntry } from './replay-store.ts';
 export class RedisAdmission implements AdmissionStep {
   readonly #plans: RedisGovernorPlanStore;
   readonly #prefix: string;
+  readonly #safety: RedisSafety | undefined;
+  readonly #client: RedisClient;
 
-  constructor(options: RedisGovernorStoreOptions) {
+  constructor(options: RedisGovernorStoreOptions & { safety?: RedisSafety }) {
     this.#plans = new RedisGovernorPlanStore(options);
     this.#prefix = checkPrefix(options.prefix);
+    this.#safety = options.safety;
+    this.#client = options.client;
   }
 
-  admit(
-    id: { iss: string; jti: string },
+  async admit(
+    id: ClaimId,
     expiresAtMs: number,
     plan: GovernorPlan,
   ): Promise<'replayed' | GovernorVerdict> {
-    return this.#plans.admit(replayEntry(this.#prefix, id, expiresAtMs), plan);
+    const entry = replayEntry(this.#prefix, id, expiresAtMs);
+    if (this.#safety) {
+      const safety = this.#safety;
+      await stateUnavailable(this.#client, 'admission', () => safety.ensure());
+      safety.admits(id.iat);
+    }
+    return this.#plans.admit(entry, plan);
   }
 }

@@ -69,11 +69,13 @@ export class RedisApprovalStore implements ApprovalStore {
   readonly #client: RedisClient;
   readonly #prefix: string;
   readonly #ownsClient: boolean;
+  readonly #safety: RedisStoreOptions['safety'];
 
   constructor(options: RedisStoreOptions) {
     this.#client = options.client;
     this.#prefix = checkPrefix(options.prefix);
     this.#ownsClient = options.ownsClient ?? false;
+    this.#safety = options.safety;
   }
 
   #key(id: string): string {
@@ -120,6 +122,8 @@ export class RedisApprovalStore implements ApprovalStore {
     nowMs: number,
   ): Promise<ApprovalConsumeOutcome> {
     const key = this.#key(id);
+    // A consumed approval evicted by Redis could be used again: same guard as claim ids.
+    await stateUnavailable(this.#client, 'approvals', async () => this.#safety?.ensure());
     const reply = await stateUnavailable(this.#client, 'approvals', () =>
       CONSUME.run(
         this.#client,

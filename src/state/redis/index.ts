@@ -20,3 +20,4 @@ export {
 export { RedisOnceStore, type OnceStore } from './once-store.ts';
 export { RedisApprovalStore } from './approval-store.ts';
 export { RedisAdmission } from './admission.ts';
+export { RedisSafety, type RedisSafetyOptions } from './safety.ts';

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { ReplayStore } from '../../claims/replay-store.ts';
+import type { ClaimId } from '../../claims/replay-store.ts';
 import { checkPrefix, closeRedisClient, stateUnavailable, type RedisClient } from './client.ts';
+import type { RedisSafety } from './safety.ts';
 
 export interface RedisStoreOptions {
   client: RedisClient;
@@ -8,6 +10,8 @@ export interface RedisStoreOptions {
   prefix?: string;
   /** Whether `close()` also closes the client (when this store is its only user). Default false. */
   ownsClient?: boolean;
+  /** Refuses to consume on an evicting or restarted Redis (safety.ts); absent in unit tests of the store alone. */
+  safety?: RedisSafety;
 }
 
 /** A consumed id is remembered at least this long, even when `expiresAtMs` has already passed. */
@@ -52,18 +56,22 @@ export class RedisReplayStore implements ReplayStore {
   readonly #client: RedisClient;
   readonly #prefix: string;
   readonly #ownsClient: boolean;
+  readonly #safety: RedisSafety | undefined;
 
   constructor(options: RedisStoreOptions) {
     this.#client = options.client;
     this.#prefix = checkPrefix(options.prefix);
     this.#ownsClient = options.ownsClient ?? false;
+    this.#safety = options.safety;
   }
 
-  async consume(id: { iss: string; jti: string }, expiresAtMs: number): Promise<boolean> {
+  async consume(id: ClaimId, expiresAtMs: number): Promise<boolean> {
     const { key, atMs } = replayEntry(this.#prefix, id, expiresAtMs);
-    const reply = await stateUnavailable(this.#client, 'replay store', () =>
-      this.#client.set(key, '1', 'PXAT', atMs, 'NX'),
-    );
+    const reply = await stateUnavailable(this.#client, 'replay store', async () => {
+      await this.#safety?.ensure();
+      this.#safety?.admits(id.iat);
+      return this.#client.set(key, '1', 'PXAT', atMs, 'NX');
+    });
     return reply === 'OK';
   }
 
