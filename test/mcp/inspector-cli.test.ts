@@ -26,7 +26,8 @@ async function inspector(ws: Workspace, args: string[]): Promise<Answer> {
     const { stdout, stderr } = await run(
       process.execPath,
       // The Inspector claims --config for itself: toolcage mcp finds toolcage.config.yaml in its cwd.
-      [INSPECTOR, '--cli', process.execPath, CLI, 'mcp', ...args],
+      // A generous connect timeout: the first spawn of toolcage mcp compiles its TypeScript.
+      [INSPECTOR, '--cli', '--connect-timeout', '60000', process.execPath, CLI, 'mcp', ...args],
       // A private catalog: the Inspector would otherwise write ~/.mcp-inspector.
       {
         cwd: ws.dir,
