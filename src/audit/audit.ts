@@ -19,6 +19,8 @@ export interface AuditEvent {
   manifestSha256?: string | undefined;
   argsHash?: string | undefined;
   scope?: string[] | undefined;
+  /** The scopes the manifest's templates rendered from this call's arguments. */
+  renderedScope?: string[] | undefined;
   credentialLanes?: string[] | undefined;
   backend?: string | undefined;
   limits?: Record<string, number | undefined> | undefined;

@@ -6,6 +6,7 @@ import type { Registry } from '../registry/registry.ts';
 import type { SigningKey } from '../claims/keys.ts';
 import { consumeOutcome, type ApprovalRecord, type ApprovalStore } from './approval-store.ts';
 import { decide, type Policy } from './policy.ts';
+import { renderFor } from './render.ts';
 
 export interface BrokerOptions {
   issuer: string;
@@ -75,9 +76,11 @@ export class Broker {
 
   async issueClaim(req: ClaimRequest): Promise<IssuedClaim> {
     const tool = this.#tool(req.tool);
+    const rendered = renderFor(tool, req.args);
     const decision = decide(this.#o.policy, tool.manifest, req.roles, {
       ...(req.ttlSeconds !== undefined ? { ttlSeconds: req.ttlSeconds } : {}),
       ...(req.scope ? { scope: req.scope } : {}),
+      rendered,
     });
     const argsHash = hashArgs(req.args);
     const nowMs = this.#o.now();

@@ -92,8 +92,11 @@ export function globMatch(glob: string, value: string): boolean {
 
 export interface PolicyDecision {
   ttlSeconds: number;
+  /** Everything the claim carries: the requested (or default) scopes, then the rendered ones. */
   scope: string[];
   approvalRequired: boolean;
+  /** The roles whose grants allowed the tool and every scope (for the decision record). */
+  roles: string[];
 }
 
 /**
@@ -104,9 +107,11 @@ export function decide(
   policy: Policy,
   manifest: Manifest,
   roles: readonly string[],
-  requested: { ttlSeconds?: number; scope?: string[] },
+  requested: { ttlSeconds?: number; scope?: string[]; rendered?: readonly string[] },
 ): PolicyDecision {
-  const grants = roles.flatMap((r) => (Object.hasOwn(policy.roles, r) ? [policy.roles[r]!] : []));
+  const grants = roles.flatMap((r) =>
+    Object.hasOwn(policy.roles, r) ? [{ role: r, ...policy.roles[r]! }] : [],
+  );
   const toolGrants = grants.filter((g) => g.tools.some((t) => globMatch(t, manifest.id)));
   if (toolGrants.length === 0) {
     throw new ToolcageError('policy_denied', {
@@ -128,8 +133,14 @@ export function decide(
       message: `A TTL of ${ttlSeconds} s exceeds the policy maximum of ${maxTtl} s for ${manifest.id} (risk ${manifest.risk}). Ask for ${maxTtl} s or less.`,
     });
   }
-  const scope = requested.scope ?? [
-    ...new Set([...manifest.scopes, ...manifest.credentials.flatMap((c) => c.scopes)]),
+  const scope = [
+    ...new Set([
+      ...(requested.scope ?? [
+        ...manifest.scopes,
+        ...manifest.credentials.flatMap((c) => c.scopes),
+      ]),
+      ...(requested.rendered ?? []),
+    ]),
   ];
   const denied = scope.filter(
     (s) => !toolGrants.some((g) => g.scopes.some((p) => globMatch(p, s))),
@@ -142,5 +153,8 @@ export function decide(
     ttlSeconds,
     scope,
     approvalRequired: manifest.risk === 'high' || rule.approval === 'required',
+    roles: toolGrants
+      .filter((g) => scope.every((s) => g.scopes.some((p) => globMatch(p, s))))
+      .map((g) => g.role),
   };
 }

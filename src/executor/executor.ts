@@ -15,6 +15,7 @@ import {
   type JsonShapeLimits,
 } from '../validation/json-limits.ts';
 import { LeakScanner } from '../validation/leak-scan.ts';
+import { checkRenderedScopes } from './scope-check.ts';
 import { NULL_OBSERVER, type CallRef, type ExecutorObserver, type Stage } from './observer.ts';
 import type {
   AdmissionStep,
@@ -74,6 +75,8 @@ interface Trail {
   stage?: Stage;
   /** RFC 8785 text of the arguments, computed once for the hash and the size cap. */
   canonicalArgs?: string;
+  /** Scopes the manifest's templates render from these arguments. */
+  renderedScope?: string[];
 }
 
 /**
@@ -305,6 +308,7 @@ export class ToolcageExecutor implements Executor {
         details: { missing: [...new Set(missing)] },
       });
     }
+    trail.renderedScope = checkRenderedScopes(tool, claim, call.args);
     let hash: string;
     try {
       trail.canonicalArgs = canonicalJson(call.args ?? null);
@@ -525,6 +529,7 @@ export class ToolcageExecutor implements Executor {
             subject: c.sub,
             tenant: c.tenant,
             scope: c.scope,
+            ...(trail.renderedScope?.length ? { renderedScope: trail.renderedScope } : {}),
             ...(c.approval_id ? { approvalId: c.approval_id } : {}),
           }
         : {}),

@@ -61,6 +61,7 @@ export interface TestToolSpec {
   outputSchema?: Record<string, unknown>;
   limits?: { timeoutMs?: number; memoryMb?: number; maxOutputBytes?: number };
   scopes?: string[];
+  scopeTemplates?: string[];
   risk?: 'low' | 'medium' | 'high';
 }
 
@@ -80,6 +81,7 @@ export function addTool(ws: Workspace, spec: TestToolSpec): string {
     limits,
     network: 'none',
     scopes: spec.scopes ?? ['test:run'],
+    ...(spec.scopeTemplates ? { scopeTemplates: spec.scopeTemplates } : {}),
     risk: spec.risk ?? 'low',
     credentials: [],
     cost: 1,
