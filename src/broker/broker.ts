@@ -1,12 +1,36 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, type JSONWebKeySet, type JWK } from 'jose';
-import { ToolcageError } from '../errors/toolcage-error.ts';
+import { ToolcageError, toToolcageError } from '../errors/toolcage-error.ts';
+import type { ConditionEngine, ConditionVerdict, PolicyProblem } from '../policy/conditions.ts';
+import { policySetHash } from '../policy/load.ts';
+import { checkSession } from '../policy/session-id.ts';
 import { argsHash as hashArgs } from '../registry/hash.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { SigningKey } from '../claims/keys.ts';
 import { consumeOutcome, type ApprovalRecord, type ApprovalStore } from './approval-store.ts';
 import { decide, type Policy } from './policy.ts';
-import { renderFor } from './render.ts';
+import { renderFor, validateFor } from './render.ts';
+
+/** The claim's `pol`: the policy set hash and the rules that decided (`role:<name>`, Cedar policy ids). */
+export interface DecisionRecord {
+  h: string;
+  ids: string[];
+}
+
+function conditionRefusal(toolId: string, v: ConditionVerdict): ToolcageError {
+  if (v.errors.length > 0)
+    return new ToolcageError('policy_denied', {
+      message: `A policy condition could not be evaluated for ${toolId} (${v.errors.map((e) => `${e.policyId}: ${e.message}`).join('; ')}); an evaluation error never allows. Fix the policy or the arguments.`,
+      details: { policies: v.errors.map((e) => e.policyId) },
+    });
+  return new ToolcageError('policy_denied', {
+    message:
+      v.policyIds.length > 0
+        ? `The policy ${v.policyIds.join(', ')} forbids this call to ${toolId}. \`toolcage policy explain\` shows why.`
+        : `No policy condition permits this call to ${toolId} (deny by default). \`toolcage policy explain\` shows what was evaluated.`,
+    details: { policies: v.policyIds },
+  });
+}
 
 export interface BrokerOptions {
   issuer: string;
@@ -19,6 +43,8 @@ export interface BrokerOptions {
   policy: Policy;
   registry: () => Registry;
   approvals: ApprovalStore;
+  /** Cedar conditions beside the roles (src/policy/); none: roles alone decide. */
+  conditions?: ConditionEngine | undefined;
   now?: () => number;
 }
 
@@ -35,6 +61,25 @@ export interface ClaimRequest {
   approvalId?: string;
   /** RFC 7638 thumbprint of the caller's DPoP key: binds the claim to it (`cnf.jkt`). */
   dpopJkt?: string;
+  /** The caller's session (an agent conversation or run): bound into the claim as `sid`. */
+  session?: string | undefined;
+}
+
+/** What the policy decided for one call, and why; `toolcage policy explain` prints it. */
+export interface Explanation {
+  allowed: boolean;
+  tool: string;
+  /** The refusal when not allowed. */
+  error?: { code: string; message: string };
+  /** The decision record a claim would carry (`pol`). */
+  pol: DecisionRecord;
+  scope?: string[];
+  renderedScope?: string[];
+  ttlSeconds?: number;
+  approvalRequired?: boolean;
+  /** The roles whose grants allowed the tool and scopes. */
+  roles?: string[];
+  cedar?: { decision: 'allow' | 'deny'; policies: string[]; errors: PolicyProblem[] };
 }
 
 export interface IssuedClaim {
@@ -46,6 +91,7 @@ export interface IssuedClaim {
 /** Mints claims by policy, and records human approvals. */
 export class Broker {
   readonly #o: BrokerOptions & { now: () => number };
+  readonly #policyHash: string;
 
   constructor(options: BrokerOptions) {
     if (!options?.keys?.length)
@@ -59,6 +105,7 @@ export class Broker {
         `Expected options.audience to be a non-empty string, got ${String(options.audience)}`,
       );
     this.#o = { now: Date.now, ...options };
+    this.#policyHash = policySetHash(options.policy, options.conditions);
   }
 
   jwks(): JSONWebKeySet {
@@ -74,16 +121,80 @@ export class Broker {
     return tool;
   }
 
-  async issueClaim(req: ClaimRequest): Promise<IssuedClaim> {
+  /** The policy set hash every decision record names. */
+  get policyHash(): string {
+    return this.#policyHash;
+  }
+
+  /**
+   * The whole policy decision for one call, without approvals or minting:
+   * roles and scopes (YAML), rendered scopes, then Cedar conditions. Throws
+   * the refusal; `trace` collects what was decided on the way.
+   */
+  #decideCall(req: ClaimRequest, nowMs: number, trace: Partial<Explanation> = {}) {
     const tool = this.#tool(req.tool);
+    checkSession(req.session);
     const rendered = renderFor(tool, req.args);
+    trace.renderedScope = rendered;
     const decision = decide(this.#o.policy, tool.manifest, req.roles, {
       ...(req.ttlSeconds !== undefined ? { ttlSeconds: req.ttlSeconds } : {}),
       ...(req.scope ? { scope: req.scope } : {}),
       rendered,
     });
-    const argsHash = hashArgs(req.args);
+    Object.assign(trace, {
+      scope: decision.scope,
+      ttlSeconds: decision.ttlSeconds,
+      approvalRequired: decision.approvalRequired,
+      roles: decision.roles,
+    });
+    const ids = decision.roles.map((r) => `role:${r}`);
+    const c = this.#o.conditions;
+    if (c) {
+      if (rendered.length === 0) validateFor(tool, req.args);
+      const verdict = c.evaluate({
+        manifest: tool.manifest,
+        sub: req.sub,
+        roles: req.roles,
+        tenant: req.tenant,
+        args: req.args,
+        rendered,
+        session: req.session,
+        nowMs,
+      });
+      trace.cedar = {
+        decision: verdict.allowed ? 'allow' : 'deny',
+        policies: verdict.policyIds,
+        errors: verdict.errors,
+      };
+      trace.pol = { h: this.#policyHash, ids: [...ids, ...verdict.policyIds] };
+      if (!verdict.allowed) throw conditionRefusal(tool.manifest.id, verdict);
+      ids.push(...verdict.policyIds);
+    }
+    return { tool, decision, pol: { h: this.#policyHash, ids } satisfies DecisionRecord };
+  }
+
+  /** Explains the decision for a call without minting or consuming anything. */
+  explain(req: ClaimRequest): Explanation {
+    const trace: Partial<Explanation> = {};
+    try {
+      const { pol } = this.#decideCall(req, this.#o.now(), trace);
+      return { ...trace, allowed: true, tool: req.tool, pol };
+    } catch (err) {
+      const e = toToolcageError(err);
+      return {
+        ...trace,
+        allowed: false,
+        tool: req.tool,
+        error: { code: e.code, message: e.message },
+        pol: trace.pol ?? { h: this.#policyHash, ids: [] },
+      };
+    }
+  }
+
+  async issueClaim(req: ClaimRequest): Promise<IssuedClaim> {
     const nowMs = this.#o.now();
+    const { tool, decision, pol } = this.#decideCall(req, nowMs);
+    const argsHash = hashArgs(req.args);
     if (decision.approvalRequired || req.approvalId !== undefined) {
       if (!req.approvalId) {
         throw new ToolcageError('approval_required', {
@@ -92,12 +203,18 @@ export class Broker {
       }
       const outcome = consumeOutcome(
         await this.#o.approvals.get(req.approvalId),
-        { tool: tool.manifest.id, sub: req.sub, tenant: req.tenant, argsHash },
+        {
+          tool: tool.manifest.id,
+          sub: req.sub,
+          tenant: req.tenant,
+          argsHash,
+          session: req.session,
+        },
         nowMs,
       );
       if (outcome !== 'ok')
         throw new ToolcageError('approval_required', {
-          message: `Approval ${req.approvalId} cannot be used for this call (${outcome}). Ask for an approval of exactly this tool, subject, tenant and arguments.`,
+          message: `Approval ${req.approvalId} cannot be used for this call (${outcome}). Ask for an approval of exactly this tool, subject, tenant, arguments and session.`,
         });
     }
     const iat = Math.floor(nowMs / 1000);
@@ -110,6 +227,8 @@ export class Broker {
       tenant: req.tenant,
       ...(req.approvalId ? { approval_id: req.approvalId } : {}),
       ...(req.dpopJkt ? { cnf: { jkt: req.dpopJkt } } : {}),
+      ...(req.session ? { sid: req.session } : {}),
+      pol,
     };
     const claim = await new SignJWT(payload)
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
@@ -135,8 +254,12 @@ export class Broker {
     tenant: string;
     status: 'approved' | 'pending';
     decidedBy?: string;
+    /** The session the call will be made in; the approval holds only there unless `anySession`. */
+    session?: string | undefined;
+    anySession?: boolean | undefined;
   }): Promise<ApprovalRecord> {
     const tool = this.#tool(input.tool);
+    checkSession(input.session);
     const nowMs = this.#o.now();
     const record: ApprovalRecord = {
       id: `apr_${randomUUID()}`,
@@ -148,6 +271,8 @@ export class Broker {
       createdAtMs: nowMs,
       expiresAtMs: nowMs + this.#o.policy.approvalTtlSeconds * 1000,
       ...(input.decidedBy ? { decidedBy: input.decidedBy } : {}),
+      ...(input.session ? { session: input.session } : {}),
+      ...(input.anySession ? { anySession: true } : {}),
     };
     await this.#o.approvals.create(record);
     return record;

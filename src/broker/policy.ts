@@ -39,6 +39,8 @@ export const policySchema = z.strictObject({
   ),
   /** Principals known to the broker without an identity provider (the CLI's local user, service keys): subject → roles. */
   principals: z.record(z.string(), z.array(z.string())).default({}),
+  /** Conditions in Cedar, beside the roles (docs/policy.md): a call needs both. */
+  conditions: z.strictObject({ cedarFile: z.string().min(1) }).optional(),
   /** Approval lifetime, seconds. */
   approvalTtlSeconds: z.number().int().positive().max(86_400).default(900),
 });

@@ -10,6 +10,7 @@ import { brokerServeCommand } from './commands/broker-serve.ts';
 import { mcpCommand } from './commands/mcp.ts';
 import { demoCommand } from './commands/demo.ts';
 import { statusCommand } from './commands/status.ts';
+import { policyCommand } from './commands/policy.ts';
 const { imagesCommand } = await import('./commands/images.ts').catch(() => ({
   imagesCommand: undefined,
 }));
@@ -31,6 +32,7 @@ program.addCommand(serveCommand());
 program.addCommand(mcpCommand());
 program.addCommand(demoCommand());
 program.addCommand(statusCommand());
+program.addCommand(policyCommand());
 if (imagesCommand) program.addCommand(imagesCommand());
 
 try {

@@ -334,7 +334,7 @@ export class ToolcageExecutor implements Executor {
   }
 
   #envelope(tool: string, claim: ClaimPayload, argsHash: string) {
-    return { tool, sub: claim.sub, tenant: claim.tenant, argsHash };
+    return { tool, sub: claim.sub, tenant: claim.tenant, argsHash, session: claim.sid };
   }
 
   async #consumeApproval(tool: LoadedTool, claim: ClaimPayload, argsHash: string): Promise<void> {
@@ -531,6 +531,8 @@ export class ToolcageExecutor implements Executor {
             scope: c.scope,
             ...(trail.renderedScope?.length ? { renderedScope: trail.renderedScope } : {}),
             ...(c.approval_id ? { approvalId: c.approval_id } : {}),
+            ...(c.sid ? { session: c.sid } : {}),
+            ...(c.pol ? { policy: c.pol } : {}),
           }
         : {}),
       ...(trail.argsHash ? { argsHash: trail.argsHash } : c ? { argsHash: c.args_hash } : {}),
@@ -555,7 +557,7 @@ export class ToolcageExecutor implements Executor {
 function approvalRefusal(outcome: ApprovalConsumeOutcome): ToolcageError {
   const why: Record<Exclude<ApprovalConsumeOutcome, 'ok'>, string> = {
     missing: 'The approval id in the claim is unknown.',
-    mismatch: 'The approval was given for a different tool, subject, tenant or arguments.',
+    mismatch: 'The approval was given for a different tool, subject, tenant, arguments or session.',
     expired: 'The approval has expired.',
     used: 'The approval was already used; approvals are single-use.',
     pending: 'The approval request is still pending; a human must approve it first.',

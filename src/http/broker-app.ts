@@ -40,6 +40,14 @@ const claimBody = z.strictObject({
   approvalId: z.string().min(1).max(128).optional(),
   ttlSeconds: z.number().int().positive().max(86_400).optional(),
 });
+/** The caller's session, from the `Toolcage-Session` header (the broker validates its form). */
+export const SESSION_HEADER = 'toolcage-session';
+function sessionOf(request: FastifyRequest): { session?: string } {
+  const h = request.headers[SESSION_HEADER];
+  if (h === undefined) return {};
+  return { session: Array.isArray(h) ? h.join(',') : h };
+}
+
 const approvalBody = z.strictObject({
   tool: id,
   args: z.unknown(),
@@ -74,6 +82,8 @@ function approvalView(r: ApprovalRecord) {
     createdAt: new Date(r.createdAtMs).toISOString(),
     expiresAt: new Date(r.expiresAtMs).toISOString(),
     ...(r.decidedBy ? { decidedBy: r.decidedBy } : {}),
+    ...(r.session ? { session: r.session } : {}),
+    ...(r.anySession ? { anySession: true } : {}),
   };
 }
 
@@ -129,6 +139,7 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
       ...(body.ttlSeconds !== undefined ? { ttlSeconds: body.ttlSeconds } : {}),
       ...(body.approvalId ? { approvalId: body.approvalId } : {}),
       ...(dpopJkt ? { dpopJkt } : {}),
+      ...sessionOf(request),
     });
     request.log.info(
       {
@@ -162,6 +173,7 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
       sub: principal.subject,
       tenant: tenantFor(principal, body.tenant),
       status: 'pending',
+      ...sessionOf(request),
     });
     request.log.info(
       {
