@@ -43,3 +43,25 @@ principals:
 ${extra}`,
   );
 }
+
+/** Cedar conditions for the tests: a baseline permit, a nested-argument forbid, a session forbid, and one that overflows. */
+export const CEDAR = `@id("base")
+permit(principal, action in Action::"call", resource);
+
+@id("comment-docs-only")
+forbid(principal, action == Action::"call:github.comment_pr", resource)
+unless { context.args has meta && context.args.meta has path && context.args.meta.path like "docs/*" };
+
+@id("no-quarantined-session")
+forbid(principal, action, resource) when { context.session == "quarantined" };
+
+@id("pull-overflow")
+forbid(principal, action == Action::"call:github.comment_pr", resource)
+when { context.args.pull * 1000000000000 < 0 };
+`;
+
+/** Writes the Cedar file and a policy naming it. */
+export function writeCedar(ws: Workspace, cedar = CEDAR): void {
+  writeFileSync(ws.path('broker-policy.cedar'), cedar);
+  writeScopedPolicy(ws, 'conditions: { cedarFile: broker-policy.cedar }\n');
+}

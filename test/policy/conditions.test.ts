@@ -1,32 +1,10 @@
 // Cedar conditions beside the YAML roles: a condition on a nested argument, deny by default,
 // forbid wins, an evaluation error denies (fail closed), the decision record travels in the
 // claim (`pol`) and the audit line, and a session is bound (`sid`) and usable in conditions.
-import { writeFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { execute, expectRefusal, useRunner } from '../helpers/runner.ts';
-import { addCommentTool, COMMENT_TOOL, writeScopedPolicy } from '../helpers/comment-tool.ts';
+import { addCommentTool, COMMENT_TOOL, writeCedar } from '../helpers/comment-tool.ts';
 import { createBrokerRuntime } from '../../src/runtime/broker.ts';
-import type { Workspace } from '../helpers/workspace.ts';
-
-export const CEDAR = `@id("base")
-permit(principal, action in Action::"call", resource);
-
-@id("comment-docs-only")
-forbid(principal, action == Action::"call:github.comment_pr", resource)
-unless { context.args has meta && context.args.meta has path && context.args.meta.path like "docs/*" };
-
-@id("no-quarantined-session")
-forbid(principal, action, resource) when { context.session == "quarantined" };
-
-@id("pull-overflow")
-forbid(principal, action == Action::"call:github.comment_pr", resource)
-when { context.args.pull * 1000000000000 < 0 };
-`;
-
-export function writeCedar(ws: Workspace, cedar = CEDAR): void {
-  writeFileSync(ws.path('broker-policy.cedar'), cedar);
-  writeScopedPolicy(ws, 'conditions: { cedarFile: broker-policy.cedar }\n');
-}
 
 const s = useRunner(async (ws) => {
   addCommentTool(ws);
