@@ -231,6 +231,7 @@ export class ToolcageExecutor implements Executor {
       toolId: tool.manifest.id,
       argsHash,
       cost: tool.manifest.cost,
+      session: claim.sid,
     });
     const gate = this.#o.governors;
     const admission = this.#o.admission;

@@ -9,6 +9,8 @@ export interface GovernedCall {
   toolId: string;
   argsHash: string;
   cost: number;
+  /** The claim's `sid`, if any: per-session caps apply. */
+  session?: string | undefined;
 }
 
 /** The governors as the executor sees them (rate, spend, loop: src/governors). */
