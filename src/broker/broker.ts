@@ -4,6 +4,7 @@ import { ToolcageError, toToolcageError } from '../errors/toolcage-error.ts';
 import type { ConditionEngine, ConditionVerdict, PolicyProblem } from '../policy/conditions.ts';
 import { policySetHash } from '../policy/load.ts';
 import { checkSession } from '../policy/session-id.ts';
+import { pausedError, sessionKey, type SessionBreakerStore } from '../governors/breaker.ts';
 import { argsHash as hashArgs } from '../registry/hash.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { SigningKey } from '../claims/keys.ts';
@@ -43,6 +44,8 @@ export interface BrokerOptions {
   policy: Policy;
   registry: () => Registry;
   approvals: ApprovalStore;
+  /** Session breaker state: a paused session gets no claims (`session_paused`). */
+  sessions?: SessionBreakerStore | undefined;
   /** Cedar conditions beside the roles (src/policy/); none: roles alone decide. */
   conditions?: ConditionEngine | undefined;
   now?: () => number;
@@ -194,6 +197,10 @@ export class Broker {
   async issueClaim(req: ClaimRequest): Promise<IssuedClaim> {
     const nowMs = this.#o.now();
     const { tool, decision, pol } = this.#decideCall(req, nowMs);
+    if (req.session && this.#o.sessions) {
+      const paused = await this.#o.sessions.paused(sessionKey(req.tenant, req.session));
+      if (paused) throw pausedError(req.session, paused);
+    }
     const argsHash = hashArgs(req.args);
     if (decision.approvalRequired || req.approvalId !== undefined) {
       if (!req.approvalId) {
@@ -289,6 +296,15 @@ export class Broker {
       });
     }
     return (await this.#o.approvals.get(id))!;
+  }
+
+  /** Resumes a paused session (a human's decision); `not_found` when it is not paused. */
+  async resumeSession(tenant: string, session: string): Promise<void> {
+    checkSession(session);
+    if (!this.#o.sessions || !(await this.#o.sessions.resume(sessionKey(tenant, session))))
+      throw new ToolcageError('not_found', {
+        message: `Session ${session} is not paused in tenant ${tenant}.`,
+      });
   }
 
   getApproval(id: string): Promise<ApprovalRecord | undefined> {

@@ -11,6 +11,7 @@ import { mcpCommand } from './commands/mcp.ts';
 import { demoCommand } from './commands/demo.ts';
 import { statusCommand } from './commands/status.ts';
 import { policyCommand } from './commands/policy.ts';
+import { sessionsCommand } from './commands/sessions.ts';
 const { imagesCommand } = await import('./commands/images.ts').catch(() => ({
   imagesCommand: undefined,
 }));
@@ -33,6 +34,7 @@ program.addCommand(mcpCommand());
 program.addCommand(demoCommand());
 program.addCommand(statusCommand());
 program.addCommand(policyCommand());
+program.addCommand(sessionsCommand());
 if (imagesCommand) program.addCommand(imagesCommand());
 
 try {

@@ -24,6 +24,7 @@ import type {
   CredentialProvider,
   DpopVerifier,
   GovernorGate,
+  SessionGate,
 } from './ports.ts';
 import type { ExecuteCall, ExecuteOutcome, Executor, ToolSummary } from './types.ts';
 
@@ -39,6 +40,8 @@ export interface ExecutorOptions {
   /** Replay + governors in one step on shared stores (see AdmissionStep). */
   admission?: AdmissionStep;
   concurrency?: ConcurrencyGate;
+  /** Pauses a session after repeated refusals or failures (claims with `sid`). */
+  sessions?: SessionGate;
   credentials?: CredentialProvider;
   dpop?: DpopVerifier;
   observer?: ExecutorObserver;
@@ -158,6 +161,10 @@ export class ToolcageExecutor implements Executor {
     } catch (err) {
       const error = toToolcageError(err);
       this.#audit(call, trail, error.status >= 500 ? 'failed' : 'refused', error.code);
+      const c = trail.claim;
+      // Only a verified claim counts against its session: a forged one cannot trip another's breaker.
+      if (c?.sid && this.#o.sessions && trail.stage !== 'verify')
+        await this.#o.sessions.record(c.tenant, c.sid, error.code).catch(() => undefined);
       throw error;
     }
   }
@@ -173,6 +180,7 @@ export class ToolcageExecutor implements Executor {
       return v;
     });
     const claim = verified.payload;
+    if (claim.sid && this.#o.sessions) await this.#o.sessions.check(claim.tenant, claim.sid);
 
     const argsHash = await this.#admit(call, tool, claim, trail);
     trail.argsHash = argsHash;

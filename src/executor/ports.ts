@@ -69,3 +69,11 @@ export interface CredentialProvider {
     invocationId: string,
   ): Promise<CredentialLease>;
 }
+
+/** The circuit breaker per session (src/governors/breaker.ts). */
+export interface SessionGate {
+  /** Refuses (`session_paused`) a call of a paused session. */
+  check(tenant: string, session: string): Promise<void>;
+  /** Counts one refusal or failure of a verified claim of a session. */
+  record(tenant: string, session: string, code: string): Promise<void>;
+}

@@ -239,6 +239,31 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
     });
   }
 
+  // A paused session resumes only by a human approver's word (the breaker's off switch).
+  app.post<{ Params: { id: string }; Querystring: { tenant?: string } }>(
+    '/v1/sessions/:id/resume',
+    async (request) => {
+      const principal = await authenticate(request);
+      if (!isApprover(principal))
+        throw new ToolcageError('policy_denied', {
+          message: `Only a principal with the ${approverRoles.join(' or ')} role may resume a paused session.`,
+        });
+      const tenant = tenantFor(principal, request.query.tenant);
+      await o.broker.resumeSession(tenant, request.params.id);
+      request.log.info(
+        {
+          requestId: request.id,
+          event: 'session_resumed',
+          session: request.params.id,
+          tenant,
+          by: principal.subject,
+        },
+        'session resumed',
+      );
+      return { session: request.params.id, tenant, resumed: true };
+    },
+  );
+
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (request, reply) => {
     if (!control.draining) return { ready: true, draining: false };

@@ -71,6 +71,7 @@ export async function createBrokerRuntime(
     policy,
     registry: registryFn,
     approvals: stores.approvals,
+    sessions: stores.sessions,
     conditions,
   });
   return {
