@@ -148,6 +148,8 @@ export function registerToolcageTools(
           args,
           principal,
           ...(metaApproval ? { approvalId: metaApproval } : {}),
+          // The MCP session (Streamable HTTP) is the agent's conversation: bound into the claim.
+          ...(extra.sessionId ? { session: extra.sessionId } : {}),
         });
         const outcome = await options.runner.invoke({
           toolId: name,
