@@ -41,7 +41,7 @@ const claimBody = z.strictObject({
   ttlSeconds: z.number().int().positive().max(86_400).optional(),
 });
 /** The caller's session, from the `Toolcage-Session` header (the broker validates its form). */
-export const SESSION_HEADER = 'toolcage-session';
+const SESSION_HEADER = 'toolcage-session';
 function sessionOf(request: FastifyRequest): { session?: string } {
   const h = request.headers[SESSION_HEADER];
   if (h === undefined) return {};
