@@ -4,7 +4,7 @@ import { addTool, type Workspace } from './workspace.ts';
 /** A low-risk tool whose claims are scoped by a template: `repo:{/repo}/pull:{/pull}`. */
 export const COMMENT_TOOL = 'github.comment_pr';
 
-export function addCommentTool(ws: Workspace): void {
+export function addCommentTool(ws: Pick<Workspace, 'manifests'>): void {
   addTool(ws, {
     id: COMMENT_TOOL,
     source: 'export default function run(input) { return { ok: true, repo: input.repo }; }',

@@ -66,7 +66,7 @@ export interface TestToolSpec {
 }
 
 /** Writes a JS tool (manifest + entry) into the workspace's manifests folder; call `relock()` to pin it. */
-export function addTool(ws: Workspace, spec: TestToolSpec): string {
+export function addTool(ws: Pick<Workspace, 'manifests'>, spec: TestToolSpec): string {
   const folder = join(ws.manifests, spec.id);
   mkdirSync(folder, { recursive: true });
   const limits = { timeoutMs: 1000, memoryMb: 32, maxOutputBytes: 4096, ...spec.limits };
