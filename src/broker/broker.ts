@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, type JSONWebKeySet, type JWK } from 'jose';
 import { ToolcageError, toToolcageError } from '../errors/toolcage-error.ts';
-import type { ConditionEngine, ConditionVerdict, PolicyProblem } from '../policy/conditions.ts';
+import type { ConditionEngine } from '../policy/conditions.ts';
 import { policySetHash } from '../policy/load.ts';
 import { checkSession } from '../policy/session-id.ts';
 import { pausedError, sessionKey, type SessionBreakerStore } from '../governors/breaker.ts';
@@ -11,27 +11,9 @@ import type { SigningKey } from '../claims/keys.ts';
 import { consumeOutcome, type ApprovalRecord, type ApprovalStore } from './approval-store.ts';
 import { decide, type Policy } from './policy.ts';
 import { renderFor, validateFor } from './render.ts';
+import { conditionRefusal, type DecisionRecord, type Explanation } from './decision.ts';
 
-/** The claim's `pol`: the policy set hash and the rules that decided (`role:<name>`, Cedar policy ids). */
-export interface DecisionRecord {
-  h: string;
-  ids: string[];
-}
-
-function conditionRefusal(toolId: string, v: ConditionVerdict): ToolcageError {
-  if (v.errors.length > 0)
-    return new ToolcageError('policy_denied', {
-      message: `A policy condition could not be evaluated for ${toolId} (${v.errors.map((e) => `${e.policyId}: ${e.message}`).join('; ')}); an evaluation error never allows. Fix the policy or the arguments.`,
-      details: { policies: v.errors.map((e) => e.policyId) },
-    });
-  return new ToolcageError('policy_denied', {
-    message:
-      v.policyIds.length > 0
-        ? `The policy ${v.policyIds.join(', ')} forbids this call to ${toolId}. \`toolcage policy explain\` shows why.`
-        : `No policy condition permits this call to ${toolId} (deny by default). \`toolcage policy explain\` shows what was evaluated.`,
-    details: { policies: v.policyIds },
-  });
-}
+export type { DecisionRecord, Explanation } from './decision.ts';
 
 export interface BrokerOptions {
   issuer: string;
@@ -66,23 +48,6 @@ export interface ClaimRequest {
   dpopJkt?: string;
   /** The caller's session (an agent conversation or run): bound into the claim as `sid`. */
   session?: string | undefined;
-}
-
-/** What the policy decided for one call, and why; `toolcage policy explain` prints it. */
-export interface Explanation {
-  allowed: boolean;
-  tool: string;
-  /** The refusal when not allowed. */
-  error?: { code: string; message: string };
-  /** The decision record a claim would carry (`pol`). */
-  pol: DecisionRecord;
-  scope?: string[];
-  renderedScope?: string[];
-  ttlSeconds?: number;
-  approvalRequired?: boolean;
-  /** The roles whose grants allowed the tool and scopes. */
-  roles?: string[];
-  cedar?: { decision: 'allow' | 'deny'; policies: string[]; errors: PolicyProblem[] };
 }
 
 export interface IssuedClaim {
