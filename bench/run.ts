@@ -2,7 +2,7 @@
  * `npm run bench`: every speed target of the project, each next to the raw
  * floor measured in the same run, on this machine. Sizes come from the
  * environment so a quick run is possible: BENCH_N (library calls, default
- * 3000), BENCH_ONLY (comma list: library,redis,http,mcp,docker).
+ * 3000), BENCH_ONLY (comma list: library,redis,policy,http,mcp,docker).
  *
  *   npm run bench
  *   BENCH_ONLY=library,redis BENCH_N=2000 npm run bench
@@ -12,7 +12,9 @@ import { formatRow } from './stats.ts';
 
 const N = Number(process.env.BENCH_N ?? 3000);
 const only = new Set(
-  (process.env.BENCH_ONLY ?? 'library,redis,http,mcp,docker').split(',').map((s) => s.trim()),
+  (process.env.BENCH_ONLY ?? 'library,redis,policy,http,mcp,docker')
+    .split(',')
+    .map((s) => s.trim()),
 );
 const out = (line = '') => console.log(line);
 const verdict = (ok: boolean) => (ok ? 'target met' : 'target MISSED');
@@ -44,6 +46,12 @@ if (only.has('library') || only.has('redis')) {
     const rr = r.redis.p50 / r.library.p50;
     out(`  redis p50 / embedded p50 = ${rr.toFixed(2)}x (target ≤ 1.3x: ${verdict(rr <= 1.3)})`);
   }
+}
+
+if (only.has('policy')) {
+  out('\n## Policy: mint with Cedar conditions, call with a scope template (issue 13)');
+  const { benchPolicy, reportPolicy } = await import('./policy.ts');
+  reportPolicy(await benchPolicy({ n: Math.min(N, 2000) }), out);
 }
 
 if (only.has('http')) {

@@ -19,6 +19,12 @@ export interface AuditEvent {
   manifestSha256?: string | undefined;
   argsHash?: string | undefined;
   scope?: string[] | undefined;
+  /** The session the claim was minted in (`sid`). */
+  session?: string | undefined;
+  /** The claim's decision record (`pol`): policy set hash and the rules that allowed it. */
+  policy?: { h: string; ids: string[] } | undefined;
+  /** The scopes the manifest's templates rendered from this call's arguments. */
+  renderedScope?: string[] | undefined;
   credentialLanes?: string[] | undefined;
   backend?: string | undefined;
   limits?: Record<string, number | undefined> | undefined;

@@ -8,6 +8,8 @@ export interface ApprovalEnvelope {
   sub: string;
   tenant: string;
   argsHash: string;
+  /** The session the call is made in (the claim's `sid`), if any. */
+  session?: string | undefined;
 }
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'used';
@@ -20,6 +22,8 @@ export interface ApprovalRecord extends ApprovalEnvelope {
   /** Who approved or denied (a person's id), when decided. */
   decidedBy?: string;
   reason?: string;
+  /** The approver let this approval be used in any session, not only in `session`. */
+  anySession?: boolean;
 }
 
 /** Why a consume failed; each maps to an actionable `approval_required` message. */
@@ -41,8 +45,19 @@ export interface ApprovalStore {
   close(): Promise<void>;
 }
 
-function sameEnvelope(a: ApprovalEnvelope, b: ApprovalEnvelope): boolean {
-  return a.tool === b.tool && a.sub === b.sub && a.tenant === b.tenant && a.argsHash === b.argsHash;
+/**
+ * `record` was given for the call `b`: same tool, subject, tenant and
+ * arguments, and the same session (none matching none) unless the approver
+ * allowed any session.
+ */
+function sameEnvelope(record: ApprovalRecord, b: ApprovalEnvelope): boolean {
+  return (
+    record.tool === b.tool &&
+    record.sub === b.sub &&
+    record.tenant === b.tenant &&
+    record.argsHash === b.argsHash &&
+    (record.anySession === true || (record.session ?? null) === (b.session ?? null))
+  );
 }
 
 /** Why an approval record cannot be consumed for `envelope` now, or 'ok'. Shared by every store. */

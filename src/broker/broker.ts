@@ -1,11 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, type JSONWebKeySet, type JWK } from 'jose';
-import { ToolcageError } from '../errors/toolcage-error.ts';
+import { ToolcageError, toToolcageError } from '../errors/toolcage-error.ts';
+import type { ConditionEngine } from '../policy/conditions.ts';
+import { policySetHash } from '../policy/load.ts';
+import { checkSession } from '../policy/session-id.ts';
+import { pausedError, sessionKey, type SessionBreakerStore } from '../governors/breaker.ts';
 import { argsHash as hashArgs } from '../registry/hash.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { SigningKey } from '../claims/keys.ts';
 import { consumeOutcome, type ApprovalRecord, type ApprovalStore } from './approval-store.ts';
 import { decide, type Policy } from './policy.ts';
+import { renderFor, validateFor } from './render.ts';
+import { conditionRefusal, type DecisionRecord, type Explanation } from './decision.ts';
+
+export type { DecisionRecord, Explanation } from './decision.ts';
 
 export interface BrokerOptions {
   issuer: string;
@@ -18,6 +26,10 @@ export interface BrokerOptions {
   policy: Policy;
   registry: () => Registry;
   approvals: ApprovalStore;
+  /** Session breaker state: a paused session gets no claims (`session_paused`). */
+  sessions?: SessionBreakerStore | undefined;
+  /** Cedar conditions beside the roles (src/policy/); none: roles alone decide. */
+  conditions?: ConditionEngine | undefined;
   now?: () => number;
 }
 
@@ -34,6 +46,8 @@ export interface ClaimRequest {
   approvalId?: string;
   /** RFC 7638 thumbprint of the caller's DPoP key: binds the claim to it (`cnf.jkt`). */
   dpopJkt?: string;
+  /** The caller's session (an agent conversation or run): bound into the claim as `sid`. */
+  session?: string | undefined;
 }
 
 export interface IssuedClaim {
@@ -45,6 +59,7 @@ export interface IssuedClaim {
 /** Mints claims by policy, and records human approvals. */
 export class Broker {
   readonly #o: BrokerOptions & { now: () => number };
+  readonly #policyHash: string;
 
   constructor(options: BrokerOptions) {
     if (!options?.keys?.length)
@@ -58,6 +73,7 @@ export class Broker {
         `Expected options.audience to be a non-empty string, got ${String(options.audience)}`,
       );
     this.#o = { now: Date.now, ...options };
+    this.#policyHash = policySetHash(options.policy, options.conditions);
   }
 
   jwks(): JSONWebKeySet {
@@ -73,14 +89,84 @@ export class Broker {
     return tool;
   }
 
-  async issueClaim(req: ClaimRequest): Promise<IssuedClaim> {
+  /** The policy set hash every decision record names. */
+  get policyHash(): string {
+    return this.#policyHash;
+  }
+
+  /**
+   * The whole policy decision for one call, without approvals or minting:
+   * roles and scopes (YAML), rendered scopes, then Cedar conditions. Throws
+   * the refusal; `trace` collects what was decided on the way.
+   */
+  #decideCall(req: ClaimRequest, nowMs: number, trace: Partial<Explanation> = {}) {
     const tool = this.#tool(req.tool);
+    checkSession(req.session);
+    const rendered = renderFor(tool, req.args);
+    trace.renderedScope = rendered;
     const decision = decide(this.#o.policy, tool.manifest, req.roles, {
       ...(req.ttlSeconds !== undefined ? { ttlSeconds: req.ttlSeconds } : {}),
       ...(req.scope ? { scope: req.scope } : {}),
+      rendered,
     });
-    const argsHash = hashArgs(req.args);
+    Object.assign(trace, {
+      scope: decision.scope,
+      ttlSeconds: decision.ttlSeconds,
+      approvalRequired: decision.approvalRequired,
+      roles: decision.roles,
+    });
+    const ids = decision.roles.map((r) => `role:${r}`);
+    const c = this.#o.conditions;
+    if (c) {
+      if (rendered.length === 0) validateFor(tool, req.args);
+      const verdict = c.evaluate({
+        manifest: tool.manifest,
+        sub: req.sub,
+        roles: req.roles,
+        tenant: req.tenant,
+        args: req.args,
+        rendered,
+        session: req.session,
+        nowMs,
+      });
+      trace.cedar = {
+        decision: verdict.allowed ? 'allow' : 'deny',
+        policies: verdict.policyIds,
+        errors: verdict.errors,
+      };
+      trace.pol = { h: this.#policyHash, ids: [...ids, ...verdict.policyIds] };
+      if (!verdict.allowed) throw conditionRefusal(tool.manifest.id, verdict);
+      ids.push(...verdict.policyIds);
+    }
+    return { tool, decision, pol: { h: this.#policyHash, ids } satisfies DecisionRecord };
+  }
+
+  /** Explains the decision for a call without minting or consuming anything. */
+  explain(req: ClaimRequest): Explanation {
+    const trace: Partial<Explanation> = {};
+    try {
+      const { pol } = this.#decideCall(req, this.#o.now(), trace);
+      return { ...trace, allowed: true, tool: req.tool, pol };
+    } catch (err) {
+      const e = toToolcageError(err);
+      return {
+        ...trace,
+        allowed: false,
+        tool: req.tool,
+        error: { code: e.code, message: e.message },
+        pol: trace.pol ?? { h: this.#policyHash, ids: [] },
+      };
+    }
+  }
+
+  async issueClaim(req: ClaimRequest): Promise<IssuedClaim> {
     const nowMs = this.#o.now();
+    const { tool, decision, pol } = this.#decideCall(req, nowMs);
+    if (req.session && this.#o.sessions) {
+      const paused = await this.#o.sessions.paused(sessionKey(req.tenant, req.session));
+      if (paused) throw pausedError(req.session, paused);
+    }
+    const argsHash = hashArgs(req.args);
     if (decision.approvalRequired || req.approvalId !== undefined) {
       if (!req.approvalId) {
         throw new ToolcageError('approval_required', {
@@ -89,12 +175,18 @@ export class Broker {
       }
       const outcome = consumeOutcome(
         await this.#o.approvals.get(req.approvalId),
-        { tool: tool.manifest.id, sub: req.sub, tenant: req.tenant, argsHash },
+        {
+          tool: tool.manifest.id,
+          sub: req.sub,
+          tenant: req.tenant,
+          argsHash,
+          session: req.session,
+        },
         nowMs,
       );
       if (outcome !== 'ok')
         throw new ToolcageError('approval_required', {
-          message: `Approval ${req.approvalId} cannot be used for this call (${outcome}). Ask for an approval of exactly this tool, subject, tenant and arguments.`,
+          message: `Approval ${req.approvalId} cannot be used for this call (${outcome}). Ask for an approval of exactly this tool, subject, tenant, arguments and session.`,
         });
     }
     const iat = Math.floor(nowMs / 1000);
@@ -107,6 +199,8 @@ export class Broker {
       tenant: req.tenant,
       ...(req.approvalId ? { approval_id: req.approvalId } : {}),
       ...(req.dpopJkt ? { cnf: { jkt: req.dpopJkt } } : {}),
+      ...(req.session ? { sid: req.session } : {}),
+      pol,
     };
     const claim = await new SignJWT(payload)
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
@@ -132,8 +226,12 @@ export class Broker {
     tenant: string;
     status: 'approved' | 'pending';
     decidedBy?: string;
+    /** The session the call will be made in; the approval holds only there unless `anySession`. */
+    session?: string | undefined;
+    anySession?: boolean | undefined;
   }): Promise<ApprovalRecord> {
     const tool = this.#tool(input.tool);
+    checkSession(input.session);
     const nowMs = this.#o.now();
     const record: ApprovalRecord = {
       id: `apr_${randomUUID()}`,
@@ -145,6 +243,8 @@ export class Broker {
       createdAtMs: nowMs,
       expiresAtMs: nowMs + this.#o.policy.approvalTtlSeconds * 1000,
       ...(input.decidedBy ? { decidedBy: input.decidedBy } : {}),
+      ...(input.session ? { session: input.session } : {}),
+      ...(input.anySession ? { anySession: true } : {}),
     };
     await this.#o.approvals.create(record);
     return record;
@@ -161,6 +261,15 @@ export class Broker {
       });
     }
     return (await this.#o.approvals.get(id))!;
+  }
+
+  /** Resumes a paused session (a human's decision); `not_found` when it is not paused. */
+  async resumeSession(tenant: string, session: string): Promise<void> {
+    checkSession(session);
+    if (!this.#o.sessions || !(await this.#o.sessions.resume(sessionKey(tenant, session))))
+      throw new ToolcageError('not_found', {
+        message: `Session ${session} is not paused in tenant ${tenant}.`,
+      });
   }
 
   getApproval(id: string): Promise<ApprovalRecord | undefined> {

@@ -39,6 +39,8 @@ export const policySchema = z.strictObject({
   ),
   /** Principals known to the broker without an identity provider (the CLI's local user, service keys): subject → roles. */
   principals: z.record(z.string(), z.array(z.string())).default({}),
+  /** Conditions in Cedar, beside the roles (docs/policy.md): a call needs both. */
+  conditions: z.strictObject({ cedarFile: z.string().min(1) }).optional(),
   /** Approval lifetime, seconds. */
   approvalTtlSeconds: z.number().int().positive().max(86_400).default(900),
 });
@@ -92,8 +94,11 @@ export function globMatch(glob: string, value: string): boolean {
 
 export interface PolicyDecision {
   ttlSeconds: number;
+  /** Everything the claim carries: the requested (or default) scopes, then the rendered ones. */
   scope: string[];
   approvalRequired: boolean;
+  /** The roles whose grants allowed the tool and every scope (for the decision record). */
+  roles: string[];
 }
 
 /**
@@ -104,9 +109,11 @@ export function decide(
   policy: Policy,
   manifest: Manifest,
   roles: readonly string[],
-  requested: { ttlSeconds?: number; scope?: string[] },
+  requested: { ttlSeconds?: number; scope?: string[]; rendered?: readonly string[] },
 ): PolicyDecision {
-  const grants = roles.flatMap((r) => (Object.hasOwn(policy.roles, r) ? [policy.roles[r]!] : []));
+  const grants = roles.flatMap((r) =>
+    Object.hasOwn(policy.roles, r) ? [{ role: r, ...policy.roles[r]! }] : [],
+  );
   const toolGrants = grants.filter((g) => g.tools.some((t) => globMatch(t, manifest.id)));
   if (toolGrants.length === 0) {
     throw new ToolcageError('policy_denied', {
@@ -130,8 +137,14 @@ export function decide(
     throw new ToolcageError('request_invalid', {
       message: `TTL must be a positive whole number of seconds, got ${String(requested.ttlSeconds)}.`,
     });
-  const scope = requested.scope ?? [
-    ...new Set([...manifest.scopes, ...manifest.credentials.flatMap((c) => c.scopes)]),
+  const scope = [
+    ...new Set([
+      ...(requested.scope ?? [
+        ...manifest.scopes,
+        ...manifest.credentials.flatMap((c) => c.scopes),
+      ]),
+      ...(requested.rendered ?? []),
+    ]),
   ];
   const denied = scope.filter(
     (s) => !toolGrants.some((g) => g.scopes.some((p) => globMatch(p, s))),
@@ -144,5 +157,8 @@ export function decide(
     ttlSeconds,
     scope,
     approvalRequired: manifest.risk === 'high' || rule.approval === 'required',
+    roles: toolGrants
+      .filter((g) => scope.every((s) => g.scopes.some((p) => globMatch(p, s))))
+      .map((g) => g.role),
   };
 }

@@ -15,6 +15,12 @@ export const claimPayloadSchema = z.object({
   tenant: z.string().min(1).max(128),
   approval_id: z.string().min(1).max(128).optional(),
   cnf: z.object({ jkt: z.string().min(1).max(128) }).optional(),
+  /** The session (agent conversation or run) the claim was minted in. */
+  sid: z.string().min(1).max(128).optional(),
+  /** The decision record: policy set hash and the ids of the rules that decided. */
+  pol: z
+    .object({ h: z.string().min(1).max(80), ids: z.array(z.string().min(1).max(200)).max(50) })
+    .optional(),
 });
 
 export type ClaimPayload = z.infer<typeof claimPayloadSchema> & { aud: string };

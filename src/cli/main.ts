@@ -10,6 +10,8 @@ import { brokerServeCommand } from './commands/broker-serve.ts';
 import { mcpCommand } from './commands/mcp.ts';
 import { demoCommand } from './commands/demo.ts';
 import { statusCommand } from './commands/status.ts';
+import { policyCommand } from './commands/policy.ts';
+import { sessionsCommand } from './commands/sessions.ts';
 const { imagesCommand } = await import('./commands/images.ts').catch(() => ({
   imagesCommand: undefined,
 }));
@@ -31,6 +33,8 @@ program.addCommand(serveCommand());
 program.addCommand(mcpCommand());
 program.addCommand(demoCommand());
 program.addCommand(statusCommand());
+program.addCommand(policyCommand());
+program.addCommand(sessionsCommand());
 if (imagesCommand) program.addCommand(imagesCommand());
 
 try {

@@ -121,6 +121,12 @@ export const ERROR_CATALOGUE = {
     message:
       'The tenant spend cap for this window is reached. Retry when the window resets or raise the cap.',
   },
+  session_paused: {
+    status: 423,
+    fault: 'client',
+    message:
+      'This session is paused by its circuit breaker after repeated refusals or failures. A human must resume it (`toolcage sessions resume ID` or POST /v1/sessions/{id}/resume).',
+  },
   loop_detected: {
     status: 429,
     fault: 'client',

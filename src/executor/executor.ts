@@ -15,6 +15,7 @@ import {
   type JsonShapeLimits,
 } from '../validation/json-limits.ts';
 import { LeakScanner } from '../validation/leak-scan.ts';
+import { checkRenderedScopes } from './scope-check.ts';
 import { NULL_OBSERVER, type CallRef, type ExecutorObserver, type Stage } from './observer.ts';
 import type {
   AdmissionStep,
@@ -23,6 +24,7 @@ import type {
   CredentialProvider,
   DpopVerifier,
   GovernorGate,
+  SessionGate,
 } from './ports.ts';
 import type { ExecuteCall, ExecuteOutcome, Executor, ToolSummary } from './types.ts';
 
@@ -38,6 +40,8 @@ export interface ExecutorOptions {
   /** Replay + governors in one step on shared stores (see AdmissionStep). */
   admission?: AdmissionStep;
   concurrency?: ConcurrencyGate;
+  /** Pauses a session after repeated refusals or failures (claims with `sid`). */
+  sessions?: SessionGate;
   credentials?: CredentialProvider;
   dpop?: DpopVerifier;
   observer?: ExecutorObserver;
@@ -77,6 +81,8 @@ interface Trail {
   stage?: Stage;
   /** RFC 8785 text of the arguments, computed once for the hash and the size cap. */
   canonicalArgs?: string;
+  /** Scopes the manifest's templates render from these arguments. */
+  renderedScope?: string[];
 }
 
 /**
@@ -163,6 +169,10 @@ export class ToolcageExecutor implements Executor {
     } catch (err) {
       const error = toToolcageError(err);
       this.#audit(call, trail, error.status >= 500 ? 'failed' : 'refused', error.code);
+      const c = trail.claim;
+      // Only a verified claim counts against its session: a forged one cannot trip another's breaker.
+      if (c?.sid && this.#o.sessions && trail.stage !== 'verify')
+        await this.#o.sessions.record(c.tenant, c.sid, error.code).catch(() => undefined);
       throw error;
     }
   }
@@ -178,6 +188,7 @@ export class ToolcageExecutor implements Executor {
       return v;
     });
     const claim = verified.payload;
+    if (claim.sid && this.#o.sessions) await this.#o.sessions.check(claim.tenant, claim.sid);
 
     const argsHash = await this.#admit(call, tool, claim, trail);
     trail.argsHash = argsHash;
@@ -236,6 +247,7 @@ export class ToolcageExecutor implements Executor {
       toolId: tool.manifest.id,
       argsHash,
       cost: tool.manifest.cost,
+      session: claim.sid,
     });
     const gate = this.#o.governors;
     const admission = this.#o.admission;
@@ -313,6 +325,7 @@ export class ToolcageExecutor implements Executor {
         details: { missing: [...new Set(missing)] },
       });
     }
+    trail.renderedScope = checkRenderedScopes(tool, claim, call.args);
     let hash: string;
     try {
       trail.canonicalArgs = canonicalJson(call.args ?? null, 'args');
@@ -344,7 +357,7 @@ export class ToolcageExecutor implements Executor {
   }
 
   #envelope(tool: string, claim: ClaimPayload, argsHash: string) {
-    return { tool, sub: claim.sub, tenant: claim.tenant, argsHash };
+    return { tool, sub: claim.sub, tenant: claim.tenant, argsHash, session: claim.sid };
   }
 
   async #consumeApproval(tool: LoadedTool, claim: ClaimPayload, argsHash: string): Promise<void> {
@@ -574,7 +587,10 @@ export class ToolcageExecutor implements Executor {
             subject: c.sub,
             tenant: c.tenant,
             scope: c.scope,
+            ...(trail.renderedScope?.length ? { renderedScope: trail.renderedScope } : {}),
             ...(c.approval_id ? { approvalId: c.approval_id } : {}),
+            ...(c.sid ? { session: c.sid } : {}),
+            ...(c.pol ? { policy: c.pol } : {}),
           }
         : {}),
       ...(trail.argsHash ? { argsHash: trail.argsHash } : c ? { argsHash: c.args_hash } : {}),
@@ -599,7 +615,7 @@ export class ToolcageExecutor implements Executor {
 function approvalRefusal(outcome: ApprovalConsumeOutcome): ToolcageError {
   const why: Record<Exclude<ApprovalConsumeOutcome, 'ok'>, string> = {
     missing: 'The approval id in the claim is unknown.',
-    mismatch: 'The approval was given for a different tool, subject, tenant or arguments.',
+    mismatch: 'The approval was given for a different tool, subject, tenant, arguments or session.',
     expired: 'The approval has expired.',
     used: 'The approval was already used; approvals are single-use.',
     pending: 'The approval request is still pending; a human must approve it first.',

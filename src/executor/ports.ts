@@ -10,6 +10,8 @@ export interface GovernedCall {
   toolId: string;
   argsHash: string;
   cost: number;
+  /** The claim's `sid`, if any: per-session caps apply. */
+  session?: string | undefined;
 }
 
 /** The governors as the executor sees them (rate, spend, loop: src/governors). */
@@ -67,4 +69,12 @@ export interface CredentialProvider {
     deadlineMs: number,
     invocationId: string,
   ): Promise<CredentialLease>;
+}
+
+/** The circuit breaker per session (src/governors/breaker.ts). */
+export interface SessionGate {
+  /** Refuses (`session_paused`) a call of a paused session. */
+  check(tenant: string, session: string): Promise<void>;
+  /** Counts one refusal or failure of a verified claim of a session. */
+  record(tenant: string, session: string, code: string): Promise<void>;
 }

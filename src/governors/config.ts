@@ -44,6 +44,8 @@ export const GOVERNOR_DEFAULTS = {
   spend: { budget: 10_000, windowSeconds: 3600 },
   loopGuard: { maxRepeats: 20, windowSeconds: 60 },
   concurrency: { maxConcurrent: 8, perTenantConcurrent: 4, maxQueuedPerTenant: 64 },
+  sessions: { budget: 1000, maxCalls: 500, windowSeconds: 3600 },
+  breaker: { maxFailures: 10, windowSeconds: 300 },
 } as const;
 
 export const governorsConfigSchema = z
@@ -83,6 +85,37 @@ export const governorsConfigSchema = z
           enabled: z.literal(true).default(true),
           maxRepeats: positiveInt.default(GOVERNOR_DEFAULTS.loopGuard.maxRepeats),
           windowSeconds: positiveInt.default(GOVERNOR_DEFAULTS.loopGuard.windowSeconds),
+        }),
+      ])
+      .prefault({}),
+    /**
+     * Per session (the claim's `sid`, within its tenant): the spend and the
+     * number of calls allowed in a fixed window. Calls without a session are
+     * governed by the tenant limits alone.
+     */
+    sessions: z
+      .union([
+        off,
+        z.strictObject({
+          enabled: z.literal(true).default(true),
+          budget: positiveInt.default(GOVERNOR_DEFAULTS.sessions.budget),
+          maxCalls: positiveInt.default(GOVERNOR_DEFAULTS.sessions.maxCalls),
+          windowSeconds: positiveInt.default(GOVERNOR_DEFAULTS.sessions.windowSeconds),
+        }),
+      ])
+      .prefault({}),
+    /**
+     * Circuit breaker per session: after `maxFailures` refusals or failures
+     * within `windowSeconds` (sliding) the session is paused (`session_paused`)
+     * until a human resumes it (`toolcage sessions resume ID`).
+     */
+    breaker: z
+      .union([
+        off,
+        z.strictObject({
+          enabled: z.literal(true).default(true),
+          maxFailures: positiveInt.default(GOVERNOR_DEFAULTS.breaker.maxFailures),
+          windowSeconds: positiveInt.default(GOVERNOR_DEFAULTS.breaker.windowSeconds),
         }),
       ])
       .prefault({}),

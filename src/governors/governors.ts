@@ -3,6 +3,23 @@ import { parseGovernorsConfig, type GovernorsConfig, type GovernorsConfigInput }
 import { tenantKey } from './keys.ts';
 import type { GovernorPlan, GovernorStores, GovernorVerdict } from './types.ts';
 import { assertNonNegativeInteger, assertTime } from './validate.ts';
+import type { SpendStore } from './types.ts';
+
+/**
+ * The plan's session caps, charged in order after the rest allowed the call
+ * (shared with the Redis admission step, which decides the rest in one script).
+ */
+export async function chargeSessions(
+  store: SpendStore,
+  plan: GovernorPlan,
+): Promise<GovernorVerdict> {
+  for (const c of plan.session ?? []) {
+    const d = await store.charge(c.key, c.cost, c.budget, c.windowSeconds, plan.nowMs);
+    if (!d.allowed)
+      return { refused: c.limit, retryAfterSeconds: d.retryAfterSeconds, spent: d.spent };
+  }
+  return { refused: undefined };
+}
 
 /** One call as the governors see it: after the claim is verified, so every field is from the signed claim or the registry. */
 export interface GovernorCheck {
@@ -16,6 +33,8 @@ export interface GovernorCheck {
   argsHash: string;
   /** The manifest's `cost`, charged to the tenant's spend budget. */
   cost: number;
+  /** The claim's `sid`, when the call belongs to a session: charged to the session's caps too. */
+  session?: string | undefined;
   /** Defaults to the governors' clock; tests pass a frozen time. */
   nowMs?: number;
 }
@@ -110,7 +129,7 @@ export class Governors {
       if (typeof value !== 'string' || value === '')
         throw new TypeError(`Expected ${name} to be a non-empty string, got ${String(value)}`);
     }
-    const { loopGuard, rateLimits, spend } = this.config;
+    const { loopGuard, rateLimits, spend, sessions } = this.config;
     const buckets: GovernorPlan['buckets'] = [];
     const add = (limit: Limit, key: string, rule: typeof rateLimits.principal) => {
       if (rule.enabled)
@@ -149,6 +168,26 @@ export class Governors {
             },
           }
         : {}),
+      ...(sessions.enabled && call.session
+        ? {
+            session: [
+              {
+                limit: 'session_spend' as const,
+                key: tenantKey(call.tenant, 'session-spend', call.session),
+                cost: call.cost,
+                budget: sessions.budget,
+                windowSeconds: sessions.windowSeconds,
+              },
+              {
+                limit: 'session_calls' as const,
+                key: tenantKey(call.tenant, 'session-calls', call.session),
+                cost: 1,
+                budget: sessions.maxCalls,
+                windowSeconds: sessions.windowSeconds,
+              },
+            ],
+          }
+        : {}),
     };
   }
 
@@ -179,7 +218,7 @@ export class Governors {
       if (!d.allowed)
         return { refused: 'spend', retryAfterSeconds: d.retryAfterSeconds, spent: d.spent };
     }
-    return { refused: undefined };
+    return chargeSessions(this.#stores.spend, plan);
   }
 
   /** The contract error (`loop_detected`, `rate_limited`, `quota_exceeded`) for a refused plan. */
@@ -193,6 +232,23 @@ export class Governors {
           `within ${g.windowSeconds} s. Change the arguments, or wait ${verdict.retryAfterSeconds} s before repeating it.`,
         retryAfterSeconds: verdict.retryAfterSeconds,
         details: { limit: 'loop', maxRepeats: g.maxRepeats, windowSeconds: g.windowSeconds },
+      });
+    }
+    if (verdict.refused === 'session_spend' || verdict.refused === 'session_calls') {
+      const g = this.config.sessions as { budget: number; maxCalls: number; windowSeconds: number };
+      const calls = verdict.refused === 'session_calls';
+      return new ToolcageError('quota_exceeded', {
+        message: calls
+          ? `The session call cap is reached: ${verdict.spent} of ${g.maxCalls} calls in this ${g.windowSeconds} s window. Retry after ${verdict.retryAfterSeconds} s, or start a new session with a human's consent.`
+          : `The session spend cap is reached: ${verdict.spent} of ${g.budget} units spent in this ${g.windowSeconds} s window, and this call costs ${cost}. Retry after ${verdict.retryAfterSeconds} s.`,
+        retryAfterSeconds: verdict.retryAfterSeconds,
+        details: {
+          limit: verdict.refused,
+          budget: calls ? g.maxCalls : g.budget,
+          spent: verdict.spent,
+          cost: calls ? 1 : cost,
+          windowSeconds: g.windowSeconds,
+        },
       });
     }
     if (verdict.refused === 'spend') {

@@ -69,6 +69,14 @@ export interface GovernorPlan {
   /** In order; the first that refuses names itself. */
   buckets: { limit: 'principal' | 'tool' | 'tenant'; key: string; rule: TokenBucketRule }[];
   spend?: { key: string; cost: number; budget: number; windowSeconds: number };
+  /** Per-session caps, charged after everything else allowed the call (each charge atomic in its store). */
+  session?: Array<{
+    limit: 'session_spend' | 'session_calls';
+    key: string;
+    cost: number;
+    budget: number;
+    windowSeconds: number;
+  }>;
 }
 
 /** The outcome of a plan: the first refusal, with the same facts the single-store decisions give. */
@@ -76,7 +84,8 @@ export type GovernorVerdict =
   | { refused: undefined }
   | { refused: 'loop'; retryAfterSeconds: number; count: number }
   | { refused: 'principal' | 'tool' | 'tenant'; retryAfterSeconds: number }
-  | { refused: 'spend'; retryAfterSeconds: number; spent: number };
+  | { refused: 'spend'; retryAfterSeconds: number; spent: number }
+  | { refused: 'session_spend' | 'session_calls'; retryAfterSeconds: number; spent: number };
 
 /**
  * Optional on `GovernorStores`: decide a whole plan in one step, in the same

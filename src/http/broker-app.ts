@@ -47,6 +47,14 @@ const claimBody = z.strictObject({
     .custom<number>((v) => typeof v === 'number' && v > 0, 'expected a positive number of seconds')
     .optional(),
 });
+/** The caller's session, from the `Toolcage-Session` header (the broker validates its form). */
+const SESSION_HEADER = 'toolcage-session';
+function sessionOf(request: FastifyRequest): { session?: string } {
+  const h = request.headers[SESSION_HEADER];
+  if (h === undefined) return {};
+  return { session: Array.isArray(h) ? h.join(',') : h };
+}
+
 const approvalBody = z.strictObject({
   tool: id,
   args: z.unknown(),
@@ -81,6 +89,8 @@ function approvalView(r: ApprovalRecord) {
     createdAt: new Date(r.createdAtMs).toISOString(),
     expiresAt: new Date(r.expiresAtMs).toISOString(),
     ...(r.decidedBy ? { decidedBy: r.decidedBy } : {}),
+    ...(r.session ? { session: r.session } : {}),
+    ...(r.anySession ? { anySession: true } : {}),
   };
 }
 
@@ -136,6 +146,7 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
       ...(body.ttlSeconds !== undefined ? { ttlSeconds: body.ttlSeconds } : {}),
       ...(body.approvalId ? { approvalId: body.approvalId } : {}),
       ...(dpopJkt ? { dpopJkt } : {}),
+      ...sessionOf(request),
     });
     request.log.info(
       {
@@ -169,6 +180,7 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
       sub: principal.subject,
       tenant: tenantFor(principal, body.tenant),
       status: 'pending',
+      ...sessionOf(request),
     });
     request.log.info(
       {
@@ -233,6 +245,31 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
       return approvalView(decided);
     });
   }
+
+  // A paused session resumes only by a human approver's word (the breaker's off switch).
+  app.post<{ Params: { id: string }; Querystring: { tenant?: string } }>(
+    '/v1/sessions/:id/resume',
+    async (request) => {
+      const principal = await authenticate(request);
+      if (!isApprover(principal))
+        throw new ToolcageError('policy_denied', {
+          message: `Only a principal with the ${approverRoles.join(' or ')} role may resume a paused session.`,
+        });
+      const tenant = tenantFor(principal, request.query.tenant);
+      await o.broker.resumeSession(tenant, request.params.id);
+      request.log.info(
+        {
+          requestId: request.id,
+          event: 'session_resumed',
+          session: request.params.id,
+          tenant,
+          by: principal.subject,
+        },
+        'session resumed',
+      );
+      return { session: request.params.id, tenant, resumed: true };
+    },
+  );
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   if (o.metrics) {

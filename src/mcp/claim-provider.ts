@@ -16,6 +16,8 @@ export interface ClaimRequest {
   principal: Principal;
   /** An approval id the caller presents explicitly (MCP `_meta["toolcage/approvalId"]`). */
   approvalId?: string;
+  /** The MCP session id, when the transport has one: the claim's `sid`. */
+  session?: string;
 }
 
 /** Mints the claim for exactly one call; refusals reject with a ToolcageError (policy_denied, approval_required, ...). */
@@ -70,10 +72,17 @@ export class BrokerClaimProvider implements ClaimProvider {
       sub: principal.sub,
       roles: principal.roles,
       tenant: principal.tenant,
+      ...(request.session ? { session: request.session } : {}),
     };
     if (request.approvalId !== undefined)
       return (await this.#broker.issueClaim({ ...base, approvalId: request.approvalId })).claim;
-    const key = JSON.stringify([principal.sub, principal.tenant, toolId, argsHash(args ?? null)]);
+    const key = JSON.stringify([
+      principal.sub,
+      principal.tenant,
+      request.session ?? null,
+      toolId,
+      argsHash(args ?? null),
+    ]);
     const remembered = this.#pending.get(key);
     if (remembered !== undefined) {
       const record = await this.#broker.getApproval(remembered);
@@ -95,6 +104,7 @@ export class BrokerClaimProvider implements ClaimProvider {
         sub: principal.sub,
         tenant: principal.tenant,
         status: 'pending',
+        ...(request.session ? { session: request.session } : {}),
       });
       this.#remember(key, record.id);
       throw this.#refusal(toolId, record.id, 'was created', record.expiresAtMs);

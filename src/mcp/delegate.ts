@@ -32,7 +32,10 @@ export type ToolHandlerExtra = RequestHandlerExtra<ServerRequest, ServerNotifica
  * protocol era carried it: the abort signal, the verified identity, and the
  * HTTP headers (for `traceparent`). The v1 handler extra is one.
  */
-export type ToolCallContext = Pick<ToolHandlerExtra, 'signal' | 'authInfo' | 'requestInfo'>;
+export type ToolCallContext = Pick<
+  ToolHandlerExtra,
+  'signal' | 'authInfo' | 'requestInfo' | 'sessionId'
+>;
 
 /** The caller's trace context: `_meta.traceparent` (MCP), else the HTTP request's `traceparent` header. */
 function traceparentOf(
@@ -214,6 +217,8 @@ export function createToolcageTools(
           args,
           principal,
           ...(metaApproval ? { approvalId: metaApproval } : {}),
+          // The MCP session (Streamable HTTP) is the agent's conversation: bound into the claim.
+          ...(extra.sessionId ? { session: extra.sessionId } : {}),
         });
         const traceparent = traceparentOf(params._meta, extra);
         const outcome = await options.runner.invoke({

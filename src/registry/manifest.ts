@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { formatIssues, parseStrictYaml } from '../config/strict-yaml.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
+import { checkScopeTemplates } from '../policy/scope-template.ts';
 
 export const TOOL_ID_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 const SEMVER =
@@ -43,6 +44,11 @@ const common = {
   limits: limitsSchema,
   network: z.union([z.literal('none'), egressSchema]).default('none'),
   scopes: z.array(z.string().regex(SCOPE)).default([]),
+  /**
+   * Scopes rendered from the validated arguments (`repo:{/repo}/pull:{/pull}`),
+   * placeholders being JSON Pointers; optional so that existing manifests keep their hash.
+   */
+  scopeTemplates: z.array(z.string().min(1).max(200)).min(1).max(16).optional(),
   risk: z.enum(['low', 'medium', 'high']),
   credentials: z.array(credentialRefSchema).default([]),
   cost: z.number().int().min(0).max(1_000_000).default(1),
@@ -93,5 +99,7 @@ export function parseManifest(text: string, file: string): Manifest {
       message: `${file}: limits: docker tools must set cpus and pids`,
     });
   }
+  if (manifest.scopeTemplates)
+    checkScopeTemplates(manifest.scopeTemplates, manifest.inputSchema, file);
   return manifest;
 }

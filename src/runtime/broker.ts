@@ -5,6 +5,8 @@ import { publicJwkOf, signingKeyFromJwk } from '../claims/keys.ts';
 import { Broker } from '../broker/broker.ts';
 import { loadPolicy, type Policy } from '../broker/policy.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
+import type { ConditionEngine } from '../policy/conditions.ts';
+import { loadConditions } from '../policy/load.ts';
 import type { Registry } from '../registry/registry.ts';
 import { loadRegistry } from './runner.ts';
 import { openStateStores, type StateStores } from './state.ts';
@@ -13,6 +15,8 @@ export interface BrokerRuntime {
   broker: Broker;
   /** The parsed policy the broker decides with (its `principals` give local principals their roles). */
   policy: Policy;
+  /** The Cedar conditions, when the policy names them (`conditions.cedarFile`). */
+  conditions: ConditionEngine | undefined;
   stores: StateStores;
   registry: () => Registry;
   close(): Promise<void>;
@@ -46,6 +50,19 @@ export async function createBrokerRuntime(
     const registry = await loadRegistry(loaded);
     registryFn = () => registry;
   }
+  const conditions = loadConditions(policy, loaded.path(c.policy));
+  if (conditions) {
+    // A policy that names a field no tool has would silently never match: refuse to start.
+    const problems = conditions.check(
+      registryFn()
+        .list()
+        .map((t) => t.manifest),
+    );
+    if (problems.length > 0)
+      throw new ToolcageError('config_invalid', {
+        message: `The Cedar policies do not type-check against the registry (run \`toolcage policy check\`): ${problems.map((p) => `${p.policyId}: ${p.message}`).join('; ')}`,
+      });
+  }
   const broker = new Broker({
     issuer: c.issuer,
     audience: loaded.config.runner.audience,
@@ -54,10 +71,13 @@ export async function createBrokerRuntime(
     policy,
     registry: registryFn,
     approvals: stores.approvals,
+    sessions: stores.sessions,
+    conditions,
   });
   return {
     broker,
     policy,
+    conditions,
     stores,
     registry: registryFn,
     async close() {

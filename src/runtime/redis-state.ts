@@ -1,4 +1,5 @@
 import type { LoadedConfig } from '../config/load.ts';
+import { RedisSessionBreakerStore } from '../state/redis/session-store.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import {
   closeRedisClient,
@@ -44,6 +45,7 @@ export async function openRedisStateStores(loaded: LoadedConfig): Promise<StateS
     approvals: new RedisApprovalStore({ client, prefix, safety }),
     governors: createRedisGovernorStores({ client, prefix }),
     admission: new RedisAdmission({ client, prefix, safety }),
+    sessions: new RedisSessionBreakerStore({ client, prefix }),
     // For /readyz: a replica whose Redis is down, or may evict consumed claim ids, refuses every
     // call, so the load balancer should stop sending it any.
     async health() {

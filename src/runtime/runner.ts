@@ -8,6 +8,7 @@ import type { ImageIdentityResolver } from '../registry/scan.ts';
 import type { SandboxBackend, SandboxTool } from '../sandbox/backend.ts';
 import { Governors } from '../governors/governors.ts';
 import { ConcurrencyLimiter } from '../governors/concurrency.ts';
+import { SessionBreaker } from '../governors/breaker.ts';
 import { ToolcageExecutor } from '../executor/executor.ts';
 import type { ExecutorObserver } from '../executor/observer.ts';
 import type { CredentialProvider, DpopVerifier } from '../executor/ports.ts';
@@ -187,6 +188,13 @@ export async function createRunner(
       })
     : undefined;
   const audit = options.audit ?? auditSinkFor(loaded);
+  const brk = c.governors.breaker;
+  const sessions = brk.enabled
+    ? new SessionBreaker({
+        store: stores.sessions,
+        rule: { maxFailures: brk.maxFailures, windowSeconds: brk.windowSeconds },
+      })
+    : undefined;
   const executor = new ToolcageExecutor({
     registry: () => registry!,
     verifier,
@@ -197,6 +205,7 @@ export async function createRunner(
     governors,
     ...(stores.admission ? { admission: stores.admission } : {}),
     ...(concurrency ? { concurrency } : {}),
+    ...(sessions ? { sessions } : {}),
     ...(credentials ? { credentials } : {}),
     ...(options.dpop ? { dpop: options.dpop } : {}),
     ...(options.observer ? { observer: options.observer } : {}),

@@ -7,6 +7,8 @@ import { createMemoryGovernorStores } from '../governors/memory-stores.ts';
 import { openStateDatabase } from '../state/sqlite/database.ts';
 import { SqliteReplayStore } from '../state/sqlite/replay-store.ts';
 import { SqliteApprovalStore } from '../state/sqlite/approval-store.ts';
+import { SqliteSessionBreakerStore } from '../state/sqlite/session-store.ts';
+import type { SessionBreakerStore } from '../governors/breaker.ts';
 
 /** Every store that protects a call, from one configuration choice. */
 export interface StateStores {
@@ -14,6 +16,8 @@ export interface StateStores {
   replay: ReplayStore;
   approvals: ApprovalStore;
   governors: GovernorStores;
+  /** Session circuit-breaker state (shared like approvals: SQLite file or Redis). */
+  sessions: SessionBreakerStore;
   /** Replay + governors in one step, where the stores can (Redis). */
   admission?: AdmissionStep;
   /** Whether the stores can decide right now (Redis: answers PING). Absent for embedded stores, usable while open. */
@@ -38,6 +42,7 @@ export async function openStateStores(loaded: LoadedConfig): Promise<StateStores
     replay: new SqliteReplayStore(db),
     approvals: new SqliteApprovalStore(db),
     governors: createMemoryGovernorStores(),
+    sessions: new SqliteSessionBreakerStore(db),
     async close() {
       if (db.isOpen) db.close();
     },

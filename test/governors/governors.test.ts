@@ -58,6 +58,8 @@ describe('governorsConfigSchema', () => {
       },
       spend: { enabled: true, budget: 10_000, windowSeconds: 3600 },
       loopGuard: { enabled: true, maxRepeats: 20, windowSeconds: 60 },
+      sessions: { enabled: true, budget: 1000, maxCalls: 500, windowSeconds: 3600 },
+      breaker: { enabled: true, maxFailures: 10, windowSeconds: 300 },
       concurrency: {
         enabled: true,
         maxConcurrent: 8,

@@ -61,11 +61,12 @@ export interface TestToolSpec {
   outputSchema?: Record<string, unknown>;
   limits?: { timeoutMs?: number; memoryMb?: number; maxOutputBytes?: number };
   scopes?: string[];
+  scopeTemplates?: string[];
   risk?: 'low' | 'medium' | 'high';
 }
 
 /** Writes a JS tool (manifest + entry) into the workspace's manifests folder; call `relock()` to pin it. */
-export function addTool(ws: Workspace, spec: TestToolSpec): string {
+export function addTool(ws: Pick<Workspace, 'manifests'>, spec: TestToolSpec): string {
   const folder = join(ws.manifests, spec.id);
   mkdirSync(folder, { recursive: true });
   const limits = { timeoutMs: 1000, memoryMb: 32, maxOutputBytes: 4096, ...spec.limits };
@@ -80,6 +81,7 @@ export function addTool(ws: Workspace, spec: TestToolSpec): string {
     limits,
     network: 'none',
     scopes: spec.scopes ?? ['test:run'],
+    ...(spec.scopeTemplates ? { scopeTemplates: spec.scopeTemplates } : {}),
     risk: spec.risk ?? 'low',
     credentials: [],
     cost: 1,

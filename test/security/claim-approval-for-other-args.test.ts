@@ -14,7 +14,7 @@ import {
 const s = useRunner();
 const scope = ['repo:write'];
 const MISMATCH =
-  'The approval was given for a different tool, subject, tenant or arguments. Ask a human to approve exactly this call (`toolcage broker approve --tool ID --args FILE --sub S`), then mint a claim carrying the new approval id.';
+  'The approval was given for a different tool, subject, tenant, arguments or session. Ask a human to approve exactly this call (`toolcage broker approve --tool ID --args FILE --sub S`), then mint a claim carrying the new approval id.';
 
 it.each([
   ['other arguments', { args: patchArgs('rm -rf /') }],
@@ -69,6 +69,6 @@ it('the broker refuses to mint a claim carrying an approval for other arguments'
       approvalId: approval.id,
     }),
     'approval_required',
-    `Approval ${approval.id} cannot be used for this call (mismatch). Ask for an approval of exactly this tool, subject, tenant and arguments.`,
+    `Approval ${approval.id} cannot be used for this call (mismatch). Ask for an approval of exactly this tool, subject, tenant, arguments and session.`,
   );
 });

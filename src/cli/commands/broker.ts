@@ -6,7 +6,7 @@ import type { Policy } from '../../broker/policy.ts';
 import { action, configFrom, printJson, readJsonFile } from '../io.ts';
 
 /** The CLI principal's roles come from the policy's `principals` table; unknown principals have none (deny by default). */
-function localRoles(policy: Policy, sub: string): string[] {
+export function localRoles(policy: Policy, sub: string): string[] {
   return Object.hasOwn(policy.principals, sub) ? policy.principals[sub]! : [];
 }
 
@@ -44,6 +44,7 @@ interface IssueOptions {
   approval?: string;
   out?: string;
   dpopKey?: string;
+  session?: string;
 }
 
 export function brokerCommand(extra: Command[] = []): Command {
@@ -59,6 +60,7 @@ export function brokerCommand(extra: Command[] = []): Command {
     .option('--ttl <seconds>', 'lifetime (at most what policy allows)')
     .option('--approval <id>', 'approval id (required for high-risk tools)')
     .option('--out <file>', 'write the JWT here instead of stdout')
+    .option('--session <id>', 'the session (conversation or run) the call belongs to; bound as sid')
     .option(
       '--dpop-key <file>',
       'bind the claim to this private JWK (cnf.jkt); calls must then carry DPoP proofs',
@@ -86,6 +88,7 @@ export function brokerCommand(extra: Command[] = []): Command {
             ...(parseTtl(opts.ttl) !== undefined ? { ttlSeconds: parseTtl(opts.ttl)! } : {}),
             ...(opts.approval ? { approvalId: opts.approval } : {}),
             ...(dpopJkt ? { dpopJkt } : {}),
+            ...(opts.session ? { session: opts.session } : {}),
           });
           if (opts.out) {
             writeFileSync(opts.out, `${issued.claim}\n`, { mode: 0o600 });
@@ -110,6 +113,11 @@ export function brokerCommand(extra: Command[] = []): Command {
     .requiredOption('--sub <subject>', 'the principal who will make the call')
     .option('--tenant <tenant>', 'tenant (default: config tenant)')
     .option('--by <approver>', 'who approves (default: $USER)')
+    .option(
+      '--session <id>',
+      'the session the call will be made in (the approval holds only there)',
+    )
+    .option('--any-session', 'let the approval be used in any session')
     .option('--config <file>', 'config file', 'toolcage.config.yaml')
     .action(
       action(
@@ -120,6 +128,8 @@ export function brokerCommand(extra: Command[] = []): Command {
           sub: string;
           tenant?: string;
           by?: string;
+          session?: string;
+          anySession?: boolean;
         }) => {
           const loaded = configFrom(opts);
           const args = readJsonFile(opts.args, 'arguments');
@@ -132,10 +142,12 @@ export function brokerCommand(extra: Command[] = []): Command {
               tenant: opts.tenant ?? loaded.config.tenant,
               status: 'approved',
               decidedBy: opts.by ?? process.env.USER ?? 'cli',
+              ...(opts.session ? { session: opts.session } : {}),
+              ...(opts.anySession ? { anySession: true } : {}),
             });
             process.stdout.write(`${record.id}\n`);
             process.stderr.write(
-              `approved ${record.tool} for ${record.sub} (tenant ${record.tenant}, args ${record.argsHash}) until ${new Date(record.expiresAtMs).toISOString()}; single use\n`,
+              `approved ${record.tool} for ${record.sub} (tenant ${record.tenant}, args ${record.argsHash}, ${record.anySession ? 'any session' : record.session ? `session ${record.session}` : 'outside any session'}) until ${new Date(record.expiresAtMs).toISOString()}; single use\n`,
             );
           } finally {
             await rt.close();

@@ -32,7 +32,7 @@ return 1
 `);
 
 /**
- * KEYS[1] approval (JSON); ARGV tool, sub, tenant, argsHash, nowMs.
+ * KEYS[1] approval (JSON); ARGV tool, sub, tenant, argsHash, nowMs, session ('' for none).
  * The same decision as `consumeOutcome` (src/broker/approval-store.ts), made
  * and applied in one atomic step: only one of any number of concurrent
  * consumes, on any replica, gets 'ok'.
@@ -42,6 +42,7 @@ local raw = redis.call('GET', KEYS[1])
 if not raw then return 'missing' end
 local r = cjson.decode(raw)
 if r.tool ~= ARGV[1] or r.sub ~= ARGV[2] or r.tenant ~= ARGV[3] or r.argsHash ~= ARGV[4] then return 'mismatch' end
+if r.anySession ~= true and (r.session or '') ~= ARGV[6] then return 'mismatch' end
 if r.status ~= 'approved' then return r.status end
 if tonumber(r.expiresAtMs) <= tonumber(ARGV[5]) then return 'expired' end
 r.status = 'used'
@@ -128,7 +129,14 @@ export class RedisApprovalStore implements ApprovalStore {
       CONSUME.run(
         this.#client,
         [key],
-        [envelope.tool, envelope.sub, envelope.tenant, envelope.argsHash, nowMs],
+        [
+          envelope.tool,
+          envelope.sub,
+          envelope.tenant,
+          envelope.argsHash,
+          nowMs,
+          envelope.session ?? '',
+        ],
       ),
     );
     if (typeof reply !== 'string' || !OUTCOMES.has(reply as ApprovalConsumeOutcome))

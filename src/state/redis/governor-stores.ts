@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { retryAfterSecondsFromMs } from '../../governors/keys.ts';
+import { chargeSessions } from '../../governors/governors.ts';
 import type {
   GovernorPlan,
   GovernorPlanStore,
@@ -279,10 +280,12 @@ export class RedisLoopStore implements LoopStore {
 export class RedisGovernorPlanStore implements GovernorPlanStore {
   readonly #client: RedisClient;
   readonly #prefix: string;
+  readonly #spend: RedisSpendStore;
 
   constructor(options: RedisGovernorStoreOptions) {
     this.#client = options.client;
     this.#prefix = checkPrefix(options.prefix);
+    this.#spend = new RedisSpendStore(options);
   }
 
   async decideAll(plan: GovernorPlan): Promise<GovernorVerdict> {
@@ -337,7 +340,8 @@ export class RedisGovernorPlanStore implements GovernorPlanStore {
       await stateUnavailable(this.#client, what, () => DECIDE.run(this.#client, keys, args)),
       3,
     ) as [number, number, number];
-    if (step === 0) return { refused: undefined };
+    // Session caps: one more atomic charge each, only for a call everything else allowed.
+    if (step === 0) return chargeSessions(this.#spend, plan);
     if (step === -2) return 'replayed';
     if (step === -1)
       return {

@@ -18,6 +18,8 @@ interface Row {
   expires_at_ms: number;
   decided_by: string | null;
   reason: string | null;
+  session: string | null;
+  any_session: number;
 }
 
 function toRecord(row: Row): ApprovalRecord {
@@ -32,6 +34,8 @@ function toRecord(row: Row): ApprovalRecord {
     expiresAtMs: Number(row.expires_at_ms),
     ...(row.decided_by ? { decidedBy: row.decided_by } : {}),
     ...(row.reason ? { reason: row.reason } : {}),
+    ...(row.session !== null ? { session: row.session } : {}),
+    ...(Number(row.any_session) === 1 ? { anySession: true } : {}),
   };
 }
 
@@ -46,14 +50,15 @@ export class SqliteApprovalStore implements ApprovalStore {
   constructor(db: DatabaseSync) {
     this.#db = db;
     this.#insert =
-      db.prepare(`INSERT INTO approvals (id, tool, sub, tenant, args_hash, status, created_at_ms, expires_at_ms, decided_by, reason)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      db.prepare(`INSERT INTO approvals (id, tool, sub, tenant, args_hash, status, created_at_ms, expires_at_ms, decided_by, reason, session, any_session)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.#get = db.prepare('SELECT * FROM approvals WHERE id = ?');
     this.#decide = db.prepare(
       `UPDATE approvals SET status = ?, decided_by = ? WHERE id = ? AND status = 'pending' AND expires_at_ms > ?`,
     );
     this.#consume = db.prepare(`UPDATE approvals SET status = 'used'
-      WHERE id = ? AND status = 'approved' AND tool = ? AND sub = ? AND tenant = ? AND args_hash = ? AND expires_at_ms > ?`);
+      WHERE id = ? AND status = 'approved' AND tool = ? AND sub = ? AND tenant = ? AND args_hash = ? AND expires_at_ms > ?
+        AND (any_session = 1 OR session IS ?)`);
   }
 
   async create(r: ApprovalRecord): Promise<void> {
@@ -68,6 +73,8 @@ export class SqliteApprovalStore implements ApprovalStore {
       r.expiresAtMs,
       r.decidedBy ?? null,
       r.reason ?? null,
+      r.session ?? null,
+      r.anySession ? 1 : 0,
     );
   }
 
@@ -86,7 +93,12 @@ export class SqliteApprovalStore implements ApprovalStore {
   }
 
   async consume(id: string, e: ApprovalEnvelope, nowMs: number): Promise<ApprovalConsumeOutcome> {
-    if (Number(this.#consume.run(id, e.tool, e.sub, e.tenant, e.argsHash, nowMs).changes) === 1)
+    if (
+      Number(
+        this.#consume.run(id, e.tool, e.sub, e.tenant, e.argsHash, nowMs, e.session ?? null)
+          .changes,
+      ) === 1
+    )
       return 'ok';
     // Not consumed: read the row only to say why (the answer is never 'ok' here).
     const outcome = consumeOutcome(await this.get(id), e, nowMs);

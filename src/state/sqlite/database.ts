@@ -34,5 +34,14 @@ export function openStateDatabase(file: string): DatabaseSync {
       reason TEXT
     );
   `);
+  // Session binding (added later): old databases gain the columns in place.
+  const columns = new Set(
+    (db.prepare('PRAGMA table_info(approvals)').all() as Array<{ name: string }>).map(
+      (c) => c.name,
+    ),
+  );
+  if (!columns.has('session')) db.exec('ALTER TABLE approvals ADD COLUMN session TEXT');
+  if (!columns.has('any_session'))
+    db.exec('ALTER TABLE approvals ADD COLUMN any_session INTEGER NOT NULL DEFAULT 0');
   return db;
 }

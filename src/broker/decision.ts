@@ -1,0 +1,41 @@
+import { ToolcageError } from '../errors/toolcage-error.ts';
+import type { ConditionVerdict, PolicyProblem } from '../policy/conditions.ts';
+
+/** The claim's `pol`: the policy set hash and the rules that decided (`role:<name>`, Cedar policy ids). */
+export interface DecisionRecord {
+  h: string;
+  ids: string[];
+}
+
+/** The refusal for a Cedar verdict that did not allow: fail closed on errors, else name the forbids. */
+export function conditionRefusal(toolId: string, v: ConditionVerdict): ToolcageError {
+  if (v.errors.length > 0)
+    return new ToolcageError('policy_denied', {
+      message: `A policy condition could not be evaluated for ${toolId} (${v.errors.map((e) => `${e.policyId}: ${e.message}`).join('; ')}); an evaluation error never allows. Fix the policy or the arguments.`,
+      details: { policies: v.errors.map((e) => e.policyId) },
+    });
+  return new ToolcageError('policy_denied', {
+    message:
+      v.policyIds.length > 0
+        ? `The policy ${v.policyIds.join(', ')} forbids this call to ${toolId}. \`toolcage policy explain\` shows why.`
+        : `No policy condition permits this call to ${toolId} (deny by default). \`toolcage policy explain\` shows what was evaluated.`,
+    details: { policies: v.policyIds },
+  });
+}
+
+/** What the policy decided for one call, and why; `toolcage policy explain` prints it. */
+export interface Explanation {
+  allowed: boolean;
+  tool: string;
+  /** The refusal when not allowed. */
+  error?: { code: string; message: string };
+  /** The decision record a claim would carry (`pol`). */
+  pol: DecisionRecord;
+  scope?: string[];
+  renderedScope?: string[];
+  ttlSeconds?: number;
+  approvalRequired?: boolean;
+  /** The roles whose grants allowed the tool and scopes. */
+  roles?: string[];
+  cedar?: { decision: 'allow' | 'deny'; policies: string[]; errors: PolicyProblem[] };
+}
