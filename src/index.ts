@@ -32,7 +32,7 @@ export { createRunner, loadRegistry, type Runner, type RunnerOptions } from './r
 export { createBrokerRuntime, type BrokerRuntime } from './runtime/broker.ts';
 export { openStateStores, type StateStores } from './runtime/state.ts';
 export { ToolcageExecutor, type ExecutorOptions } from './executor/executor.ts';
-export type { ExecuteCall, ExecuteOutcome, Executor, ToolSummary } from './executor/types.ts';
+export type { ExecuteCall, ExecuteOutcome, Executor, ToolSummary } from './ports/execute.ts';
 export type { CallRef, ExecutorObserver, Stage } from './executor/observer.ts';
 export {
   TracingObserver,
@@ -45,7 +45,7 @@ export type {
   CredentialProvider,
   DpopVerifier,
   GovernorGate,
-} from './executor/ports.ts';
+} from './ports/gates.ts';
 export {
   Registry,
   buildLock,
@@ -55,7 +55,7 @@ export {
   type RegistryOptions,
 } from './registry/registry.ts';
 export { parseManifest, manifestSchema, type Manifest } from './registry/manifest.ts';
-export { argsHash, canonicalJson, sha256Hex } from './registry/hash.ts';
+export { argsHash, canonicalJson, sha256Hex } from './util/hash.ts';
 export { ClaimVerifier, translateJoseError, type ClaimVerifierOptions } from './claims/verify.ts';
 export type { ClaimPayload, VerifiedClaim } from './claims/claim.ts';
 export { createKeyResolver, type TrustedKeysConfig } from './claims/key-source.ts';
@@ -104,7 +104,7 @@ export type {
   RunResult,
   RunLimits,
   SandboxTool,
-} from './sandbox/backend.ts';
+} from './ports/sandbox.ts';
 export {
   createIsolatedVmBackend,
   type IsolatedVmBackendOptions,

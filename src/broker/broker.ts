@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, type JSONWebKeySet, type JWK } from 'jose';
 import { ToolcageError } from '../errors/toolcage-error.ts';
-import { argsHash as hashArgs } from '../registry/hash.ts';
+import { argsHash as hashArgs } from '../util/hash.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { SigningKey } from '../claims/keys.ts';
 import { consumeOutcome, type ApprovalRecord, type ApprovalStore } from './approval-store.ts';

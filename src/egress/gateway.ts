@@ -16,7 +16,7 @@
  * and connects to, not a Host header) is one of that lane's own hosts.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { SandboxTool } from '../sandbox/backend.ts';
+import type { SandboxTool } from '../ports/sandbox.ts';
 import { LeakScanner } from '../validation/leak-scan.ts';
 import { AddressPolicy, type PrivateAddressAllowance } from './address-policy.ts';
 import { Allowlist, parseTarget, type EgressRule, type Target } from './allowlist.ts';

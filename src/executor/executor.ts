@@ -7,8 +7,8 @@ import type { ApprovalStore, ApprovalConsumeOutcome } from '../broker/approval-s
 import { consumeOutcome } from '../broker/approval-store.ts';
 import type { AuditEvent, AuditSink } from '../audit/audit.ts';
 import type { LoadedTool, Registry } from '../registry/registry.ts';
-import type { RunResult, SandboxBackend } from '../sandbox/backend.ts';
-import { argsHashOfCanonical, canonicalJson } from '../registry/hash.ts';
+import type { RunResult, SandboxBackend } from '../ports/sandbox.ts';
+import { argsHashOfCanonical, canonicalJson } from '../util/hash.ts';
 import {
   checkJsonShape,
   DEFAULT_INPUT_LIMITS,
@@ -23,8 +23,8 @@ import type {
   CredentialProvider,
   DpopVerifier,
   GovernorGate,
-} from './ports.ts';
-import type { ExecuteCall, ExecuteOutcome, Executor, ToolSummary } from './types.ts';
+} from '../ports/gates.ts';
+import type { ExecuteCall, ExecuteOutcome, Executor, ToolSummary } from '../ports/execute.ts';
 
 export interface ExecutorOptions {
   /** The verified registry; a function so that a reload swaps it atomically. */

@@ -1,7 +1,7 @@
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import { parseGovernorsConfig, type GovernorsConfig, type GovernorsConfigInput } from './config.ts';
 import { tenantKey } from './keys.ts';
-import type { GovernorPlan, GovernorStores, GovernorVerdict } from './types.ts';
+import type { GovernorPlan, GovernorStores, GovernorVerdict } from '../ports/governors.ts';
 import { assertNonNegativeInteger, assertTime } from './validate.ts';
 
 /** One call as the governors see it: after the claim is verified, so every field is from the signed claim or the registry. */

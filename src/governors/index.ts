@@ -20,4 +20,4 @@ export {
   createMemoryGovernorStores,
 } from './memory-stores.ts';
 export { tenantKey, retryAfterSecondsFromMs } from './keys.ts';
-export type * from './types.ts';
+export type * from '../ports/governors.ts';

@@ -12,7 +12,7 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { ToolcageError } from '../errors/toolcage-error.ts';
-import type { ToolSummary } from '../executor/types.ts';
+import type { ToolSummary } from '../ports/execute.ts';
 import type { ClaimProvider, Principal } from './claim-provider.ts';
 import type { RunnerClient } from './runner-client.ts';
 import {

@@ -1,7 +1,7 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { ErrorCode as RpcErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { toToolcageError } from '../errors/toolcage-error.ts';
-import type { ToolSummary } from '../executor/types.ts';
+import type { ToolSummary } from '../ports/execute.ts';
 
 /** Where an MCP client passes an explicit approval id on `tools/call` (`params._meta`). */
 export const APPROVAL_META_KEY = 'toolcage/approvalId';

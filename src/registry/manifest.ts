@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { formatIssues, parseStrictYaml } from '../config/strict-yaml.ts';
+import { formatIssues, parseStrictYaml } from '../util/strict-yaml.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 
 export const TOOL_ID_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import type { JSONWebKeySet } from 'jose';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { SigningKey } from '../claims/keys.ts';
-import type { SandboxTool } from '../sandbox/backend.ts';
-import type { ToolSummary } from '../executor/types.ts';
+import type { SandboxTool } from '../ports/sandbox.ts';
+import type { ToolSummary } from '../ports/execute.ts';
 import { compileSchema, type JsonValidator } from '../validation/json-schema.ts';
 import {
   LOCK_FILE_NAME,

@@ -5,12 +5,12 @@ import { loadJwksFile } from '../claims/keys.ts';
 import { PinoAuditSink, type AuditSink } from '../audit/audit.ts';
 import { Registry } from '../registry/registry.ts';
 import type { ImageIdentityResolver } from '../registry/scan.ts';
-import type { SandboxBackend, SandboxTool } from '../sandbox/backend.ts';
+import type { SandboxBackend, SandboxTool } from '../ports/sandbox.ts';
 import { Governors } from '../governors/governors.ts';
 import { ConcurrencyLimiter } from '../governors/concurrency.ts';
 import { ToolcageExecutor } from '../executor/executor.ts';
 import type { ExecutorObserver } from '../executor/observer.ts';
-import type { CredentialProvider, DpopVerifier } from '../executor/ports.ts';
+import type { CredentialProvider, DpopVerifier } from '../ports/gates.ts';
 import { openStateStores, type StateStores } from './state.ts';
 import type { JSONWebKeySet } from 'jose';
 import {

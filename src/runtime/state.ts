@@ -1,8 +1,8 @@
 import type { LoadedConfig } from '../config/load.ts';
 import type { ReplayStore } from '../claims/replay-store.ts';
 import type { ApprovalStore } from '../broker/approval-store.ts';
-import type { GovernorStores } from '../governors/types.ts';
-import type { AdmissionStep } from '../executor/ports.ts';
+import type { GovernorStores } from '../ports/governors.ts';
+import type { AdmissionStep } from '../ports/gates.ts';
 import { createMemoryGovernorStores } from '../governors/memory-stores.ts';
 import { openStateDatabase } from '../state/sqlite/database.ts';
 import { SqliteReplayStore } from '../state/sqlite/replay-store.ts';

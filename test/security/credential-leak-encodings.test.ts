@@ -12,7 +12,7 @@ import { createKeyResolver } from '../../src/claims/key-source.ts';
 import { buildCredentials } from '../../src/credentials/index.ts';
 import { ToolcageExecutor } from '../../src/executor/executor.ts';
 import { createRunner, type Runner } from '../../src/runtime/runner.ts';
-import type { RunResult, SandboxBackend } from '../../src/sandbox/backend.ts';
+import type { RunResult, SandboxBackend } from '../../src/ports/sandbox.ts';
 import { forge } from '../helpers/forge.ts';
 import { expectRefusal, requestId } from '../helpers/runner.ts';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.ts';

@@ -6,7 +6,7 @@
  * contacted.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SandboxTool } from '../../src/sandbox/backend.ts';
+import type { SandboxTool } from '../../src/ports/sandbox.ts';
 import { startLoopbackServer, type LoopbackServer } from '../egress/helpers.ts';
 import { attackTool, expectNoContainersLeft } from '../sandbox/docker/helpers.ts';
 import {

@@ -1,5 +1,5 @@
-import type { AdmissionStep } from '../../executor/ports.ts';
-import type { GovernorPlan, GovernorVerdict } from '../../governors/types.ts';
+import type { AdmissionStep } from '../../ports/gates.ts';
+import type { GovernorPlan, GovernorVerdict } from '../../ports/governors.ts';
 import { checkPrefix } from './client.ts';
 import { RedisGovernorPlanStore, type RedisGovernorStoreOptions } from './governor-stores.ts';
 import { replayEntry } from './replay-store.ts';

@@ -6,7 +6,7 @@
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { EgressGateway, type EgressEvent, type EgressRule } from '../../../src/egress/index.ts';
-import type { RunLimits, SandboxTool } from '../../../src/sandbox/backend.ts';
+import type { RunLimits, SandboxTool } from '../../../src/ports/sandbox.ts';
 import {
   createDockerBackend,
   loadRecipe,

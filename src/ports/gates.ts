@@ -1,5 +1,5 @@
-import type { GovernorPlan, GovernorVerdict } from '../governors/types.ts';
-import type { RunCredential } from '../sandbox/backend.ts';
+import type { GovernorPlan, GovernorVerdict } from './governors.ts';
+import type { RunCredential } from './sandbox.ts';
 import type { ClaimPayload } from '../claims/claim.ts';
 import type { LoadedTool } from '../registry/registry.ts';
 
