@@ -39,13 +39,9 @@ export {
   SPAN_ATTRIBUTES,
   type TracingObserverOptions,
 } from './telemetry/tracing-observer.ts';
-export type {
-  ConcurrencyGate,
-  CredentialLease,
-  CredentialProvider,
-  DpopVerifier,
-  GovernorGate,
-} from './ports/gates.ts';
+export type { ConcurrencyGate, GovernorGate } from './ports/gates.ts';
+export type { CredentialLease, CredentialProvider } from './ports/credentials.ts';
+export type { DpopVerifier } from './ports/claims.ts';
 export {
   Registry,
   buildLock,

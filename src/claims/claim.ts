@@ -17,11 +17,4 @@ export const claimPayloadSchema = z.object({
   cnf: z.object({ jkt: z.string().min(1).max(128) }).optional(),
 });
 
-export type ClaimPayload = z.infer<typeof claimPayloadSchema> & { aud: string };
-
-/** A claim whose signature, issuer, audience, times and shape have been verified, and nothing more. */
-export interface VerifiedClaim {
-  payload: ClaimPayload;
-  kid: string;
-  alg: string;
-}
+export type { ClaimPayload, VerifiedClaim } from '../ports/claims.ts';

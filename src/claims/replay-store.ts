@@ -1,15 +1,6 @@
-/**
- * Single-use claim ids. `consume` is atomic: of any number of concurrent
- * calls with the same (iss, jti), across every process sharing the store,
- * exactly one gets `true`. Keyed on the validated claim's iss and jti, never
- * on the raw token string (two encodings of one claim are one claim).
- * Entries are remembered until `expiresAtMs` (the claim's exp + tolerance).
- */
-export interface ReplayStore {
-  readonly kind: string;
-  consume(id: { iss: string; jti: string }, expiresAtMs: number): Promise<boolean>;
-  close(): Promise<void>;
-}
+import type { ReplayStore } from '../ports/stores.ts';
+
+export type { ReplayStore };
 
 /** In-memory twin, for unit tests only: it is neither durable nor shared. */
 export class MemoryReplayStore implements ReplayStore {

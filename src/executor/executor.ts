@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { ToolcageError, toToolcageError } from '../errors/toolcage-error.ts';
 import type { ClaimVerifier } from '../claims/verify.ts';
-import type { ReplayStore } from '../claims/replay-store.ts';
-import type { ClaimPayload, VerifiedClaim } from '../claims/claim.ts';
-import type { ApprovalStore, ApprovalConsumeOutcome } from '../broker/approval-store.ts';
+import type { ClaimPayload, DpopVerifier, VerifiedClaim } from '../ports/claims.ts';
+import type { ApprovalConsumeOutcome, ApprovalStore, ReplayStore } from '../ports/stores.ts';
 import { consumeOutcome } from '../broker/approval-store.ts';
-import type { AuditEvent, AuditSink } from '../audit/audit.ts';
-import type { LoadedTool, Registry } from '../registry/registry.ts';
+import type { AuditEvent, AuditSink } from '../ports/audit.ts';
+import type { LoadedTool } from '../ports/tool.ts';
+import type { Registry } from '../registry/registry.ts';
 import type { RunResult, SandboxBackend } from '../ports/sandbox.ts';
 import { argsHashOfCanonical, canonicalJson } from '../util/hash.ts';
 import {
@@ -16,14 +16,8 @@ import {
 } from '../validation/json-limits.ts';
 import { LeakScanner } from '../validation/leak-scan.ts';
 import { NULL_OBSERVER, type CallRef, type ExecutorObserver, type Stage } from './observer.ts';
-import type {
-  AdmissionStep,
-  ConcurrencyGate,
-  CredentialLease,
-  CredentialProvider,
-  DpopVerifier,
-  GovernorGate,
-} from '../ports/gates.ts';
+import type { AdmissionStep, ConcurrencyGate, GovernorGate } from '../ports/gates.ts';
+import type { CredentialLease, CredentialProvider } from '../ports/credentials.ts';
 import type { ExecuteCall, ExecuteOutcome, Executor, ToolSummary } from '../ports/execute.ts';
 
 export interface ExecutorOptions {

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ExecutorObserver, Stage } from '../executor/observer.ts';
+import type { ExecutorObserver, Stage } from '../ports/observer.ts';
 import type { ConcurrencyStats } from '../governors/concurrency.ts';
 
 /** What the metrics read at scrape time (all optional: a runner without a limiter or Docker has none). */

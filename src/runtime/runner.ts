@@ -10,7 +10,8 @@ import { Governors } from '../governors/governors.ts';
 import { ConcurrencyLimiter } from '../governors/concurrency.ts';
 import { ToolcageExecutor } from '../executor/executor.ts';
 import type { ExecutorObserver } from '../executor/observer.ts';
-import type { CredentialProvider, DpopVerifier } from '../ports/gates.ts';
+import type { CredentialProvider } from '../ports/credentials.ts';
+import type { DpopVerifier } from '../ports/claims.ts';
 import { openStateStores, type StateStores } from './state.ts';
 import type { JSONWebKeySet } from 'jose';
 import {
@@ -19,7 +20,7 @@ import {
   type EgressRule,
   type Resolver,
 } from '../egress/index.ts';
-import { buildCredentials } from '../credentials/index.ts';
+import { buildCredentials } from './credentials.ts';
 
 export interface RunnerOptions {
   /** Which sandbox backends to start (the CLI starts only the one its tool needs). Default: both. */

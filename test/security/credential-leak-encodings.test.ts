@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryAuditSink } from '../../src/audit/audit.ts';
 import { ClaimVerifier } from '../../src/claims/verify.ts';
 import { createKeyResolver } from '../../src/claims/key-source.ts';
-import { buildCredentials } from '../../src/credentials/index.ts';
+import { buildCredentials } from '../../src/runtime/credentials.ts';
 import { ToolcageExecutor } from '../../src/executor/executor.ts';
 import { createRunner, type Runner } from '../../src/runtime/runner.ts';
 import type { RunResult, SandboxBackend } from '../../src/ports/sandbox.ts';

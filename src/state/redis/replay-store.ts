@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ReplayStore } from '../../claims/replay-store.ts';
+import type { ReplayStore } from '../../ports/stores.ts';
 import { checkPrefix, closeRedisClient, stateUnavailable, type RedisClient } from './client.ts';
 
 export interface RedisStoreOptions {
