@@ -16,7 +16,10 @@ import {
 } from '../validation/json-limits.ts';
 import { LeakScanner } from '../validation/leak-scan.ts';
 import { NULL_OBSERVER, type CallRef, type ExecutorObserver, type Stage } from './observer.ts';
-import type { AdmissionStep, ConcurrencyGate, GovernorGate } from '../ports/gates.ts';
+import type { Admission } from '../ports/admission.ts';
+import type { ConcurrencyGate, GovernorGate } from '../ports/gates.ts';
+import type { GovernorPlan } from '../ports/governors.ts';
+import { SequentialAdmission } from '../governors/admission.ts';
 import type { CredentialLease, CredentialProvider } from '../ports/credentials.ts';
 import type { ExecuteCall, ExecuteOutcome, Executor, ToolSummary } from '../ports/execute.ts';
 
@@ -29,8 +32,8 @@ export interface ExecutorOptions {
   backends: Partial<Record<'js' | 'docker', SandboxBackend>>;
   audit: AuditSink;
   governors?: GovernorGate;
-  /** Replay + governors in one step on shared stores (see AdmissionStep). */
-  admission?: AdmissionStep;
+  /** Spends the jti and decides the governors' plan (default: the replay store, then `governors.decide`). */
+  admission?: Admission;
   concurrency?: ConcurrencyGate;
   credentials?: CredentialProvider;
   dpop?: DpopVerifier;
@@ -89,6 +92,7 @@ export class ToolcageExecutor implements Executor {
     now: () => number;
     runGraceMs: number;
   };
+  readonly #admission: Admission;
   #closed = false;
 
   constructor(options: ExecutorOptions) {
@@ -106,6 +110,13 @@ export class ToolcageExecutor implements Executor {
       runGraceMs: 2000,
       ...options,
     };
+    const gate = options.governors;
+    this.#admission =
+      options.admission ??
+      new SequentialAdmission({
+        replay: options.replay,
+        ...(gate ? { decide: (plan: GovernorPlan) => gate.decide(plan) } : {}),
+      });
   }
 
   listTools(): ToolSummary[] {
@@ -195,14 +206,14 @@ export class ToolcageExecutor implements Executor {
   }
 
   /**
-   * Consume the jti, bind the claim to the call, apply the governors. The
-   * observable order is always: replay first (a replayed claim is
-   * `claim_replayed` whatever else is wrong with it), then the binding, then
-   * the governors; a claim presented once is spent even when refused.
-   *
-   * With an AdmissionStep (shared stores) the binding is checked first, in
-   * memory, and the jti and the governors then go in one round trip; a
-   * binding refusal still consumes the jti before it is reported.
+   * Bind the claim to the call, then admit it: spend the jti and apply the
+   * governors in one Admission (in sequence on embedded stores, one script
+   * on Redis). The observable order is: replay first (a replayed claim is
+   * `claim_replayed` whatever else is wrong with it and charges nothing),
+   * then the binding, then the governors; a claim presented once is spent
+   * even when refused. The binding is checked first, in memory (and an
+   * approval is only peeked at), so that a refused binding is admitted with
+   * an empty plan: the jti is spent and no governor is charged.
    */
   async #admit(
     call: ExecuteCall,
@@ -210,44 +221,40 @@ export class ToolcageExecutor implements Executor {
     claim: ClaimPayload,
     trail: Trail,
   ): Promise<string> {
-    const id = { iss: claim.iss, jti: claim.jti };
-    const horizon = this.#o.verifier.replayHorizonMs(claim);
-    const consume = () =>
-      this.#timeAsync(trail, 'replay', tool, async () => {
-        if (!(await this.#o.replay.consume(id, horizon))) throw new ToolcageError('claim_replayed');
-      });
-    const governed = (argsHash: string) => ({
-      principal: claim.sub,
-      tenant: claim.tenant,
-      toolId: tool.manifest.id,
-      argsHash,
-      cost: tool.manifest.cost,
-    });
-    const gate = this.#o.governors;
-    const admission = this.#o.admission;
-    if (!admission || !gate?.plan || !gate.refusal) {
-      await consume();
+    let binding: { argsHash: string } | { refusal: unknown };
+    try {
       const argsHash = await this.#timeAsync(trail, 'decide', tool, () =>
         this.#decide(call, tool, claim, trail),
       );
-      if (gate) await this.#timeAsync(trail, 'govern', tool, () => gate.check(governed(argsHash)));
-      return argsHash;
-    }
-    let argsHash: string;
-    try {
-      argsHash = await this.#timeAsync(trail, 'decide', tool, () =>
-        this.#decide(call, tool, claim, trail),
-      );
+      binding = { argsHash };
     } catch (refusal) {
-      await consume();
-      throw refusal;
+      binding = { refusal };
     }
-    await this.#timeAsync(trail, 'govern', tool, async () => {
-      const verdict = await admission.admit(id, horizon, gate.plan!(governed(argsHash)));
-      if (verdict === 'replayed') throw new ToolcageError('claim_replayed');
-      if (verdict.refused !== undefined) throw gate.refusal!(verdict, tool.manifest.cost);
+    const gate = this.#o.governors;
+    const plan =
+      'argsHash' in binding && gate
+        ? gate.plan({
+            principal: claim.sub,
+            tenant: claim.tenant,
+            toolId: tool.manifest.id,
+            argsHash: binding.argsHash,
+            cost: tool.manifest.cost,
+          })
+        : { nowMs: this.#o.now(), buckets: [] };
+    const id = { iss: claim.iss, jti: claim.jti };
+    const horizon = this.#o.verifier.replayHorizonMs(claim);
+    const verdict = await this.#timeAsync(trail, 'replay', tool, () =>
+      this.#admission.admit(id, horizon, plan),
+    );
+    if (verdict === 'replayed') throw new ToolcageError('claim_replayed');
+    if ('refusal' in binding) {
+      trail.stage = 'decide'; // for the audit line: the binding refused, not the replay check
+      throw binding.refusal;
+    }
+    this.#time(trail, 'govern', tool, () => {
+      if (verdict.refused !== undefined && gate) throw gate.refusal(verdict, tool.manifest.cost);
     });
-    return argsHash;
+    return binding.argsHash;
   }
 
   #resolve(toolId: string): LoadedTool {

@@ -19,5 +19,6 @@ export {
   MemoryLoopStore,
   createMemoryGovernorStores,
 } from './memory-stores.ts';
+export { SequentialAdmission } from './admission.ts';
 export { tenantKey, retryAfterSecondsFromMs } from './keys.ts';
 export type * from '../ports/governors.ts';

@@ -10,24 +10,12 @@ export interface GovernedCall {
 
 /** The governors as the executor sees them (rate, spend, loop: src/governors). */
 export interface GovernorGate {
-  check(call: GovernedCall): Promise<void>;
-  /** What `check` would ask of the stores, for an AdmissionStep to decide in one go. */
-  plan?(call: GovernedCall): GovernorPlan;
+  /** What this call asks of each governor that is on, for an Admission to decide. */
+  plan(call: GovernedCall): GovernorPlan;
+  /** Decides a plan with the governors' own stores (loop guard, buckets, spend; the first refusal stops the rest). */
+  decide(plan: GovernorPlan): Promise<GovernorVerdict>;
   /** The contract error for a refused plan. */
-  refusal?(verdict: Exclude<GovernorVerdict, { refused: undefined }>, cost: number): Error;
-}
-
-/**
- * Optional, for shared state: consume a claim id and decide the governors'
- * plan in one atomic step (one round trip instead of two). A replayed claim
- * is `'replayed'` and charges nothing, exactly as the two steps in a row.
- */
-export interface AdmissionStep {
-  admit(
-    id: { iss: string; jti: string },
-    expiresAtMs: number,
-    plan: GovernorPlan,
-  ): Promise<'replayed' | GovernorVerdict>;
+  refusal(verdict: Exclude<GovernorVerdict, { refused: undefined }>, cost: number): Error;
 }
 
 /** Bounded concurrency per tenant under a global cap (src/governors/concurrency). */

@@ -2,8 +2,8 @@
 export type Stage =
   | 'resolve'
   | 'verify'
-  | 'replay'
   | 'decide'
+  | 'replay'
   | 'govern'
   | 'validate_input'
   | 'lease'

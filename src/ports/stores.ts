@@ -1,3 +1,6 @@
+import type { Admission } from './admission.ts';
+import type { GovernorStores } from './governors.ts';
+
 /**
  * Single-use claim ids. `consume` is atomic: of any number of concurrent
  * calls with the same (iss, jti), across every process sharing the store,
@@ -51,5 +54,18 @@ export interface ApprovalStore {
   ): Promise<boolean>;
   /** Marks an approved, unexpired approval for exactly this envelope as used. */
   consume(id: string, envelope: ApprovalEnvelope, nowMs: number): Promise<ApprovalConsumeOutcome>;
+  close(): Promise<void>;
+}
+
+/** Every store that protects a call, from one configuration choice. */
+export interface StateStores {
+  kind: string;
+  replay: ReplayStore;
+  approvals: ApprovalStore;
+  governors: GovernorStores;
+  /** Replay + governors: in sequence (embedded stores) or in one step (Redis). */
+  admission: Admission;
+  /** Whether the stores can decide right now (Redis: answers PING). Absent for embedded stores, usable while open. */
+  health?(): Promise<{ usable: boolean; detail: string }>;
   close(): Promise<void>;
 }

@@ -192,7 +192,7 @@ export async function createRunner(
     backends,
     audit,
     governors,
-    ...(stores.admission ? { admission: stores.admission } : {}),
+    admission: stores.admission,
     ...(concurrency ? { concurrency } : {}),
     ...(credentials ? { credentials } : {}),
     ...(options.dpop ? { dpop: options.dpop } : {}),

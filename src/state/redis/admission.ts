@@ -1,4 +1,4 @@
-import type { AdmissionStep } from '../../ports/gates.ts';
+import type { Admission } from '../../ports/admission.ts';
 import type { GovernorPlan, GovernorVerdict } from '../../ports/governors.ts';
 import { checkPrefix } from './client.ts';
 import { RedisGovernorPlanStore, type RedisGovernorStoreOptions } from './governor-stores.ts';
@@ -9,7 +9,7 @@ import { replayEntry } from './replay-store.ts';
  * trip to Redis per admitted call instead of two. The claim id key is the
  * same one `RedisReplayStore` writes, so both paths see every consumed id.
  */
-export class RedisAdmission implements AdmissionStep {
+export class RedisAdmission implements Admission {
   readonly #plans: RedisGovernorPlanStore;
   readonly #prefix: string;
 
