@@ -5,8 +5,7 @@ import type { ClaimPayload, DpopVerifier, VerifiedClaim } from '../ports/claims.
 import type { ApprovalConsumeOutcome, ApprovalStore, ReplayStore } from '../ports/stores.ts';
 import { consumeOutcome } from '../broker/approval-store.ts';
 import type { AuditEvent, AuditSink } from '../ports/audit.ts';
-import type { LoadedTool } from '../ports/tool.ts';
-import type { Registry } from '../registry/registry.ts';
+import type { LoadedTool, ToolSource } from '../ports/tool.ts';
 import type { RunResult, SandboxBackend } from '../ports/sandbox.ts';
 import { argsHashOfCanonical, canonicalJson } from '../util/hash.ts';
 import {
@@ -25,7 +24,9 @@ import type { ExecuteCall, ExecuteOutcome, Executor, ToolSummary } from '../port
 
 export interface ExecutorOptions {
   /** The verified registry; a function so that a reload swaps it atomically. */
-  registry: () => Registry;
+  registry: () => ToolSource;
+  /** Tools withheld after a reload that did not verify (their pins changed): neither listed nor run. */
+  withheld?: () => ReadonlySet<string>;
   verifier: ClaimVerifier;
   replay: ReplayStore;
   approvals: ApprovalStore;
@@ -120,9 +121,11 @@ export class ToolcageExecutor implements Executor {
   }
 
   listTools(): ToolSummary[] {
+    const withheld = this.#o.withheld?.() ?? new Set<string>();
     return this.#o
       .registry()
       .list()
+      .filter((t) => !withheld.has(t.manifest.id))
       .map((t) => t.summary);
   }
 
@@ -258,6 +261,10 @@ export class ToolcageExecutor implements Executor {
   }
 
   #resolve(toolId: string): LoadedTool {
+    if (typeof toolId === 'string' && this.#o.withheld?.().has(toolId))
+      throw new ToolcageError('registry_invalid', {
+        message: `${toolId}'s pinned hashes changed and the new registry lock did not verify; it is withheld until a lock that verifies is loaded.`,
+      });
     const tool = typeof toolId === 'string' ? this.#o.registry().get(toolId) : undefined;
     if (!tool)
       throw new ToolcageError('tool_not_allowed', {

@@ -70,6 +70,9 @@ export async function createRunnerService(
       observer: tracing ? combineObservers(metrics.observer, tracing.observer) : metrics.observer,
       dpop: dpop.forClaims(),
       onEgress: (event) => egressLog.to?.info({ egress: egressLogFields(event) }, 'egress'),
+      // Registry reloads (lock watched, SIGHUP) are reported on the service's log once it exists.
+      log: (line) =>
+        egressLog.to ? egressLog.to.info(line) : process.stderr.write(`toolcage: ${line}\n`),
       ...(options.audit ? { audit: options.audit } : {}),
       ...(options.backends ? { backends: options.backends } : {}),
     });

@@ -1,14 +1,12 @@
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
-import { join } from 'node:path';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { LoadedConfig } from '../config/load.ts';
 import type { AuditSink } from '../audit/audit.ts';
 import { PinoAuditSink } from '../audit/audit.ts';
 import { loadPolicy } from '../broker/policy.ts';
-import { LOCK_FILE_NAME } from '../registry/lock.ts';
 import type { Registry } from '../registry/registry.ts';
 import { auditSinkFor, createRunner, loadRegistry, type Runner } from '../runtime/runner.ts';
 import { createBrokerRuntime, type BrokerRuntime } from '../runtime/broker.ts';
+import { RegistryReloader } from '../runtime/reload.ts';
 import { BrokerClaimProvider, type Principal } from './claim-provider.ts';
 import { registerToolcageTools, type ToolcageTools, type ToolHandlerExtra } from './delegate.ts';
 import { HttpRunnerClient, InProcessRunnerClient, type RunnerClient } from './runner-client.ts';
@@ -38,37 +36,34 @@ export class ToolcageMcpService {
   readonly #loaded: LoadedConfig;
   readonly #local: Runner | undefined;
   readonly #broker: BrokerRuntime;
-  readonly #reloadBroker: () => Promise<void>;
-  readonly #log: (line: string) => void;
+  readonly #reloader: RegistryReloader;
   readonly #sessions = new Set<ToolcageTools>();
-  #withheld: ReadonlySet<string> = new Set();
-  #reloading: Promise<boolean> | undefined;
-  #again = false;
-  #watcher: FSWatcher | undefined;
 
   private constructor(init: {
     loaded: LoadedConfig;
     runner: RunnerClient;
     local: Runner | undefined;
     broker: BrokerRuntime;
-    reloadBroker: () => Promise<void>;
+    reloader: RegistryReloader;
     claims: BrokerClaimProvider;
-    log: (line: string) => void;
   }) {
     this.#loaded = init.loaded;
     this.runner = init.runner;
     this.#local = init.local;
     this.#broker = init.broker;
-    this.#reloadBroker = init.reloadBroker;
+    this.#reloader = init.reloader;
     this.claims = init.claims;
-    this.#log = init.log;
+    // Every session hears of a reload that changed what is served.
+    this.#reloader.onChange(async () => {
+      await Promise.all([...this.#sessions].map((s) => s.notifyToolsChanged()));
+    });
   }
 
   static async create(
     loaded: LoadedConfig,
     options: McpServiceOptions = {},
   ): Promise<ToolcageMcpService> {
-    const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    const log = options.log ?? ((line: string) => process.stderr.write(`toolcage mcp: ${line}\n`));
     const approveCommand = (id: string) =>
       `toolcage mcp approve ${id}${options.configFile ? ` --config ${options.configFile}` : ''}`;
     const runnerUrl = options.runnerUrl ?? loaded.config.mcp.runnerUrl;
@@ -78,21 +73,25 @@ export class ToolcageMcpService {
       const broker = await createBrokerRuntime(loaded, { registry: () => registry });
       const claims = new BrokerClaimProvider({ broker: broker.broker, approveCommand });
       const runner = new HttpRunnerClient({ baseUrl: runnerUrl });
-      return new ToolcageMcpService({
-        loaded,
-        runner,
-        local: undefined,
-        broker,
-        claims,
-        log,
-        reloadBroker: async () => {
-          registry = await loadRegistry(loaded);
+      const key = (r: Registry) =>
+        JSON.stringify(r.list().map((t) => [t.manifest.id, t.manifestSha256, t.artifactSha256]));
+      const reloader = new RegistryReloader({
+        dir: loaded.path(loaded.config.registry.dir),
+        swap: async () => {
+          const next = await loadRegistry(loaded);
+          const changed = key(next) !== key(registry);
+          registry = next;
+          return changed;
         },
+        current: () => registry,
+        log,
       });
+      return new ToolcageMcpService({ loaded, runner, local: undefined, broker, claims, reloader });
     }
     const audit = options.audit ?? auditFor(loaded);
     const local = await createRunner(loaded, {
       audit,
+      log,
       ...(options.backends ? { backends: options.backends } : {}),
     });
     try {
@@ -108,8 +107,7 @@ export class ToolcageMcpService {
         local,
         broker,
         claims,
-        log,
-        reloadBroker: async () => {},
+        reloader: local.reloader,
       });
     } catch (err) {
       await local.close();
@@ -139,7 +137,7 @@ export class ToolcageMcpService {
       runner: this.runner,
       claims: this.claims,
       principal,
-      withheld: () => this.#withheld,
+      withheld: () => this.#reloader.withheld(),
     });
     this.#sessions.add(tools);
     const previous = server.onclose;
@@ -150,109 +148,18 @@ export class ToolcageMcpService {
     return server;
   }
 
-  /**
-   * Re-reads and re-verifies the registry. When the tools changed, every
-   * session gets `notifications/tools/list_changed`. When the new lock does not
-   * verify, the old registry stays, but any tool whose pin differs in the new
-   * lock is withheld (neither listed nor run): a tool whose pinned hash
-   * changed is never served from its stale definition. Concurrent calls coalesce.
-   */
+  /** Reloads the registry now (the runner's reload policy, src/runtime/reload.ts); resolves to whether the tools changed. */
   reload(): Promise<boolean> {
-    if (this.#reloading) {
-      this.#again = true;
-      return this.#reloading;
-    }
-    this.#reloading = (async () => {
-      let changed = false;
-      do {
-        this.#again = false;
-        changed = (await this.#reloadOnce()) || changed;
-      } while (this.#again);
-      return changed;
-    })().finally(() => {
-      this.#reloading = undefined;
-    });
-    return this.#reloading;
+    return this.#reloader.reload();
   }
 
-  async #reloadOnce(): Promise<boolean> {
-    const before = await this.#fingerprint();
-    let runnerChanged = false;
-    try {
-      if (this.#local) runnerChanged = await this.#local.reload();
-      await this.#reloadBroker();
-      this.#withheld = new Set();
-    } catch (err) {
-      this.#withheld = this.#stalePins();
-      this.#log(
-        `toolcage mcp: registry reload failed, keeping the verified registry${this.#withheld.size ? ` and withholding ${[...this.#withheld].join(', ')}` : ''}: ${(err as Error).message}`,
-      );
-    }
-    const changed = runnerChanged || (await this.#fingerprint()) !== before;
-    if (changed) await Promise.all([...this.#sessions].map((s) => s.notifyToolsChanged()));
-    return changed;
-  }
-
-  async #fingerprint(): Promise<string> {
-    const tools = await this.runner.listTools().catch(() => []);
-    return JSON.stringify([tools.filter((t) => !this.#withheld.has(t.id)), [...this.#withheld]]);
-  }
-
-  /** Tools whose pins in the lock on disk differ from the verified registry (read only to restrict, never to load). */
-  #stalePins(): Set<string> {
-    const registry = this.#local?.registry() ?? undefined;
-    if (!registry) return new Set();
-    const all = new Set(registry.list().map((t) => t.manifest.id));
-    let lock: {
-      tools?: Array<{ id?: unknown; manifestSha256?: unknown; artifactSha256?: unknown }>;
-    };
-    try {
-      lock = JSON.parse(readFileSync(this.#lockPath(), 'utf8')) as typeof lock;
-    } catch {
-      return all;
-    }
-    if (!Array.isArray(lock?.tools)) return all;
-    const stale = new Set<string>();
-    for (const t of registry.list()) {
-      const pin = lock.tools.find((e) => e?.id === t.manifest.id);
-      if (
-        !pin ||
-        pin.manifestSha256 !== t.manifestSha256 ||
-        pin.artifactSha256 !== t.artifactSha256
-      )
-        stale.add(t.manifest.id);
-    }
-    return stale;
-  }
-
-  #lockPath(): string {
-    return join(this.#loaded.path(this.#loaded.config.registry.dir), LOCK_FILE_NAME);
-  }
-
-  /** Reloads when the lock file changes (debounced: a lock is written in more than one event). */
+  /** Reloads when the lock file changes. */
   watchLock(debounceMs = 150): void {
-    if (this.#watcher) return;
-    const dir = this.#loaded.path(this.#loaded.config.registry.dir);
-    let timer: NodeJS.Timeout | undefined;
-    this.#watcher = watch(dir, { persistent: false }, (_event, file) => {
-      if (file !== null && file !== LOCK_FILE_NAME) return;
-      clearTimeout(timer);
-      timer = setTimeout(
-        () =>
-          void this.reload().catch((err: Error) =>
-            this.#log(`toolcage mcp: reload failed: ${err.message}`),
-          ),
-        debounceMs,
-      );
-    });
-    this.#watcher.on('error', (err) =>
-      this.#log(`toolcage mcp: cannot watch ${dir}: ${err.message}`),
-    );
+    this.#reloader.watch(debounceMs);
   }
 
   async close(): Promise<void> {
-    this.#watcher?.close();
-    this.#watcher = undefined;
+    this.#reloader.close();
     await this.#broker.close();
     await this.#local?.close();
   }

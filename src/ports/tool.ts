@@ -42,3 +42,9 @@ export interface LoadedTool {
   sandbox: SandboxTool;
   summary: ToolSummary;
 }
+
+/** The verified tools as the executor sees them now (a reload swaps them atomically). */
+export interface ToolSource {
+  get(id: string): LoadedTool | undefined;
+  list(): LoadedTool[];
+}

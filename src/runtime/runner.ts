@@ -21,6 +21,7 @@ import {
   type Resolver,
 } from '../egress/index.ts';
 import { buildCredentials } from './credentials.ts';
+import { RegistryReloader } from './reload.ts';
 
 export interface RunnerOptions {
   /** Which sandbox backends to start (the CLI starts only the one its tool needs). Default: both. */
@@ -36,13 +37,17 @@ export interface RunnerOptions {
   egressResolver?: Resolver;
   /** Share already-open stores (the broker and runner in one process). */
   stores?: StateStores;
+  /** Where registry reloads are reported. Default: stderr. */
+  log?: (line: string) => void;
 }
 
 export interface Runner {
   executor: ToolcageExecutor;
   registry: () => Registry;
-  /** Re-reads and re-verifies the registry; keeps the old one when the new one fails. Returns whether tools changed. */
+  /** Re-reads and re-verifies the registry; keeps the old one when the new one fails (rejects). Returns whether tools changed. */
   reload(): Promise<boolean>;
+  /** The reload policy (watch the lock, SIGHUP, withhold tools whose pins changed): the same for `serve` and `mcp`. */
+  reloader: RegistryReloader;
   stores: StateStores;
   backends: Partial<Record<'js' | 'docker', SandboxBackend>>;
   concurrency: ConcurrencyLimiter | undefined;
@@ -184,8 +189,23 @@ export async function createRunner(
       })
     : undefined;
   const audit = options.audit ?? auditSinkFor(loaded);
+  const swap = async () => {
+    const next = await loadRegistry(loaded, imageIdentity);
+    const key = (r: Registry) =>
+      JSON.stringify(r.list().map((t) => [t.manifest.id, t.manifestSha256, t.artifactSha256]));
+    const changed = key(next) !== key(registry!);
+    registry = next;
+    return changed;
+  };
+  const reloader = new RegistryReloader({
+    dir: loaded.path(c.registry.dir),
+    swap,
+    current: () => registry,
+    log: options.log ?? ((line) => process.stderr.write(`toolcage: ${line}\n`)),
+  });
   const executor = new ToolcageExecutor({
     registry: () => registry!,
+    withheld: () => reloader.withheld(),
     verifier,
     replay: stores.replay,
     approvals: stores.approvals,
@@ -203,20 +223,15 @@ export async function createRunner(
   return {
     executor,
     registry: () => registry!,
-    async reload() {
-      const next = await loadRegistry(loaded, imageIdentity);
-      const key = (r: Registry) =>
-        JSON.stringify(r.list().map((t) => [t.manifest.id, t.manifestSha256, t.artifactSha256]));
-      const changed = key(next) !== key(registry!);
-      registry = next;
-      return changed;
-    },
+    reload: swap,
+    reloader,
     stores,
     backends,
     concurrency,
     egress,
     runnerJwks: () => built?.runnerKey?.jwks ?? { keys: [] },
     async close() {
+      reloader.close();
       await executor.close();
       if (!options.stores) await stores.close();
     },
