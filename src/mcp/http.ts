@@ -12,7 +12,7 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { Principal } from './claim-provider.ts';
 import type { IdentityVerifier } from '../identity/verifier.ts';
-import type { ToolcageMcpService } from './service.ts';
+import type { ToolcageMcpService } from '../runtime/mcp-service.ts';
 
 export interface McpHttpOptions {
   service: ToolcageMcpService;

@@ -1,5 +1,5 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import type { ToolcageMcpService } from './service.ts';
+import type { ToolcageMcpService } from '../runtime/mcp-service.ts';
 
 /**
  * `toolcage mcp` over stdio: one session, the config's local principal

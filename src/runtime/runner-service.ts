@@ -5,11 +5,11 @@ import type { LoadedConfig } from '../config/load.ts';
 import type { AuditSink } from '../audit/audit.ts';
 import { DpopProofVerifier } from '../claims/dpop.ts';
 import { RunnerMetrics, combineObservers } from '../metrics/runner-metrics.ts';
-import { createRunner, type Runner } from '../runtime/runner.ts';
-import { openStateStores } from '../runtime/state.ts';
+import { createRunner, type Runner } from './runner.ts';
+import { openStateStores } from './state.ts';
 import { startTracing } from '../telemetry/tracing.ts';
 import type { DockerBackend } from '../sandbox/docker/docker-backend.ts';
-import { buildRunnerApp } from './runner-app.ts';
+import { buildRunnerApp } from '../http/runner-app.ts';
 
 export interface RunnerService {
   app: FastifyInstance;

@@ -4,12 +4,20 @@ import type { AuditSink } from '../audit/audit.ts';
 import { PinoAuditSink } from '../audit/audit.ts';
 import { loadPolicy } from '../broker/policy.ts';
 import type { Registry } from '../registry/registry.ts';
-import { auditSinkFor, createRunner, loadRegistry, type Runner } from '../runtime/runner.ts';
-import { createBrokerRuntime, type BrokerRuntime } from '../runtime/broker.ts';
-import { RegistryReloader } from '../runtime/reload.ts';
-import { BrokerClaimProvider, type Principal } from './claim-provider.ts';
-import { registerToolcageTools, type ToolcageTools, type ToolHandlerExtra } from './delegate.ts';
-import { HttpRunnerClient, InProcessRunnerClient, type RunnerClient } from './runner-client.ts';
+import { auditSinkFor, createRunner, loadRegistry, type Runner } from './runner.ts';
+import { createBrokerRuntime, type BrokerRuntime } from './broker.ts';
+import { RegistryReloader } from './reload.ts';
+import { BrokerClaimProvider, type Principal } from '../mcp/claim-provider.ts';
+import {
+  registerToolcageTools,
+  type ToolcageTools,
+  type ToolHandlerExtra,
+} from '../mcp/delegate.ts';
+import {
+  HttpRunnerClient,
+  InProcessRunnerClient,
+  type RunnerClient,
+} from '../mcp/runner-client.ts';
 
 export const MCP_SERVER_INFO = { name: 'toolcage', version: '0.1.0' } as const;
 
