@@ -7,6 +7,7 @@ import type { Registry } from '../registry/registry.ts';
 import { auditSinkFor, createRunner, loadRegistry, type Runner } from './runner.ts';
 import { createBrokerRuntime, type BrokerRuntime } from './broker.ts';
 import { RegistryReloader } from './reload.ts';
+import type { McpSessions } from '../mcp/sessions.ts';
 import { BrokerClaimProvider, type Principal } from '../mcp/claim-provider.ts';
 import {
   registerToolcageTools,
@@ -38,7 +39,7 @@ export interface McpServiceOptions {
  * claim provider, and every connected MCP session's server, so that a
  * registry reload reaches them all with `notifications/tools/list_changed`.
  */
-export class ToolcageMcpService {
+export class ToolcageMcpService implements McpSessions {
   readonly runner: RunnerClient;
   readonly claims: BrokerClaimProvider;
   readonly #loaded: LoadedConfig;

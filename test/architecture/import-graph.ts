@@ -52,8 +52,15 @@ export function sourceImports(root: string, src = 'src'): { files: string[]; imp
   };
 }
 
-/** `src/executor/executor.ts` → `executor`; a file directly in src/ → `(root)`. */
+/**
+ * The package's entry points besides src/index.ts (package.json `exports`): they
+ * re-export what the composition root builds, so they rank with src/index.ts.
+ */
+export const ENTRY_POINTS = new Set(['src/http/index.ts', 'src/mcp/index.ts']);
+
+/** `src/executor/executor.ts` → `executor`; a file directly in src/, or an entry point → `(root)`. */
 export function folderOf(file: string): string {
+  if (ENTRY_POINTS.has(file)) return '(root)';
   const parts = file.split('/');
   return parts.length > 2 ? parts[1]! : '(root)';
 }

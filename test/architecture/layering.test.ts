@@ -1,14 +1,16 @@
 // Layering (STYLE.md "The shape of the project"): the folders of src/ form a ranked DAG. A folder
 // imports only folders of a lower rank: capabilities import ports, errors and small utilities and
-// the capabilities below them, never a sibling or anything above; the composition root (runtime)
-// wires them; adapters (http, mcp, then cli) sit on top. No import cycle, of folders or of files.
-// Host code never imports guest code under sandboxes/. docs/architecture.md explains the ranks.
+// the capabilities below them, never a sibling or anything above; the adapters (http, mcp) translate
+// protocols; the composition root (runtime) builds and wires everything; the CLI and the package
+// entry points sit on top. No import cycle, of folders or of files.
+// Host code never imports guest code under sandboxes/. The README's Architecture section lists the ranks.
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   cycles,
   fileGraph,
   folderGraph,
+  folderOf,
   layerViolations,
   sourceImports,
   type Import,
@@ -36,11 +38,11 @@ export const RANKS: Record<string, number> = {
   config: 5,
   executor: 5,
   state: 5,
-  runtime: 6, // composition root: the only place that builds and wires capabilities
-  http: 7,
-  mcp: 7,
+  http: 6, // adapters: translate a protocol into execute() and back
+  mcp: 6,
+  runtime: 7, // composition root: the only place that builds and wires capabilities and services
   cli: 8,
-  '(root)': 9, // src/index.ts, the library entry point
+  '(root)': 9, // src/index.ts, src/http/index.ts, src/mcp/index.ts: the package entry points
 };
 
 const { files, imports } = sourceImports(ROOT);
