@@ -59,9 +59,7 @@ it('finds the source tree and its imports (the test would be vacuous otherwise)'
 });
 
 it('every folder of src/ has a rank, and every rank names a folder that exists', () => {
-  const folders = new Set(
-    files.map((f) => (f.split('/').length > 2 ? f.split('/')[1]! : '(root)')),
-  );
+  const folders = new Set(files.map(folderOf));
   expect([...folders].sort()).toEqual(Object.keys(RANKS).sort());
 });
 
