@@ -2,19 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { ToolcageError, toToolcageError } from '../errors/toolcage-error.ts';
 import type { ClaimVerifier } from '../claims/verify.ts';
 import type { ClaimPayload, DpopVerifier, VerifiedClaim } from '../ports/claims.ts';
-import type { ApprovalConsumeOutcome, ApprovalStore, ReplayStore } from '../ports/stores.ts';
-import { consumeOutcome } from '../broker/approval-store.ts';
+import type { ApprovalStore, ReplayStore } from '../ports/stores.ts';
 import type { AuditEvent, AuditSink } from '../ports/audit.ts';
 import type { LoadedTool, ToolSource } from '../ports/tool.ts';
 import type { RunResult, SandboxBackend } from '../ports/sandbox.ts';
-import { argsHashOfCanonical, canonicalJson } from '../util/hash.ts';
-import {
-  checkJsonShape,
-  DEFAULT_INPUT_LIMITS,
-  type JsonShapeLimits,
-} from '../validation/json-limits.ts';
-import { LeakScanner } from '../validation/leak-scan.ts';
-import { NULL_OBSERVER, type CallRef, type ExecutorObserver, type Stage } from './observer.ts';
+import { DEFAULT_INPUT_LIMITS, type JsonShapeLimits } from '../validation/json-limits.ts';
+import { NULL_OBSERVER, type ExecutorObserver, type Stage } from './observer.ts';
+import { approvalEnvelope, approvalRefusal, bindClaim } from './binding.ts';
+import { validateInput, validateOutput } from './checks.ts';
+import { runInSandbox } from './sandbox-run.ts';
+import { auditEvent, type Trail } from './trail.ts';
 import type { Admission } from '../ports/admission.ts';
 import type { ConcurrencyGate, GovernorGate } from '../ports/gates.ts';
 import type { GovernorPlan } from '../ports/governors.ts';
@@ -47,40 +44,14 @@ export interface ExecutorOptions {
   now?: () => number;
 }
 
-const RUN_FAILURE_MESSAGES: Record<string, (tool: LoadedTool) => string> = {
-  timeout: (t) =>
-    `The tool ${t.manifest.id} ran past its ${t.manifest.limits.timeoutMs} ms time limit and was stopped.`,
-  memory_limit: (t) =>
-    `The tool ${t.manifest.id} went past its ${t.manifest.limits.memoryMb} MB memory limit and was stopped.`,
-  output_too_large: (t) =>
-    `The tool ${t.manifest.id} produced more than ${t.manifest.limits.maxOutputBytes} bytes of output; it was withheld.`,
-};
-
-/** Per-call facts gathered along the pipeline, for the audit line. */
-interface Trail {
-  started: number;
-  invocationId: string;
-  /** Names this call to the observer's hooks. */
-  ref: CallRef;
-  tool?: LoadedTool;
-  claim?: ClaimPayload;
-  argsHash?: string;
-  lanes?: string[];
-  backend?: string;
-  diagnostic?: string;
-  /** The last pipeline stage entered. */
-  stage?: Stage;
-  /** RFC 8785 text of the arguments, computed once for the hash and the size cap. */
-  canonicalArgs?: string;
-}
-
 /**
  * The pipeline, in one place:
  *
- *   resolve manifest → verify claim → proof of possession → consume jti
- *   → decide (tool, scope, args_hash, approval) → governors (loop, rate, spend)
- *   → validate input → lease credentials → queue → run in sandbox
- *   → validate output (size, JSON, leaks, schema) → audit
+ *   resolve manifest → verify claim → proof of possession
+ *   → decide (tool, scope, args_hash, approval peek: binding.ts)
+ *   → admit (consume jti + governors: one Admission) → validate input (checks.ts)
+ *   → lease credentials → queue → run in sandbox (sandbox-run.ts)
+ *   → validate output (size, leaks, JSON, schema: checks.ts) → audit (trail.ts)
  *
  * Every adapter (library, CLI, HTTP, MCP) calls `execute` and maps its
  * ToolcageError; none adds behaviour of its own. Every decision, allowed or
@@ -183,7 +154,7 @@ export class ToolcageExecutor implements Executor {
     trail.argsHash = argsHash;
 
     this.#time(trail, 'validate_input', tool, () =>
-      this.#validateInput(tool, call.args, trail.canonicalArgs!),
+      validateInput(tool, call.args, trail.canonicalArgs!, this.#o.inputLimits),
     );
 
     const deadlineMs = this.#o.now() + tool.manifest.limits.timeoutMs;
@@ -195,13 +166,15 @@ export class ToolcageExecutor implements Executor {
       const queuedAt = this.#o.now();
       const run = async (): Promise<RunResult> => {
         this.#o.observer.stage('queue', tool.manifest.id, this.#o.now() - queuedAt, trail.ref);
-        return this.#timeAsync(trail, 'run', tool, () => this.#run(call, tool, lease, trail));
+        return this.#timeAsync(trail, 'run', tool, () =>
+          runInSandbox(this.#o, call, tool, lease, trail),
+        );
       };
       const result = this.#o.concurrency
         ? await this.#o.concurrency.run(claim.tenant, run, call.signal)
         : await run();
       return this.#time(trail, 'validate_output', tool, () =>
-        this.#validateOutput(tool, result, lease, trail),
+        validateOutput(tool, result, lease, trail),
       );
     } finally {
       await lease?.release().catch(() => undefined);
@@ -227,7 +200,7 @@ export class ToolcageExecutor implements Executor {
     let binding: { argsHash: string } | { refusal: unknown };
     try {
       const argsHash = await this.#timeAsync(trail, 'decide', tool, () =>
-        this.#decide(call, tool, claim, trail),
+        bindClaim(call, tool, claim, trail, { store: this.#o.approvals, now: this.#o.now }),
       );
       binding = { argsHash };
     } catch (refusal) {
@@ -291,74 +264,13 @@ export class ToolcageExecutor implements Executor {
     });
   }
 
-  /** Binds the verified claim to this call. Returns the args hash. */
-  async #decide(
-    call: ExecuteCall,
-    tool: LoadedTool,
-    claim: ClaimPayload,
-    trail: Trail,
-  ): Promise<string> {
-    const m = tool.manifest;
-    if (claim.tool !== m.id)
-      throw new ToolcageError('tool_mismatch', {
-        message: `The claim was minted for "${claim.tool.slice(0, 200)}", not "${m.id}". Mint a claim for the tool you are calling.`,
-      });
-    const granted = new Set(claim.scope);
-    const missing = [...m.scopes, ...m.credentials.flatMap((c) => c.scopes)].filter(
-      (s) => !granted.has(s),
-    );
-    if (missing.length > 0) {
-      throw new ToolcageError('scope_insufficient', {
-        message: `The claim scope lacks ${[...new Set(missing)].join(', ')}, which ${m.id} requires.`,
-        details: { missing: [...new Set(missing)] },
-      });
-    }
-    let hash: string;
-    try {
-      trail.canonicalArgs = canonicalJson(call.args ?? null);
-      hash = argsHashOfCanonical(trail.canonicalArgs);
-    } catch {
-      throw new ToolcageError('input_invalid', {
-        message: 'The arguments are not a JSON value that can be canonicalised (RFC 8785).',
-      });
-    }
-    if (hash !== claim.args_hash) throw new ToolcageError('args_mismatch');
-    if (m.risk === 'high' || claim.approval_id !== undefined) {
-      if (!claim.approval_id) throw new ToolcageError('approval_required');
-      // Peek now so a missing approval is refused before governors charge the call;
-      // the atomic consume happens right before the run.
-      const outcome = consumeOutcome(
-        await this.#o.approvals.get(claim.approval_id),
-        this.#envelope(m.id, claim, hash),
-        this.#o.now(),
-      );
-      if (outcome !== 'ok') throw approvalRefusal(outcome);
-    }
-    return hash;
-  }
-
-  #envelope(tool: string, claim: ClaimPayload, argsHash: string) {
-    return { tool, sub: claim.sub, tenant: claim.tenant, argsHash };
-  }
-
   async #consumeApproval(tool: LoadedTool, claim: ClaimPayload, argsHash: string): Promise<void> {
     const outcome = await this.#o.approvals.consume(
       claim.approval_id!,
-      this.#envelope(tool.manifest.id, claim, argsHash),
+      approvalEnvelope(tool.manifest.id, claim, argsHash),
       this.#o.now(),
     );
     if (outcome !== 'ok') throw approvalRefusal(outcome);
-  }
-
-  #validateInput(tool: LoadedTool, args: unknown, text: string): void {
-    const shape = checkJsonShape(args, this.#o.inputLimits, Buffer.byteLength(text));
-    if (shape) throw new ToolcageError('input_invalid', { message: `The arguments ${shape}.` });
-    const v = tool.validateInput(args);
-    if (!v.ok)
-      throw new ToolcageError('input_invalid', {
-        message: `The arguments do not match ${tool.manifest.id}'s input schema: ${v.errors.join('; ')}.`,
-        details: { errors: v.errors },
-      });
   }
 
   async #lease(
@@ -376,102 +288,6 @@ export class ToolcageExecutor implements Executor {
     const lease = await this.#o.credentials.lease(claim, tool, deadlineMs, trail.invocationId);
     trail.lanes = lease.lanes;
     return lease;
-  }
-
-  async #run(
-    call: ExecuteCall,
-    tool: LoadedTool,
-    lease: CredentialLease | undefined,
-    trail: Trail,
-  ): Promise<RunResult> {
-    const backend = this.#o.backends[tool.manifest.runtime];
-    trail.backend = backend?.kind ?? tool.manifest.runtime;
-    if (!backend)
-      throw new ToolcageError('sandbox_unavailable', {
-        message: `No ${tool.manifest.runtime} sandbox backend is configured on this runner.`,
-      });
-    // The backend enforces timeoutMs itself; this outer deadline only guards
-    // against a backend that fails to (a hung engine), so a call always ends.
-    // (A plain timer and one controller: AbortSignal.timeout/any cost more per call.)
-    const controller = new AbortController();
-    let deadlinePassed = false;
-    const timer = setTimeout(() => {
-      deadlinePassed = true;
-      controller.abort(new ToolcageError('timeout'));
-    }, tool.manifest.limits.timeoutMs + this.#o.runGraceMs);
-    const onCallAbort = () => controller.abort(call.signal?.reason);
-    if (call.signal?.aborted) onCallAbort();
-    else call.signal?.addEventListener('abort', onCallAbort, { once: true });
-    let result: RunResult;
-    try {
-      result = await backend.run(
-        {
-          invocationId: trail.invocationId,
-          tool: tool.sandbox,
-          input: call.args,
-          credentials: lease?.credentials ?? [],
-        },
-        controller.signal,
-      );
-    } finally {
-      clearTimeout(timer);
-      call.signal?.removeEventListener('abort', onCallAbort);
-    }
-    if (result.stderr) {
-      // stderr goes to the audit line only, and only when it carries no credential of this run.
-      const leaked =
-        lease && lease.secrets.length > 0 && new LeakScanner(lease.secrets).found(result.stderr);
-      trail.diagnostic = leaked
-        ? 'stderr withheld: it carried a credential of this run'
-        : result.stderr.slice(0, 2048);
-    }
-    if (!result.ok) {
-      if (deadlinePassed && !call.signal?.aborted)
-        throw new ToolcageError('timeout', { message: RUN_FAILURE_MESSAGES.timeout!(tool) });
-      const message =
-        RUN_FAILURE_MESSAGES[result.code]?.(tool) ?? `${tool.manifest.id}: ${result.message}`;
-      throw new ToolcageError(result.code, { message });
-    }
-    return result;
-  }
-
-  #validateOutput(
-    tool: LoadedTool,
-    result: RunResult,
-    lease: CredentialLease | undefined,
-    trail: Trail,
-  ): unknown {
-    if (!result.ok) throw new ToolcageError('internal');
-    const limits = tool.manifest.limits;
-    if (Buffer.byteLength(result.outputJson) > limits.maxOutputBytes)
-      throw new ToolcageError('output_too_large', {
-        message: RUN_FAILURE_MESSAGES.output_too_large!(tool),
-      });
-    if (lease && lease.secrets.length > 0) {
-      const scanner = new LeakScanner(lease.secrets);
-      if (
-        scanner.found(result.outputJson) ||
-        (result.stderr !== undefined && scanner.found(result.stderr))
-      ) {
-        trail.diagnostic = 'credential value found in tool output or stderr; output withheld';
-        throw new ToolcageError('credential_leak');
-      }
-    }
-    let output: unknown;
-    try {
-      output = JSON.parse(result.outputJson);
-    } catch {
-      throw new ToolcageError('sandbox_failed', {
-        message: `${tool.manifest.id} returned output that is not JSON.`,
-      });
-    }
-    const v = tool.validateOutput(output);
-    if (!v.ok)
-      throw new ToolcageError('output_invalid', {
-        message: `${tool.manifest.id} returned output that does not match its output schema (${v.errors.slice(0, 5).join('; ')}); it was withheld.`,
-        details: { errors: v.errors },
-      });
-    return output;
   }
 
   #time<T>(trail: Trail, stage: Stage, toolOrId: LoadedTool | string, fn: () => T): T {
@@ -511,38 +327,7 @@ export class ToolcageExecutor implements Executor {
     errorCode?: string,
   ): void {
     const durationMs = this.#o.now() - trail.started;
-    const t = trail.tool;
-    const c = trail.claim;
-    const event: AuditEvent = {
-      requestId: call.requestId,
-      invocationId: trail.invocationId,
-      toolId: t?.manifest.id ?? String(call.toolId).slice(0, 200),
-      durationMs,
-      outcome,
-      ...(trail.stage ? { stage: trail.stage } : {}),
-      ...(t
-        ? {
-            toolVersion: t.manifest.version,
-            manifestSha256: t.manifestSha256,
-            limits: { ...t.manifest.limits },
-          }
-        : {}),
-      ...(c
-        ? {
-            jti: c.jti,
-            subject: c.sub,
-            tenant: c.tenant,
-            scope: c.scope,
-            ...(c.approval_id ? { approvalId: c.approval_id } : {}),
-          }
-        : {}),
-      ...(trail.argsHash ? { argsHash: trail.argsHash } : c ? { argsHash: c.args_hash } : {}),
-      credentialLanes: trail.lanes ?? [],
-      // The backend the call ran on, or would have: refusals before the run still say which sandbox the tool uses.
-      ...((trail.backend ?? t) ? { backend: trail.backend ?? t!.manifest.runtime } : {}),
-      ...(errorCode ? { errorCode } : {}),
-      ...(trail.diagnostic ? { diagnostic: trail.diagnostic } : {}),
-    };
+    const event = auditEvent(call, trail, outcome, durationMs, errorCode);
     this.#o.audit.write(event);
     this.#o.observer.outcome(event.toolId, outcome, errorCode, durationMs, trail.ref);
   }
@@ -553,18 +338,4 @@ export class ToolcageExecutor implements Executor {
     await Promise.allSettled(Object.values(this.#o.backends).map((b) => b?.dispose()));
     await this.#o.audit.flush();
   }
-}
-
-function approvalRefusal(outcome: ApprovalConsumeOutcome): ToolcageError {
-  const why: Record<Exclude<ApprovalConsumeOutcome, 'ok'>, string> = {
-    missing: 'The approval id in the claim is unknown.',
-    mismatch: 'The approval was given for a different tool, subject, tenant or arguments.',
-    expired: 'The approval has expired.',
-    used: 'The approval was already used; approvals are single-use.',
-    pending: 'The approval request is still pending; a human must approve it first.',
-    denied: 'The approval request was denied.',
-  };
-  return new ToolcageError('approval_required', {
-    message: `${why[outcome as Exclude<ApprovalConsumeOutcome, 'ok'>]} Ask a human to approve exactly this call (\`toolcage broker approve --tool ID --args FILE --sub S\`), then mint a claim carrying the new approval id.`,
-  });
 }
