@@ -241,7 +241,8 @@ export class ToolcageExecutor implements Executor {
     const tool = typeof toolId === 'string' ? this.#o.registry().get(toolId) : undefined;
     if (!tool)
       throw new ToolcageError('tool_not_allowed', {
-        message: `Tool "${String(toolId).slice(0, 200)}" is not in the registry allowlist. List the allowed tools with GET /v1/tools.`,
+        message: `Tool "${String(toolId).slice(0, 200)}" is not in the registry allowlist.`,
+        hint: 'list_tools',
       });
     return tool;
   }

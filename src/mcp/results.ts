@@ -1,6 +1,6 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { ErrorCode as RpcErrorCode } from '@modelcontextprotocol/sdk/types.js';
-import { toToolcageError } from '../errors/toolcage-error.ts';
+import { toToolcageError, type TransportHints } from '../errors/toolcage-error.ts';
 import type { ToolSummary } from '../ports/execute.ts';
 
 /** Where an MCP client passes an explicit approval id on `tools/call` (`params._meta`). */
@@ -69,14 +69,18 @@ export function successResult(output: unknown, invocationId: string): CallToolRe
  * text. `tool_not_allowed` is the exception: an unknown tool is a protocol
  * error (JSON-RPC -32602), as the spec asks.
  */
+/** This transport's words for the next steps core errors point at. */
+const MCP_HINTS: TransportHints = { list_tools: 'List the allowed tools with tools/list.' };
+
 export function errorResult(err: unknown, requestId: string, toolName?: string): CallToolResult {
   const e = toToolcageError(err);
   if (e.code === 'tool_not_allowed') throw unknownTool(toolName);
-  const error: Record<string, unknown> = { code: e.code, message: e.message, requestId };
+  const message = e.messageFor(MCP_HINTS);
+  const error: Record<string, unknown> = { code: e.code, message, requestId };
   if (e.retryAfterSeconds !== undefined) error.retryAfterSeconds = e.retryAfterSeconds;
   if (e.details) error.details = e.details;
-  let text = `${e.code}: ${e.message}`;
-  if (e.retryAfterSeconds !== undefined && !/retry after/i.test(e.message))
+  let text = `${e.code}: ${message}`;
+  if (e.retryAfterSeconds !== undefined && !/retry after/i.test(message))
     text += ` Retry after ${e.retryAfterSeconds} s.`;
   return { content: [{ type: 'text', text }], structuredContent: { error }, isError: true };
 }

@@ -106,6 +106,21 @@ describe('the catalogue itself', () => {
     });
   });
 
+  it('a transport hint is rendered only in the words of the adapter that has some (core messages carry none)', () => {
+    const e = new ToolcageError('tool_not_allowed', {
+      message: 'Tool "x.y" is not in the registry allowlist.',
+      hint: 'list_tools',
+    });
+    expect(e.message).toBe('Tool "x.y" is not in the registry allowlist.');
+    expect(e.toBody('req_1').error.message).toBe(e.message);
+    expect(e.toBody('req_1', { list_tools: 'List them with GET /v1/tools.' }).error.message).toBe(
+      'Tool "x.y" is not in the registry allowlist. List them with GET /v1/tools.',
+    );
+    expect(new ToolcageError('internal').messageFor({ list_tools: 'x' })).toBe(
+      ERROR_CATALOGUE.internal.message,
+    );
+  });
+
   it('isErrorCode is not fooled by inherited names', () => {
     for (const name of ['toString', '__proto__', 'constructor', 'hasOwnProperty'])
       expect(isErrorCode(name)).toBe(false);
