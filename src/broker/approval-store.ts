@@ -9,7 +9,6 @@ export type {
   ApprovalConsumeOutcome,
   ApprovalEnvelope,
   ApprovalRecord,
-  ApprovalStatus,
   ApprovalStore,
 } from '../ports/stores.ts';
 
