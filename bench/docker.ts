@@ -13,7 +13,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { RunLimits, SandboxTool } from '../src/sandbox/backend.ts';
+import type { RunLimits, SandboxTool } from '../src/ports/sandbox.ts';
 import { dockerodeApi } from '../src/sandbox/docker/api.ts';
 import { containerSpec } from '../src/sandbox/docker/container-spec.ts';
 import { buildImage, createDockerBackend } from '../src/sandbox/docker/index.ts';

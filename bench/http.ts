@@ -18,7 +18,7 @@ import { loadConfig } from '../src/config/load.ts';
 import { NullAuditSink } from '../src/audit/audit.ts';
 import { createRunner } from '../src/runtime/runner.ts';
 import { createBrokerRuntime } from '../src/runtime/broker.ts';
-import { createRunnerService } from '../src/http/runner-service.ts';
+import { createRunnerService } from '../src/runtime/runner-service.ts';
 
 const TOOL = 'text.word_count';
 const SELF = fileURLToPath(import.meta.url);

@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { loadConfig } from '../src/config/load.ts';
-import { ToolcageMcpService } from '../src/mcp/service.ts';
+import { ToolcageMcpService } from '../src/runtime/mcp-service.ts';
 import { startMcpHttp } from '../src/mcp/http.ts';
 import { IdentityVerifier } from '../src/identity/verifier.ts';
 import { createIdp, createWorkspace } from '../test/mcp/helpers.ts';

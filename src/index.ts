@@ -32,20 +32,16 @@ export { createRunner, loadRegistry, type Runner, type RunnerOptions } from './r
 export { createBrokerRuntime, type BrokerRuntime } from './runtime/broker.ts';
 export { openStateStores, type StateStores } from './runtime/state.ts';
 export { ToolcageExecutor, type ExecutorOptions } from './executor/executor.ts';
-export type { ExecuteCall, ExecuteOutcome, Executor, ToolSummary } from './executor/types.ts';
+export type { ExecuteCall, ExecuteOutcome, Executor, ToolSummary } from './ports/execute.ts';
 export type { CallRef, ExecutorObserver, Stage } from './executor/observer.ts';
 export {
   TracingObserver,
   SPAN_ATTRIBUTES,
   type TracingObserverOptions,
 } from './telemetry/tracing-observer.ts';
-export type {
-  ConcurrencyGate,
-  CredentialLease,
-  CredentialProvider,
-  DpopVerifier,
-  GovernorGate,
-} from './executor/ports.ts';
+export type { ConcurrencyGate, GovernorGate } from './ports/gates.ts';
+export type { CredentialLease, CredentialProvider } from './ports/credentials.ts';
+export type { DpopVerifier } from './ports/claims.ts';
 export {
   Registry,
   buildLock,
@@ -55,7 +51,7 @@ export {
   type RegistryOptions,
 } from './registry/registry.ts';
 export { parseManifest, manifestSchema, type Manifest } from './registry/manifest.ts';
-export { argsHash, canonicalJson, sha256Hex } from './registry/hash.ts';
+export { argsHash, canonicalJson, sha256Hex } from './util/hash.ts';
 export { ClaimVerifier, translateJoseError, type ClaimVerifierOptions } from './claims/verify.ts';
 export type { ClaimPayload, VerifiedClaim } from './claims/claim.ts';
 export { createKeyResolver, type TrustedKeysConfig } from './claims/key-source.ts';
@@ -104,7 +100,7 @@ export type {
   RunResult,
   RunLimits,
   SandboxTool,
-} from './sandbox/backend.ts';
+} from './ports/sandbox.ts';
 export {
   createIsolatedVmBackend,
   type IsolatedVmBackendOptions,

@@ -1,49 +1,16 @@
-/**
- * Human approvals for high-risk calls. An approval is bound to one envelope
- * (tool, subject, tenant, args hash), expires, and is consumed once by the
- * runner, atomically, across every process sharing the store.
- */
-export interface ApprovalEnvelope {
-  tool: string;
-  sub: string;
-  tenant: string;
-  argsHash: string;
-  /** The session the call is made in (the claim's `sid`), if any. */
-  session?: string | undefined;
-}
+import type {
+  ApprovalConsumeOutcome,
+  ApprovalEnvelope,
+  ApprovalRecord,
+  ApprovalStore,
+} from '../ports/stores.ts';
 
-export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'used';
-
-export interface ApprovalRecord extends ApprovalEnvelope {
-  id: string;
-  status: ApprovalStatus;
-  createdAtMs: number;
-  expiresAtMs: number;
-  /** Who approved or denied (a person's id), when decided. */
-  decidedBy?: string;
-  reason?: string;
-  /** The approver let this approval be used in any session, not only in `session`. */
-  anySession?: boolean;
-}
-
-/** Why a consume failed; each maps to an actionable `approval_required` message. */
-export type ApprovalConsumeOutcome =
-  'ok' | 'missing' | 'mismatch' | 'expired' | 'used' | 'pending' | 'denied';
-
-export interface ApprovalStore {
-  create(record: ApprovalRecord): Promise<void>;
-  get(id: string): Promise<ApprovalRecord | undefined>;
-  /** Approve or deny a pending request; false when it is not pending. */
-  decide(
-    id: string,
-    decision: 'approved' | 'denied',
-    decidedBy: string,
-    nowMs: number,
-  ): Promise<boolean>;
-  /** Marks an approved, unexpired approval for exactly this envelope as used. */
-  consume(id: string, envelope: ApprovalEnvelope, nowMs: number): Promise<ApprovalConsumeOutcome>;
-  close(): Promise<void>;
-}
+export type {
+  ApprovalConsumeOutcome,
+  ApprovalEnvelope,
+  ApprovalRecord,
+  ApprovalStore,
+} from '../ports/stores.ts';
 
 /**
  * `record` was given for the call `b`: same tool, subject, tenant and

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { parseStrictYaml } from '../config/strict-yaml.ts';
+import { parseStrictYaml } from '../util/strict-yaml.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { Manifest } from '../registry/manifest.ts';
 

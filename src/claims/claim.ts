@@ -23,11 +23,4 @@ export const claimPayloadSchema = z.object({
     .optional(),
 });
 
-export type ClaimPayload = z.infer<typeof claimPayloadSchema> & { aud: string };
-
-/** A claim whose signature, issuer, audience, times and shape have been verified, and nothing more. */
-export interface VerifiedClaim {
-  payload: ClaimPayload;
-  kid: string;
-  alg: string;
-}
+export type { ClaimPayload, VerifiedClaim } from '../ports/claims.ts';

@@ -10,7 +10,7 @@ import {
   type CryptoKey,
 } from 'jose';
 import { ToolcageError } from '../errors/toolcage-error.ts';
-import type { DpopVerifier } from '../executor/ports.ts';
+import type { DpopVerifier } from '../ports/claims.ts';
 import type { ReplayStore } from './replay-store.ts';
 import { publicJwkOf } from './keys.ts';
 

@@ -1,7 +1,8 @@
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { ErrorCode } from '../errors/catalogue.ts';
-import { claimPayloadSchema, type ClaimPayload, type VerifiedClaim } from './claim.ts';
+import type { ClaimPayload, VerifiedClaim } from '../ports/claims.ts';
+import { claimPayloadSchema } from './claim.ts';
 import { ALLOWED_ALGS } from './keys.ts';
 
 export interface ClaimVerifierOptions {
@@ -212,10 +213,11 @@ export class ClaimVerifier {
         `The claim is missing or has invalid fields: ${fields}. Mint a fresh claim with the broker.`,
       );
     }
-    const claim = {
+    // Typed, not cast: the compiler checks that the schema yields a ClaimPayload (src/ports/claims.ts).
+    const claim: ClaimPayload = {
       ...parsed.data,
       aud: Array.isArray(parsed.data.aud) ? parsed.data.aud[0]! : parsed.data.aud,
-    } as ClaimPayload;
+    };
     const nowS = nowMs / 1000;
     if (claim.iat > nowS + this.#opts.clockToleranceSeconds)
       throw refuse(

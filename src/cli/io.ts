@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { ToolcageError, toToolcageError } from '../errors/toolcage-error.ts';
+import { ToolcageError, toToolcageError, type TransportHints } from '../errors/toolcage-error.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 
 /** Reads a JSON file the user named on the command line; a bad file is the caller's error, said plainly. */
@@ -47,10 +47,15 @@ export function newRequestId(): string {
   return `req_${randomUUID()}`;
 }
 
+/** This transport's words for the next steps core errors point at. */
+const CLI_HINTS: TransportHints = {
+  list_tools: 'List the allowed tools with `toolcage status`.',
+};
+
 /** The contract's CLI refusal: the JSON error body on stderr and a non-zero exit. */
 export function failWith(err: unknown, requestId = newRequestId()): never {
   const e = toToolcageError(err);
-  const body = e.toBody(requestId);
+  const body = e.toBody(requestId, CLI_HINTS);
   if (e.code === 'internal' && e.cause instanceof Error && process.env.TOOLCAGE_DEBUG === '1') {
     (body.error as Record<string, unknown>).debug = e.cause.stack;
   }

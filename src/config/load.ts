@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { formatIssues, parseStrictYaml } from './strict-yaml.ts';
+import { formatIssues, parseStrictYaml } from '../util/strict-yaml.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import { configSchema, type ToolcageConfig } from './schema.ts';
 

@@ -1,4 +1,4 @@
-import type { ClaimPayload } from '../claims/claim.ts';
+import type { ClaimPayload } from '../ports/claims.ts';
 import type { LaneConfig } from './config.ts';
 
 /** What a lane knows of the run it issues a credential for. */

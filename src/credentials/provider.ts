@@ -1,8 +1,8 @@
-import type { ClaimPayload } from '../claims/claim.ts';
+import type { ClaimPayload } from '../ports/claims.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
-import type { CredentialLease, CredentialProvider } from '../executor/ports.ts';
-import type { LoadedTool } from '../registry/registry.ts';
-import type { RunCredential } from '../sandbox/backend.ts';
+import type { CredentialLease, CredentialProvider } from '../ports/credentials.ts';
+import type { LoadedTool } from '../ports/tool.ts';
+import type { RunCredential } from '../ports/sandbox.ts';
 import type { EgressGateway, EgressGrant } from '../egress/gateway.ts';
 import type { CredentialLane, LaneCredential } from './lane.ts';
 

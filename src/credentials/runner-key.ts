@@ -8,7 +8,6 @@ import { readFileSync } from 'node:fs';
 import type { JSONWebKeySet, JWK } from 'jose';
 import { publicJwkOf, signingKeyFromJwk, type SigningKey } from '../claims/keys.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
-import type { LoadedConfig } from '../config/load.ts';
 
 export interface RunnerKey {
   signing: SigningKey;
@@ -38,7 +37,7 @@ export async function loadRunnerKey(file: string): Promise<RunnerKey> {
  * when no `credentials.signingKey` is configured. For the HTTP service to
  * publish (e.g. `GET /.well-known/runner-jwks.json`).
  */
-export function runnerJwks(loaded: LoadedConfig): JSONWebKeySet {
+export function runnerJwks(loaded: { config: unknown; path(p: string): string }): JSONWebKeySet {
   const file = (loaded.config as { credentials?: { signingKey?: string } }).credentials?.signingKey;
   if (file === undefined) return { keys: [] };
   const jwk = readJwk(loaded.path(file));

@@ -18,7 +18,7 @@
  * and connects to, not a Host header) is one of that lane's own hosts.
  */
 import { randomBytes } from 'node:crypto';
-import type { SandboxTool } from '../sandbox/backend.ts';
+import type { SandboxTool } from '../ports/sandbox.ts';
 import { LeakScanner } from '../validation/leak-scan.ts';
 import { AddressPolicy, type PrivateAddressAllowance } from './address-policy.ts';
 import { Allowlist, parseTarget, type EgressRule, type Target } from './allowlist.ts';

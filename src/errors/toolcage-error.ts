@@ -1,5 +1,16 @@
 import { ERROR_CATALOGUE, type ErrorCode } from './catalogue.ts';
 
+/**
+ * What a person could do next that only an adapter can name (a route, a
+ * command, an MCP method): the core sets the kind, each adapter renders its
+ * own words for it (`toBody(requestId, hints)`), so core messages carry no
+ * transport words.
+ */
+export type TransportHint = 'list_tools';
+
+/** An adapter's words for each hint it can render. */
+export type TransportHints = Partial<Record<TransportHint, string>>;
+
 export interface ToolcageErrorOptions {
   /** A more specific, actionable message than the catalogue's. Never echo secrets or token payloads here. */
   message?: string;
@@ -8,6 +19,8 @@ export interface ToolcageErrorOptions {
   details?: Record<string, unknown>;
   /** Seconds after which a retry may succeed (rate limits, quotas). */
   retryAfterSeconds?: number;
+  /** A next step the adapter names in its own transport's words. */
+  hint?: TransportHint;
 }
 
 /**
@@ -20,6 +33,7 @@ export class ToolcageError extends Error {
   readonly status: number;
   readonly details: Record<string, unknown> | undefined;
   readonly retryAfterSeconds: number | undefined;
+  readonly hint: TransportHint | undefined;
 
   constructor(code: ErrorCode, options: ToolcageErrorOptions = {}) {
     super(
@@ -30,10 +44,14 @@ export class ToolcageError extends Error {
     this.status = ERROR_CATALOGUE[code].status;
     this.details = options.details;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.hint = options.hint;
   }
 
-  /** The contract's error body: `{"error": {"code", "message", "requestId"}}`. */
-  toBody(requestId: string): {
+  /** The contract's error body: `{"error": {"code", "message", "requestId"}}`, with the adapter's words for the hint. */
+  toBody(
+    requestId: string,
+    hints: TransportHints = {},
+  ): {
     error: {
       code: ErrorCode;
       message: string;
@@ -45,7 +63,7 @@ export class ToolcageError extends Error {
     return {
       error: {
         code: this.code,
-        message: this.message,
+        message: this.messageFor(hints),
         requestId,
         ...(this.details ? { details: this.details } : {}),
         ...(this.retryAfterSeconds !== undefined
@@ -53,6 +71,12 @@ export class ToolcageError extends Error {
           : {}),
       },
     };
+  }
+
+  /** The message with the adapter's words for the hint appended, when it has any. */
+  messageFor(hints: TransportHints): string {
+    const words = this.hint === undefined ? undefined : hints[this.hint];
+    return words === undefined ? this.message : `${this.message} ${words}`;
   }
 }
 

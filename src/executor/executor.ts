@@ -1,44 +1,37 @@
 import { randomUUID } from 'node:crypto';
 import { ToolcageError, toToolcageError } from '../errors/toolcage-error.ts';
 import type { ClaimVerifier } from '../claims/verify.ts';
-import type { ReplayStore } from '../claims/replay-store.ts';
-import type { ClaimPayload, VerifiedClaim } from '../claims/claim.ts';
-import type { ApprovalStore, ApprovalConsumeOutcome } from '../broker/approval-store.ts';
-import { consumeOutcome } from '../broker/approval-store.ts';
-import type { AuditEvent, AuditSink } from '../audit/audit.ts';
-import type { LoadedTool, Registry } from '../registry/registry.ts';
-import type { RunResult, SandboxBackend } from '../sandbox/backend.ts';
-import { argsHashOfCanonical, canonicalJson } from '../registry/hash.ts';
-import {
-  checkJsonShape,
-  DEFAULT_INPUT_LIMITS,
-  type JsonShapeLimits,
-} from '../validation/json-limits.ts';
-import { LeakScanner } from '../validation/leak-scan.ts';
-import { checkRenderedScopes } from './scope-check.ts';
-import { NULL_OBSERVER, type CallRef, type ExecutorObserver, type Stage } from './observer.ts';
-import type {
-  AdmissionStep,
-  ConcurrencyGate,
-  CredentialLease,
-  CredentialProvider,
-  DpopVerifier,
-  GovernorGate,
-  SessionGate,
-} from './ports.ts';
-import type { ExecuteCall, ExecuteOutcome, Executor, ToolSummary } from './types.ts';
+import type { ClaimPayload, DpopVerifier, VerifiedClaim } from '../ports/claims.ts';
+import type { ApprovalStore, ReplayStore } from '../ports/stores.ts';
+import type { AuditEvent, AuditSink } from '../ports/audit.ts';
+import type { LoadedTool, ToolSource } from '../ports/tool.ts';
+import type { RunResult, SandboxBackend } from '../ports/sandbox.ts';
+import { DEFAULT_INPUT_LIMITS, type JsonShapeLimits } from '../validation/json-limits.ts';
+import { NULL_OBSERVER, type ExecutorObserver, type Stage } from './observer.ts';
+import { approvalEnvelope, approvalRefusal, bindClaim } from './binding.ts';
+import { validateInput, validateOutput } from './checks.ts';
+import { runInSandbox } from './sandbox-run.ts';
+import { auditEvent, type Trail } from './trail.ts';
+import type { Admission } from '../ports/admission.ts';
+import type { ConcurrencyGate, GovernorGate, SessionGate } from '../ports/gates.ts';
+import type { GovernorPlan } from '../ports/governors.ts';
+import { SequentialAdmission } from '../governors/admission.ts';
+import type { CredentialLease, CredentialProvider } from '../ports/credentials.ts';
+import type { ExecuteCall, ExecuteOutcome, Executor, ToolSummary } from '../ports/execute.ts';
 
 export interface ExecutorOptions {
   /** The verified registry; a function so that a reload swaps it atomically. */
-  registry: () => Registry;
+  registry: () => ToolSource;
+  /** Tools withheld after a reload that did not verify (their pins changed): neither listed nor run. */
+  withheld?: () => ReadonlySet<string>;
   verifier: ClaimVerifier;
   replay: ReplayStore;
   approvals: ApprovalStore;
   backends: Partial<Record<'js' | 'docker', SandboxBackend>>;
   audit: AuditSink;
   governors?: GovernorGate;
-  /** Replay + governors in one step on shared stores (see AdmissionStep). */
-  admission?: AdmissionStep;
+  /** Spends the jti and decides the governors' plan (default: the replay store, then `governors.decide`). */
+  admission?: Admission;
   concurrency?: ConcurrencyGate;
   /** Pauses a session after repeated refusals or failures (claims with `sid`). */
   sessions?: SessionGate;
@@ -53,45 +46,14 @@ export interface ExecutorOptions {
   now?: () => number;
 }
 
-/** How long past a run's own guard the executor waits for a queueing backend to start it (the backend refuses long waits itself). */
-const QUEUE_GUARD_MS = 10 * 60_000;
-
-const RUN_FAILURE_MESSAGES: Record<string, (tool: LoadedTool) => string> = {
-  timeout: (t) =>
-    `The tool ${t.manifest.id} ran past its ${t.manifest.limits.timeoutMs} ms time limit and was stopped.`,
-  memory_limit: (t) =>
-    `The tool ${t.manifest.id} went past its ${t.manifest.limits.memoryMb} MB memory limit and was stopped.`,
-  output_too_large: (t) =>
-    `The tool ${t.manifest.id} produced more than ${t.manifest.limits.maxOutputBytes} bytes of output; it was withheld.`,
-};
-
-/** Per-call facts gathered along the pipeline, for the audit line. */
-interface Trail {
-  started: number;
-  invocationId: string;
-  /** Names this call to the observer's hooks. */
-  ref: CallRef;
-  tool?: LoadedTool;
-  claim?: ClaimPayload;
-  argsHash?: string;
-  lanes?: string[];
-  backend?: string;
-  diagnostic?: string;
-  /** The last pipeline stage entered. */
-  stage?: Stage;
-  /** RFC 8785 text of the arguments, computed once for the hash and the size cap. */
-  canonicalArgs?: string;
-  /** Scopes the manifest's templates render from these arguments. */
-  renderedScope?: string[];
-}
-
 /**
  * The pipeline, in one place:
  *
- *   resolve manifest → verify claim → proof of possession → consume jti
- *   → decide (tool, scope, args_hash, approval) → governors (loop, rate, spend)
- *   → validate input → lease credentials → queue → run in sandbox
- *   → validate output (size, JSON, leaks, schema) → audit
+ *   resolve manifest → verify claim → proof of possession
+ *   → decide (tool, scope, args_hash, approval peek: binding.ts)
+ *   → admit (consume jti + governors: one Admission) → validate input (checks.ts)
+ *   → lease credentials → queue → run in sandbox (sandbox-run.ts)
+ *   → validate output (size, leaks, JSON, schema: checks.ts) → audit (trail.ts)
  *
  * Every adapter (library, CLI, HTTP, MCP) calls `execute` and maps its
  * ToolcageError; none adds behaviour of its own. Every decision, allowed or
@@ -104,6 +66,7 @@ export class ToolcageExecutor implements Executor {
     now: () => number;
     runGraceMs: number;
   };
+  readonly #admission: Admission;
   #closed = false;
 
   constructor(options: ExecutorOptions) {
@@ -121,12 +84,21 @@ export class ToolcageExecutor implements Executor {
       runGraceMs: 2000,
       ...options,
     };
+    const gate = options.governors;
+    this.#admission =
+      options.admission ??
+      new SequentialAdmission({
+        replay: options.replay,
+        ...(gate ? { decide: (plan: GovernorPlan) => gate.decide(plan) } : {}),
+      });
   }
 
   listTools(): ToolSummary[] {
+    const withheld = this.#o.withheld?.() ?? new Set<string>();
     return this.#o
       .registry()
       .list()
+      .filter((t) => !withheld.has(t.manifest.id))
       .map((t) => t.summary);
   }
 
@@ -194,7 +166,7 @@ export class ToolcageExecutor implements Executor {
     trail.argsHash = argsHash;
 
     this.#time(trail, 'validate_input', tool, () =>
-      this.#validateInput(tool, call.args, trail.canonicalArgs!),
+      validateInput(tool, call.args, trail.canonicalArgs!, this.#o.inputLimits),
     );
 
     const deadlineMs = this.#o.now() + tool.manifest.limits.timeoutMs;
@@ -206,13 +178,15 @@ export class ToolcageExecutor implements Executor {
       const queuedAt = this.#o.now();
       const run = async (): Promise<RunResult> => {
         this.#o.observer.stage('queue', tool.manifest.id, this.#o.now() - queuedAt, trail.ref);
-        return this.#timeAsync(trail, 'run', tool, () => this.#run(call, tool, lease, trail));
+        return this.#timeAsync(trail, 'run', tool, () =>
+          runInSandbox(this.#o, call, tool, lease, trail),
+        );
       };
       const result = this.#o.concurrency
         ? await this.#o.concurrency.run(claim.tenant, run, call.signal)
         : await run();
       return this.#time(trail, 'validate_output', tool, () =>
-        this.#validateOutput(tool, result, lease, trail),
+        validateOutput(tool, result, lease, trail, this.#o.inputLimits.maxDepth),
       );
     } finally {
       await lease?.release().catch(() => undefined);
@@ -220,14 +194,14 @@ export class ToolcageExecutor implements Executor {
   }
 
   /**
-   * Consume the jti, bind the claim to the call, apply the governors. The
-   * observable order is always: replay first (a replayed claim is
-   * `claim_replayed` whatever else is wrong with it), then the binding, then
-   * the governors; a claim presented once is spent even when refused.
-   *
-   * With an AdmissionStep (shared stores) the binding is checked first, in
-   * memory, and the jti and the governors then go in one round trip; a
-   * binding refusal still consumes the jti before it is reported.
+   * Bind the claim to the call, then admit it: spend the jti and apply the
+   * governors in one Admission (in sequence on embedded stores, one script
+   * on Redis). The observable order is: replay first (a replayed claim is
+   * `claim_replayed` whatever else is wrong with it and charges nothing),
+   * then the binding, then the governors; a claim presented once is spent
+   * even when refused. The binding is checked first, in memory (and an
+   * approval is only peeked at), so that a refused binding is admitted with
+   * an empty plan: the jti is spent and no governor is charged.
    */
   async #admit(
     call: ExecuteCall,
@@ -235,52 +209,53 @@ export class ToolcageExecutor implements Executor {
     claim: ClaimPayload,
     trail: Trail,
   ): Promise<string> {
+    let binding: { argsHash: string } | { refusal: unknown };
+    try {
+      const argsHash = await this.#timeAsync(trail, 'decide', tool, () =>
+        bindClaim(call, tool, claim, trail, { store: this.#o.approvals, now: this.#o.now }),
+      );
+      binding = { argsHash };
+    } catch (refusal) {
+      binding = { refusal };
+    }
+    const gate = this.#o.governors;
+    const plan =
+      'argsHash' in binding && gate
+        ? gate.plan({
+            principal: claim.sub,
+            tenant: claim.tenant,
+            toolId: tool.manifest.id,
+            argsHash: binding.argsHash,
+            cost: tool.manifest.cost,
+            session: claim.sid,
+          })
+        : { nowMs: this.#o.now(), buckets: [] };
     const id = { iss: claim.iss, jti: claim.jti, iat: claim.iat };
     const horizon = this.#o.verifier.replayHorizonMs(claim);
-    const consume = () =>
-      this.#timeAsync(trail, 'replay', tool, async () => {
-        if (!(await this.#o.replay.consume(id, horizon))) throw new ToolcageError('claim_replayed');
-      });
-    const governed = (argsHash: string) => ({
-      principal: claim.sub,
-      tenant: claim.tenant,
-      toolId: tool.manifest.id,
-      argsHash,
-      cost: tool.manifest.cost,
-      session: claim.sid,
-    });
-    const gate = this.#o.governors;
-    const admission = this.#o.admission;
-    if (!admission || !gate?.plan || !gate.refusal) {
-      await consume();
-      const argsHash = await this.#timeAsync(trail, 'decide', tool, () =>
-        this.#decide(call, tool, claim, trail),
-      );
-      if (gate) await this.#timeAsync(trail, 'govern', tool, () => gate.check(governed(argsHash)));
-      return argsHash;
+    const verdict = await this.#timeAsync(trail, 'replay', tool, () =>
+      this.#admission.admit(id, horizon, plan),
+    );
+    if (verdict === 'replayed') throw new ToolcageError('claim_replayed');
+    if ('refusal' in binding) {
+      trail.stage = 'decide'; // for the audit line: the binding refused, not the replay check
+      throw binding.refusal;
     }
-    let argsHash: string;
-    try {
-      argsHash = await this.#timeAsync(trail, 'decide', tool, () =>
-        this.#decide(call, tool, claim, trail),
-      );
-    } catch (refusal) {
-      await consume();
-      throw refusal;
-    }
-    await this.#timeAsync(trail, 'govern', tool, async () => {
-      const verdict = await admission.admit(id, horizon, gate.plan!(governed(argsHash)));
-      if (verdict === 'replayed') throw new ToolcageError('claim_replayed');
-      if (verdict.refused !== undefined) throw gate.refusal!(verdict, tool.manifest.cost);
+    this.#time(trail, 'govern', tool, () => {
+      if (verdict.refused !== undefined && gate) throw gate.refusal(verdict, tool.manifest.cost);
     });
-    return argsHash;
+    return binding.argsHash;
   }
 
   #resolve(toolId: string): LoadedTool {
+    if (typeof toolId === 'string' && this.#o.withheld?.().has(toolId))
+      throw new ToolcageError('registry_invalid', {
+        message: `${toolId}'s pinned hashes changed and the new registry lock did not verify; it is withheld until a lock that verifies is loaded.`,
+      });
     const tool = typeof toolId === 'string' ? this.#o.registry().get(toolId) : undefined;
     if (!tool)
       throw new ToolcageError('tool_not_allowed', {
-        message: `Tool "${String(toolId).slice(0, 200)}" is not in the registry allowlist. List the allowed tools with GET /v1/tools.`,
+        message: `Tool "${String(toolId).slice(0, 200)}" is not in the registry allowlist.`,
+        hint: 'list_tools',
       });
     return tool;
   }
@@ -303,81 +278,13 @@ export class ToolcageExecutor implements Executor {
     });
   }
 
-  /** Binds the verified claim to this call. Returns the args hash. */
-  async #decide(
-    call: ExecuteCall,
-    tool: LoadedTool,
-    claim: ClaimPayload,
-    trail: Trail,
-  ): Promise<string> {
-    const m = tool.manifest;
-    if (claim.tool !== m.id)
-      throw new ToolcageError('tool_mismatch', {
-        message: `The claim was minted for "${claim.tool.slice(0, 200)}", not "${m.id}". Mint a claim for the tool you are calling.`,
-      });
-    const granted = new Set(claim.scope);
-    const missing = [...m.scopes, ...m.credentials.flatMap((c) => c.scopes)].filter(
-      (s) => !granted.has(s),
-    );
-    if (missing.length > 0) {
-      throw new ToolcageError('scope_insufficient', {
-        message: `The claim scope lacks ${[...new Set(missing)].join(', ')}, which ${m.id} requires.`,
-        details: { missing: [...new Set(missing)] },
-      });
-    }
-    trail.renderedScope = checkRenderedScopes(tool, claim, call.args);
-    let hash: string;
-    try {
-      trail.canonicalArgs = canonicalJson(call.args ?? null, 'args');
-      hash = argsHashOfCanonical(trail.canonicalArgs);
-    } catch (err) {
-      // Name the field (e.g. `args.n is a number too large for JSON`) when canonicalisation knows it.
-      const field = err instanceof ToolcageError ? err.details?.field : undefined;
-      throw new ToolcageError('input_invalid', {
-        message:
-          err instanceof ToolcageError && typeof field === 'string'
-            ? err.message
-            : 'The arguments are not a JSON value that can be canonicalised (RFC 8785).',
-        ...(typeof field === 'string' ? { details: { field } } : {}),
-      });
-    }
-    if (hash !== claim.args_hash) throw new ToolcageError('args_mismatch');
-    if (m.risk === 'high' || claim.approval_id !== undefined) {
-      if (!claim.approval_id) throw new ToolcageError('approval_required');
-      // Peek now so a missing approval is refused before governors charge the call;
-      // the atomic consume happens right before the run.
-      const outcome = consumeOutcome(
-        await this.#o.approvals.get(claim.approval_id),
-        this.#envelope(m.id, claim, hash),
-        this.#o.now(),
-      );
-      if (outcome !== 'ok') throw approvalRefusal(outcome);
-    }
-    return hash;
-  }
-
-  #envelope(tool: string, claim: ClaimPayload, argsHash: string) {
-    return { tool, sub: claim.sub, tenant: claim.tenant, argsHash, session: claim.sid };
-  }
-
   async #consumeApproval(tool: LoadedTool, claim: ClaimPayload, argsHash: string): Promise<void> {
     const outcome = await this.#o.approvals.consume(
       claim.approval_id!,
-      this.#envelope(tool.manifest.id, claim, argsHash),
+      approvalEnvelope(tool.manifest.id, claim, argsHash),
       this.#o.now(),
     );
     if (outcome !== 'ok') throw approvalRefusal(outcome);
-  }
-
-  #validateInput(tool: LoadedTool, args: unknown, text: string): void {
-    const shape = checkJsonShape(args, this.#o.inputLimits, Buffer.byteLength(text));
-    if (shape) throw new ToolcageError('input_invalid', { message: `The arguments ${shape}.` });
-    const v = tool.validateInput(args);
-    if (!v.ok)
-      throw new ToolcageError('input_invalid', {
-        message: `The arguments do not match ${tool.manifest.id}'s input schema: ${v.errors.join('; ')}.`,
-        details: { errors: v.errors },
-      });
   }
 
   async #lease(
@@ -395,137 +302,6 @@ export class ToolcageExecutor implements Executor {
     const lease = await this.#o.credentials.lease(claim, tool, deadlineMs, trail.invocationId);
     trail.lanes = lease.lanes;
     return lease;
-  }
-
-  async #run(
-    call: ExecuteCall,
-    tool: LoadedTool,
-    lease: CredentialLease | undefined,
-    trail: Trail,
-  ): Promise<RunResult> {
-    const backend = this.#o.backends[tool.manifest.runtime];
-    trail.backend = backend?.kind ?? tool.manifest.runtime;
-    if (!backend)
-      throw new ToolcageError('sandbox_unavailable', {
-        message: `No ${tool.manifest.runtime} sandbox backend is configured on this runner.`,
-      });
-    // The backend enforces timeoutMs itself; this outer deadline only guards
-    // against a backend that fails to (a hung engine), so a call always ends.
-    // A backend that queues (signalsStart) says when the run starts: the guard
-    // is re-armed then, so time spent waiting for a sandbox is never the tool's
-    // `timeout` (issue 16, item 3); the backend refuses a run that waits too
-    // long as `sandbox_unavailable` itself.
-    // (A plain timer and one controller: AbortSignal.timeout/any cost more per call.)
-    const controller = new AbortController();
-    let deadlinePassed = false;
-    let started = backend.signalsStart !== true;
-    const guardMs = tool.manifest.limits.timeoutMs + this.#o.runGraceMs;
-    const expire = () => {
-      deadlinePassed = true;
-      controller.abort(new ToolcageError('timeout'));
-    };
-    let timer = setTimeout(expire, started ? guardMs : guardMs + QUEUE_GUARD_MS);
-    const onCallAbort = () => controller.abort(call.signal?.reason);
-    if (call.signal?.aborted) onCallAbort();
-    else call.signal?.addEventListener('abort', onCallAbort, { once: true });
-    let result: RunResult;
-    try {
-      result = await backend.run(
-        {
-          invocationId: trail.invocationId,
-          tool: tool.sandbox,
-          input: call.args,
-          credentials: lease?.credentials ?? [],
-          tenant: trail.claim?.tenant ?? '',
-          onStart: () => {
-            if (started) return;
-            started = true;
-            clearTimeout(timer);
-            timer = setTimeout(expire, guardMs);
-          },
-        },
-        controller.signal,
-      );
-    } finally {
-      clearTimeout(timer);
-      call.signal?.removeEventListener('abort', onCallAbort);
-    }
-    if (result.stderr) {
-      // stderr goes to the audit line only, and only when it carries no credential of this run.
-      const leaked =
-        lease && lease.secrets.length > 0 && new LeakScanner(lease.secrets).found(result.stderr);
-      trail.diagnostic = leaked
-        ? 'stderr withheld: it carried a credential of this run'
-        : result.stderr.slice(0, 2048);
-    }
-    if (!result.ok) {
-      if (deadlinePassed && !started && !call.signal?.aborted)
-        throw new ToolcageError('sandbox_unavailable', {
-          message: `No ${backend.kind} sandbox became free for ${tool.manifest.id} in time. Retry after the indicated delay.`,
-          retryAfterSeconds: 1,
-        });
-      if (deadlinePassed && !call.signal?.aborted)
-        throw new ToolcageError('timeout', { message: RUN_FAILURE_MESSAGES.timeout!(tool) });
-      if (result.code === 'sandbox_unavailable' && result.retryAfterSeconds !== undefined)
-        throw new ToolcageError('sandbox_unavailable', {
-          message: result.message,
-          retryAfterSeconds: result.retryAfterSeconds,
-        });
-      const message =
-        RUN_FAILURE_MESSAGES[result.code]?.(tool) ?? `${tool.manifest.id}: ${result.message}`;
-      throw new ToolcageError(result.code, { message });
-    }
-    return result;
-  }
-
-  #validateOutput(
-    tool: LoadedTool,
-    result: RunResult,
-    lease: CredentialLease | undefined,
-    trail: Trail,
-  ): unknown {
-    if (!result.ok) throw new ToolcageError('internal');
-    const limits = tool.manifest.limits;
-    if (Buffer.byteLength(result.outputJson) > limits.maxOutputBytes)
-      throw new ToolcageError('output_too_large', {
-        message: RUN_FAILURE_MESSAGES.output_too_large!(tool),
-      });
-    if (lease && lease.secrets.length > 0) {
-      const scanner = new LeakScanner(lease.secrets);
-      if (
-        scanner.found(result.outputJson) ||
-        (result.stderr !== undefined && scanner.found(result.stderr))
-      ) {
-        trail.diagnostic = 'credential value found in tool output or stderr; output withheld';
-        throw new ToolcageError('credential_leak');
-      }
-    }
-    let output: unknown;
-    try {
-      output = JSON.parse(result.outputJson);
-    } catch {
-      throw new ToolcageError('sandbox_failed', {
-        message: `${tool.manifest.id} returned output that is not JSON.`,
-      });
-    }
-    // Same depth cap as the arguments: deeper output validates against a loose schema, then
-    // breaks the serialisers after the audit said `allowed` (a 500 the audit never saw).
-    const shape = checkJsonShape(
-      output,
-      { maxDepth: this.#o.inputLimits.maxDepth, maxBytes: limits.maxOutputBytes },
-      Buffer.byteLength(result.outputJson),
-    );
-    if (shape)
-      throw new ToolcageError('output_invalid', {
-        message: `${tool.manifest.id} returned output that is too deep: its values ${shape}; it was withheld.`,
-      });
-    const v = tool.validateOutput(output);
-    if (!v.ok)
-      throw new ToolcageError('output_invalid', {
-        message: `${tool.manifest.id} returned output that does not match its output schema (${v.errors.slice(0, 5).join('; ')}); it was withheld.`,
-        details: { errors: v.errors },
-      });
-    return output;
   }
 
   #time<T>(trail: Trail, stage: Stage, toolOrId: LoadedTool | string, fn: () => T): T {
@@ -565,41 +341,7 @@ export class ToolcageExecutor implements Executor {
     errorCode?: string,
   ): void {
     const durationMs = this.#o.now() - trail.started;
-    const t = trail.tool;
-    const c = trail.claim;
-    const event: AuditEvent = {
-      requestId: call.requestId,
-      invocationId: trail.invocationId,
-      toolId: t?.manifest.id ?? String(call.toolId).slice(0, 200),
-      durationMs,
-      outcome,
-      ...(trail.stage ? { stage: trail.stage } : {}),
-      ...(t
-        ? {
-            toolVersion: t.manifest.version,
-            manifestSha256: t.manifestSha256,
-            limits: { ...t.manifest.limits },
-          }
-        : {}),
-      ...(c
-        ? {
-            jti: c.jti,
-            subject: c.sub,
-            tenant: c.tenant,
-            scope: c.scope,
-            ...(trail.renderedScope?.length ? { renderedScope: trail.renderedScope } : {}),
-            ...(c.approval_id ? { approvalId: c.approval_id } : {}),
-            ...(c.sid ? { session: c.sid } : {}),
-            ...(c.pol ? { policy: c.pol } : {}),
-          }
-        : {}),
-      ...(trail.argsHash ? { argsHash: trail.argsHash } : c ? { argsHash: c.args_hash } : {}),
-      credentialLanes: trail.lanes ?? [],
-      // The backend the call ran on, or would have: refusals before the run still say which sandbox the tool uses.
-      ...((trail.backend ?? t) ? { backend: trail.backend ?? t!.manifest.runtime } : {}),
-      ...(errorCode ? { errorCode } : {}),
-      ...(trail.diagnostic ? { diagnostic: trail.diagnostic } : {}),
-    };
+    const event = auditEvent(call, trail, outcome, durationMs, errorCode);
     this.#o.audit.write(event);
     this.#o.observer.outcome(event.toolId, outcome, errorCode, durationMs, trail.ref);
   }
@@ -610,18 +352,4 @@ export class ToolcageExecutor implements Executor {
     await Promise.allSettled(Object.values(this.#o.backends).map((b) => b?.dispose()));
     await this.#o.audit.flush();
   }
-}
-
-function approvalRefusal(outcome: ApprovalConsumeOutcome): ToolcageError {
-  const why: Record<Exclude<ApprovalConsumeOutcome, 'ok'>, string> = {
-    missing: 'The approval id in the claim is unknown.',
-    mismatch: 'The approval was given for a different tool, subject, tenant, arguments or session.',
-    expired: 'The approval has expired.',
-    used: 'The approval was already used; approvals are single-use.',
-    pending: 'The approval request is still pending; a human must approve it first.',
-    denied: 'The approval request was denied.',
-  };
-  return new ToolcageError('approval_required', {
-    message: `${why[outcome as Exclude<ApprovalConsumeOutcome, 'ok'>]} Ask a human to approve exactly this call (\`toolcage broker approve --tool ID --args FILE --sub S\`), then mint a claim carrying the new approval id.`,
-  });
 }

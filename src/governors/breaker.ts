@@ -1,30 +1,9 @@
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import { tenantKey } from './keys.ts';
 
-/** When a session trips: `maxFailures` refusals or failures within `windowSeconds` (sliding). */
-export interface BreakerRule {
-  maxFailures: number;
-  windowSeconds: number;
-}
+import type { BreakerRule, SessionBreakerStore, SessionPause } from '../ports/stores.ts';
 
-export interface SessionPause {
-  pausedAtMs: number;
-  /** The error code of the failure that tripped the breaker. */
-  reason: string;
-}
-
-/**
- * Where breaker state lives: SQLite (one machine, every process) or Redis
- * (every replica). Keys are `tenantKey(tenant, 'session', sid)`, so one
- * tenant's session can never pause another's.
- */
-export interface SessionBreakerStore {
-  paused(key: string): Promise<SessionPause | undefined>;
-  /** Records one failure at `nowMs`; true when the session is paused (now or before). */
-  fail(key: string, nowMs: number, rule: BreakerRule, reason: string): Promise<boolean>;
-  /** Resumes a paused session and forgets its failures; false when it was not paused. */
-  resume(key: string): Promise<boolean>;
-}
+export type { BreakerRule, SessionBreakerStore, SessionPause } from '../ports/stores.ts';
 
 export const sessionKey = (tenant: string, session: string): string =>
   tenantKey(tenant, 'session', session);

@@ -1,9 +1,13 @@
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import { parseGovernorsConfig, type GovernorsConfig, type GovernorsConfigInput } from './config.ts';
 import { tenantKey } from './keys.ts';
-import type { GovernorPlan, GovernorStores, GovernorVerdict } from './types.ts';
+import type {
+  GovernorPlan,
+  GovernorStores,
+  GovernorVerdict,
+  SpendStore,
+} from '../ports/governors.ts';
 import { assertNonNegativeInteger, assertTime } from './validate.ts';
-import type { SpendStore } from './types.ts';
 
 /**
  * The plan's session caps, charged in order after the rest allowed the call
@@ -108,11 +112,13 @@ export class Governors {
 
   /** Resolves when the call may go ahead; rejects with `loop_detected`, `rate_limited`, `quota_exceeded` or `state_unavailable`. */
   async check(call: GovernorCheck): Promise<void> {
-    const plan = this.plan(call);
-    const verdict = this.#stores.plan
-      ? await this.#stores.plan.decideAll(plan)
-      : await this.#decideOneByOne(plan);
+    const verdict = await this.decide(this.plan(call));
     if (verdict.refused !== undefined) throw this.refusal(verdict, call.cost);
+  }
+
+  /** Decides a plan with this instance's stores: in one step where they can, else store by store. */
+  decide(plan: GovernorPlan): Promise<GovernorVerdict> {
+    return decidePlan(this.#stores, plan);
   }
 
   /** What this call asks of each governor that is on, in the order they decide. */
@@ -191,36 +197,6 @@ export class Governors {
     };
   }
 
-  /** The plan decided store by store: loop guard, then each bucket, then spend; a refusal stops the rest. */
-  async #decideOneByOne(plan: GovernorPlan): Promise<GovernorVerdict> {
-    if (plan.loop) {
-      const d = await this.#stores.loop.hit(
-        plan.loop.key,
-        plan.loop.maxRepeats,
-        plan.loop.windowSeconds,
-        plan.nowMs,
-      );
-      if (!d.allowed)
-        return { refused: 'loop', retryAfterSeconds: d.retryAfterSeconds, count: d.count };
-    }
-    for (const b of plan.buckets) {
-      const d = await this.#stores.rate.take(b.key, b.rule, plan.nowMs, 1);
-      if (!d.allowed) return { refused: b.limit, retryAfterSeconds: d.retryAfterSeconds };
-    }
-    if (plan.spend) {
-      const d = await this.#stores.spend.charge(
-        plan.spend.key,
-        plan.spend.cost,
-        plan.spend.budget,
-        plan.spend.windowSeconds,
-        plan.nowMs,
-      );
-      if (!d.allowed)
-        return { refused: 'spend', retryAfterSeconds: d.retryAfterSeconds, spent: d.spent };
-    }
-    return chargeSessions(this.#stores.spend, plan);
-  }
-
   /** The contract error (`loop_detected`, `rate_limited`, `quota_exceeded`) for a refused plan. */
   refusal(verdict: Exclude<GovernorVerdict, { refused: undefined }>, cost: number): ToolcageError {
     const { loopGuard, rateLimits, spend } = this.config;
@@ -280,4 +256,42 @@ export class Governors {
       },
     });
   }
+}
+
+/** Decides a plan with `stores`: in one atomic step where they can (GovernorPlanStore), else store by store. */
+export function decidePlan(stores: GovernorStores, plan: GovernorPlan): Promise<GovernorVerdict> {
+  return stores.plan ? stores.plan.decideAll(plan) : decideOneByOne(stores, plan);
+}
+
+/** The plan decided store by store: loop guard, then each bucket, then spend; a refusal stops the rest. */
+async function decideOneByOne(
+  stores: GovernorStores,
+  plan: GovernorPlan,
+): Promise<GovernorVerdict> {
+  if (plan.loop) {
+    const d = await stores.loop.hit(
+      plan.loop.key,
+      plan.loop.maxRepeats,
+      plan.loop.windowSeconds,
+      plan.nowMs,
+    );
+    if (!d.allowed)
+      return { refused: 'loop', retryAfterSeconds: d.retryAfterSeconds, count: d.count };
+  }
+  for (const b of plan.buckets) {
+    const d = await stores.rate.take(b.key, b.rule, plan.nowMs, 1);
+    if (!d.allowed) return { refused: b.limit, retryAfterSeconds: d.retryAfterSeconds };
+  }
+  if (plan.spend) {
+    const d = await stores.spend.charge(
+      plan.spend.key,
+      plan.spend.cost,
+      plan.spend.budget,
+      plan.spend.windowSeconds,
+      plan.nowMs,
+    );
+    if (!d.allowed)
+      return { refused: 'spend', retryAfterSeconds: d.retryAfterSeconds, spent: d.spent };
+  }
+  return chargeSessions(stores.spend, plan);
 }

@@ -9,7 +9,7 @@ import type {
   SpendDecision,
   SpendStore,
   TokenBucketRule,
-} from './types.ts';
+} from '../ports/governors.ts';
 import { assertCharge, assertHit, assertTake, fixedWindow } from './validate.ts';
 
 /**

@@ -1,4 +1,4 @@
-import type { TokenBucketRule } from './types.ts';
+import type { TokenBucketRule } from '../ports/governors.ts';
 
 /**
  * Argument checks shared by every store implementation. A bad argument is a

@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import { ToolcageError, toToolcageError } from '../errors/toolcage-error.ts';
+import { ToolcageError, toToolcageError, type TransportHints } from '../errors/toolcage-error.ts';
 
 /**
  * Translates what fastify (or Node's parser) throws before our handler runs
@@ -61,6 +61,9 @@ function challengeFor(error: ToolcageError): string | undefined {
  * Sends the contract's error body with its status, a `Retry-After` when the
  * error says when a retry may work, and a `WWW-Authenticate` challenge on 401s.
  */
+/** This transport's words for the next steps core errors point at. */
+const HTTP_HINTS: TransportHints = { list_tools: 'List the allowed tools with GET /v1/tools.' };
+
 export function sendError(reply: FastifyReply, err: unknown, requestId: string): FastifyReply {
   const error = translateHttpError(err);
   // Set here too: errors raised before the onRequest hook (a bad URL) still carry the id.
@@ -85,5 +88,5 @@ export function sendError(reply: FastifyReply, err: unknown, requestId: string):
   return reply
     .code(error.status)
     .type('application/json; charset=utf-8')
-    .send(error.toBody(requestId));
+    .send(error.toBody(requestId, HTTP_HINTS));
 }

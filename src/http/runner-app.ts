@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { JSONWebKeySet } from 'jose';
 import type { Logger } from 'pino';
 import { ToolcageError } from '../errors/toolcage-error.ts';
-import type { Executor } from '../executor/types.ts';
+import type { Executor } from '../ports/execute.ts';
 import type { RunnerMetrics } from '../metrics/runner-metrics.ts';
 import { bearerToken, createBaseApp, objectBody, requestHtu } from './base-app.ts';
 import { InFlight } from './in-flight.ts';

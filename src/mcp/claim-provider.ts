@@ -1,5 +1,5 @@
 import { ToolcageError } from '../errors/toolcage-error.ts';
-import { argsHash } from '../registry/hash.ts';
+import { argsHash } from '../util/hash.ts';
 import type { Broker } from '../broker/broker.ts';
 
 /** Who is calling, as authenticated by the MCP transport (never the client's token itself). */

@@ -13,7 +13,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { ToolcageError } from '../errors/toolcage-error.ts';
-import type { ToolSummary } from '../executor/types.ts';
+import type { ToolSummary } from '../ports/execute.ts';
 import type { ClaimProvider, Principal } from './claim-provider.ts';
 import type { RunnerClient } from './runner-client.ts';
 import {

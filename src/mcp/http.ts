@@ -12,12 +12,12 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { Principal } from './claim-provider.ts';
 import type { IdentityVerifier } from '../identity/verifier.ts';
-import type { ToolcageMcpService } from './service.ts';
+import type { McpSessions } from './sessions.ts';
 import { isLegacyRequest } from '@modelcontextprotocol/server';
 import { createModernHandler } from './modern.ts';
 
 export interface McpHttpOptions {
-  service: ToolcageMcpService;
+  service: McpSessions;
   /** The bearer token verifier, or a factory given the resource URL (its audience), for when the port is only known once listening. */
   identity?: IdentityVerifier | ((resourceUrl: string) => IdentityVerifier);
   host?: string;

@@ -18,9 +18,10 @@ import {
 } from '@modelcontextprotocol/server';
 import type { Principal } from './claim-provider.ts';
 import { ProtocolError } from './results.ts';
-import { MCP_INSTRUCTIONS, MCP_SERVER_INFO, type ToolcageMcpService } from './service.ts';
+import { MCP_INSTRUCTIONS, MCP_SERVER_INFO } from './server-info.ts';
+import type { McpSessions } from './sessions.ts';
 
-export function createModernHandler(service: ToolcageMcpService): McpHttpHandler {
+export function createModernHandler(service: McpSessions): McpHttpHandler {
   return createMcpHandler(
     ({ authInfo }) => {
       const principal = authInfo?.extra?.principal as Principal | undefined;

@@ -1,7 +1,7 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { ErrorCode as RpcErrorCode } from '@modelcontextprotocol/sdk/types.js';
-import { toToolcageError } from '../errors/toolcage-error.ts';
-import type { ToolSummary } from '../executor/types.ts';
+import { toToolcageError, type TransportHints } from '../errors/toolcage-error.ts';
+import type { ToolSummary } from '../ports/execute.ts';
 
 /** Where an MCP client passes an explicit approval id on `tools/call` (`params._meta`). */
 export const APPROVAL_META_KEY = 'toolcage/approvalId';
@@ -97,6 +97,9 @@ function detailLines(details: Record<string, unknown> | undefined, message: stri
   return lines;
 }
 
+/** This transport's words for the next steps core errors point at. */
+const MCP_HINTS: TransportHints = { list_tools: 'List the allowed tools with tools/list.' };
+
 /**
  * Every refused or failed run, the MCP way (spec 2025-11-25, "Error Handling"):
  * a tool result with `isError: true` that the model and the person can read
@@ -112,10 +115,11 @@ function detailLines(details: Record<string, unknown> | undefined, message: stri
 export function errorResult(err: unknown, requestId: string, toolName?: string): CallToolResult {
   const e = toToolcageError(err);
   if (e.code === 'tool_not_allowed') throw unknownTool(toolName);
-  const error: Record<string, unknown> = { code: e.code, message: e.message, requestId };
+  const message = e.messageFor(MCP_HINTS);
+  const error: Record<string, unknown> = { code: e.code, message, requestId };
   if (e.retryAfterSeconds !== undefined) error.retryAfterSeconds = e.retryAfterSeconds;
   if (e.details) error.details = e.details;
-  const lines = [`${e.code}: ${e.message}`, ...detailLines(e.details, e.message)];
+  const lines = [`${e.code}: ${message}`, ...detailLines(e.details, message)];
   if (e.retryAfterSeconds !== undefined) lines.push(`Retry after: ${e.retryAfterSeconds} s`);
   lines.push(`Request id: ${requestId}`);
   return {

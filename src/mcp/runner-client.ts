@@ -1,6 +1,6 @@
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import { isErrorCode, type ErrorCode } from '../errors/catalogue.ts';
-import type { ExecuteOutcome, Executor, ToolSummary } from '../executor/types.ts';
+import type { ExecuteOutcome, Executor, ToolSummary } from '../ports/execute.ts';
 
 /** One invocation as the MCP adapter hands it to a runner. */
 export interface RunnerInvocation {

@@ -1,12 +1,12 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import type { ToolcageMcpService } from './service.ts';
+import type { McpSessions } from './sessions.ts';
 
 /**
  * `toolcage mcp` over stdio: one session, the config's local principal
  * (`subject`, `tenant`, roles from the policy's `principals`). Resolves when
  * the client closes stdin. Stdout carries only protocol messages.
  */
-export async function serveStdio(service: ToolcageMcpService): Promise<void> {
+export async function serveStdio(service: McpSessions): Promise<void> {
   const principal = service.localPrincipal();
   const server = service.createServer(() => principal);
   const transport = new StdioServerTransport();

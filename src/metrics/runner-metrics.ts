@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ExecutorObserver, Stage } from '../executor/observer.ts';
+import type { ExecutorObserver, Stage } from '../ports/observer.ts';
 import type { ConcurrencyStats } from '../governors/concurrency.ts';
 import { registerProcessMetrics } from './process-metrics.ts';
 

@@ -1,4 +1,4 @@
-import type { Manifest } from '../registry/manifest.ts';
+import type { ToolManifest as Manifest } from '../ports/tool.ts';
 
 /**
  * The Cedar schema generated from the registry: one action per tool

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ToolcageError } from '../errors/toolcage-error.ts';
-import type { Manifest } from '../registry/manifest.ts';
+import type { ToolManifest as Manifest } from '../ports/tool.ts';
 import { cedar } from './cedar-module.ts';
 import {
   callAction,

@@ -2,7 +2,7 @@ import { CompactSign, compactVerify, createLocalJWKSet, base64url, type JSONWebK
 import { z } from 'zod';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import { ALLOWED_ALGS, type SigningKey } from '../claims/keys.ts';
-import { canonicalJson } from './hash.ts';
+import { canonicalJson } from '../util/hash.ts';
 
 export const LOCK_FILE_NAME = 'registry.lock.json';
 

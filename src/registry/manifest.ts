@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { formatIssues, parseStrictYaml } from '../config/strict-yaml.ts';
+import { formatIssues, parseStrictYaml } from '../util/strict-yaml.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import { checkScopeTemplates } from '../policy/scope-template.ts';
+import type { ToolManifest } from '../ports/tool.ts';
 
 export const TOOL_ID_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 const SEMVER =
@@ -84,7 +85,8 @@ export const manifestSchema = z.discriminatedUnion('runtime', [
   }),
 ]);
 
-export type Manifest = z.infer<typeof manifestSchema>;
+/** The schema's output, checked by the compiler against the port type in `parseManifest`. */
+export type Manifest = ToolManifest;
 
 export { formatIssues };
 

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import type { JSONWebKeySet } from 'jose';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { SigningKey } from '../claims/keys.ts';
-import type { SandboxTool } from '../sandbox/backend.ts';
-import type { ToolSummary } from '../executor/types.ts';
-import { compileSchema, type JsonValidator } from '../validation/json-schema.ts';
+import type { SandboxTool } from '../ports/sandbox.ts';
+import type { LoadedTool } from '../ports/tool.ts';
+import { compileSchema } from '../validation/json-schema.ts';
 import {
   LOCK_FILE_NAME,
   parseLock,
@@ -14,7 +14,6 @@ import {
   type LockEntry,
   type RegistryLock,
 } from './lock.ts';
-import type { Manifest } from './manifest.ts';
 import {
   listManifestFiles,
   scanTool,
@@ -22,7 +21,6 @@ import {
   type ScannedTool,
 } from './scan.ts';
 
-/** A tool that passed every pin: what the executor runs. */
 /** A copy without the keys whose value is undefined (optional limits the manifest leaves out). */
 function withoutUndefined<T extends object>(
   value: T,
@@ -32,15 +30,7 @@ function withoutUndefined<T extends object>(
   };
 }
 
-export interface LoadedTool {
-  manifest: Manifest;
-  manifestSha256: string;
-  artifactSha256: string;
-  validateInput: JsonValidator;
-  validateOutput: JsonValidator;
-  sandbox: SandboxTool;
-  summary: ToolSummary;
-}
+export type { LoadedTool };
 
 export interface RegistryOptions {
   /** The manifests folder (holds `<tool>/manifest.yaml` and `registry.lock.json`). */

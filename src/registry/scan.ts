@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { ToolcageError } from '../errors/toolcage-error.ts';
-import { canonicalJson, sha256Hex } from './hash.ts';
+import { canonicalJson, sha256Hex } from '../util/hash.ts';
 import { parseManifest, type Manifest } from './manifest.ts';
 
 /** Resolves the docker image's content identity (hex sha256); provided by the Docker backend. */

@@ -6,7 +6,7 @@ import { Broker } from '../broker/broker.ts';
 import { loadPolicy, type Policy } from '../broker/policy.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { ConditionEngine } from '../policy/conditions.ts';
-import { loadConditions } from '../policy/load.ts';
+import { loadConditions } from '../broker/policy-set.ts';
 import type { Registry } from '../registry/registry.ts';
 import { loadRegistry } from './runner.ts';
 import { openStateStores, type StateStores } from './state.ts';

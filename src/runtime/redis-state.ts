@@ -11,7 +11,7 @@ import {
   RedisReplayStore,
   RedisSafety,
 } from '../state/redis/index.ts';
-import type { StateStores } from './state.ts';
+import type { StateStores } from '../ports/stores.ts';
 
 /**
  * Every store on one Redis, so that replicas share one replay set, one set of

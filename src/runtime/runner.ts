@@ -5,13 +5,14 @@ import { loadJwksFile } from '../claims/keys.ts';
 import { PinoAuditSink, type AuditSink } from '../audit/audit.ts';
 import { Registry } from '../registry/registry.ts';
 import type { ImageIdentityResolver } from '../registry/scan.ts';
-import type { SandboxBackend, SandboxTool } from '../sandbox/backend.ts';
+import type { SandboxBackend, SandboxTool } from '../ports/sandbox.ts';
 import { Governors } from '../governors/governors.ts';
 import { ConcurrencyLimiter } from '../governors/concurrency.ts';
 import { SessionBreaker } from '../governors/breaker.ts';
 import { ToolcageExecutor } from '../executor/executor.ts';
 import type { ExecutorObserver } from '../executor/observer.ts';
-import type { CredentialProvider, DpopVerifier } from '../executor/ports.ts';
+import type { CredentialProvider } from '../ports/credentials.ts';
+import type { DpopVerifier } from '../ports/claims.ts';
 import { openStateStores, type StateStores } from './state.ts';
 import type { JSONWebKeySet } from 'jose';
 import {
@@ -20,7 +21,8 @@ import {
   type EgressRule,
   type Resolver,
 } from '../egress/index.ts';
-import { buildCredentials } from '../credentials/index.ts';
+import { buildCredentials } from './credentials.ts';
+import { RegistryReloader } from './reload.ts';
 
 export interface RunnerOptions {
   /** Which sandbox backends to start (the CLI starts only the one its tool needs). Default: both. */
@@ -36,13 +38,17 @@ export interface RunnerOptions {
   egressResolver?: Resolver;
   /** Share already-open stores (the broker and runner in one process). */
   stores?: StateStores;
+  /** Where registry reloads are reported. Default: stderr. */
+  log?: (line: string) => void;
 }
 
 export interface Runner {
   executor: ToolcageExecutor;
   registry: () => Registry;
-  /** Re-reads and re-verifies the registry; keeps the old one when the new one fails. Returns whether tools changed. */
+  /** Re-reads and re-verifies the registry; keeps the old one when the new one fails (rejects). Returns whether tools changed. */
   reload(): Promise<boolean>;
+  /** The reload policy (watch the lock, SIGHUP, withhold tools whose pins changed): the same for `serve` and `mcp`. */
+  reloader: RegistryReloader;
   stores: StateStores;
   backends: Partial<Record<'js' | 'docker', SandboxBackend>>;
   concurrency: ConcurrencyLimiter | undefined;
@@ -195,15 +201,30 @@ export async function createRunner(
         rule: { maxFailures: brk.maxFailures, windowSeconds: brk.windowSeconds },
       })
     : undefined;
+  const swap = async () => {
+    const next = await loadRegistry(loaded, imageIdentity);
+    const key = (r: Registry) =>
+      JSON.stringify(r.list().map((t) => [t.manifest.id, t.manifestSha256, t.artifactSha256]));
+    const changed = key(next) !== key(registry!);
+    registry = next;
+    return changed;
+  };
+  const reloader = new RegistryReloader({
+    dir: loaded.path(c.registry.dir),
+    swap,
+    current: () => registry,
+    log: options.log ?? ((line) => process.stderr.write(`toolcage: ${line}\n`)),
+  });
   const executor = new ToolcageExecutor({
     registry: () => registry!,
+    withheld: () => reloader.withheld(),
     verifier,
     replay: stores.replay,
     approvals: stores.approvals,
     backends,
     audit,
     governors,
-    ...(stores.admission ? { admission: stores.admission } : {}),
+    admission: stores.admission,
     ...(concurrency ? { concurrency } : {}),
     ...(sessions ? { sessions } : {}),
     ...(credentials ? { credentials } : {}),
@@ -215,20 +236,15 @@ export async function createRunner(
   return {
     executor,
     registry: () => registry!,
-    async reload() {
-      const next = await loadRegistry(loaded, imageIdentity);
-      const key = (r: Registry) =>
-        JSON.stringify(r.list().map((t) => [t.manifest.id, t.manifestSha256, t.artifactSha256]));
-      const changed = key(next) !== key(registry!);
-      registry = next;
-      return changed;
-    },
+    reload: swap,
+    reloader,
     stores,
     backends,
     concurrency,
     egress,
     runnerJwks: () => built?.runnerKey?.jwks ?? { keys: [] },
     async close() {
+      reloader.close();
       await executor.close();
       if (!options.stores) await stores.close();
     },

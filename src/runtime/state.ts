@@ -1,35 +1,20 @@
 import type { LoadedConfig } from '../config/load.ts';
-import type { ReplayStore } from '../claims/replay-store.ts';
-import type { ApprovalStore } from '../broker/approval-store.ts';
-import type { GovernorStores } from '../governors/types.ts';
-import type { AdmissionStep } from '../executor/ports.ts';
+import type { StateStores } from '../ports/stores.ts';
+import { SequentialAdmission } from '../governors/admission.ts';
+import { decidePlan } from '../governors/governors.ts';
 import { createMemoryGovernorStores } from '../governors/memory-stores.ts';
 import { openStateDatabase } from '../state/sqlite/database.ts';
 import { SqliteReplayStore } from '../state/sqlite/replay-store.ts';
 import { SqliteApprovalStore } from '../state/sqlite/approval-store.ts';
 import { SqliteSessionBreakerStore } from '../state/sqlite/session-store.ts';
-import type { SessionBreakerStore } from '../governors/breaker.ts';
-
-/** Every store that protects a call, from one configuration choice. */
-export interface StateStores {
-  kind: string;
-  replay: ReplayStore;
-  approvals: ApprovalStore;
-  governors: GovernorStores;
-  /** Session circuit-breaker state (shared like approvals: SQLite file or Redis). */
-  sessions: SessionBreakerStore;
-  /** Replay + governors in one step, where the stores can (Redis). */
-  admission?: AdmissionStep;
-  /** Whether the stores can decide right now (Redis: answers PING). Absent for embedded stores, usable while open. */
-  health?(): Promise<{ usable: boolean; detail: string }>;
-  close(): Promise<void>;
-}
 
 /**
  * `sqlite` (embedded default): replay and approvals in the workspace's SQLite
  * file, durable and shared by every toolcage process on this machine;
  * governors in memory (per process). `redis`: everything on Redis.
  */
+export type { StateStores };
+
 export async function openStateStores(loaded: LoadedConfig): Promise<StateStores> {
   const { state } = loaded.config;
   if (state.stores === 'redis') {
@@ -37,12 +22,16 @@ export async function openStateStores(loaded: LoadedConfig): Promise<StateStores
     return openRedisStateStores(loaded);
   }
   const db = openStateDatabase(loaded.path(state.sqliteFile));
+  const replay = new SqliteReplayStore(db);
+  const governors = createMemoryGovernorStores();
   return {
     kind: 'sqlite',
-    replay: new SqliteReplayStore(db),
+    replay,
     approvals: new SqliteApprovalStore(db),
-    governors: createMemoryGovernorStores(),
+    governors,
     sessions: new SqliteSessionBreakerStore(db),
+    // consume, then decide: a replayed claim charges nothing
+    admission: new SequentialAdmission({ replay, decide: (plan) => decidePlan(governors, plan) }),
     async close() {
       if (db.isOpen) db.close();
     },

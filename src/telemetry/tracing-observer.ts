@@ -8,7 +8,7 @@ import {
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
-import type { CallRef, ExecutorObserver, Stage } from '../executor/observer.ts';
+import type { CallRef, ExecutorObserver, Stage } from '../ports/observer.ts';
 
 /**
  * The only attributes toolcage puts on spans. Nothing else is ever recorded:

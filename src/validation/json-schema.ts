@@ -1,6 +1,9 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule, { type FormatsPlugin } from 'ajv-formats';
 import { ToolcageError } from '../errors/toolcage-error.ts';
+import type { JsonValidator } from '../ports/tool.ts';
+
+export type { JsonValidator };
 
 // ajv-formats is CommonJS; under NodeNext its default import is the module object.
 const addFormats: FormatsPlugin =
@@ -22,8 +25,6 @@ const ajv = new Ajv2020({
   validateFormats: true,
 });
 addFormats(ajv);
-
-export type JsonValidator = (value: unknown) => { ok: true } | { ok: false; errors: string[] };
 
 function describe(errors: ErrorObject[] | null | undefined): string[] {
   return (errors ?? [])

@@ -1,104 +1,148 @@
-// Layering invariants (STYLE.md "The shape of the project"): host code never imports guest code under
-// sandboxes/, and the adapters (cli, http, mcp) reach the sandboxes only through src/executor and
-// src/runtime, with a short explicit list of exceptions.
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+// Layering (STYLE.md "The shape of the project"): the folders of src/ form a ranked DAG. A folder
+// imports only folders of a lower rank: capabilities import ports, errors and small utilities and
+// the capabilities below them, never a sibling or anything above; the adapters (http, mcp) translate
+// protocols; the composition root (runtime) builds and wires everything; the CLI and the package
+// entry points sit on top. No import cycle, of folders or of files.
+// Host code never imports guest code under sandboxes/. The README's Architecture section lists the ranks.
 import { fileURLToPath } from 'node:url';
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import {
+  cycles,
+  fileGraph,
+  folderGraph,
+  folderOf,
+  layerViolations,
+  sourceImports,
+  type Import,
+} from './import-graph.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SRC = join(ROOT, 'src');
 
-/** Adapters allowed to import src/sandbox directly, and why. */
-const SANDBOX_IMPORT_EXCEPTIONS: Record<string, string> = {
-  'src/cli/commands/images.ts':
-    'builds and lists the Docker images (the image recipes live with the Docker backend)',
-  'src/cli/commands/init.ts':
-    'hashes the Docker images (content identity) to pin them in a new workspace lock',
-  'src/cli/commands/registry.ts':
-    'hashes the Docker images (content identity) for `registry lock|verify`',
+/** Lower imports nothing above it; equal ranks stay independent of each other. */
+export const RANKS: Record<string, number> = {
+  errors: 0,
+  ports: 1, // types only: the interfaces between capabilities
+  util: 1, // canonical JSON and hashes, strict YAML
+  validation: 2,
+  audit: 2,
+  claims: 2,
+  governors: 2,
+  identity: 3,
+  egress: 3,
+  registry: 3,
+  metrics: 3,
+  telemetry: 3,
+  policy: 2, // scope templates and Cedar conditions over validated arguments
+  sandbox: 4,
+  broker: 4,
+  credentials: 4,
+  config: 5,
+  executor: 5,
+  state: 5,
+  http: 6, // adapters: translate a protocol into execute() and back
+  mcp: 6,
+  runtime: 7, // composition root: the only place that builds and wires capabilities and services
+  cli: 8,
+  '(root)': 9, // src/index.ts, src/http/index.ts, src/mcp/index.ts: the package entry points
 };
 
-interface Import {
-  from: string;
-  spec: string;
-  typeOnly: boolean;
-}
-
-function walk(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
-    d.isDirectory() ? walk(join(dir, d.name)) : d.name.endsWith('.ts') ? [join(dir, d.name)] : [],
-  );
-}
-
-/** Static imports and re-exports, and dynamic `import('...')` with a literal specifier. */
-function importsOf(file: string): Import[] {
-  const text = readFileSync(file, 'utf8');
-  const out: Import[] = [];
-  for (const m of text.matchAll(
-    /^\s*(import|export)\s+(type\s+)?[^'"]*?\sfrom\s+['"]([^'"]+)['"]/gm,
-  ))
-    out.push({ from: file, spec: m[3]!, typeOnly: Boolean(m[2]) });
-  for (const m of text.matchAll(/^\s*import\s+['"]([^'"]+)['"]/gm))
-    out.push({ from: file, spec: m[1]!, typeOnly: false });
-  for (const m of text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g))
-    out.push({ from: file, spec: m[1]!, typeOnly: false });
-  return out;
-}
-
-const rel = (p: string) => relative(ROOT, p).split(sep).join('/');
-const target = (i: Import) =>
-  i.spec.startsWith('.') ? rel(resolve(dirname(i.from), i.spec)) : i.spec;
-const files = walk(SRC);
-const imports = files.flatMap(importsOf);
+const { files, imports } = sourceImports(ROOT);
 
 it('finds the source tree and its imports (the test would be vacuous otherwise)', () => {
   expect(files.length).toBeGreaterThan(30);
-  expect(imports.some((i) => target(i) === 'src/executor/executor.ts')).toBe(true);
-  expect(imports.some((i) => /^src\/sandbox\//.test(target(i)))).toBe(true);
+  expect(imports.some((i) => i.to === 'src/executor/executor.ts')).toBe(true);
+  expect(imports.some((i) => i.dynamic && i.to.startsWith('src/'))).toBe(true);
+  expect(imports.some((i) => i.typeOnly && i.to.startsWith('src/ports/'))).toBe(true);
+  // multi-line import lists are seen too
+  expect(imports.some((i) => i.from === 'src/index.ts' && i.to === 'src/ports/gates.ts')).toBe(
+    true,
+  );
+});
+
+it('every folder of src/ has a rank, and every rank names a folder that exists', () => {
+  const folders = new Set(files.map(folderOf));
+  expect([...folders].sort()).toEqual(Object.keys(RANKS).sort());
+});
+
+it('imports between folders only go down the ranking (no upward or sideways import)', () => {
+  expect(layerViolations(imports, RANKS)).toEqual([]);
+});
+
+it('no folder import cycle', () => {
+  expect(cycles(folderGraph(imports))).toEqual([]);
+});
+
+it('no file import cycle (type-only and dynamic imports included)', () => {
+  expect(cycles(fileGraph(imports))).toEqual([]);
+});
+
+it('src/ports holds types only: nothing in it exists at runtime', async () => {
+  const { readFileSync } = await import('node:fs');
+  const ports = files.filter((f) => f.startsWith('src/ports/'));
+  expect(ports.length).toBeGreaterThan(5);
+  for (const f of ports) {
+    const text = readFileSync(`${ROOT}/${f}`, 'utf8');
+    expect(text, f).not.toMatch(/^\s*export\s+(const|let|var|function|class|enum|default)\b/m);
+    expect(
+      imports.filter((i) => i.from === f && !i.typeOnly && !/^\s*$/.test(i.spec)),
+      f,
+    ).toEqual([]);
+  }
 });
 
 it('nothing under src/ imports from sandboxes/ (guest code)', () => {
   const bad = imports
-    .filter((i) => /^sandboxes\//.test(target(i)) || /(^|\/)sandboxes\//.test(i.spec))
-    .map((i) => `${rel(i.from)} -> ${i.spec}`);
+    .filter((i) => /^sandboxes\//.test(i.to) || /(^|\/)sandboxes\//.test(i.spec))
+    .map((i) => `${i.from} -> ${i.spec}`);
   expect(bad).toEqual([]);
-});
-
-it('src/cli, src/http and src/mcp reach the sandbox only through src/executor or src/runtime (explicit exceptions aside)', () => {
-  // Type-only imports are erased at runtime and couple nothing but a type name; they are allowed.
-  const bad = imports
-    .filter(
-      (i) =>
-        /^src\/(cli|http|mcp)\//.test(rel(i.from)) &&
-        /^src\/sandbox\//.test(target(i)) &&
-        !i.typeOnly,
-    )
-    .filter((i) => !Object.hasOwn(SANDBOX_IMPORT_EXCEPTIONS, rel(i.from)))
-    .map((i) => `${rel(i.from)} -> ${target(i)}`);
-  expect(bad).toEqual([]);
-});
-
-it('each exception exists and still imports src/sandbox, dynamic imports included (the list cannot grow stale)', () => {
-  for (const f of Object.keys(SANDBOX_IMPORT_EXCEPTIONS)) {
-    expect(files.map(rel)).toContain(f);
-    expect(
-      imports.filter((i) => rel(i.from) === f).some((i) => /^src\/sandbox\//.test(target(i))),
-      f,
-    ).toBe(true);
-  }
 });
 
 it('every relative import in src/ names its .ts file explicitly (ESM, no extension guessing)', () => {
   const bad = imports
     .filter((i) => i.spec.startsWith('.') && !/\.(ts|js|json)$/.test(i.spec))
-    .map((i) => `${rel(i.from)} -> ${i.spec}`);
+    .map((i) => `${i.from} -> ${i.spec}`);
   expect(bad).toEqual([]);
 });
 
-it('the executor does not import any adapter (the pipeline knows nothing of CLI, HTTP or MCP)', () => {
-  const bad = imports
-    .filter((i) => /^src\/executor\//.test(rel(i.from)) && /^src\/(cli|http|mcp)\//.test(target(i)))
-    .map((i) => `${rel(i.from)} -> ${target(i)}`);
-  expect(bad).toEqual([]);
+describe('self-check: the checks fail on a graph that breaks the rules', () => {
+  const edge = (from: string, to: string): Import => ({
+    from,
+    to,
+    spec: to,
+    typeOnly: false,
+    dynamic: false,
+  });
+  const ranks = { errors: 0, claims: 1, executor: 2 };
+
+  it('an upward, a sideways and an unranked import are each reported', () => {
+    const bad = layerViolations(
+      [
+        edge('src/executor/a.ts', 'src/claims/b.ts'), // down: fine
+        edge('src/claims/b.ts', 'src/executor/a.ts'), // up
+        edge('src/claims/b.ts', 'src/errors/e.ts'), // down: fine
+        edge('src/executor/a.ts', 'src/executor/c.ts'), // same folder: fine
+        edge('src/executor/a.ts', 'src/newcomer/x.ts'), // unranked
+      ],
+      ranks,
+    );
+    expect(bad).toHaveLength(2);
+    expect(bad[0]).toMatch(/claims rank 1 may not import executor rank 2/);
+    expect(bad[1]).toMatch(/newcomer has no rank/);
+    expect(layerViolations([edge('src/a/x.ts', 'src/b/y.ts')], { a: 1, b: 1 })).toHaveLength(1);
+  });
+
+  it('a folder cycle and a file cycle (through a dynamic import) are each found', () => {
+    const g = [
+      edge('src/claims/b.ts', 'src/executor/a.ts'),
+      edge('src/executor/a.ts', 'src/claims/b.ts'),
+    ];
+    expect(cycles(folderGraph(g))).toEqual([['claims', 'executor']]);
+    const f = [
+      { ...edge('src/runtime/state.ts', 'src/runtime/redis-state.ts'), dynamic: true },
+      edge('src/runtime/redis-state.ts', 'src/runtime/state.ts'),
+      edge('src/runtime/state.ts', 'src/errors/e.ts'),
+    ];
+    expect(cycles(fileGraph(f))).toEqual([['src/runtime/redis-state.ts', 'src/runtime/state.ts']]);
+    expect(cycles(folderGraph(f))).toEqual([]);
+  });
 });

@@ -4,7 +4,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { expect, it } from 'vitest';
 import { decide, globMatch, parsePolicy } from '../../src/broker/policy.ts';
 import { parseManifest } from '../../src/registry/manifest.ts';
-import { argsHash } from '../../src/registry/hash.ts';
+import { argsHash } from '../../src/util/hash.ts';
 import { brokerFor, execute, expectRefusal, useRunner } from '../helpers/runner.ts';
 
 const POLICY = `

@@ -17,35 +17,33 @@ import { LABEL } from '../../src/sandbox/docker/owner.ts';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.ts';
 import { startLoopbackServer, type LoopbackServer } from '../egress/helpers.ts';
 import { docker, testImages } from '../sandbox/docker/helpers.ts';
-import { egressClientMissing } from '../sandbox/docker/egress-helpers.ts';
+import { requireEgressClient } from '../sandbox/docker/egress-helpers.ts';
 
-const missing = egressClientMissing();
 const SECRET = 'runner-level-docker-lane-secret-41c9';
 const TOOL = 'test.docker_egress';
 
-describe.skipIf(missing !== undefined)(
-  `runner: a Docker tool's egress through the boundary${missing ? ` (skipped: ${missing})` : ''}`,
-  () => {
-    let api: LoopbackServer;
-    let ws: Workspace;
-    let runner: Runner;
-    let broker: BrokerRuntime;
-    const audit = new MemoryAuditSink();
+describe("runner: a Docker tool's egress through the boundary", () => {
+  let api: LoopbackServer;
+  let ws: Workspace;
+  let runner: Runner;
+  let broker: BrokerRuntime;
+  const audit = new MemoryAuditSink();
 
-    beforeAll(async () => {
-      await testImages(); // builds toolcage-test/attack with its static egress client
-      api = await startLoopbackServer((req, res) =>
-        res.end(
-          req.headers.authorization === `Bearer ${SECRET}`
-            ? 'auth=injected'
-            : `auth=${String(req.headers.authorization)}`,
-        ),
-      );
-      process.env.TOOLCAGE_TEST_DOCKER_LANE = SECRET;
-      ws = await makeWorkspace({
-        prefix: 'toolcage-docker-egress-',
-        config: (text) =>
-          `${text.replace('docker: { enabled: false }', 'docker: { enabled: true, poolSize: 0 }')}credentials:
+  beforeAll(async () => {
+    requireEgressClient(); // fails, never skips: scripts/setup.sh installs gcc and libc6-dev
+    await testImages(); // builds toolcage-test/attack with its static egress client
+    api = await startLoopbackServer((req, res) =>
+      res.end(
+        req.headers.authorization === `Bearer ${SECRET}`
+          ? 'auth=injected'
+          : `auth=${String(req.headers.authorization)}`,
+      ),
+    );
+    process.env.TOOLCAGE_TEST_DOCKER_LANE = SECRET;
+    ws = await makeWorkspace({
+      prefix: 'toolcage-docker-egress-',
+      config: (text) =>
+        `${text.replace('docker: { enabled: false }', 'docker: { enabled: true, poolSize: 0 }')}credentials:
   lanes:
     fake-api:
       kind: static
@@ -54,11 +52,11 @@ describe.skipIf(missing !== undefined)(
 egress:
   unsafeAllowPrivateAddresses: ["127.0.0.1/32"]
 `,
-      });
-      mkdirSync(join(ws.manifests, TOOL), { recursive: true });
-      writeFileSync(
-        join(ws.manifests, TOOL, 'manifest.yaml'),
-        `id: ${TOOL}
+    });
+    mkdirSync(join(ws.manifests, TOOL), { recursive: true });
+    writeFileSync(
+      join(ws.manifests, TOOL, 'manifest.yaml'),
+      `id: ${TOOL}
 version: 1.0.0
 description: Posts to the fake API through the egress socket (test only).
 runtime: docker
@@ -73,57 +71,56 @@ risk: low
 credentials: [{ lane: fake-api, as: API_TOKEN, scopes: [] }]
 cost: 1
 `,
-      );
-      await writeSignedLock(ws.manifests, ws.registryKey, (image) => imageContentIdentity(image));
-      const loaded = loadConfig(ws.configFile);
-      runner = await createRunner(loaded, { audit });
-      broker = await createBrokerRuntime(loaded, {
-        stores: runner.stores,
-        registry: runner.registry,
-      });
-    }, 120_000);
-
-    afterAll(async () => {
-      await broker?.close();
-      await runner?.close();
-      await api?.close();
-      ws?.cleanup();
-      delete process.env.TOOLCAGE_TEST_DOCKER_LANE;
-      const left = await docker.listContainers({
-        all: true,
-        filters: { label: [`${LABEL.managed}=true`, `${LABEL.tool}=${TOOL}@1.0.0`] },
-      });
-      expect(left).toEqual([]);
+    );
+    await writeSignedLock(ws.manifests, ws.registryKey, (image) => imageContentIdentity(image));
+    const loaded = loadConfig(ws.configFile);
+    runner = await createRunner(loaded, { audit });
+    broker = await createBrokerRuntime(loaded, {
+      stores: runner.stores,
+      registry: runner.registry,
     });
+  }, 120_000);
 
-    it('the downstream gets the credential, the tool and the audit never see it', async () => {
-      const { claim } = await broker.broker.issueClaim({
-        tool: TOOL,
-        args: {},
-        sub: 'local-user',
-        roles: ['admin'],
-        tenant: 'default',
-      });
-      const out = await runner.executor.execute({
-        toolId: TOOL,
-        args: {},
-        claim,
-        requestId: 'req-docker-egress',
-      });
-      expect(out.result).toEqual({ status: 200, egress: '', body: 'auth=injected' });
-      expect(api.seen.at(-1)).toMatchObject({
-        method: 'POST',
-        url: '/repos/o/r/pulls',
-        headers: { authorization: `Bearer ${SECRET}` },
-      });
-      expect(JSON.stringify(out)).not.toContain(SECRET);
-      expect(audit.events.at(-1)).toMatchObject({
-        toolId: TOOL,
-        outcome: 'allowed',
-        backend: 'docker',
-        credentialLanes: ['fake-api'],
-      });
-      expect(JSON.stringify(audit.events)).not.toContain(SECRET);
+  afterAll(async () => {
+    await broker?.close();
+    await runner?.close();
+    await api?.close();
+    ws?.cleanup();
+    delete process.env.TOOLCAGE_TEST_DOCKER_LANE;
+    const left = await docker.listContainers({
+      all: true,
+      filters: { label: [`${LABEL.managed}=true`, `${LABEL.tool}=${TOOL}@1.0.0`] },
     });
-  },
-);
+    expect(left).toEqual([]);
+  });
+
+  it('the downstream gets the credential, the tool and the audit never see it', async () => {
+    const { claim } = await broker.broker.issueClaim({
+      tool: TOOL,
+      args: {},
+      sub: 'local-user',
+      roles: ['admin'],
+      tenant: 'default',
+    });
+    const out = await runner.executor.execute({
+      toolId: TOOL,
+      args: {},
+      claim,
+      requestId: 'req-docker-egress',
+    });
+    expect(out.result).toEqual({ status: 200, egress: '', body: 'auth=injected' });
+    expect(api.seen.at(-1)).toMatchObject({
+      method: 'POST',
+      url: '/repos/o/r/pulls',
+      headers: { authorization: `Bearer ${SECRET}` },
+    });
+    expect(JSON.stringify(out)).not.toContain(SECRET);
+    expect(audit.events.at(-1)).toMatchObject({
+      toolId: TOOL,
+      outcome: 'allowed',
+      backend: 'docker',
+      credentialLanes: ['fake-api'],
+    });
+    expect(JSON.stringify(audit.events)).not.toContain(SECRET);
+  });
+});

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EgressGateway, type EgressEvent } from '../../src/egress/index.ts';
-import type { SandboxBackend, SandboxTool } from '../../src/sandbox/backend.ts';
+import type { SandboxBackend, SandboxTool } from '../../src/ports/sandbox.ts';
 import { request, startBackend } from '../sandbox/isolated-vm/helpers.ts';
 import { startLoopbackServer, type LoopbackServer } from './helpers.ts';
 

@@ -8,7 +8,7 @@ import { statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EgressGateway, startSocketProxy, type SocketProxy } from '../../src/egress/index.ts';
-import type { SandboxTool } from '../../src/sandbox/backend.ts';
+import type { SandboxTool } from '../../src/ports/sandbox.ts';
 import { startLoopbackServer, type LoopbackServer } from './helpers.ts';
 
 const SECRET = 'proxy-lane-secret-0123456789';

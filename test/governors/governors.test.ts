@@ -7,7 +7,7 @@ import {
 } from '../../src/governors/config.ts';
 import { Governors, type GovernorCheck } from '../../src/governors/governors.ts';
 import { createMemoryGovernorStores } from '../../src/governors/memory-stores.ts';
-import type { GovernorStores } from '../../src/governors/types.ts';
+import type { GovernorStores } from '../../src/ports/governors.ts';
 
 const T0 = 1_800_000_000_000; // a multiple of 3600 s: spend windows start here
 const OFF = { enabled: false } as const;

@@ -6,7 +6,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { base64url, generateKeyPair, SignJWT, exportJWK, type CryptoKey, type JWK } from 'jose';
 import type { SigningKey } from '../../src/claims/keys.ts';
-import { argsHash } from '../../src/registry/hash.ts';
+import { argsHash } from '../../src/util/hash.ts';
 
 export const ISSUER = 'toolcage-broker';
 export const AUDIENCE = 'toolcage-runner';

@@ -6,7 +6,7 @@ import { Broker } from '../../src/broker/broker.ts';
 import { loadPolicy } from '../../src/broker/policy.ts';
 import { ToolcageError } from '../../src/errors/toolcage-error.ts';
 import type { ErrorCode } from '../../src/errors/catalogue.ts';
-import type { ExecuteOutcome } from '../../src/executor/types.ts';
+import type { ExecuteOutcome } from '../../src/ports/execute.ts';
 import { makeWorkspace, type Workspace } from './workspace.ts';
 import { forge } from './forge.ts';
 

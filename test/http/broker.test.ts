@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { apiKeyHash } from '../../src/identity/verifier.ts';
-import { createBrokerService, type BrokerService } from '../../src/http/broker-service.ts';
+import { createBrokerService, type BrokerService } from '../../src/runtime/broker-service.ts';
 import { createDpopProof } from '../../src/claims/dpop.ts';
-import { argsHash } from '../../src/registry/hash.ts';
+import { argsHash } from '../../src/util/hash.ts';
 import {
   invoke,
   makeWorkspace,

@@ -9,7 +9,7 @@ import { loadConfig, type LoadedConfig } from '../../src/config/load.ts';
 import { loadSigningKey, type SigningKey } from '../../src/claims/keys.ts';
 import { writeSignedLock } from '../../src/registry/registry.ts';
 import { MemoryAuditSink } from '../../src/audit/audit.ts';
-import { createRunnerService, type RunnerService } from '../../src/http/runner-service.ts';
+import { createRunnerService, type RunnerService } from '../../src/runtime/runner-service.ts';
 import { createBrokerRuntime, type BrokerRuntime } from '../../src/runtime/broker.ts';
 import type { IssuedClaim } from '../../src/broker/broker.ts';
 

@@ -6,7 +6,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { writeKeyPair } from '../../src/cli/commands/keys.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { apiKeyHash } from '../../src/identity/verifier.ts';
-import { createBrokerService, type BrokerService } from '../../src/http/broker-service.ts';
+import { createBrokerService, type BrokerService } from '../../src/runtime/broker-service.ts';
 import {
   invoke,
   makeWorkspace,

@@ -5,7 +5,7 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiKeyHash } from '../../src/identity/verifier.ts';
-import { createBrokerService, type BrokerService } from '../../src/http/broker-service.ts';
+import { createBrokerService, type BrokerService } from '../../src/runtime/broker-service.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import {
   makeWorkspace,

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { apiKeyHash } from '../../src/identity/verifier.ts';
-import { createBrokerService, type BrokerService } from '../../src/http/broker-service.ts';
+import { createBrokerService, type BrokerService } from '../../src/runtime/broker-service.ts';
 import { openStateStores, type StateStores } from '../../src/runtime/state.ts';
 import { sessionKey } from '../../src/governors/breaker.ts';
 import { makeWorkspace, memoryLogger, type Workspace } from './helpers.ts';

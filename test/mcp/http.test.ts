@@ -8,7 +8,7 @@ import {
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { loadConfig } from '../../src/config/load.ts';
-import { ToolcageMcpService } from '../../src/mcp/service.ts';
+import { ToolcageMcpService } from '../../src/runtime/mcp-service.ts';
 import { startMcpHttp, type McpHttpServer } from '../../src/mcp/http.ts';
 import { IdentityVerifier } from '../../src/identity/verifier.ts';
 import {

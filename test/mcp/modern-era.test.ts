@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { loadConfig } from '../../src/config/load.ts';
-import { ToolcageMcpService } from '../../src/mcp/service.ts';
+import { ToolcageMcpService } from '../../src/runtime/mcp-service.ts';
 import { startMcpHttp, type McpHttpServer } from '../../src/mcp/http.ts';
 import { IdentityVerifier } from '../../src/identity/verifier.ts';
 import { createIdp, createWorkspace, errorOf, type Workspace } from './helpers.ts';

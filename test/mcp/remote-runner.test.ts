@@ -4,7 +4,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { loadConfig } from '../../src/config/load.ts';
 import { createRunner, type Runner } from '../../src/runtime/runner.ts';
 import { buildRunnerApp } from '../../src/http/runner-app.ts';
-import { ToolcageMcpService } from '../../src/mcp/service.ts';
+import { ToolcageMcpService } from '../../src/runtime/mcp-service.ts';
 import { HttpRunnerClient } from '../../src/mcp/runner-client.ts';
 import { callRaw, createWorkspace, errorOf, type Workspace } from './helpers.ts';
 

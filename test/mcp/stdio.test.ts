@@ -21,10 +21,11 @@ describe('toolcage mcp over stdio (spawned CLI, SDK Client)', () => {
   let client: Client;
   let stderr = '';
   let listChanged = 0;
+  let transport: StdioClientTransport;
 
   beforeAll(async () => {
     ws = await createWorkspace();
-    const transport = new StdioClientTransport({
+    transport = new StdioClientTransport({
       command: process.execPath,
       args: [CLI, 'mcp', '--config', ws.config],
       cwd: REPO,
@@ -253,5 +254,15 @@ risk: low
     expect(tool.outputSchema!.required).toEqual(['text', 'length']);
     const result = await client.callTool({ name: 'text.shout', arguments: { text: 'abc' } });
     expect(result.structuredContent).toEqual({ text: 'ABC', length: 3 });
+  });
+
+  it('SIGHUP reloads the registry (the runner reload policy), logs it on stderr, and the server keeps serving', async () => {
+    const before = stderr.length;
+    process.kill(transport.pid!, 'SIGHUP');
+    const end = Date.now() + 15_000;
+    while (!/registry reloaded: \d+ tools? verified/.test(stderr.slice(before)) && Date.now() < end)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(stderr.slice(before)).toMatch(/toolcage mcp: registry reloaded: \d+ tools? verified/);
+    expect((await client.listTools()).tools.length).toBeGreaterThan(0);
   });
 });

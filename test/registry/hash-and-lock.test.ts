@@ -1,7 +1,7 @@
 // Hashes (RFC 8785) and the signed lock, on their own.
 import { expect, it } from 'vitest';
 import { generateSigningKey, signingKeyFromJwk } from '../../src/claims/keys.ts';
-import { argsHash, canonicalJson, sha256Hex } from '../../src/registry/hash.ts';
+import { argsHash, canonicalJson, sha256Hex } from '../../src/util/hash.ts';
 import {
   parseLock,
   signLock,

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { apiKeyHash } from '../../src/identity/verifier.ts';
-import { createBrokerService, type BrokerService } from '../../src/http/broker-service.ts';
+import { createBrokerService, type BrokerService } from '../../src/runtime/broker-service.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { forge } from '../helpers/forge.ts';
 import { makeWorkspace, startRunner, type RunningRunner, type Workspace } from '../http/helpers.ts';

@@ -1,6 +1,6 @@
 // Attack: use an approval after its lifetime (given yesterday for a patch that has since become dangerous).
 import { it } from 'vitest';
-import { argsHash } from '../../src/registry/hash.ts';
+import { argsHash } from '../../src/util/hash.ts';
 import { forge } from '../helpers/forge.ts';
 import {
   brokerFor,

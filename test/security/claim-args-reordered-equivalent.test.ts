@@ -1,7 +1,7 @@
 // Not an attack but its mirror: arguments that differ only in key order or number spelling are the same
 // envelope under RFC 8785, so a claim minted for one is ACCEPTED for the other (no false args_mismatch).
 import { expect, it } from 'vitest';
-import { argsHash } from '../../src/registry/hash.ts';
+import { argsHash } from '../../src/util/hash.ts';
 import { forge } from '../helpers/forge.ts';
 import { execute, useRunner } from '../helpers/runner.ts';
 

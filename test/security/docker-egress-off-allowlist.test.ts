@@ -9,71 +9,63 @@ import { startLoopbackServer, type LoopbackServer } from '../egress/helpers.ts';
 import { attackTool, expectNoContainersLeft } from '../sandbox/docker/helpers.ts';
 import {
   egressBackend,
-  egressClientMissing,
+  requireEgressClient,
   egressClientTool,
   type EgressBackend,
 } from '../sandbox/docker/egress-helpers.ts';
 
-const missing = egressClientMissing();
+describe('docker egress off the allowlist', () => {
+  let k: EgressBackend;
+  let allowed: LoopbackServer;
+  let offList: LoopbackServer;
 
-describe.skipIf(missing !== undefined)(
-  `docker egress off the allowlist${missing ? ` (skipped: ${missing})` : ''}`,
-  () => {
-    let k: EgressBackend;
-    let allowed: LoopbackServer;
-    let offList: LoopbackServer;
+  beforeAll(async () => {
+    requireEgressClient(); // fails, never skips: scripts/setup.sh installs gcc and libc6-dev
+    allowed = await startLoopbackServer();
+    offList = await startLoopbackServer();
+    k = egressBackend('egress-off-list');
+  });
+  afterAll(async () => {
+    await k?.close();
+    await allowed?.close();
+    await offList?.close();
+    if (k) await expectNoContainersLeft(k.runnerId);
+  });
 
-    beforeAll(async () => {
-      allowed = await startLoopbackServer();
-      offList = await startLoopbackServer();
-      k = egressBackend('egress-off-list');
-    });
-    afterAll(async () => {
-      await k?.close();
-      await allowed?.close();
-      await offList?.close();
-      if (k) await expectNoContainersLeft(k.runnerId);
-    });
+  it('the proxy refuses a request for a host:port off the list, and the host never sees it', async () => {
+    const tool = await egressClientTool('test.exfil_off_list', 'POST', `${offList.origin}/collect`);
+    k.allow(tool.id, [{ host: '127.0.0.1', port: allowed.port }]);
+    const r = await k.backend.run({ invocationId: 'inv_off_list', tool, input: {} });
+    const out = JSON.parse((r as { outputJson: string }).outputJson) as {
+      status: number;
+      egress: string;
+    };
+    expect(out).toMatchObject({ status: 403, egress: 'not_allowed' });
+    expect(offList.seen).toEqual([]);
+  });
 
-    it('the proxy refuses a request for a host:port off the list, and the host never sees it', async () => {
-      const tool = await egressClientTool(
-        'test.exfil_off_list',
-        'POST',
-        `${offList.origin}/collect`,
-      );
-      k.allow(tool.id, [{ host: '127.0.0.1', port: allowed.port }]);
-      const r = await k.backend.run({ invocationId: 'inv_off_list', tool, input: {} });
-      const out = JSON.parse((r as { outputJson: string }).outputJson) as {
-        status: number;
-        egress: string;
-      };
-      expect(out).toMatchObject({ status: 403, egress: 'not_allowed' });
-      expect(offList.seen).toEqual([]);
+  it('the same host name on another port is off the list too', async () => {
+    const tool = await egressClientTool(
+      'test.exfil_other_port',
+      'GET',
+      `http://127.0.0.1:${offList.port}/`,
+    );
+    k.allow(tool.id, [{ host: '127.0.0.1', port: allowed.port }]);
+    const r = await k.backend.run({ invocationId: 'inv_other_port', tool, input: {} });
+    expect(JSON.parse((r as { outputJson: string }).outputJson)).toMatchObject({
+      status: 403,
+      egress: 'not_allowed',
     });
+    expect(offList.seen).toEqual([]);
+  });
 
-    it('the same host name on another port is off the list too', async () => {
-      const tool = await egressClientTool(
-        'test.exfil_other_port',
-        'GET',
-        `http://127.0.0.1:${offList.port}/`,
-      );
-      k.allow(tool.id, [{ host: '127.0.0.1', port: allowed.port }]);
-      const r = await k.backend.run({ invocationId: 'inv_other_port', tool, input: {} });
-      expect(JSON.parse((r as { outputJson: string }).outputJson)).toMatchObject({
-        status: 403,
-        egress: 'not_allowed',
-      });
-      expect(offList.seen).toEqual([]);
+  it('the container of a tool with egress has no interface but lo and cannot ping out', async () => {
+    const tool = { ...(await attackTool('probe.sh')), id: 'test.exfil_probe' };
+    k.allow(tool.id, [{ host: '127.0.0.1', port: allowed.port }]);
+    const r = await k.backend.run({ invocationId: 'inv_probe', tool, input: {} });
+    expect(JSON.parse((r as { outputJson: string }).outputJson)).toMatchObject({
+      nets: 'lo ',
+      ping: false,
     });
-
-    it('the container of a tool with egress has no interface but lo and cannot ping out', async () => {
-      const tool = { ...(await attackTool('probe.sh')), id: 'test.exfil_probe' };
-      k.allow(tool.id, [{ host: '127.0.0.1', port: allowed.port }]);
-      const r = await k.backend.run({ invocationId: 'inv_probe', tool, input: {} });
-      expect(JSON.parse((r as { outputJson: string }).outputJson)).toMatchObject({
-        nets: 'lo ',
-        ping: false,
-      });
-    });
-  },
-);
+  });
+});

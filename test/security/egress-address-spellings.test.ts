@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EgressGateway, forbiddenReason, type Resolver } from '../../src/egress/index.ts';
-import type { SandboxTool } from '../../src/sandbox/backend.ts';
+import type { SandboxTool } from '../../src/ports/sandbox.ts';
 import { startLoopbackServer, type LoopbackServer } from '../egress/helpers.ts';
 
 const tool = {

@@ -11,7 +11,7 @@
 import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EgressGateway, type EgressGrant } from '../../src/egress/index.ts';
-import type { SandboxTool } from '../../src/sandbox/backend.ts';
+import type { SandboxTool } from '../../src/ports/sandbox.ts';
 import { startLoopbackServer, type LoopbackServer, type Seen } from '../egress/helpers.ts';
 
 const SECRET = 'ghs_R3flect3dCredentialValue0123456789';

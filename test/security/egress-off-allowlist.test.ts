@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EgressGateway, EgressError } from '../../src/egress/index.ts';
-import type { SandboxTool } from '../../src/sandbox/backend.ts';
+import type { SandboxTool } from '../../src/ports/sandbox.ts';
 import { startLoopbackServer, type LoopbackServer } from '../egress/helpers.ts';
 
 let allowed: LoopbackServer;

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EgressGateway, type EgressEvent } from '../../src/egress/index.ts';
-import type { SandboxBackend } from '../../src/sandbox/backend.ts';
+import type { SandboxBackend } from '../../src/ports/sandbox.ts';
 import { request, startBackend } from '../sandbox/isolated-vm/helpers.ts';
 import { startLoopbackServer, type LoopbackServer } from '../egress/helpers.ts';
 

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EgressGateway } from '../../src/egress/index.ts';
-import type { SandboxTool } from '../../src/sandbox/backend.ts';
+import type { SandboxTool } from '../../src/ports/sandbox.ts';
 import { startLoopbackServer, type LoopbackServer } from '../egress/helpers.ts';
 
 let server: LoopbackServer;

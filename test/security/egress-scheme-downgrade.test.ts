@@ -19,7 +19,7 @@ import {
   type Resolver,
   type SocketProxy,
 } from '../../src/egress/index.ts';
-import type { SandboxTool } from '../../src/sandbox/backend.ts';
+import type { SandboxTool } from '../../src/ports/sandbox.ts';
 import { startLoopbackServer, type LoopbackServer } from '../egress/helpers.ts';
 
 const SECRET = 'tls-only-lane-secret-0123456789';

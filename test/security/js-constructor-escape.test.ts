@@ -1,6 +1,6 @@
 // Attack: climb a constructor chain (this, ctx, input, Function) to the host realm's Function and reach `process`.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { SandboxBackend } from '../../src/sandbox/backend.ts';
+import type { SandboxBackend } from '../../src/ports/sandbox.ts';
 import {
   expectBenignSucceeds,
   expectFailure,

@@ -1,6 +1,6 @@
 // Attack: load host modules through import(), a static import, or require.
 import { afterAll, beforeAll, it } from 'vitest';
-import type { SandboxBackend } from '../../src/sandbox/backend.ts';
+import type { SandboxBackend } from '../../src/ports/sandbox.ts';
 import {
   expectBenignSucceeds,
   expectFailure,

@@ -3,7 +3,7 @@
 // refused on any host but loopback, before anything listens.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
-import { ToolcageMcpService } from '../../src/mcp/service.ts';
+import { ToolcageMcpService } from '../../src/runtime/mcp-service.ts';
 import { startMcpHttp } from '../../src/mcp/http.ts';
 import { createWorkspace, type Workspace } from '../mcp/helpers.ts';
 

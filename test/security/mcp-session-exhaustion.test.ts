@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { loadConfig } from '../../src/config/load.ts';
-import { ToolcageMcpService } from '../../src/mcp/service.ts';
+import { ToolcageMcpService } from '../../src/runtime/mcp-service.ts';
 import { startMcpHttp, type McpHttpServer } from '../../src/mcp/http.ts';
 import { IdentityVerifier } from '../../src/identity/verifier.ts';
 import { createIdp, createWorkspace, type TestIdp, type Workspace } from '../mcp/helpers.ts';

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { MemoryAuditSink } from '../../src/audit/audit.ts';
-import { createRunnerService, type RunnerService } from '../../src/http/runner-service.ts';
+import { createRunnerService, type RunnerService } from '../../src/runtime/runner-service.ts';
 import type { BrokerRuntime } from '../../src/runtime/broker.ts';
 import {
   invoke,

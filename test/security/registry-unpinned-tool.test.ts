@@ -39,7 +39,7 @@ it('an unpinned tool is never loaded: tool_not_allowed on call and on mint, list
     await expectRefusal(
       execute(t, 'evil.backdoor', {}, token),
       'tool_not_allowed',
-      'Tool "evil.backdoor" is not in the registry allowlist. List the allowed tools with GET /v1/tools.',
+      'Tool "evil.backdoor" is not in the registry allowlist.',
     );
     const broker = await brokerFor(t, ws);
     await expectRefusal(

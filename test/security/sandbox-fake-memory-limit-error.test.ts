@@ -6,7 +6,7 @@
  * failure, reported as such.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { SandboxBackend } from '../../src/sandbox/backend.ts';
+import type { SandboxBackend } from '../../src/ports/sandbox.ts';
 import {
   expectBenignSucceeds,
   expectFailure,

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SandboxBackend } from '../../src/sandbox/backend.ts';
+import type { SandboxBackend } from '../../src/ports/sandbox.ts';
 import { expectBenignSucceeds, request, startBackend } from '../sandbox/isolated-vm/helpers.ts';
 import { startKit, type Kit } from '../egress/kit.ts';
 import { startLoopbackServer, type LoopbackServer } from '../egress/helpers.ts';

@@ -1,6 +1,6 @@
 // Attack: allocate external ArrayBuffer memory (and typed arrays), which lives outside the V8 heap.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { SandboxBackend } from '../../src/sandbox/backend.ts';
+import type { SandboxBackend } from '../../src/ports/sandbox.ts';
 import {
   expectBenignSucceeds,
   expectFailure,

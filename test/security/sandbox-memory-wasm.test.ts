@@ -1,7 +1,7 @@
 // Attack: grow WebAssembly memory, which isolated-vm's limit does not see
 // (measured: 189 MB RSS for a 16 MB isolate before a 4 s timeout, 0 bytes in its heap statistics).
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { SandboxBackend } from '../../src/sandbox/backend.ts';
+import type { SandboxBackend } from '../../src/ports/sandbox.ts';
 import {
   expectBenignSucceeds,
   expectFailure,

@@ -1,6 +1,6 @@
 // Attack: return a huge output to flood the runner's memory and the agent's context.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { SandboxBackend } from '../../src/sandbox/backend.ts';
+import type { SandboxBackend } from '../../src/ports/sandbox.ts';
 import {
   expectBenignSucceeds,
   expectFailure,

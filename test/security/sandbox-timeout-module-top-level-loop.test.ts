@@ -1,6 +1,6 @@
 // Attack: an infinite loop at module top level, before run() is even called.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { SandboxBackend } from '../../src/sandbox/backend.ts';
+import type { SandboxBackend } from '../../src/ports/sandbox.ts';
 import {
   expectBenignSucceeds,
   expectFailure,

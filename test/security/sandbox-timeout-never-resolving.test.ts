@@ -1,6 +1,6 @@
 // Attack: await a promise that never settles (there are no timers in the isolate).
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { SandboxBackend } from '../../src/sandbox/backend.ts';
+import type { SandboxBackend } from '../../src/ports/sandbox.ts';
 import {
   expectBenignSucceeds,
   expectFailure,

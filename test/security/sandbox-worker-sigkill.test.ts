@@ -1,7 +1,7 @@
 // Attack (or accident): the worker process dies mid-call (SIGKILL, as a V8 OOM or a catastrophic isolated-vm error would end it).
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { SandboxBackend } from '../../src/sandbox/backend.ts';
+import type { SandboxBackend } from '../../src/ports/sandbox.ts';
 import {
   expectBenignSucceeds,
   expectFailure,

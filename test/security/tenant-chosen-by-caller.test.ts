@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { apiKeyHash, IdentityVerifier } from '../../src/identity/verifier.ts';
-import { createBrokerService, type BrokerService } from '../../src/http/broker-service.ts';
+import { createBrokerService, type BrokerService } from '../../src/runtime/broker-service.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { makeWorkspace, memoryLogger, type Workspace } from '../http/helpers.ts';
 

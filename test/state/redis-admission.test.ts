@@ -3,7 +3,7 @@
 // replay first, then the binding, then the governors; a replayed claim charges nothing; a claim
 // refused for its binding is still spent.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { argsHash } from '../../src/registry/hash.ts';
+import { argsHash } from '../../src/util/hash.ts';
 import { forge } from '../helpers/forge.ts';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.ts';
 import { expectRefusal, requestId, startRunner, type TestRunner } from '../helpers/runner.ts';

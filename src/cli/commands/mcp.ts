@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { ToolcageError } from '../../errors/toolcage-error.ts';
 import type { LoadedConfig } from '../../config/load.ts';
 import { createBrokerRuntime } from '../../runtime/broker.ts';
-import type { ToolcageMcpService } from '../../mcp/service.ts';
+import type { ToolcageMcpService } from '../../runtime/mcp-service.ts';
 import type { McpHttpServer } from '../../mcp/http.ts';
 import { action, configFrom, printJson } from '../io.ts';
 
@@ -119,7 +119,7 @@ export function mcpCommand(): Command {
       action(async (opts: McpOptions) => {
         const loaded = configFrom(opts);
         const port = parsePort(opts.port);
-        const { ToolcageMcpService } = await import('../../mcp/service.ts');
+        const { ToolcageMcpService } = await import('../../runtime/mcp-service.ts');
         const service = await ToolcageMcpService.create(loaded, {
           configFile: resolve(opts.config),
           ...(opts.runnerUrl ? { runnerUrl: opts.runnerUrl } : {}),

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { ToolcageError } from '../../errors/toolcage-error.ts';
 import { loadPolicy } from '../../broker/policy.ts';
-import { loadConditions } from '../../policy/load.ts';
+import { loadConditions } from '../../broker/policy-set.ts';
 import { createBrokerRuntime } from '../../runtime/broker.ts';
 import { loadRegistry } from '../../runtime/runner.ts';
 import { action, configFrom, printJson, readJsonFile } from '../io.ts';

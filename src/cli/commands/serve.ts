@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { createRunnerService } from '../../http/runner-service.ts';
+import { createRunnerService } from '../../runtime/runner-service.ts';
 import { action, configFrom } from '../io.ts';
 
 /** Stops a service once on SIGTERM or SIGINT, then exits 0 (1 when the stop itself failed). */
@@ -29,8 +29,9 @@ export function serveCommand(): Command {
     .option('--config <file>', 'config file', 'toolcage.config.yaml')
     .option('--host <host>', 'listen address (default: runner.http.host)')
     .option('--port <port>', 'listen port (default: runner.http.port; 0 picks a free one)')
+    .option('--no-watch', 'do not reload when the registry lock changes (SIGHUP still reloads)')
     .action(
-      action(async (opts: { config: string; host?: string; port?: string }) => {
+      action(async (opts: { config: string; host?: string; port?: string; watch: boolean }) => {
         const loaded = configFrom(opts);
         const service = await createRunnerService(loaded);
         const url = await service.listen({
@@ -38,6 +39,13 @@ export function serveCommand(): Command {
           ...(opts.port !== undefined ? { port: Number(opts.port) } : {}),
         });
         service.app.log.info({ url }, 'toolcage runner listening');
+        // The same reload policy as `toolcage mcp` (src/runtime/reload.ts): SIGHUP, and the lock watched.
+        const reloader = service.runner.reloader;
+        process.on('SIGHUP', () => {
+          service.app.log.info('SIGHUP: reloading the registry');
+          void reloader.reload();
+        });
+        if (opts.watch) reloader.watch();
         stopOnSignals(
           async () => {
             const { aborted } = await service.shutdown();

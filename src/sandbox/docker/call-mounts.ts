@@ -25,7 +25,7 @@ import {
   type SocketProxy,
 } from '../../egress/socket-proxy.ts';
 import type { EgressSession } from '../../egress/gateway.ts';
-import type { RunCredential } from '../backend.ts';
+import type { RunCredential } from '../../ports/sandbox.ts';
 import { TOOL_UID, type BindMount } from './container-spec.ts';
 
 /** Where `expose: file` credentials appear inside the container. */

@@ -1,4 +1,4 @@
-import type { RunLimits, RunResult } from '../backend.ts';
+import type { RunLimits, RunResult } from '../../ports/sandbox.ts';
 import type { ContainerState } from './api.ts';
 import type { CallOutcome } from './warm.ts';
 

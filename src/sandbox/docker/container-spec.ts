@@ -1,4 +1,4 @@
-import type { RunLimits } from '../backend.ts';
+import type { RunLimits } from '../../ports/sandbox.ts';
 import type { ContainerSpec } from './api.ts';
 
 /** The non-root identity every tool runs as (the images' /etc/passwd names it `tool`). */

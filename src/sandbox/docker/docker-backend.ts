@@ -1,7 +1,13 @@
 import { randomUUID, createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { EgressGateway } from '../../egress/gateway.ts';
-import type { RunLimits, RunRequest, RunResult, SandboxBackend, SandboxTool } from '../backend.ts';
+import type {
+  RunLimits,
+  RunRequest,
+  RunResult,
+  SandboxBackend,
+  SandboxTool,
+} from '../../ports/sandbox.ts';
 import { dockerodeApi, isEngineUnreachable, type DockerApi } from './api.ts';
 import { classify } from './classify.ts';
 import { CallMountError, prepareCallMounts, type CallMounts } from './call-mounts.ts';

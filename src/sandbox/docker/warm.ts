@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import type { RunFailureCode } from '../backend.ts';
+import type { RunFailureCode } from '../../ports/sandbox.ts';
 import type { ContainerSpec, DockerApi } from './api.ts';
 import { Demuxer, type CappedOutput } from './demux.ts';
 

@@ -10,7 +10,7 @@
  * ```
  */
 import { createHash } from 'node:crypto';
-import type { RunRequest, RunResult, SandboxBackend } from '../backend.ts';
+import type { RunRequest, RunResult, SandboxBackend } from '../../ports/sandbox.ts';
 import type { EgressGateway } from '../../egress/gateway.ts';
 import { sanitise, type Failure, type Success } from './translate.ts';
 import { WorkerHandle, type WorkerRun } from './worker-handle.ts';

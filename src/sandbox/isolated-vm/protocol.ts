@@ -4,7 +4,7 @@
  * parsed inside the isolate, so the worker never holds a host object the
  * guest could reach.
  */
-import type { RunFailureCode } from '../backend.ts';
+import type { RunFailureCode } from '../../ports/sandbox.ts';
 
 export interface RunMessage {
   t: 'run';

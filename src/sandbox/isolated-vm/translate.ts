@@ -3,7 +3,7 @@
  * codes, in one place (STYLE.md, "Translate a dependency's error where it
  * enters"). Messages are short, sanitised, and never carry a host stack.
  */
-import type { RunFailureCode } from '../backend.ts';
+import type { RunFailureCode } from '../../ports/sandbox.ts';
 
 export type Failure = {
   ok: false;

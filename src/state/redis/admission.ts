@@ -1,17 +1,17 @@
-import type { AdmissionStep } from '../../executor/ports.ts';
-import type { GovernorPlan, GovernorVerdict } from '../../governors/types.ts';
+import type { Admission } from '../../ports/admission.ts';
+import type { GovernorPlan, GovernorVerdict } from '../../ports/governors.ts';
 import { checkPrefix, stateUnavailable, type RedisClient } from './client.ts';
 import { RedisGovernorPlanStore, type RedisGovernorStoreOptions } from './governor-stores.ts';
 import { replayEntry } from './replay-store.ts';
 import type { RedisSafety } from './safety.ts';
-import type { ClaimId } from '../../claims/replay-store.ts';
+import type { ClaimId } from '../../ports/stores.ts';
 
 /**
  * Consumes a claim id and decides the governors in one Lua script: one round
  * trip to Redis per admitted call instead of two. The claim id key is the
  * same one `RedisReplayStore` writes, so both paths see every consumed id.
  */
-export class RedisAdmission implements AdmissionStep {
+export class RedisAdmission implements Admission {
   readonly #plans: RedisGovernorPlanStore;
   readonly #prefix: string;
   readonly #safety: RedisSafety | undefined;

@@ -13,7 +13,7 @@ import type {
   SpendDecision,
   SpendStore,
   TokenBucketRule,
-} from '../../governors/types.ts';
+} from '../../ports/governors.ts';
 import { assertCharge, assertHit, assertTake, fixedWindow } from '../../governors/validate.ts';
 import { checkPrefix, LuaScript, stateUnavailable, type RedisClient } from './client.ts';
 

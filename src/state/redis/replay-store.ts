@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ReplayStore } from '../../claims/replay-store.ts';
-import type { ClaimId } from '../../claims/replay-store.ts';
+import type { ClaimId, ReplayStore } from '../../ports/stores.ts';
 import { checkPrefix, closeRedisClient, stateUnavailable, type RedisClient } from './client.ts';
 import type { RedisSafety } from './safety.ts';
 

@@ -1,5 +1,5 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import type { ReplayStore } from '../../claims/replay-store.ts';
+import type { ReplayStore } from '../../ports/stores.ts';
 import { ToolcageError } from '../../errors/toolcage-error.ts';
 
 /**

@@ -6,7 +6,7 @@
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { EgressGateway, type EgressEvent, type EgressRule } from '../../../src/egress/index.ts';
-import type { RunLimits, SandboxTool } from '../../../src/sandbox/backend.ts';
+import type { RunLimits, SandboxTool } from '../../../src/ports/sandbox.ts';
 import {
   createDockerBackend,
   loadRecipe,
@@ -15,13 +15,19 @@ import {
 import { compileStatic } from '../../../src/sandbox/docker/recipe.ts';
 import { attackTool, uniqueRunnerId } from './helpers.ts';
 
-/** Why the egress client cannot be built on this machine (gcc or libc.a missing), or undefined when it can. */
-export function egressClientMissing(): string | undefined {
+/**
+ * Builds the test image's egress client, or throws saying why: the tests
+ * that need it fail loudly rather than skip (gcc and the static libc come
+ * from scripts/setup.sh, so a missing one is a broken setup).
+ */
+export function requireEgressClient(): void {
   try {
     compileStatic(loadRecipe('test-attack'), 'egress-client.c');
-    return undefined;
   } catch (err) {
-    return (err as Error).message;
+    throw new Error(
+      `The Docker egress client cannot be built (${(err as Error).message}). Run scripts/setup.sh: it installs gcc and libc6-dev.`,
+      { cause: err },
+    );
   }
 }
 

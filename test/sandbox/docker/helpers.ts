@@ -1,6 +1,6 @@
 import Docker from 'dockerode';
 import { expect } from 'vitest';
-import type { RunLimits, SandboxTool } from '../../../src/sandbox/backend.ts';
+import type { RunLimits, SandboxTool } from '../../../src/ports/sandbox.ts';
 import { buildImage, LABEL } from '../../../src/sandbox/docker/index.ts';
 
 export const docker = new Docker({ socketPath: '/var/run/docker.sock' });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SandboxBackend } from '../../../src/sandbox/backend.ts';
+import type { SandboxBackend } from '../../../src/ports/sandbox.ts';
 import { createIsolatedVmBackend } from '../../../src/sandbox/isolated-vm/index.ts';
 import { expectBenignSucceeds, expectFailure, request, startBackend } from './helpers.ts';
 

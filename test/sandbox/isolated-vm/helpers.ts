@@ -4,7 +4,7 @@ import type {
   RunRequest,
   RunResult,
   SandboxBackend,
-} from '../../../src/sandbox/backend.ts';
+} from '../../../src/ports/sandbox.ts';
 import {
   createIsolatedVmBackend,
   type IsolatedVmBackendOptions,

@@ -3,9 +3,9 @@ import type { Logger } from 'pino';
 import type { LoadedConfig } from '../config/load.ts';
 import { loadPolicy } from '../broker/policy.ts';
 import { DpopProofVerifier } from '../claims/dpop.ts';
-import { createBrokerRuntime, type BrokerRuntime } from '../runtime/broker.ts';
+import { createBrokerRuntime, type BrokerRuntime } from './broker.ts';
 import { IdentityVerifier } from '../identity/verifier.ts';
-import { buildBrokerApp } from './broker-app.ts';
+import { buildBrokerApp } from '../http/broker-app.ts';
 import { BrokerMetrics } from '../metrics/broker-metrics.ts';
 
 export interface BrokerService {

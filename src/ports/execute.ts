@@ -1,5 +1,3 @@
-import type { ErrorCode } from '../errors/catalogue.ts';
-
 /** One call as every adapter (library, CLI, HTTP, MCP) hands it to the executor. */
 export interface ExecuteCall {
   toolId: string;
@@ -58,5 +56,3 @@ export interface Executor {
   }>;
   close(): Promise<void>;
 }
-
-export type { ErrorCode };

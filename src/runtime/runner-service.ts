@@ -5,11 +5,11 @@ import type { LoadedConfig } from '../config/load.ts';
 import type { AuditSink } from '../audit/audit.ts';
 import { DpopProofVerifier } from '../claims/dpop.ts';
 import { RunnerMetrics, combineObservers } from '../metrics/runner-metrics.ts';
-import { createRunner, type Runner } from '../runtime/runner.ts';
-import { openStateStores } from '../runtime/state.ts';
+import { createRunner, type Runner } from './runner.ts';
+import { openStateStores } from './state.ts';
 import { startTracing } from '../telemetry/tracing.ts';
 import type { DockerBackend } from '../sandbox/docker/docker-backend.ts';
-import { buildRunnerApp } from './runner-app.ts';
+import { buildRunnerApp } from '../http/runner-app.ts';
 
 export interface RunnerService {
   app: FastifyInstance;
@@ -70,6 +70,9 @@ export async function createRunnerService(
       observer: tracing ? combineObservers(metrics.observer, tracing.observer) : metrics.observer,
       dpop: dpop.forClaims(),
       onEgress: (event) => egressLog.to?.info({ egress: egressLogFields(event) }, 'egress'),
+      // Registry reloads (lock watched, SIGHUP) are reported on the service's log once it exists.
+      log: (line) =>
+        egressLog.to ? egressLog.to.info(line) : process.stderr.write(`toolcage: ${line}\n`),
       ...(options.audit ? { audit: options.audit } : {}),
       ...(options.backends ? { backends: options.backends } : {}),
     });

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ToolcageError } from '../errors/toolcage-error.ts';
-import type { Policy } from '../broker/policy.ts';
-import { canonicalJson, sha256Hex } from '../registry/hash.ts';
-import { ConditionEngine } from './conditions.ts';
+import type { Policy } from './policy.ts';
+import { canonicalJson, sha256Hex } from '../util/hash.ts';
+import { ConditionEngine } from '../policy/conditions.ts';
 
 /** The Cedar conditions a policy names (`conditions.cedarFile`, relative to the policy file), if any. */
 export function loadConditions(policy: Policy, policyFile: string): ConditionEngine | undefined {

@@ -1,0 +1,110 @@
+import type { Admission } from './admission.ts';
+import type { ClaimId } from './claims.ts';
+
+export type { ClaimId } from './claims.ts';
+import type { GovernorStores } from './governors.ts';
+
+/**
+ * Single-use claim ids. `consume` is atomic: of any number of concurrent
+ * calls with the same (iss, jti), across every process sharing the store,
+ * exactly one gets `true`. Keyed on the validated claim's iss and jti, never
+ * on the raw token string (two encodings of one claim are one claim).
+ * Entries are remembered until `expiresAtMs` (the claim's exp + tolerance).
+ */
+
+export interface ReplayStore {
+  readonly kind: string;
+  /**
+   * `iat` (seconds), when given, lets a store refuse a claim issued before it
+   * may have lost its memory (a Redis that restarted empty: `claim_state_lost`).
+   */
+  consume(id: ClaimId, expiresAtMs: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * Human approvals for high-risk calls. An approval is bound to one envelope
+ * (tool, subject, tenant, args hash), expires, and is consumed once by the
+ * runner, atomically, across every process sharing the store.
+ */
+export interface ApprovalEnvelope {
+  tool: string;
+  sub: string;
+  tenant: string;
+  argsHash: string;
+  /** The session the call is made in (the claim's `sid`), if any. */
+  session?: string | undefined;
+}
+
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'used';
+
+export interface ApprovalRecord extends ApprovalEnvelope {
+  id: string;
+  status: ApprovalStatus;
+  createdAtMs: number;
+  expiresAtMs: number;
+  /** Who approved or denied (a person's id), when decided. */
+  decidedBy?: string;
+  reason?: string;
+  /** The approver let this approval be used in any session, not only in `session`. */
+  anySession?: boolean;
+}
+
+/** Why a consume failed; each maps to an actionable `approval_required` message. */
+export type ApprovalConsumeOutcome =
+  'ok' | 'missing' | 'mismatch' | 'expired' | 'used' | 'pending' | 'denied';
+
+export interface ApprovalStore {
+  create(record: ApprovalRecord): Promise<void>;
+  get(id: string): Promise<ApprovalRecord | undefined>;
+  /** Approve or deny a pending request; false when it is not pending. */
+  decide(
+    id: string,
+    decision: 'approved' | 'denied',
+    decidedBy: string,
+    nowMs: number,
+  ): Promise<boolean>;
+  /** Marks an approved, unexpired approval for exactly this envelope as used. */
+  consume(id: string, envelope: ApprovalEnvelope, nowMs: number): Promise<ApprovalConsumeOutcome>;
+  close(): Promise<void>;
+}
+
+/** When a session trips: `maxFailures` refusals or failures within `windowSeconds` (sliding). */
+export interface BreakerRule {
+  maxFailures: number;
+  windowSeconds: number;
+}
+
+export interface SessionPause {
+  pausedAtMs: number;
+  /** The error code of the failure that tripped the breaker. */
+  reason: string;
+}
+
+/**
+ * Where breaker state lives: SQLite (one machine, every process) or Redis
+ * (every replica). Keys are `tenantKey(tenant, 'session', sid)`, so one
+ * tenant's session can never pause another's.
+ */
+export interface SessionBreakerStore {
+  paused(key: string): Promise<SessionPause | undefined>;
+  /** Records one failure at `nowMs`; true when the session is paused (now or before). */
+  fail(key: string, nowMs: number, rule: BreakerRule, reason: string): Promise<boolean>;
+  /** Resumes a paused session and forgets its failures; false when it was not paused. */
+  resume(key: string): Promise<boolean>;
+}
+
+/** Every store that protects a call, from one configuration choice. */
+export interface StateStores {
+  kind: string;
+  replay: ReplayStore;
+  approvals: ApprovalStore;
+  governors: GovernorStores;
+  /** Session circuit-breaker state (shared like approvals: SQLite file or Redis). */
+  sessions: SessionBreakerStore;
+  /** Replay + governors: in sequence (embedded stores) or in one step (Redis). */
+  admission: Admission;
+  /** Whether the stores can decide right now (Redis: answers PING). Absent for embedded stores, usable while open. */
+  health?(): Promise<{ usable: boolean; detail: string }>;
+  close(): Promise<void>;
+}
