@@ -10,6 +10,7 @@ import { brokerServeCommand } from './commands/broker-serve.ts';
 import { mcpCommand } from './commands/mcp.ts';
 import { demoCommand } from './commands/demo.ts';
 import { statusCommand } from './commands/status.ts';
+import { approvalsCommand } from './commands/approvals.ts';
 const { imagesCommand } = await import('./commands/images.ts').catch(() => ({
   imagesCommand: undefined,
 }));
@@ -29,6 +30,7 @@ program.addCommand(brokerCommand([brokerServeCommand()]));
 program.addCommand(runCommand());
 program.addCommand(serveCommand());
 program.addCommand(mcpCommand());
+program.addCommand(approvalsCommand());
 program.addCommand(demoCommand());
 program.addCommand(statusCommand());
 if (imagesCommand) program.addCommand(imagesCommand());

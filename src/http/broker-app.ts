@@ -2,13 +2,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Broker } from '../broker/broker.ts';
-import type { ApprovalRecord } from '../broker/approval-store.ts';
-import { decide, type Policy } from '../broker/policy.ts';
+import type { Policy } from '../broker/policy.ts';
 import type { DpopProofVerifier } from '../claims/dpop.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { IdentityVerifier } from '../identity/verifier.ts';
-import { mayActFor, tenantFor, type Principal } from '../identity/principal.ts';
+import { tenantFor, type Principal } from '../identity/principal.ts';
+import { registerApprovalRoutes } from './approval-routes.ts';
 import { createBaseApp, objectBody, requestHtu } from './base-app.ts';
 import { InFlight } from './in-flight.ts';
 import type { RunnerAppControl } from './runner-app.ts';
@@ -21,8 +21,11 @@ export interface BrokerAppOptions {
   /** The policy and registry, to refuse approval requests for tools the caller's roles cannot get. */
   policy: Policy;
   registry: () => Registry;
-  /** Roles that may approve or deny (default `approver`). */
-  approverRoles?: string[];
+  /** Adds routes that need the broker's authentication (the operator console). */
+  extend?: (
+    app: FastifyInstance,
+    authenticate: (request: FastifyRequest) => Promise<Principal>,
+  ) => void;
   logger?: Logger;
   logLevel?: string;
   bodyLimitBytes?: number;
@@ -40,12 +43,6 @@ const claimBody = z.strictObject({
   approvalId: z.string().min(1).max(128).optional(),
   ttlSeconds: z.number().int().positive().max(86_400).optional(),
 });
-const approvalBody = z.strictObject({
-  tool: id,
-  args: z.unknown(),
-  tenant: z.string().min(1).max(128).optional(),
-});
-
 function parse<T>(schema: z.ZodType<T>, body: unknown, required: string[]): T {
   objectBody(
     body,
@@ -63,20 +60,6 @@ function parse<T>(schema: z.ZodType<T>, body: unknown, required: string[]): T {
   return r.data;
 }
 
-function approvalView(r: ApprovalRecord) {
-  return {
-    id: r.id,
-    status: r.status,
-    tool: r.tool,
-    subject: r.sub,
-    tenant: r.tenant,
-    argsHash: r.argsHash,
-    createdAt: new Date(r.createdAtMs).toISOString(),
-    expiresAt: new Date(r.expiresAtMs).toISOString(),
-    ...(r.decidedBy ? { decidedBy: r.decidedBy } : {}),
-  };
-}
-
 /**
  * The broker's HTTP service: `POST /v1/claims`, approvals, and the JWKS.
  * Authentication happens here (it is the broker's edge); every decision about
@@ -92,7 +75,6 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
   });
   const control: RunnerAppControl = { draining: false, inFlight: new InFlight() };
   app.decorate('toolcage', control);
-  const approverRoles = o.approverRoles ?? ['approver'];
   const authenticate = (request: FastifyRequest) =>
     o.auth.authenticate({
       authorization: request.headers.authorization,
@@ -129,6 +111,8 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
       ...(body.ttlSeconds !== undefined ? { ttlSeconds: body.ttlSeconds } : {}),
       ...(body.approvalId ? { approvalId: body.approvalId } : {}),
       ...(dpopJkt ? { dpopJkt } : {}),
+      via: principal.via,
+      requestId: request.id,
     });
     request.log.info(
       {
@@ -146,86 +130,13 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
     return reply.code(201).send(issued);
   });
 
-  app.post('/v1/approvals', async (request, reply) => {
-    const principal = await authenticate(request);
-    const body = parse(approvalBody, request.body, ['tool', 'args']);
-    const tool = o.registry().get(body.tool);
-    if (!tool)
-      throw new ToolcageError('tool_not_allowed', {
-        message: `Tool "${body.tool}" is not in the registry allowlist.`,
-      });
-    // Only a principal who could get a claim for the tool may ask a human to approve a call of it.
-    decide(o.policy, tool.manifest, principal.roles, {});
-    const record = await o.broker.recordApproval({
-      tool: body.tool,
-      args: body.args,
-      sub: principal.subject,
-      tenant: tenantFor(principal, body.tenant),
-      status: 'pending',
-    });
-    request.log.info(
-      {
-        requestId: request.id,
-        event: 'approval_requested',
-        approvalId: record.id,
-        sub: principal.subject,
-        tool: record.tool,
-      },
-      'approval requested',
-    );
-    return reply.code(201).send(approvalView(record));
+  registerApprovalRoutes(app, {
+    broker: o.broker,
+    policy: o.policy,
+    registry: o.registry,
+    authenticate,
   });
-
-  const visible = (
-    principal: Principal,
-    r: ApprovalRecord | undefined,
-    asApprover: boolean,
-  ): ApprovalRecord => {
-    const ok = r && (asApprover ? mayActFor(principal, r.tenant) : r.sub === principal.subject);
-    if (!ok)
-      throw new ToolcageError('not_found', {
-        message: 'No such approval request (or it is not yours to see).',
-      });
-    return r!;
-  };
-  const isApprover = (p: Principal) => p.roles.some((r) => approverRoles.includes(r));
-
-  app.get<{ Params: { id: string } }>('/v1/approvals/:id', async (request) => {
-    const principal = await authenticate(request);
-    const record = await o.broker.getApproval(request.params.id);
-    const asApprover =
-      isApprover(principal) && record !== undefined && record.sub !== principal.subject;
-    return approvalView(visible(principal, record, asApprover));
-  });
-
-  for (const [action, decision] of [
-    ['approve', 'approved'],
-    ['deny', 'denied'],
-  ] as const) {
-    app.post<{ Params: { id: string } }>(`/v1/approvals/:id/${action}`, async (request) => {
-      const principal = await authenticate(request);
-      if (!isApprover(principal))
-        throw new ToolcageError('policy_denied', {
-          message: `Only a principal with the ${approverRoles.join(' or ')} role may ${action} approval requests.`,
-        });
-      const record = visible(principal, await o.broker.getApproval(request.params.id), true);
-      if (record.sub === principal.subject)
-        throw new ToolcageError('policy_denied', {
-          message: 'You cannot decide your own approval request; another approver must.',
-        });
-      const decided = await o.broker.decideApproval(record.id, decision, principal.subject);
-      request.log.info(
-        {
-          requestId: request.id,
-          event: `approval_${decision}`,
-          approvalId: record.id,
-          by: principal.subject,
-        },
-        `approval ${decision}`,
-      );
-      return approvalView(decided);
-    });
-  }
+  o.extend?.(app, authenticate);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (request, reply) => {

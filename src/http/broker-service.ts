@@ -51,7 +51,6 @@ export async function createBrokerService(
     }),
     policy: loadPolicy(loaded.path(c.policy)),
     registry: runtime.registry,
-    approverRoles: c.approverRoles,
     ...(options.logger ? { logger: options.logger } : { logLevel: c.http.logLevel }),
     bodyLimitBytes: c.http.bodyLimitBytes,
     requestTimeoutMs: c.http.requestTimeoutMs,

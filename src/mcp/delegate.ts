@@ -148,6 +148,7 @@ export function registerToolcageTools(
           args,
           principal,
           ...(metaApproval ? { approvalId: metaApproval } : {}),
+          ...(extra.sessionId ? { session: extra.sessionId } : {}),
         });
         const outcome = await options.runner.invoke({
           toolId: name,

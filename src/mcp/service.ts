@@ -69,14 +69,12 @@ export class ToolcageMcpService {
     options: McpServiceOptions = {},
   ): Promise<ToolcageMcpService> {
     const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-    const approveCommand = (id: string) =>
-      `toolcage mcp approve ${id}${options.configFile ? ` --config ${options.configFile}` : ''}`;
     const runnerUrl = options.runnerUrl ?? loaded.config.mcp.runnerUrl;
     if (runnerUrl) {
       // The broker still needs the manifests (risk, scopes): it reads the same signed lock.
       let registry: Registry = await loadRegistry(loaded);
       const broker = await createBrokerRuntime(loaded, { registry: () => registry });
-      const claims = new BrokerClaimProvider({ broker: broker.broker, approveCommand });
+      const claims = new BrokerClaimProvider({ broker: broker.broker });
       const runner = new HttpRunnerClient({ baseUrl: runnerUrl });
       return new ToolcageMcpService({
         loaded,
@@ -101,7 +99,7 @@ export class ToolcageMcpService {
         stores: local.stores,
         registry: local.registry,
       });
-      const claims = new BrokerClaimProvider({ broker: broker.broker, approveCommand });
+      const claims = new BrokerClaimProvider({ broker: broker.broker });
       return new ToolcageMcpService({
         loaded,
         runner: new InProcessRunnerClient(local.executor),
@@ -125,6 +123,7 @@ export class ToolcageMcpService {
       sub: subject,
       tenant,
       roles: Object.hasOwn(policy.principals, subject) ? [...policy.principals[subject]!] : [],
+      via: 'stdio',
     };
   }
 

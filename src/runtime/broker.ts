@@ -2,11 +2,12 @@ import { readFileSync } from 'node:fs';
 import type { JWK } from 'jose';
 import type { LoadedConfig } from '../config/load.ts';
 import { publicJwkOf, signingKeyFromJwk } from '../claims/keys.ts';
-import { Broker } from '../broker/broker.ts';
+import { Broker, type BrokerOptions } from '../broker/broker.ts';
 import { loadPolicy, type Policy } from '../broker/policy.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { Registry } from '../registry/registry.ts';
-import { loadRegistry } from './runner.ts';
+import type { AuditSink } from '../audit/audit.ts';
+import { auditSinkFor, loadRegistry } from './runner.ts';
 import { openStateStores, type StateStores } from './state.ts';
 
 export interface BrokerRuntime {
@@ -15,13 +16,26 @@ export interface BrokerRuntime {
   policy: Policy;
   stores: StateStores;
   registry: () => Registry;
+  audit: AuditSink;
   close(): Promise<void>;
+}
+
+/** The console's external base URL: broker.console.publicUrl, else broker.http.publicUrl, else the listen address. */
+export function consoleBaseUrl(loaded: LoadedConfig): string {
+  const c = loaded.config.broker;
+  const base = c.console.publicUrl ?? c.http.publicUrl ?? `http://${c.http.host}:${c.http.port}`;
+  return base.replace(/\/+$/, '');
 }
 
 /** Builds the broker from configuration: its keys, policy, the verified registry and the approval store. */
 export async function createBrokerRuntime(
   loaded: LoadedConfig,
-  options: { stores?: StateStores; registry?: () => Registry } = {},
+  options: {
+    stores?: StateStores;
+    registry?: () => Registry;
+    audit?: AuditSink;
+    onPendingApproval?: BrokerOptions['onPendingApproval'];
+  } = {},
 ): Promise<BrokerRuntime> {
   const c = loaded.config.broker;
   const jwks: JWK[] = c.signingKeys.map((file) => {
@@ -39,6 +53,7 @@ export async function createBrokerRuntime(
   );
   const policy = loadPolicy(loaded.path(c.policy));
   const stores = options.stores ?? (await openStateStores(loaded));
+  const audit = options.audit ?? auditSinkFor(loaded);
   let registryFn = options.registry;
   if (!registryFn) {
     // The broker needs manifests (risk, scopes) but never runs images: docker tools are
@@ -54,13 +69,22 @@ export async function createBrokerRuntime(
     policy,
     registry: registryFn,
     approvals: stores.approvals,
+    approverRoles: c.approverRoles,
+    viewerRoles: c.console.viewerRoles,
+    audit,
+    ...(c.console.enabled
+      ? { consoleUrl: (id: string) => `${consoleBaseUrl(loaded)}/console/approvals/${id}` }
+      : {}),
+    ...(options.onPendingApproval ? { onPendingApproval: options.onPendingApproval } : {}),
   });
   return {
     broker,
     policy,
     stores,
     registry: registryFn,
+    audit,
     async close() {
+      if (!options.audit) await audit.flush();
       if (!options.stores) await stores.close();
     },
   };

@@ -117,19 +117,37 @@ describe('toolcage mcp over stdio (spawned CLI, SDK Client)', () => {
     expect(error.code).toBe('approval_required');
     const approvalId = error.details!.approvalId as string;
     expect(approvalId).toMatch(/^apr_/);
-    expect(error.message).toContain(`toolcage mcp approve ${approvalId}`);
+    expect(error.details!.status).toBe('pending');
+    expect(error.message).toContain(`toolcage approvals approve ${approvalId}`);
 
     // Still pending: the same call is refused again, naming the same request.
     const again = await callRaw(client, 'repo.apply_patch', args);
     expect(errorOf(again).details!.approvalId).toBe(approvalId);
 
-    // A human approves with the CLI command the message names.
-    const { stdout } = await run(
+    // Someone the policy gives no approver role is refused, whatever path they take.
+    const refused = await run(
       process.execPath,
       [CLI, 'mcp', 'approve', approvalId, '--by', 'reviewer', '--config', ws.config],
       { cwd: REPO },
+    ).then(
+      () => undefined,
+      (err: { stdout?: string; stderr?: string }) => `${err.stdout ?? ''}${err.stderr ?? ''}`,
     );
-    expect(JSON.parse(stdout)).toMatchObject({ id: approvalId, status: 'approved' });
+    expect(refused).toMatch(/policy_denied/);
+
+    // The local user approves (an approver whose policy allows self-approval: a dev workspace, said aloud).
+    const { stdout, stderr } = await run(
+      process.execPath,
+      [CLI, 'mcp', 'approve', approvalId, '--config', ws.config],
+      { cwd: REPO },
+    );
+    expect(JSON.parse(stdout)).toMatchObject({
+      id: approvalId,
+      status: 'approved',
+      decidedBy: 'local-user',
+      args,
+    });
+    expect(stderr).toMatch(/self-approval/);
 
     // Other arguments do not ride on that approval.
     const other = await callRaw(client, 'repo.apply_patch', {

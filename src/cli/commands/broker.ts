@@ -4,6 +4,7 @@ import { ToolcageError } from '../../errors/toolcage-error.ts';
 import { createBrokerRuntime } from '../../runtime/broker.ts';
 import type { Policy } from '../../broker/policy.ts';
 import { action, configFrom, printJson, readJsonFile } from '../io.ts';
+import { decideFromCli } from './approvals.ts';
 
 /** The CLI principal's roles come from the policy's `principals` table; unknown principals have none (deny by default). */
 function localRoles(policy: Policy, sub: string): string[] {
@@ -86,6 +87,7 @@ export function brokerCommand(extra: Command[] = []): Command {
             ...(parseTtl(opts.ttl) !== undefined ? { ttlSeconds: parseTtl(opts.ttl)! } : {}),
             ...(opts.approval ? { approvalId: opts.approval } : {}),
             ...(dpopJkt ? { dpopJkt } : {}),
+            via: 'cli',
           });
           if (opts.out) {
             writeFileSync(opts.out, `${issued.claim}\n`, { mode: 0o600 });
@@ -103,13 +105,13 @@ export function brokerCommand(extra: Command[] = []): Command {
   broker
     .command('approve')
     .description(
-      "Record a human's approval of one call (tool, subject, tenant, arguments); prints its id",
+      'Shortcut: open (or find) the approval request for one call (tool, subject, tenant, arguments) and approve it, under the same rules as `toolcage approvals approve`; prints the request',
     )
     .requiredOption('--tool <id>', 'tool id')
     .requiredOption('--args <file>', 'JSON file with the exact arguments being approved')
     .requiredOption('--sub <subject>', 'the principal who will make the call')
     .option('--tenant <tenant>', 'tenant (default: config tenant)')
-    .option('--by <approver>', 'who approves (default: $USER)')
+    .option('--by <approver>', 'who approves (default: the config subject)')
     .option('--config <file>', 'config file', 'toolcage.config.yaml')
     .action(
       action(
@@ -125,15 +127,23 @@ export function brokerCommand(extra: Command[] = []): Command {
           const args = readJsonFile(opts.args, 'arguments');
           const rt = await createBrokerRuntime(loaded);
           try {
-            const record = await rt.broker.recordApproval({
+            const { record } = await rt.broker.approvals.open({
               tool: opts.tool,
               args,
               sub: opts.sub,
               tenant: opts.tenant ?? loaded.config.tenant,
-              status: 'approved',
-              decidedBy: opts.by ?? process.env.USER ?? 'cli',
+              via: 'cli',
             });
-            process.stdout.write(`${record.id}\n`);
+            if (record.status !== 'pending')
+              throw new ToolcageError('request_invalid', {
+                message: `The request for this call (${record.id}) is already ${record.status}; nothing to approve.`,
+              });
+            await decideFromCli(rt, {
+              id: record.id,
+              by: opts.by ?? loaded.config.subject,
+              decision: 'approved',
+              print: 'id',
+            });
             process.stderr.write(
               `approved ${record.tool} for ${record.sub} (tenant ${record.tenant}, args ${record.argsHash}) until ${new Date(record.expiresAtMs).toISOString()}; single use\n`,
             );

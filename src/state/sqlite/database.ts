@@ -34,5 +34,29 @@ export function openStateDatabase(file: string): DatabaseSync {
       reason TEXT
     );
   `);
+  migrateApprovals(db);
   return db;
+}
+
+/** Columns added to `approvals` after its first release (stored arguments, decision time, ...). */
+const APPROVAL_COLUMNS: Record<string, string> = {
+  tool_version: 'TEXT',
+  manifest_sha256: 'TEXT',
+  risk: 'TEXT',
+  session: 'TEXT',
+  args_json: 'TEXT',
+  requested_via: 'TEXT',
+  decided_at_ms: 'INTEGER',
+};
+
+function migrateApprovals(db: DatabaseSync): void {
+  const have = new Set(
+    (db.prepare('PRAGMA table_info(approvals)').all() as { name: string }[]).map((c) => c.name),
+  );
+  for (const [name, type] of Object.entries(APPROVAL_COLUMNS))
+    if (!have.has(name)) db.exec(`ALTER TABLE approvals ADD COLUMN ${name} ${type}`);
+  db.exec(`
+    CREATE INDEX IF NOT EXISTS approvals_envelope ON approvals (tool, sub, tenant, args_hash, created_at_ms);
+    CREATE INDEX IF NOT EXISTS approvals_created ON approvals (created_at_ms);
+  `);
 }
