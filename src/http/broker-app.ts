@@ -7,7 +7,7 @@ import type { DpopProofVerifier } from '../claims/dpop.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { IdentityVerifier } from '../identity/verifier.ts';
-import { tenantFor, type Principal } from '../identity/principal.ts';
+import { tenantFor } from '../identity/principal.ts';
 import { registerApprovalRoutes } from './approval-routes.ts';
 import { createBaseApp, objectBody, requestHtu } from './base-app.ts';
 import { InFlight } from './in-flight.ts';
@@ -22,10 +22,8 @@ export interface BrokerAppOptions {
   policy: Policy;
   registry: () => Registry;
   /** Adds routes that need the broker's authentication (the operator console). */
-  extend?: (
-    app: FastifyInstance,
-    authenticate: (request: FastifyRequest) => Promise<Principal>,
-  ) => void;
+  /** Adds routes that need the broker's identity verifier (the operator console). */
+  extend?: (app: FastifyInstance, auth: IdentityVerifier) => void;
   logger?: Logger;
   logLevel?: string;
   bodyLimitBytes?: number;
@@ -136,7 +134,7 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
     registry: o.registry,
     authenticate,
   });
-  o.extend?.(app, authenticate);
+  o.extend?.(app, o.auth);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (request, reply) => {

@@ -6,6 +6,7 @@ import { DpopProofVerifier } from '../claims/dpop.ts';
 import { createBrokerRuntime, type BrokerRuntime } from '../runtime/broker.ts';
 import { IdentityVerifier } from '../identity/verifier.ts';
 import { buildBrokerApp } from './broker-app.ts';
+import { registerConsole } from '../console/routes.ts';
 
 export interface BrokerService {
   app: FastifyInstance;
@@ -56,6 +57,19 @@ export async function createBrokerService(
     requestTimeoutMs: c.http.requestTimeoutMs,
     headersTimeoutMs: c.http.headersTimeoutMs,
     ...(c.http.publicUrl ? { publicUrl: c.http.publicUrl } : {}),
+    ...(c.console.enabled
+      ? {
+          extend: (app: FastifyInstance, verifier: IdentityVerifier) =>
+            registerConsole(app, {
+              broker: runtime.broker,
+              auth: verifier,
+              registry: runtime.registry,
+              registryDir: loaded.path(loaded.config.registry.dir),
+              sessionIdleSeconds: c.console.sessionIdleSeconds,
+              publicUrl: c.console.publicUrl ?? c.http.publicUrl,
+            }),
+        }
+      : {}),
   });
   let stopping: Promise<void> | undefined;
   return {
