@@ -7,6 +7,8 @@ import { loadPolicy, type Policy } from '../broker/policy.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { AuditSink } from '../audit/audit.ts';
+import { ApprovalWebhook } from '../broker/approval-webhook.ts';
+import type { ApprovalView } from '../broker/approval-view.ts';
 import { auditSinkFor, loadRegistry } from './runner.ts';
 import { openStateStores, type StateStores } from './state.ts';
 
@@ -18,6 +20,26 @@ export interface BrokerRuntime {
   registry: () => Registry;
   audit: AuditSink;
   close(): Promise<void>;
+}
+
+/** The approval webhook the config names (its secret from the environment), or undefined. */
+function approvalWebhookFor(loaded: LoadedConfig): ApprovalWebhook | undefined {
+  const w = loaded.config.broker.approvalWebhook;
+  if (!w) return undefined;
+  const secret = process.env[w.secretEnv];
+  if (!secret || secret.length < 16)
+    throw new ToolcageError('config_invalid', {
+      message: `broker.approvalWebhook.secretEnv names ${w.secretEnv}, which is not set to a secret of at least 16 characters.`,
+    });
+  return new ApprovalWebhook({
+    url: w.url,
+    secret,
+    timeoutMs: w.timeoutMs,
+    maxAttempts: w.maxAttempts,
+    backoffMs: w.backoffMs,
+    onGiveUp: (i) =>
+      process.stderr.write(`${JSON.stringify({ event: 'approval_webhook_failed', ...i })}\n`),
+  });
 }
 
 /** The console's external base URL: broker.console.publicUrl, else broker.http.publicUrl, else the listen address. */
@@ -52,6 +74,8 @@ export async function createBrokerRuntime(
     jwks.map((j, i) => signingKeyFromJwk(j, loaded.path(c.signingKeys[i]!))),
   );
   const policy = loadPolicy(loaded.path(c.policy));
+  // Before any store opens, so a bad webhook config leaves nothing open.
+  const webhook = approvalWebhookFor(loaded);
   const stores = options.stores ?? (await openStateStores(loaded));
   const audit = options.audit ?? auditSinkFor(loaded);
   let registryFn = options.registry;
@@ -75,7 +99,14 @@ export async function createBrokerRuntime(
     ...(c.console.enabled
       ? { consoleUrl: (id: string) => `${consoleBaseUrl(loaded)}/console/approvals/${id}` }
       : {}),
-    ...(options.onPendingApproval ? { onPendingApproval: options.onPendingApproval } : {}),
+    ...(options.onPendingApproval || webhook
+      ? {
+          onPendingApproval: (view: ApprovalView) => {
+            webhook?.notify(view);
+            options.onPendingApproval?.(view);
+          },
+        }
+      : {}),
   });
   return {
     broker,
@@ -84,6 +115,7 @@ export async function createBrokerRuntime(
     registry: registryFn,
     audit,
     async close() {
+      await webhook?.close();
       if (!options.audit) await audit.flush();
       if (!options.stores) await stores.close();
     },
