@@ -42,11 +42,6 @@ export function maskArgs(schema: unknown, value: unknown): unknown {
   return value;
 }
 
-/** Whether a schema marks any field sensitive (the console says so next to the arguments). */
-export function hasWriteOnly(schema: unknown): boolean {
-  return JSON.stringify(schema ?? {}).includes('"writeOnly":true');
-}
-
 export interface ApprovalView {
   id: string;
   status: ApprovalRecord['status'];

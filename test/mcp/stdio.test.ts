@@ -170,6 +170,26 @@ describe('toolcage mcp over stdio (spawned CLI, SDK Client)', () => {
     expect(errorOf(afterUse).details!.approvalId).not.toBe(approvalId);
   });
 
+  it('a denial and its reason reach the model on its plain retry', async () => {
+    const args = {
+      files: { 'b.txt': 'keep me' },
+      edits: [{ path: 'b.txt', find: 'keep', replace: 'delete' }],
+    };
+    const approvalId = errorOf(await callRaw(client, 'repo.apply_patch', args)).details!
+      .approvalId as string;
+    await run(
+      process.execPath,
+      [CLI, 'approvals', 'deny', approvalId, '--reason', 'b.txt is frozen', '--config', ws.config],
+      { cwd: REPO },
+    );
+    const retry = errorOf(await callRaw(client, 'repo.apply_patch', args));
+    expect(retry).toMatchObject({
+      code: 'approval_required',
+      details: { approvalId, status: 'denied', reason: 'b.txt is frozen' },
+    });
+    expect(retry.message).toContain('b.txt is frozen');
+  });
+
   it('sends notifications/tools/list_changed when the registry is re-locked, and lists the new tool', async () => {
     const before = listChanged;
     ws.writeTool(
