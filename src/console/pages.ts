@@ -10,6 +10,8 @@ export interface PageContext {
   /** The policy lets approvers decide their own requests: said on every page. */
   selfApprovalAllowed: boolean;
   mayApprove: boolean;
+  /** Whether an audit search is configured (the Decisions page). */
+  decisions?: boolean;
 }
 
 /** The frame of every page: one stylesheet and one script from /console/static, nothing inline (CSP). */
@@ -32,6 +34,7 @@ export function layout(title: string, ctx: PageContext, body: Html): string {
             p
               ? html`<nav>
                     <a href="/console/approvals">Approvals</a>
+                    ${ctx.decisions ? html`<a href="/console/decisions">Decisions</a>` : ''}
                     <a href="/console/registry">Registry</a>
                   </nav>
                   <span class="who"

@@ -22,6 +22,8 @@ import {
   type PageContext,
 } from './pages.ts';
 import { ConsoleSessions, type ConsoleSession } from './sessions.ts';
+import { AUDIT_QUERY_FIELDS, type AuditQuery, type AuditSearchClient } from './audit-client.ts';
+import { decisionDetailPage, decisionsPage } from './decisions-page.ts';
 
 export interface ConsoleOptions {
   broker: Broker;
@@ -32,6 +34,8 @@ export interface ConsoleOptions {
   sessionIdleSeconds: number;
   /** The console's external base URL; `https:` makes the cookie Secure. */
   publicUrl?: string | undefined;
+  /** The audit trail's search (`GET /v1/audit`); without it there is no Decisions page. */
+  audit?: AuditSearchClient | undefined;
 }
 
 const COOKIE = 'toolcage_console';
@@ -88,7 +92,12 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
     csrf: session?.csrf,
     selfApprovalAllowed: svc.rules.policy.allowSelfApproval,
     mayApprove: session ? isAnyApprover(svc.rules, session.principal) : false,
+    decisions: o.audit !== undefined && session !== undefined && mayAudit(session.principal),
   });
+  /** Approvers and viewers read the audit trail of their tenants; requesters do not. */
+  const mayAudit = (p: Principal) =>
+    isAnyApprover(svc.rules, p) || p.roles.some((r) => svc.rules.viewerRoles.includes(r));
+  const tenantsOf = (p: Principal) => (p.tenants.includes('*') ? undefined : new Set(p.tenants));
 
   /** A cross-site request: the browser says so (Sec-Fetch-Site) or its Origin is not this host. */
   const crossSite = (request: FastifyRequest): boolean => {
@@ -285,6 +294,49 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
             requestId: request.id,
           });
           return reply.redirect(`/console/approvals?done=${record.status}`, 303);
+        });
+      }
+
+      if (o.audit) {
+        const audit = o.audit;
+        const auditSession = (request: FastifyRequest) => {
+          const s = sessionFor(request);
+          if (s && !mayAudit(s.principal))
+            throw new ToolcageError('policy_denied', {
+              message: 'Only approvers and viewers may search the audit trail.',
+            });
+          return s;
+        };
+        scope.get('/decisions', async (request, reply) => {
+          const s = auditSession(request);
+          if (!s) return reply.redirect('/console/login', 303);
+          const raw = request.query as Record<string, unknown>;
+          const q: AuditQuery = {};
+          for (const f of AUDIT_QUERY_FIELDS) {
+            const v = raw[f];
+            if (typeof v === 'string' && v !== '') q[f] = v.slice(0, 200);
+          }
+          const allowed = tenantsOf(s.principal);
+          if (allowed && q.tenant && !allowed.has(q.tenant))
+            throw new ToolcageError('policy_denied', {
+              message: `Your credential is not for tenant ${q.tenant}.`,
+            });
+          if (allowed && !q.tenant && allowed.size === 1) q.tenant = [...allowed][0]!;
+          const found = await audit.search(q);
+          const records = found.records.filter(
+            (r) => !allowed || (r.tenant !== undefined && allowed.has(r.tenant)),
+          );
+          return page(reply, decisionsPage(ctxOf(s), q, { ...found, records }));
+        });
+        scope.get('/decisions/:requestId', async (request, reply) => {
+          const s = auditSession(request);
+          if (!s) return reply.redirect('/console/login', 303);
+          const requestId = (request.params as { requestId: string }).requestId.slice(0, 200);
+          const allowed = tenantsOf(s.principal);
+          const records = (await audit.search({ requestId })).records.filter(
+            (r) => !allowed || (r.tenant !== undefined && allowed.has(r.tenant)),
+          );
+          return page(reply, decisionDetailPage(ctxOf(s), requestId, records));
         });
       }
 

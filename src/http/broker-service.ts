@@ -7,6 +7,7 @@ import { createBrokerRuntime, type BrokerRuntime } from '../runtime/broker.ts';
 import { IdentityVerifier } from '../identity/verifier.ts';
 import { buildBrokerApp } from './broker-app.ts';
 import { registerConsole } from '../console/routes.ts';
+import type { AuditSearchClient } from '../console/audit-client.ts';
 
 export interface BrokerService {
   app: FastifyInstance;
@@ -19,7 +20,11 @@ export interface BrokerService {
 /** Assembles `toolcage broker serve` from configuration. */
 export async function createBrokerService(
   loaded: LoadedConfig,
-  options: { logger?: Logger } = {},
+  options: {
+    logger?: Logger;
+    /** The audit trail's search for the console's Decisions page (the audit API, once served). */
+    auditSearch?: AuditSearchClient;
+  } = {},
 ): Promise<BrokerService> {
   const c = loaded.config.broker;
   const id = c.identity;
@@ -67,6 +72,7 @@ export async function createBrokerService(
               registryDir: loaded.path(loaded.config.registry.dir),
               sessionIdleSeconds: c.console.sessionIdleSeconds,
               publicUrl: c.console.publicUrl ?? c.http.publicUrl,
+              audit: options.auditSearch,
             }),
         }
       : {}),
