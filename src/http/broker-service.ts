@@ -77,6 +77,14 @@ export async function createBrokerService(
         }
       : {}),
   });
+  // Expired approval requests are marked and old ones dropped once a minute (and at start).
+  const sweep = () =>
+    void runtime.broker.approvals.sweep().catch((err: Error) => {
+      app.log.warn({ event: 'approval_sweep_failed', err: err.message }, 'approval sweep failed');
+    });
+  sweep();
+  const sweeper = setInterval(sweep, 60_000);
+  sweeper.unref();
   let stopping: Promise<void> | undefined;
   return {
     app,
@@ -90,6 +98,7 @@ export async function createBrokerService(
     shutdown() {
       stopping ??= (async () => {
         app.toolcage.draining = true;
+        clearInterval(sweeper);
         await app.close();
         await runtime.close();
       })();
