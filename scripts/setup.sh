@@ -30,6 +30,8 @@ dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 # gcc + the static C library build the test image's tiny egress client offline.
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
 [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || [ -f /usr/lib/aarch64-linux-gnu/libc.a ] || need+=(libc6-dev)
+# Debian's Chromium: the operator console's browser tests drive it with playwright-core.
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   log "apt-get install ${need[*]}"
   apt-get update -qq >/dev/null

@@ -83,7 +83,17 @@ export {
   type ApprovalStore,
   type ApprovalRecord,
   type ApprovalEnvelope,
+  type ApprovalFilter,
+  type ApprovalStatus,
 } from './broker/approval-store.ts';
+export {
+  ApprovalService,
+  type OpenRequest,
+  type DecideRequest,
+} from './broker/approval-service.ts';
+export { type Actor } from './broker/approval-rules.ts';
+export { approvalView, maskArgs, type ApprovalView } from './broker/approval-view.ts';
+export { ApprovalWebhook, signWebhook } from './broker/approval-webhook.ts';
 export { Governors } from './governors/governors.ts';
 export { ConcurrencyLimiter } from './governors/concurrency.ts';
 export { governorsConfigSchema, type GovernorsConfig } from './governors/config.ts';

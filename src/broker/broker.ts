@@ -8,7 +8,10 @@ import { pausedError, sessionKey, type SessionBreakerStore } from '../governors/
 import { argsHash as hashArgs } from '../util/hash.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { SigningKey } from '../claims/keys.ts';
+import type { AuditSink } from '../audit/audit.ts';
 import { consumeOutcome, type ApprovalRecord, type ApprovalStore } from './approval-store.ts';
+import { ApprovalService } from './approval-service.ts';
+import type { ApprovalView } from './approval-view.ts';
 import { decide, type Policy } from './policy.ts';
 import { renderFor, validateFor } from './render.ts';
 import { conditionRefusal, type DecisionRecord, type Explanation } from './decision.ts';
@@ -30,6 +33,16 @@ export interface BrokerOptions {
   sessions?: SessionBreakerStore | undefined;
   /** Cedar conditions beside the roles (src/policy/); none: roles alone decide. */
   conditions?: ConditionEngine | undefined;
+  /** `broker.approverRoles`: approvers of every tool and tenant (besides the policy's `approvers`). */
+  approverRoles?: readonly string[];
+  /** Roles that may see their tenants' approval requests (never decide). */
+  viewerRoles?: readonly string[];
+  /** Where approval requests and decisions are audited. */
+  audit?: AuditSink;
+  /** The console link of an approval request, shown to the agent. */
+  consoleUrl?: (approvalId: string) => string;
+  /** Called for each new pending request (the webhook), with sensitive arguments masked. */
+  onPendingApproval?: (view: ApprovalView) => void;
   now?: () => number;
 }
 
@@ -44,6 +57,10 @@ export interface ClaimRequest {
   scope?: string[];
   ttlSeconds?: number;
   approvalId?: string;
+  /** How the caller authenticated (`oidc`, `api_key:<id>`, `cli`, `mcp`), recorded on an approval request. */
+  via?: string;
+  /** The edge's request id, to correlate the approval request's audit line. */
+  requestId?: string;
   /** RFC 7638 thumbprint of the caller's DPoP key: binds the claim to it (`cnf.jkt`). */
   dpopJkt?: string;
   /** The caller's session (an agent conversation or run): bound into the claim as `sid`. */
@@ -60,6 +77,8 @@ export interface IssuedClaim {
 export class Broker {
   readonly #o: BrokerOptions & { now: () => number };
   readonly #policyHash: string;
+  /** Approval requests and decisions, under one set of rules for every path. */
+  readonly approvals: ApprovalService;
 
   constructor(options: BrokerOptions) {
     if (!options?.keys?.length)
@@ -74,6 +93,17 @@ export class Broker {
       );
     this.#o = { now: Date.now, ...options };
     this.#policyHash = policySetHash(options.policy, options.conditions);
+    this.approvals = new ApprovalService({
+      store: options.approvals,
+      policy: options.policy,
+      registry: options.registry,
+      ...(options.approverRoles ? { approverRoles: options.approverRoles } : {}),
+      ...(options.viewerRoles ? { viewerRoles: options.viewerRoles } : {}),
+      audit: options.audit,
+      consoleUrl: options.consoleUrl,
+      onPending: options.onPendingApproval,
+      now: this.#o.now,
+    });
   }
 
   jwks(): JSONWebKeySet {
@@ -167,14 +197,25 @@ export class Broker {
       if (paused) throw pausedError(req.session, paused);
     }
     const argsHash = hashArgs(req.args);
-    if (decision.approvalRequired || req.approvalId !== undefined) {
-      if (!req.approvalId) {
-        throw new ToolcageError('approval_required', {
-          message: `${tool.manifest.id} is ${tool.manifest.risk}-risk: a human must approve this exact call first (\`toolcage broker approve --tool ${tool.manifest.id} --args FILE --sub ${req.sub}\`), then pass --approval ID.`,
-        });
-      }
+    let approvalId = req.approvalId;
+    if (decision.approvalRequired && approvalId === undefined) {
+      // No id from the caller: the request for this envelope (session included) is found, or
+      // opened, by the envelope itself, so a plain retry of the same call in the same session,
+      // on any replica, finds its approval.
+      const { record } = await this.approvals.open({
+        tool: tool.manifest.id,
+        args: req.args,
+        sub: req.sub,
+        tenant: req.tenant,
+        via: req.via ?? 'unknown',
+        session: req.session,
+        requestId: req.requestId,
+      });
+      if (record.status !== 'approved') throw this.approvals.refusal(record);
+      approvalId = record.id;
+    } else if (approvalId !== undefined) {
       const outcome = consumeOutcome(
-        await this.#o.approvals.get(req.approvalId),
+        await this.#o.approvals.get(approvalId, nowMs),
         {
           tool: tool.manifest.id,
           sub: req.sub,
@@ -186,7 +227,7 @@ export class Broker {
       );
       if (outcome !== 'ok')
         throw new ToolcageError('approval_required', {
-          message: `Approval ${req.approvalId} cannot be used for this call (${outcome}). Ask for an approval of exactly this tool, subject, tenant, arguments and session.`,
+          message: `Approval ${approvalId.slice(0, 128)} cannot be used for this call (${outcome}): it must be for exactly this tool, subject, tenant, arguments and session. Call again without an approval id: a request for exactly this call is then opened (or found) for a human to approve.`,
         });
     }
     const iat = Math.floor(nowMs / 1000);
@@ -197,7 +238,7 @@ export class Broker {
       scope: decision.scope,
       args_hash: argsHash,
       tenant: req.tenant,
-      ...(req.approvalId ? { approval_id: req.approvalId } : {}),
+      ...(approvalId ? { approval_id: approvalId } : {}),
       ...(req.dpopJkt ? { cnf: { jkt: req.dpopJkt } } : {}),
       ...(req.session ? { sid: req.session } : {}),
       pol,
@@ -216,10 +257,11 @@ export class Broker {
   }
 
   /**
-   * Records an approval for one envelope. `status: 'approved'` when a human
-   * approves directly (the CLI); `'pending'` for a request awaiting a human.
+   * Stores an approval record directly, without the decision rules (no
+   * approver role, no self-approval check). For tests and the demo only; every
+   * human path decides through `approvals.decide`.
    */
-  async recordApproval(input: {
+  recordApproval(input: {
     tool: string;
     args: unknown;
     sub: string;
@@ -230,37 +272,7 @@ export class Broker {
     session?: string | undefined;
     anySession?: boolean | undefined;
   }): Promise<ApprovalRecord> {
-    const tool = this.#tool(input.tool);
-    checkSession(input.session);
-    const nowMs = this.#o.now();
-    const record: ApprovalRecord = {
-      id: `apr_${randomUUID()}`,
-      tool: tool.manifest.id,
-      sub: input.sub,
-      tenant: input.tenant,
-      argsHash: hashArgs(input.args),
-      status: input.status,
-      createdAtMs: nowMs,
-      expiresAtMs: nowMs + this.#o.policy.approvalTtlSeconds * 1000,
-      ...(input.decidedBy ? { decidedBy: input.decidedBy } : {}),
-      ...(input.session ? { session: input.session } : {}),
-      ...(input.anySession ? { anySession: true } : {}),
-    };
-    await this.#o.approvals.create(record);
-    return record;
-  }
-
-  async decideApproval(
-    id: string,
-    decision: 'approved' | 'denied',
-    decidedBy: string,
-  ): Promise<ApprovalRecord> {
-    if (!(await this.#o.approvals.decide(id, decision, decidedBy, this.#o.now()))) {
-      throw new ToolcageError('not_found', {
-        message: `Approval ${id.slice(0, 100)} is unknown, expired or already decided.`,
-      });
-    }
-    return (await this.#o.approvals.get(id))!;
+    return this.approvals.recordDirect({ ...input, via: 'direct' });
   }
 
   /** Resumes a paused session (a human's decision); `not_found` when it is not paused. */
@@ -273,6 +285,6 @@ export class Broker {
   }
 
   getApproval(id: string): Promise<ApprovalRecord | undefined> {
-    return this.#o.approvals.get(id);
+    return this.approvals.get(id);
   }
 }

@@ -43,6 +43,26 @@ export const policySchema = z.strictObject({
   conditions: z.strictObject({ cedarFile: z.string().min(1) }).optional(),
   /** Approval lifetime, seconds. */
   approvalTtlSeconds: z.number().int().positive().max(86_400).default(900),
+  /**
+   * Role → the tools (globs) and tenants (globs) whose approval requests its
+   * holders may approve or deny. A principal still decides only for tenants its
+   * credential lists. The config's `broker.approverRoles` count as approvers
+   * of every tool and tenant.
+   */
+  approvers: z
+    .record(
+      z.string(),
+      z.strictObject({
+        tools: z.array(pattern).min(1).default(['*']),
+        tenants: z.array(pattern).min(1).default(['*']),
+      }),
+    )
+    .default({}),
+  /**
+   * Lets an approver decide a request they made themselves. Off by default;
+   * meant for a one-person dev workspace, and shown as such in the console and CLI.
+   */
+  allowSelfApproval: z.boolean().default(false),
 });
 
 export type Policy = z.infer<typeof policySchema>;
@@ -60,7 +80,7 @@ export function parsePolicy(text: string, where: string): Policy {
   }
   for (const [sub, roles] of Object.entries(p.principals)) {
     for (const r of roles)
-      if (!Object.hasOwn(p.roles, r))
+      if (!Object.hasOwn(p.roles, r) && !Object.hasOwn(p.approvers, r))
         throw new ToolcageError('config_invalid', {
           message: `${where}: principals.${sub} names unknown role ${r}.`,
         });

@@ -12,6 +12,7 @@ import { demoCommand } from './commands/demo.ts';
 import { statusCommand } from './commands/status.ts';
 import { policyCommand } from './commands/policy.ts';
 import { sessionsCommand } from './commands/sessions.ts';
+import { approvalsCommand } from './commands/approvals.ts';
 const { imagesCommand } = await import('./commands/images.ts').catch(() => ({
   imagesCommand: undefined,
 }));
@@ -31,6 +32,7 @@ program.addCommand(brokerCommand([brokerServeCommand()]));
 program.addCommand(runCommand());
 program.addCommand(serveCommand());
 program.addCommand(mcpCommand());
+program.addCommand(approvalsCommand());
 program.addCommand(demoCommand());
 program.addCommand(statusCommand());
 program.addCommand(policyCommand());

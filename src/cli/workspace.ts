@@ -28,8 +28,14 @@ roles:
   admin: { tools: ["*"] }
   analyst: { tools: ["text.*", "data.*"], scopes: ["text:read", "data:read"] }
   support: { tools: ["text.word_count"], scopes: ["text:read"] }
+# Who may approve or deny approval requests, for which tools and tenants.
+approvers:
+  approver: { tools: ["*"], tenants: ["*"] }
+# DEV WORKSPACE ONLY: the local user approves their own agent's calls. Remove
+# this line (or set false) wherever more than one person uses the broker.
+allowSelfApproval: true
 principals:
-  local-user: [admin]
+  local-user: [admin, approver]
 `;
 
 export const DEFAULT_CONFIG = `# toolcage workspace configuration. Relative paths resolve from this file's folder.

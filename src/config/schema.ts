@@ -99,8 +99,32 @@ export const configSchema = z.strictObject({
             }),
         )
         .default([]),
-      /** Roles whose holders may approve or deny pending approval requests (never their own). */
+      /** Roles whose holders may approve or deny pending approval requests of any tool (never their own unless the policy sets allowSelfApproval); the policy's `approvers` can grant narrower ones. */
       approverRoles: z.array(z.string().min(1)).min(1).default(['approver']),
+      /** The operator console, served by `broker serve` under /console. */
+      console: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          /** The console's external base URL (links in approval_required refusals and webhooks). Default: broker.http.publicUrl, else the listen address. */
+          publicUrl: z.url().optional(),
+          /** A console session ends after this long without a request. */
+          sessionIdleSeconds: z.number().int().positive().max(86_400).default(900),
+          /** Roles that may see their tenants' approval requests and the registry, never decide. */
+          viewerRoles: z.array(z.string().min(1)).default(['viewer']),
+        })
+        .prefault({}),
+      /** Optional notification of each new pending approval request (JSON, HMAC-SHA256 signed). */
+      approvalWebhook: z
+        .strictObject({
+          url: z.url(),
+          /** Environment variable holding the HMAC secret (never the file itself). */
+          secretEnv: z.string().min(1),
+          timeoutMs: z.number().int().positive().max(60_000).default(5_000),
+          maxAttempts: z.number().int().positive().max(10).default(5),
+          /** First retry delay; doubles each attempt. */
+          backoffMs: z.number().int().positive().max(60_000).default(500),
+        })
+        .optional(),
     })
     .prefault({}),
   runner: z

@@ -2,13 +2,15 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Broker } from '../broker/broker.ts';
-import type { ApprovalRecord } from '../broker/approval-store.ts';
-import { decide, type Policy } from '../broker/policy.ts';
+import type { Policy } from '../broker/policy.ts';
 import type { DpopProofVerifier } from '../claims/dpop.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { IdentityVerifier } from '../identity/verifier.ts';
-import { mayActFor, tenantFor, type Principal } from '../identity/principal.ts';
+import { tenantFor } from '../identity/principal.ts';
+import { isAnyApprover } from '../broker/approval-rules.ts';
+import { registerApprovalRoutes } from './approval-routes.ts';
+import { sessionOf } from './session-header.ts';
 import { createBaseApp, objectBody, requestHtu } from './base-app.ts';
 import { InFlight } from './in-flight.ts';
 import type { RunnerAppControl } from './runner-app.ts';
@@ -22,8 +24,8 @@ export interface BrokerAppOptions {
   /** The policy and registry, to refuse approval requests for tools the caller's roles cannot get. */
   policy: Policy;
   registry: () => Registry;
-  /** Roles that may approve or deny (default `approver`). */
-  approverRoles?: string[];
+  /** Adds routes that need the broker's identity verifier (the operator console). */
+  extend?: (app: FastifyInstance, auth: IdentityVerifier) => void;
   logger?: Logger;
   logLevel?: string;
   bodyLimitBytes?: number;
@@ -47,20 +49,6 @@ const claimBody = z.strictObject({
     .custom<number>((v) => typeof v === 'number' && v > 0, 'expected a positive number of seconds')
     .optional(),
 });
-/** The caller's session, from the `Toolcage-Session` header (the broker validates its form). */
-const SESSION_HEADER = 'toolcage-session';
-function sessionOf(request: FastifyRequest): { session?: string } {
-  const h = request.headers[SESSION_HEADER];
-  if (h === undefined) return {};
-  return { session: Array.isArray(h) ? h.join(',') : h };
-}
-
-const approvalBody = z.strictObject({
-  tool: id,
-  args: z.unknown(),
-  tenant: z.string().min(1).max(128).optional(),
-});
-
 function parse<T>(schema: z.ZodType<T>, body: unknown, required: string[]): T {
   objectBody(
     body,
@@ -78,22 +66,6 @@ function parse<T>(schema: z.ZodType<T>, body: unknown, required: string[]): T {
   return r.data;
 }
 
-function approvalView(r: ApprovalRecord) {
-  return {
-    id: r.id,
-    status: r.status,
-    tool: r.tool,
-    subject: r.sub,
-    tenant: r.tenant,
-    argsHash: r.argsHash,
-    createdAt: new Date(r.createdAtMs).toISOString(),
-    expiresAt: new Date(r.expiresAtMs).toISOString(),
-    ...(r.decidedBy ? { decidedBy: r.decidedBy } : {}),
-    ...(r.session ? { session: r.session } : {}),
-    ...(r.anySession ? { anySession: true } : {}),
-  };
-}
-
 /**
  * The broker's HTTP service: `POST /v1/claims`, approvals, and the JWKS.
  * Authentication happens here (it is the broker's edge); every decision about
@@ -109,7 +81,6 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
   });
   const control: RunnerAppControl = { draining: false, inFlight: new InFlight() };
   app.decorate('toolcage', control);
-  const approverRoles = o.approverRoles ?? ['approver'];
   const authenticate = (request: FastifyRequest) =>
     o.auth.authenticate({
       authorization: request.headers.authorization,
@@ -147,6 +118,8 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
       ...(body.approvalId ? { approvalId: body.approvalId } : {}),
       ...(dpopJkt ? { dpopJkt } : {}),
       ...sessionOf(request),
+      via: principal.via,
+      requestId: request.id,
     });
     request.log.info(
       {
@@ -164,96 +137,22 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
     return reply.code(201).send(issued);
   });
 
-  app.post('/v1/approvals', async (request, reply) => {
-    const principal = await authenticate(request);
-    const body = parse(approvalBody, request.body, ['tool', 'args']);
-    const tool = o.registry().get(body.tool);
-    if (!tool)
-      throw new ToolcageError('tool_not_allowed', {
-        message: `Tool "${body.tool}" is not in the registry allowlist.`,
-      });
-    // Only a principal who could get a claim for the tool may ask a human to approve a call of it.
-    decide(o.policy, tool.manifest, principal.roles, {});
-    const record = await o.broker.recordApproval({
-      tool: body.tool,
-      args: body.args,
-      sub: principal.subject,
-      tenant: tenantFor(principal, body.tenant),
-      status: 'pending',
-      ...sessionOf(request),
-    });
-    request.log.info(
-      {
-        requestId: request.id,
-        event: 'approval_requested',
-        approvalId: record.id,
-        sub: principal.subject,
-        tool: record.tool,
-      },
-      'approval requested',
-    );
-    return reply.code(201).send(approvalView(record));
+  registerApprovalRoutes(app, {
+    broker: o.broker,
+    policy: o.policy,
+    registry: o.registry,
+    authenticate,
   });
-
-  const visible = (
-    principal: Principal,
-    r: ApprovalRecord | undefined,
-    asApprover: boolean,
-  ): ApprovalRecord => {
-    const ok = r && (asApprover ? mayActFor(principal, r.tenant) : r.sub === principal.subject);
-    if (!ok)
-      throw new ToolcageError('not_found', {
-        message: 'No such approval request (or it is not yours to see).',
-      });
-    return r!;
-  };
-  const isApprover = (p: Principal) => p.roles.some((r) => approverRoles.includes(r));
-
-  app.get<{ Params: { id: string } }>('/v1/approvals/:id', async (request) => {
-    const principal = await authenticate(request);
-    const record = await o.broker.getApproval(request.params.id);
-    const asApprover =
-      isApprover(principal) && record !== undefined && record.sub !== principal.subject;
-    return approvalView(visible(principal, record, asApprover));
-  });
-
-  for (const [action, decision] of [
-    ['approve', 'approved'],
-    ['deny', 'denied'],
-  ] as const) {
-    app.post<{ Params: { id: string } }>(`/v1/approvals/:id/${action}`, async (request) => {
-      const principal = await authenticate(request);
-      if (!isApprover(principal))
-        throw new ToolcageError('policy_denied', {
-          message: `Only a principal with the ${approverRoles.join(' or ')} role may ${action} approval requests.`,
-        });
-      const record = visible(principal, await o.broker.getApproval(request.params.id), true);
-      if (record.sub === principal.subject)
-        throw new ToolcageError('policy_denied', {
-          message: 'You cannot decide your own approval request; another approver must.',
-        });
-      const decided = await o.broker.decideApproval(record.id, decision, principal.subject);
-      request.log.info(
-        {
-          requestId: request.id,
-          event: `approval_${decision}`,
-          approvalId: record.id,
-          by: principal.subject,
-        },
-        `approval ${decision}`,
-      );
-      return approvalView(decided);
-    });
-  }
+  o.extend?.(app, o.auth);
 
   // A paused session resumes only by a human approver's word (the breaker's off switch).
   app.post<{ Params: { id: string }; Querystring: { tenant?: string } }>(
     '/v1/sessions/:id/resume',
     async (request) => {
       const principal = await authenticate(request);
-      if (!isApprover(principal))
+      if (!isAnyApprover(o.broker.approvals.rules, principal))
         throw new ToolcageError('policy_denied', {
-          message: `Only a principal with the ${approverRoles.join(' or ')} role may resume a paused session.`,
+          message: `Only an approver (a role in the policy's \`approvers\` or broker.approverRoles: ${o.broker.approvals.rules.approverRoles.join(', ')}) may resume a paused session.`,
         });
       const tenant = tenantFor(principal, request.query.tenant);
       await o.broker.resumeSession(tenant, request.params.id);

@@ -23,9 +23,10 @@ export interface ReplayStore {
 }
 
 /**
- * Human approvals for high-risk calls. An approval is bound to one envelope
- * (tool, subject, tenant, args hash), expires, and is consumed once by the
- * runner, atomically, across every process sharing the store.
+ * Human approvals for high-risk calls. An approval request is bound to one
+ * envelope (tool, subject, tenant, args hash and session), stores the exact
+ * arguments so a human sees what they approve, expires, and is consumed once
+ * by the runner, atomically, across every process sharing the store.
  */
 export interface ApprovalEnvelope {
   tool: string;
@@ -36,15 +37,26 @@ export interface ApprovalEnvelope {
   session?: string | undefined;
 }
 
-export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'used';
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'used';
 
 export interface ApprovalRecord extends ApprovalEnvelope {
   id: string;
   status: ApprovalStatus;
   createdAtMs: number;
   expiresAtMs: number;
+  toolVersion?: string;
+  manifestSha256?: string;
+  risk?: string;
+  /**
+   * The exact arguments, as JSON text (a string, so no store re-encodes them:
+   * Redis's cjson would turn `[]` into `{}`). Shown masked per the manifest.
+   */
+  argsJson?: string;
+  /** How the requester authenticated (`oidc`, `api_key:<id>`, `cli`, `mcp`). */
+  requestedVia?: string;
   /** Who approved or denied (a person's id), when decided. */
   decidedBy?: string;
+  decidedAtMs?: number;
   reason?: string;
   /** The approver let this approval be used in any session, not only in `session`. */
   anySession?: boolean;
@@ -54,18 +66,48 @@ export interface ApprovalRecord extends ApprovalEnvelope {
 export type ApprovalConsumeOutcome =
   'ok' | 'missing' | 'mismatch' | 'expired' | 'used' | 'pending' | 'denied';
 
+export interface ApprovalFilter {
+  status?: ApprovalStatus;
+  tool?: string;
+  tenant?: string;
+  subject?: string;
+  /** Newest first; at most this many (default 200, at most 1000). */
+  limit?: number;
+}
+
+export interface OpenedApproval {
+  record: ApprovalRecord;
+  /** False when a live request for the same envelope was returned instead. */
+  created: boolean;
+}
+
 export interface ApprovalStore {
   create(record: ApprovalRecord): Promise<void>;
-  get(id: string): Promise<ApprovalRecord | undefined>;
-  /** Approve or deny a pending request; false when it is not pending. */
+  /**
+   * Atomically: the live request for `record`'s envelope (pending, approved or
+   * denied, and unexpired; same session unless the request allows any), or
+   * `record` stored as new. Two callers at once, on any process sharing the
+   * store, get the same request.
+   */
+  open(record: ApprovalRecord, nowMs: number): Promise<OpenedApproval>;
+  get(id: string, nowMs?: number): Promise<ApprovalRecord | undefined>;
+  list(filter: ApprovalFilter, nowMs: number): Promise<ApprovalRecord[]>;
+  /**
+   * Approve or deny a pending, unexpired request; false when it is not.
+   * `anySession` lets an approval be used in any session, not only its own.
+   */
   decide(
     id: string,
     decision: 'approved' | 'denied',
     decidedBy: string,
     nowMs: number,
+    reason?: string,
+    anySession?: boolean,
   ): Promise<boolean>;
   /** Marks an approved, unexpired approval for exactly this envelope as used. */
   consume(id: string, envelope: ApprovalEnvelope, nowMs: number): Promise<ApprovalConsumeOutcome>;
+  /** Marks pending/approved requests past their expiry as expired and drops old records; returns how many changed. */
+  sweep(nowMs: number): Promise<number>;
   close(): Promise<void>;
 }
 

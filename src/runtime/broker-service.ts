@@ -7,6 +7,8 @@ import { createBrokerRuntime, type BrokerRuntime } from './broker.ts';
 import { IdentityVerifier } from '../identity/verifier.ts';
 import { buildBrokerApp } from '../http/broker-app.ts';
 import { BrokerMetrics } from '../metrics/broker-metrics.ts';
+import { registerConsole } from '../console/routes.ts';
+import type { AuditSearchClient } from '../console/audit-client.ts';
 
 export interface BrokerService {
   app: FastifyInstance;
@@ -19,7 +21,11 @@ export interface BrokerService {
 /** Assembles `toolcage broker serve` from configuration. */
 export async function createBrokerService(
   loaded: LoadedConfig,
-  options: { logger?: Logger } = {},
+  options: {
+    logger?: Logger;
+    /** The audit trail's search for the console's Decisions page (the audit API, once served). */
+    auditSearch?: AuditSearchClient;
+  } = {},
 ): Promise<BrokerService> {
   const c = loaded.config.broker;
   const id = c.identity;
@@ -53,13 +59,34 @@ export async function createBrokerService(
     }),
     policy: loadPolicy(loaded.path(c.policy)),
     registry: runtime.registry,
-    approverRoles: c.approverRoles,
     ...(options.logger ? { logger: options.logger } : { logLevel: c.http.logLevel }),
     bodyLimitBytes: c.http.bodyLimitBytes,
     requestTimeoutMs: c.http.requestTimeoutMs,
     headersTimeoutMs: c.http.headersTimeoutMs,
     ...(c.http.publicUrl ? { publicUrl: c.http.publicUrl } : {}),
+    ...(c.console.enabled
+      ? {
+          extend: (app: FastifyInstance, verifier: IdentityVerifier) =>
+            registerConsole(app, {
+              broker: runtime.broker,
+              auth: verifier,
+              registry: runtime.registry,
+              registryDir: loaded.path(loaded.config.registry.dir),
+              sessionIdleSeconds: c.console.sessionIdleSeconds,
+              publicUrl: c.console.publicUrl ?? c.http.publicUrl,
+              audit: options.auditSearch,
+            }),
+        }
+      : {}),
   });
+  // Expired approval requests are marked and old ones dropped once a minute (and at start).
+  const sweep = () =>
+    void runtime.broker.approvals.sweep().catch((err: Error) => {
+      app.log.warn({ event: 'approval_sweep_failed', err: err.message }, 'approval sweep failed');
+    });
+  sweep();
+  const sweeper = setInterval(sweep, 60_000);
+  sweeper.unref();
   let stopping: Promise<void> | undefined;
   return {
     app,
@@ -73,6 +100,7 @@ export async function createBrokerService(
     shutdown() {
       stopping ??= (async () => {
         app.toolcage.draining = true;
+        clearInterval(sweeper);
         await app.close();
         await runtime.close();
       })();

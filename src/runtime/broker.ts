@@ -2,13 +2,16 @@ import { readFileSync } from 'node:fs';
 import type { JWK } from 'jose';
 import type { LoadedConfig } from '../config/load.ts';
 import { publicJwkOf, signingKeyFromJwk } from '../claims/keys.ts';
-import { Broker } from '../broker/broker.ts';
+import { Broker, type BrokerOptions } from '../broker/broker.ts';
 import { loadPolicy, type Policy } from '../broker/policy.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { ConditionEngine } from '../policy/conditions.ts';
 import { loadConditions } from '../broker/policy-set.ts';
 import type { Registry } from '../registry/registry.ts';
-import { loadRegistry } from './runner.ts';
+import type { AuditSink } from '../audit/audit.ts';
+import { ApprovalWebhook } from '../broker/approval-webhook.ts';
+import type { ApprovalView } from '../broker/approval-view.ts';
+import { auditSinkFor, loadRegistry } from './runner.ts';
 import { openStateStores, type StateStores } from './state.ts';
 
 export interface BrokerRuntime {
@@ -19,13 +22,46 @@ export interface BrokerRuntime {
   conditions: ConditionEngine | undefined;
   stores: StateStores;
   registry: () => Registry;
+  audit: AuditSink;
   close(): Promise<void>;
+}
+
+/** The approval webhook the config names (its secret from the environment), or undefined. */
+function approvalWebhookFor(loaded: LoadedConfig): ApprovalWebhook | undefined {
+  const w = loaded.config.broker.approvalWebhook;
+  if (!w) return undefined;
+  const secret = process.env[w.secretEnv];
+  if (!secret || secret.length < 16)
+    throw new ToolcageError('config_invalid', {
+      message: `broker.approvalWebhook.secretEnv names ${w.secretEnv}, which is not set to a secret of at least 16 characters.`,
+    });
+  return new ApprovalWebhook({
+    url: w.url,
+    secret,
+    timeoutMs: w.timeoutMs,
+    maxAttempts: w.maxAttempts,
+    backoffMs: w.backoffMs,
+    onGiveUp: (i) =>
+      process.stderr.write(`${JSON.stringify({ event: 'approval_webhook_failed', ...i })}\n`),
+  });
+}
+
+/** The console's external base URL: broker.console.publicUrl, else broker.http.publicUrl, else the listen address. */
+export function consoleBaseUrl(loaded: LoadedConfig): string {
+  const c = loaded.config.broker;
+  const base = c.console.publicUrl ?? c.http.publicUrl ?? `http://${c.http.host}:${c.http.port}`;
+  return base.replace(/\/+$/, '');
 }
 
 /** Builds the broker from configuration: its keys, policy, the verified registry and the approval store. */
 export async function createBrokerRuntime(
   loaded: LoadedConfig,
-  options: { stores?: StateStores; registry?: () => Registry } = {},
+  options: {
+    stores?: StateStores;
+    registry?: () => Registry;
+    audit?: AuditSink;
+    onPendingApproval?: BrokerOptions['onPendingApproval'];
+  } = {},
 ): Promise<BrokerRuntime> {
   const c = loaded.config.broker;
   const jwks: JWK[] = c.signingKeys.map((file) => {
@@ -42,7 +78,10 @@ export async function createBrokerRuntime(
     jwks.map((j, i) => signingKeyFromJwk(j, loaded.path(c.signingKeys[i]!))),
   );
   const policy = loadPolicy(loaded.path(c.policy));
+  // Before any store opens, so a bad webhook config leaves nothing open.
+  const webhook = approvalWebhookFor(loaded);
   const stores = options.stores ?? (await openStateStores(loaded));
+  const audit = options.audit ?? auditSinkFor(loaded);
   let registryFn = options.registry;
   if (!registryFn) {
     // The broker needs manifests (risk, scopes) but never runs images: docker tools are
@@ -73,6 +112,20 @@ export async function createBrokerRuntime(
     approvals: stores.approvals,
     sessions: stores.sessions,
     conditions,
+    approverRoles: c.approverRoles,
+    viewerRoles: c.console.viewerRoles,
+    audit,
+    ...(c.console.enabled
+      ? { consoleUrl: (id: string) => `${consoleBaseUrl(loaded)}/console/approvals/${id}` }
+      : {}),
+    ...(options.onPendingApproval || webhook
+      ? {
+          onPendingApproval: (view: ApprovalView) => {
+            webhook?.notify(view);
+            options.onPendingApproval?.(view);
+          },
+        }
+      : {}),
   });
   return {
     broker,
@@ -80,7 +133,10 @@ export async function createBrokerRuntime(
     conditions,
     stores,
     registry: registryFn,
+    audit,
     async close() {
+      await webhook?.close();
+      if (!options.audit) await audit.flush();
       if (!options.stores) await stores.close();
     },
   };

@@ -75,14 +75,12 @@ export class ToolcageMcpService implements McpSessions {
     options: McpServiceOptions = {},
   ): Promise<ToolcageMcpService> {
     const log = options.log ?? ((line: string) => process.stderr.write(`toolcage mcp: ${line}\n`));
-    const approveCommand = (id: string) =>
-      `toolcage mcp approve ${id}${options.configFile ? ` --config ${options.configFile}` : ''}`;
     const runnerUrl = options.runnerUrl ?? loaded.config.mcp.runnerUrl;
     if (runnerUrl) {
       // The broker still needs the manifests (risk, scopes): it reads the same signed lock.
       let registry: Registry = await loadRegistry(loaded);
       const broker = await createBrokerRuntime(loaded, { registry: () => registry });
-      const claims = new BrokerClaimProvider({ broker: broker.broker, approveCommand });
+      const claims = new BrokerClaimProvider({ broker: broker.broker });
       const runner = new HttpRunnerClient({ baseUrl: runnerUrl });
       const key = (r: Registry) =>
         JSON.stringify(r.list().map((t) => [t.manifest.id, t.manifestSha256, t.artifactSha256]));
@@ -111,7 +109,7 @@ export class ToolcageMcpService implements McpSessions {
         stores: local.stores,
         registry: local.registry,
       });
-      const claims = new BrokerClaimProvider({ broker: broker.broker, approveCommand });
+      const claims = new BrokerClaimProvider({ broker: broker.broker });
       return new ToolcageMcpService({
         loaded,
         runner: new InProcessRunnerClient(local.executor),
@@ -134,6 +132,7 @@ export class ToolcageMcpService implements McpSessions {
       sub: subject,
       tenant,
       roles: Object.hasOwn(policy.principals, subject) ? [...policy.principals[subject]!] : [],
+      via: 'stdio',
     };
   }
 

@@ -41,6 +41,7 @@ export const RANKS: Record<string, number> = {
   state: 5,
   http: 6, // adapters: translate a protocol into execute() and back
   mcp: 6,
+  console: 6, // adapter: the operator console's server-rendered pages over the approval service
   runtime: 7, // composition root: the only place that builds and wires capabilities and services
   cli: 8,
   '(root)': 9, // src/index.ts, src/http/index.ts, src/mcp/index.ts: the package entry points

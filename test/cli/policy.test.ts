@@ -153,6 +153,8 @@ it('an approval given in one session does not authorize the call in another unle
   ) as Record<string, unknown>;
   expect(payload).toMatchObject({ sid: 's1', approval_id: inS1 });
 
-  const any = await approve('--session', 's1', '--any-session');
+  // s1's request is still approved (the runner, not the broker, uses it up), so the widened
+  // approval is given on a request of another session: one live request per envelope and session.
+  const any = await approve('--session', 's3', '--any-session');
   expect((await mint(any, '--session', 's2')).code).toBe(0);
 });

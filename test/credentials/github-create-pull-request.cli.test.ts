@@ -173,7 +173,13 @@ describe('toolcage: github.create_pull_request end to end', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-    const allowed = audit.filter((e) => e.outcome === 'allowed' && e.toolId === TOOL);
+    // The run's line (approval decisions are audited too, under stage `approval.*`).
+    const allowed = audit.filter(
+      (e) =>
+        e.outcome === 'allowed' &&
+        e.toolId === TOOL &&
+        !String(e.stage ?? '').startsWith('approval.'),
+    );
     expect(allowed).toHaveLength(1);
     expect(allowed[0]).toMatchObject({ credentialLanes: ['github'] });
     expect(github.tokens.length).toBeGreaterThan(0);

@@ -37,9 +37,12 @@ export function writeScopedPolicy(ws: Workspace, extra = ''): void {
     `roles:
   admin: { tools: ["*"] }
   payments: { tools: ["github.comment_pr", "text.*"], scopes: ["pr:comment", "text:read", "repo:payments-api/*"] }
+approvers:
+  approver: { tools: ["*"], tenants: ["*"] }
 principals:
   local-user: [admin]
   pay-bot: [payments]
+  alice: [approver]
 ${extra}`,
   );
 }

@@ -6,6 +6,7 @@ import { apiKeyHash } from '../../src/identity/verifier.ts';
 import { createBrokerService, type BrokerService } from '../../src/runtime/broker-service.ts';
 import { createDpopProof } from '../../src/claims/dpop.ts';
 import { argsHash } from '../../src/util/hash.ts';
+import { DEFAULT_POLICY } from '../../src/cli/workspace.ts';
 import {
   invoke,
   makeWorkspace,
@@ -35,54 +36,58 @@ let logs: string[];
 beforeAll(async () => {
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   idpKey = privateKey;
-  ws = await makeWorkspace({
-    broker: {
-      identity: {
-        jwksFile: 'idp.jwks.json',
-        issuer: IDP,
-        audience: 'toolcage-broker',
-        rolesClaim: 'roles',
-        tenantClaim: 'tenant',
+  ws = await makeWorkspace(
+    {
+      broker: {
+        identity: {
+          jwksFile: 'idp.jwks.json',
+          issuer: IDP,
+          audience: 'toolcage-broker',
+          rolesClaim: 'roles',
+          tenantClaim: 'tenant',
+        },
+        apiKeys: [
+          {
+            id: 'analyst-svc',
+            sha256: apiKeyHash(KEYS.analyst),
+            subject: 'svc-analyst',
+            roles: ['analyst'],
+            tenant: 'acme',
+          },
+          {
+            id: 'support-svc',
+            sha256: apiKeyHash(KEYS.support),
+            subject: 'svc-support',
+            roles: ['support'],
+            tenant: 'acme',
+          },
+          {
+            id: 'admin-svc',
+            sha256: apiKeyHash(KEYS.admin),
+            subject: 'svc-admin',
+            roles: ['admin'],
+            tenant: 'acme',
+          },
+          {
+            id: 'approver',
+            sha256: apiKeyHash(KEYS.approver),
+            subject: 'alice',
+            roles: ['approver'],
+            tenant: 'acme',
+          },
+          {
+            id: 'tenant-b',
+            sha256: apiKeyHash(KEYS.tenantB),
+            subject: 'svc-b',
+            roles: ['admin', 'approver'],
+            tenant: 'globex',
+          },
+        ],
       },
-      apiKeys: [
-        {
-          id: 'analyst-svc',
-          sha256: apiKeyHash(KEYS.analyst),
-          subject: 'svc-analyst',
-          roles: ['analyst'],
-          tenant: 'acme',
-        },
-        {
-          id: 'support-svc',
-          sha256: apiKeyHash(KEYS.support),
-          subject: 'svc-support',
-          roles: ['support'],
-          tenant: 'acme',
-        },
-        {
-          id: 'admin-svc',
-          sha256: apiKeyHash(KEYS.admin),
-          subject: 'svc-admin',
-          roles: ['admin'],
-          tenant: 'acme',
-        },
-        {
-          id: 'approver',
-          sha256: apiKeyHash(KEYS.approver),
-          subject: 'alice',
-          roles: ['approver'],
-          tenant: 'acme',
-        },
-        {
-          id: 'tenant-b',
-          sha256: apiKeyHash(KEYS.tenantB),
-          subject: 'svc-b',
-          roles: ['admin', 'approver'],
-          tenant: 'globex',
-        },
-      ],
     },
-  });
+    // A shared broker: no self-approval (the dev workspace's default allows it, visibly).
+    { policy: DEFAULT_POLICY.replace('allowSelfApproval: true', 'allowSelfApproval: false') },
+  );
   writeFileSync(
     join(ws.dir, 'idp.jwks.json'),
     JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'idp-1', alg: 'ES256' }] }),
@@ -300,8 +305,14 @@ describe('broker serve: approvals over HTTP', () => {
   it('pending → approved by an approver → claim carries the approval id → runs once', async () => {
     const noApproval = await post('/v1/claims', patch, { 'x-api-key': KEYS.admin });
     expect(noApproval.body.error.code).toBe('approval_required');
+    expect(noApproval.body.error.details).toMatchObject({
+      approvalId: expect.stringMatching(/^apr_/),
+      status: 'pending',
+    });
+    // Asking explicitly for the same envelope returns the request the claim call opened.
     const created = await post('/v1/approvals', patch, { 'x-api-key': KEYS.admin });
-    expect(created.status).toBe(201);
+    expect(created.status).toBe(200);
+    expect(created.body.id).toBe(noApproval.body.error.details.approvalId);
     expect(created.body).toMatchObject({
       status: 'pending',
       subject: 'svc-admin',
@@ -357,7 +368,16 @@ describe('broker serve: approvals over HTTP', () => {
     const created = await post('/v1/approvals', patch, { 'x-api-key': KEYS.admin });
     const id = created.body.id as string;
     expect(
-      (await post(`/v1/approvals/${id}/deny`, {}, { 'x-api-key': KEYS.approver })).body.status,
+      (await post(`/v1/approvals/${id}/deny`, {}, { 'x-api-key': KEYS.approver })).body.error.code,
+    ).toBe('request_invalid');
+    expect(
+      (
+        await post(
+          `/v1/approvals/${id}/deny`,
+          { reason: 'not on Fridays' },
+          { 'x-api-key': KEYS.approver },
+        )
+      ).body.status,
     ).toBe('denied');
     expect(
       (await post('/v1/claims', { ...patch, approvalId: id }, { 'x-api-key': KEYS.admin })).body

@@ -118,6 +118,6 @@ describe('the MCP Inspector CLI against toolcage mcp over stdio', { timeout: 90_
     const text = firstJson(answer.stdout).content![0]!.text;
     expect(text).toMatch(/^approval_required: /);
     expect(text).toMatch(/Approval request: apr_\S+ \(pending\)/);
-    expect(text).toMatch(/toolcage mcp approve apr_\S+/);
+    expect(text).toMatch(/toolcage approvals approve apr_\S+/);
   });
 });

@@ -124,7 +124,7 @@ describe('toolcage mcp over stdio (spawned CLI, SDK Client)', () => {
     const text = (result.content as Array<{ text: string }>)[0]!.text;
     expect(text).toMatch(/^approval_required: /);
     expect(text).toMatch(/\nApproval request: apr_\S+ \(pending\)/);
-    expect(text).toMatch(/toolcage mcp approve apr_\S+/);
+    expect(text).toMatch(/toolcage approvals approve apr_\S+/);
   });
 
   it('answers malformed tools/call params with a readable -32602, not an internal error', async () => {
@@ -170,19 +170,37 @@ describe('toolcage mcp over stdio (spawned CLI, SDK Client)', () => {
     expect(error.code).toBe('approval_required');
     const approvalId = error.details!.approvalId as string;
     expect(approvalId).toMatch(/^apr_/);
-    expect(error.message).toContain(`toolcage mcp approve ${approvalId}`);
+    expect(error.details!.status).toBe('pending');
+    expect(error.message).toContain(`toolcage approvals approve ${approvalId}`);
 
     // Still pending: the same call is refused again, naming the same request.
     const again = await callRaw(client, 'repo.apply_patch', args);
     expect(errorOf(again).details!.approvalId).toBe(approvalId);
 
-    // A human approves with the CLI command the message names.
-    const { stdout } = await run(
+    // Someone the policy gives no approver role is refused, whatever path they take.
+    const refused = await run(
       process.execPath,
       [CLI, 'mcp', 'approve', approvalId, '--by', 'reviewer', '--config', ws.config],
       { cwd: REPO },
+    ).then(
+      () => undefined,
+      (err: { stdout?: string; stderr?: string }) => `${err.stdout ?? ''}${err.stderr ?? ''}`,
     );
-    expect(JSON.parse(stdout)).toMatchObject({ id: approvalId, status: 'approved' });
+    expect(refused).toMatch(/policy_denied/);
+
+    // The local user approves (an approver whose policy allows self-approval: a dev workspace, said aloud).
+    const { stdout, stderr } = await run(
+      process.execPath,
+      [CLI, 'mcp', 'approve', approvalId, '--config', ws.config],
+      { cwd: REPO },
+    );
+    expect(JSON.parse(stdout)).toMatchObject({
+      id: approvalId,
+      status: 'approved',
+      decidedBy: 'local-user',
+      args,
+    });
+    expect(stderr).toMatch(/self-approval/);
 
     // Other arguments do not ride on that approval.
     const other = await callRaw(client, 'repo.apply_patch', {
@@ -203,6 +221,26 @@ describe('toolcage mcp over stdio (spawned CLI, SDK Client)', () => {
     const afterUse = await callRaw(client, 'repo.apply_patch', args);
     expect(errorOf(afterUse).code).toBe('approval_required');
     expect(errorOf(afterUse).details!.approvalId).not.toBe(approvalId);
+  });
+
+  it('a denial and its reason reach the model on its plain retry', async () => {
+    const args = {
+      files: { 'b.txt': 'keep me' },
+      edits: [{ path: 'b.txt', find: 'keep', replace: 'delete' }],
+    };
+    const approvalId = errorOf(await callRaw(client, 'repo.apply_patch', args)).details!
+      .approvalId as string;
+    await run(
+      process.execPath,
+      [CLI, 'approvals', 'deny', approvalId, '--reason', 'b.txt is frozen', '--config', ws.config],
+      { cwd: REPO },
+    );
+    const retry = errorOf(await callRaw(client, 'repo.apply_patch', args));
+    expect(retry).toMatchObject({
+      code: 'approval_required',
+      details: { approvalId, status: 'denied', reason: 'b.txt is frozen' },
+    });
+    expect(retry.message).toContain('b.txt is frozen');
   });
 
   it('sends notifications/tools/list_changed when the registry is re-locked, and lists the new tool', async () => {

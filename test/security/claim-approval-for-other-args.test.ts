@@ -69,6 +69,6 @@ it('the broker refuses to mint a claim carrying an approval for other arguments'
       approvalId: approval.id,
     }),
     'approval_required',
-    `Approval ${approval.id} cannot be used for this call (mismatch). Ask for an approval of exactly this tool, subject, tenant, arguments and session.`,
+    `Approval ${approval.id} cannot be used for this call (mismatch): it must be for exactly this tool, subject, tenant, arguments and session. Call again without an approval id: a request for exactly this call is then opened (or found) for a human to approve.`,
   );
 });

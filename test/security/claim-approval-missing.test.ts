@@ -67,7 +67,12 @@ it('refuses an approval still pending, and one denied', async () => {
     'approval_required',
     `The approval request is still pending; a human must approve it first. ${ASK}`,
   );
-  await broker.decideApproval(pending.id, 'denied', 'reviewer');
+  await broker.approvals.decide({
+    actor: { subject: 'reviewer', roles: ['approver'], tenants: ['*'], via: 'test' },
+    id: pending.id,
+    decision: 'denied',
+    reason: 'not this patch',
+  });
   await expectRefusal(
     execute(
       s.t,
@@ -91,13 +96,13 @@ it('the broker refuses to mint a high-risk claim without approval', async () => 
   await expectRefusal(
     broker.issueClaim({
       tool: 'repo.apply_patch',
-      args,
+      args: patchArgs('never approved'),
       sub: 'local-user',
       roles: ['admin'],
       tenant: 'default',
     }),
     'approval_required',
-    /repo.apply_patch is high-risk: a human must approve this exact call first/,
+    /repo.apply_patch needs a human's approval of exactly this call. Approval request apr_\S+ is pending/,
   );
 });
 

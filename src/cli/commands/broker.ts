@@ -4,6 +4,7 @@ import { ToolcageError } from '../../errors/toolcage-error.ts';
 import { createBrokerRuntime } from '../../runtime/broker.ts';
 import type { Policy } from '../../broker/policy.ts';
 import { action, configFrom, printJson, readJsonFile } from '../io.ts';
+import { decideFromCli } from './approvals.ts';
 
 /** The CLI principal's roles come from the policy's `principals` table; unknown principals have none (deny by default). */
 export function localRoles(policy: Policy, sub: string): string[] {
@@ -89,6 +90,7 @@ export function brokerCommand(extra: Command[] = []): Command {
             ...(opts.approval ? { approvalId: opts.approval } : {}),
             ...(dpopJkt ? { dpopJkt } : {}),
             ...(opts.session ? { session: opts.session } : {}),
+            via: 'cli',
           });
           if (opts.out) {
             writeFileSync(opts.out, `${issued.claim}\n`, { mode: 0o600 });
@@ -106,13 +108,13 @@ export function brokerCommand(extra: Command[] = []): Command {
   broker
     .command('approve')
     .description(
-      "Record a human's approval of one call (tool, subject, tenant, arguments); prints its id",
+      'Shortcut: open (or find) the approval request for one call (tool, subject, tenant, arguments, session) and approve it, under the same rules as `toolcage approvals approve`; prints the request',
     )
     .requiredOption('--tool <id>', 'tool id')
     .requiredOption('--args <file>', 'JSON file with the exact arguments being approved')
     .requiredOption('--sub <subject>', 'the principal who will make the call')
     .option('--tenant <tenant>', 'tenant (default: config tenant)')
-    .option('--by <approver>', 'who approves (default: $USER)')
+    .option('--by <approver>', 'who approves (default: the config subject)')
     .option(
       '--session <id>',
       'the session the call will be made in (the approval holds only there)',
@@ -135,19 +137,27 @@ export function brokerCommand(extra: Command[] = []): Command {
           const args = readJsonFile(opts.args, 'arguments');
           const rt = await createBrokerRuntime(loaded);
           try {
-            const record = await rt.broker.recordApproval({
+            const { record } = await rt.broker.approvals.open({
               tool: opts.tool,
               args,
               sub: opts.sub,
               tenant: opts.tenant ?? loaded.config.tenant,
-              status: 'approved',
-              decidedBy: opts.by ?? process.env.USER ?? 'cli',
+              via: 'cli',
               ...(opts.session ? { session: opts.session } : {}),
-              ...(opts.anySession ? { anySession: true } : {}),
             });
-            process.stdout.write(`${record.id}\n`);
+            if (record.status !== 'pending')
+              throw new ToolcageError('request_invalid', {
+                message: `The request for this call (${record.id}) is already ${record.status}; nothing to approve.`,
+              });
+            const decided = await decideFromCli(rt, {
+              id: record.id,
+              by: opts.by ?? loaded.config.subject,
+              decision: 'approved',
+              anySession: opts.anySession === true,
+              print: 'id',
+            });
             process.stderr.write(
-              `approved ${record.tool} for ${record.sub} (tenant ${record.tenant}, args ${record.argsHash}, ${record.anySession ? 'any session' : record.session ? `session ${record.session}` : 'outside any session'}) until ${new Date(record.expiresAtMs).toISOString()}; single use\n`,
+              `approved ${decided.tool} for ${decided.sub} (tenant ${decided.tenant}, args ${decided.argsHash}, ${decided.anySession ? 'any session' : decided.session ? `session ${decided.session}` : 'outside any session'}) until ${new Date(decided.expiresAtMs).toISOString()}; single use\n`,
             );
           } finally {
             await rt.close();

@@ -5,7 +5,8 @@ import type { LoadedConfig } from '../../config/load.ts';
 import { createBrokerRuntime } from '../../runtime/broker.ts';
 import type { ToolcageMcpService } from '../../runtime/mcp-service.ts';
 import type { McpHttpServer } from '../../mcp/http.ts';
-import { action, configFrom, printJson } from '../io.ts';
+import { action, configFrom } from '../io.ts';
+import { decideFromCli } from './approvals.ts';
 
 interface McpOptions {
   config: string;
@@ -148,31 +149,29 @@ export function mcpCommand(): Command {
   mcp
     .command('approve')
     .description(
-      'Approve (or --deny) a pending approval request that `toolcage mcp` created for a high-risk call',
+      'Approve (or --deny --reason) a pending approval request; a shortcut for `toolcage approvals approve|deny`, same rules',
     )
     .argument('<id>', 'approval id (apr_...)')
     .option('--deny', 'deny instead of approve', false)
-    .option('--by <approver>', 'who decides (default: $USER)')
+    .option('--reason <text>', 'why (required with --deny; shown to the agent)')
+    .option('--by <approver>', 'who decides (default: the config subject)')
     // --config is the parent's option (commander hands it to `mcp` wherever it appears).
     .action(
       action(async (id: string, _opts: unknown, cmd: Command) => {
-        const opts = cmd.optsWithGlobals<{ config: string; deny: boolean; by?: string }>();
+        const opts = cmd.optsWithGlobals<{
+          config: string;
+          deny: boolean;
+          by?: string;
+          reason?: string;
+        }>();
         const loaded = configFrom(opts);
         const rt = await createBrokerRuntime(loaded);
         try {
-          const record = await rt.broker.decideApproval(
+          await decideFromCli(rt, {
             id,
-            opts.deny ? 'denied' : 'approved',
-            opts.by ?? process.env.USER ?? 'cli',
-          );
-          printJson({
-            id: record.id,
-            status: record.status,
-            tool: record.tool,
-            sub: record.sub,
-            tenant: record.tenant,
-            argsHash: record.argsHash,
-            expiresAt: new Date(record.expiresAtMs).toISOString(),
+            by: opts.by ?? loaded.config.subject,
+            decision: opts.deny ? 'denied' : 'approved',
+            reason: opts.reason,
           });
         } finally {
           await rt.close();

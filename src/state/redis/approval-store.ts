@@ -1,8 +1,17 @@
-import type {
-  ApprovalConsumeOutcome,
-  ApprovalEnvelope,
-  ApprovalRecord,
-  ApprovalStore,
+import { createHash } from 'node:crypto';
+import {
+  isLive,
+  listLimit,
+  matchesFilter,
+  MAX_LIST_LIMIT,
+  RETAIN_AFTER_EXPIRY_MS,
+  statusAt,
+  type ApprovalConsumeOutcome,
+  type ApprovalEnvelope,
+  type ApprovalFilter,
+  type ApprovalRecord,
+  type ApprovalStore,
+  type OpenedApproval,
 } from '../../broker/approval-store.ts';
 import {
   checkPrefix,
@@ -13,12 +22,50 @@ import {
 } from './client.ts';
 import type { RedisStoreOptions } from './replay-store.ts';
 
-/** A record stays readable this long after it expires, so "used" and "expired" can still be told apart; then Redis drops it. */
-const RETAIN_AFTER_EXPIRY_MS = 24 * 60 * 60 * 1000;
+/** The longest approval lifetime the policy allows (approvalTtlSeconds ≤ 86 400). */
+const MAX_APPROVAL_TTL_MS = 86_400_000;
 
 /**
- * KEYS[1] approval (JSON); ARGV decision, decidedBy, nowMs.
- * Pending and unexpired becomes decided; returns 1, else 0.
+ * KEYS[1] record, KEYS[2] index (sorted set of ids by creation time);
+ * ARGV json, expire-at ms, created-at ms, id. A new record, listed.
+ */
+const CREATE = new LuaScript(`
+if not redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2], 'NX') then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+return 1
+`);
+
+/**
+ * KEYS[1] envelope → id of its newest request, KEYS[2] new record, KEYS[3] index;
+ * ARGV json, nowMs, id, expire-at ms, created-at ms, record-key prefix.
+ * Returns the live record for the envelope (JSON) if there is one; else
+ * stores the new one, points the envelope at it and returns nil. One script,
+ * so concurrent opens on any replica agree on one request. (The live record's
+ * key is built here from the id the envelope key holds.)
+ */
+const OPEN = new LuaScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local raw = redis.call('GET', ARGV[6] .. cur)
+  if raw then
+    local r = cjson.decode(raw)
+    if (r.status == 'pending' or r.status == 'approved' or r.status == 'denied')
+      and tonumber(r.expiresAtMs) > tonumber(ARGV[2]) then
+      return raw
+    end
+  end
+end
+if not redis.call('SET', KEYS[2], ARGV[1], 'PXAT', ARGV[4], 'NX') then
+  return redis.error_reply('approval exists')
+end
+redis.call('SET', KEYS[1], ARGV[3], 'PXAT', ARGV[4])
+redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3])
+return false
+`);
+
+/**
+ * KEYS[1] approval (JSON); ARGV decision, decidedBy, nowMs, reason ('' for none),
+ * anySession ('1' lets it be used in any session). Pending and unexpired becomes decided; returns 1, else 0.
  */
 const DECIDE = new LuaScript(`
 local raw = redis.call('GET', KEYS[1])
@@ -27,6 +74,9 @@ local r = cjson.decode(raw)
 if r.status ~= 'pending' or tonumber(r.expiresAtMs) <= tonumber(ARGV[3]) then return 0 end
 r.status = ARGV[1]
 r.decidedBy = ARGV[2]
+r.decidedAtMs = tonumber(ARGV[3])
+if ARGV[4] ~= '' then r.reason = ARGV[4] end
+if ARGV[5] == '1' then r.anySession = true end
 redis.call('SET', KEYS[1], cjson.encode(r), 'KEEPTTL')
 return 1
 `);
@@ -60,11 +110,21 @@ const OUTCOMES = new Set<ApprovalConsumeOutcome>([
   'denied',
 ]);
 
+function envelopeDigest(e: ApprovalEnvelope): string {
+  return createHash('sha256')
+    .update(JSON.stringify([e.tool, e.sub, e.tenant, e.argsHash, e.session ?? '']))
+    .digest('hex');
+}
+
 /**
  * Human approvals on Redis, shared by every broker and runner replica.
- * Each record is one JSON string under `toolcage:approval:<id>`, expiring a
- * day after the approval itself; `decide` and `consume` are Lua scripts, so
- * an approval is used once across all replicas.
+ * Each record is one JSON string under `<prefix>approval:<id>`, expiring a
+ * day after the approval itself; `<prefix>approval-env:<sha256>` points an
+ * envelope at its newest request, and `<prefix>approvals` lists ids by
+ * creation time. `open`, `decide` and `consume` are Lua scripts, so a request
+ * is reused, decided and used once across all replicas. Expiry is read from
+ * each record's time (a pending request past it reads as expired); `sweep`
+ * trims the list of records Redis has already dropped.
  */
 export class RedisApprovalStore implements ApprovalStore {
   readonly #client: RedisClient;
@@ -85,23 +145,79 @@ export class RedisApprovalStore implements ApprovalStore {
     return `${this.#prefix}approval:${encodeURIComponent(id)}`;
   }
 
-  async create(record: ApprovalRecord): Promise<void> {
-    const key = this.#key(record.id);
+  get #index(): string {
+    return `${this.#prefix}approvals`;
+  }
+
+  #run<T>(fn: () => Promise<T>): Promise<T> {
+    return stateUnavailable(this.#client, 'approvals', fn);
+  }
+
+  static #expireAt(record: ApprovalRecord): number {
     if (!Number.isSafeInteger(record.expiresAtMs))
       throw new TypeError(
         `Expected expiresAtMs to be an integer, got ${String(record.expiresAtMs)}`,
       );
-    const at = Math.max(record.expiresAtMs, Date.now()) + RETAIN_AFTER_EXPIRY_MS;
-    const reply = await stateUnavailable(this.#client, 'approvals', () =>
-      this.#client.set(key, JSON.stringify(record), 'PXAT', at, 'NX'),
-    );
-    if (reply !== 'OK') throw new Error(`approval ${record.id} exists`);
+    return Math.max(record.expiresAtMs, Date.now()) + RETAIN_AFTER_EXPIRY_MS;
   }
 
-  async get(id: string): Promise<ApprovalRecord | undefined> {
+  async create(record: ApprovalRecord): Promise<void> {
+    const key = this.#key(record.id);
+    const at = RedisApprovalStore.#expireAt(record);
+    const reply = await this.#run(() =>
+      CREATE.run(
+        this.#client,
+        [key, this.#index],
+        [JSON.stringify(record), at, record.createdAtMs, encodeURIComponent(record.id)],
+      ),
+    );
+    if (reply !== 1) throw new Error(`approval ${record.id} exists`);
+  }
+
+  async open(record: ApprovalRecord, nowMs: number): Promise<OpenedApproval> {
+    const key = this.#key(record.id);
+    const at = RedisApprovalStore.#expireAt(record);
+    const reply = await this.#run(() =>
+      OPEN.run(
+        this.#client,
+        [`${this.#prefix}approval-env:${envelopeDigest(record)}`, key, this.#index],
+        [
+          JSON.stringify(record),
+          nowMs,
+          encodeURIComponent(record.id),
+          at,
+          record.createdAtMs,
+          `${this.#prefix}approval:`,
+        ],
+      ),
+    );
+    if (typeof reply === 'string') {
+      const found = JSON.parse(reply) as ApprovalRecord;
+      if (isLive(found, nowMs))
+        return { record: { ...found, status: statusAt(found, nowMs) }, created: false };
+    }
+    return { record: { ...record }, created: true };
+  }
+
+  async get(id: string, nowMs = Date.now()): Promise<ApprovalRecord | undefined> {
     const key = this.#key(id);
-    const raw = await stateUnavailable(this.#client, 'approvals', () => this.#client.get(key));
-    return raw === null ? undefined : (JSON.parse(raw) as ApprovalRecord);
+    const raw = await this.#run(() => this.#client.get(key));
+    if (raw === null) return undefined;
+    const r = JSON.parse(raw) as ApprovalRecord;
+    return { ...r, status: statusAt(r, nowMs) };
+  }
+
+  async list(filter: ApprovalFilter, nowMs: number): Promise<ApprovalRecord[]> {
+    const ids = await this.#run(() => this.#client.zrevrange(this.#index, 0, MAX_LIST_LIMIT - 1));
+    if (ids.length === 0) return [];
+    const raws = await this.#run(() =>
+      this.#client.mget(ids.map((id) => `${this.#prefix}approval:${id}`)),
+    );
+    return raws
+      .flatMap((raw) => (raw === null ? [] : [JSON.parse(raw) as ApprovalRecord]))
+      .map((r) => ({ ...r, status: statusAt(r, nowMs) }))
+      .filter((r) => matchesFilter(r, filter))
+      .slice(0, listLimit(filter));
   }
 
   async decide(
@@ -109,10 +225,16 @@ export class RedisApprovalStore implements ApprovalStore {
     decision: 'approved' | 'denied',
     decidedBy: string,
     nowMs: number,
+    reason?: string,
+    anySession?: boolean,
   ): Promise<boolean> {
     const key = this.#key(id);
-    const reply = await stateUnavailable(this.#client, 'approvals', () =>
-      DECIDE.run(this.#client, [key], [decision, decidedBy, nowMs]),
+    const reply = await this.#run(() =>
+      DECIDE.run(
+        this.#client,
+        [key],
+        [decision, decidedBy, nowMs, reason ?? '', anySession ? '1' : ''],
+      ),
     );
     return reply === 1;
   }
@@ -124,8 +246,8 @@ export class RedisApprovalStore implements ApprovalStore {
   ): Promise<ApprovalConsumeOutcome> {
     const key = this.#key(id);
     // A consumed approval evicted by Redis could be used again: same guard as claim ids.
-    await stateUnavailable(this.#client, 'approvals', async () => this.#safety?.ensure());
-    const reply = await stateUnavailable(this.#client, 'approvals', () =>
+    await this.#run(async () => this.#safety?.ensure());
+    const reply = await this.#run(() =>
       CONSUME.run(
         this.#client,
         [key],
@@ -142,6 +264,12 @@ export class RedisApprovalStore implements ApprovalStore {
     if (typeof reply !== 'string' || !OUTCOMES.has(reply as ApprovalConsumeOutcome))
       throw new Error(`unexpected reply from the approval script: ${String(reply)}`);
     return reply as ApprovalConsumeOutcome;
+  }
+
+  async sweep(nowMs: number): Promise<number> {
+    // Records drop themselves (PXAT); what remains is their ids in the list.
+    const cutoff = nowMs - RETAIN_AFTER_EXPIRY_MS - MAX_APPROVAL_TTL_MS;
+    return this.#run(() => this.#client.zremrangebyscore(this.#index, '-inf', cutoff));
   }
 
   async close(): Promise<void> {

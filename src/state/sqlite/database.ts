@@ -34,14 +34,31 @@ export function openStateDatabase(file: string): DatabaseSync {
       reason TEXT
     );
   `);
-  // Session binding (added later): old databases gain the columns in place.
-  const columns = new Set(
-    (db.prepare('PRAGMA table_info(approvals)').all() as Array<{ name: string }>).map(
-      (c) => c.name,
-    ),
-  );
-  if (!columns.has('session')) db.exec('ALTER TABLE approvals ADD COLUMN session TEXT');
-  if (!columns.has('any_session'))
-    db.exec('ALTER TABLE approvals ADD COLUMN any_session INTEGER NOT NULL DEFAULT 0');
+  migrateApprovals(db);
   return db;
+}
+
+/** Columns added to `approvals` after its first release (stored arguments, decision time, ...). */
+const APPROVAL_COLUMNS: Record<string, string> = {
+  tool_version: 'TEXT',
+  manifest_sha256: 'TEXT',
+  risk: 'TEXT',
+  session: 'TEXT',
+  // Session binding: the approver let the approval be used in any session.
+  any_session: 'INTEGER NOT NULL DEFAULT 0',
+  args_json: 'TEXT',
+  requested_via: 'TEXT',
+  decided_at_ms: 'INTEGER',
+};
+
+function migrateApprovals(db: DatabaseSync): void {
+  const have = new Set(
+    (db.prepare('PRAGMA table_info(approvals)').all() as { name: string }[]).map((c) => c.name),
+  );
+  for (const [name, type] of Object.entries(APPROVAL_COLUMNS))
+    if (!have.has(name)) db.exec(`ALTER TABLE approvals ADD COLUMN ${name} ${type}`);
+  db.exec(`
+    CREATE INDEX IF NOT EXISTS approvals_envelope ON approvals (tool, sub, tenant, args_hash, created_at_ms);
+    CREATE INDEX IF NOT EXISTS approvals_created ON approvals (created_at_ms);
+  `);
 }
