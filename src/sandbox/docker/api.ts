@@ -18,6 +18,8 @@ export interface ContainerSpec {
   Tty: boolean;
   NetworkDisabled: boolean;
   StopTimeout: number;
+  Healthcheck: { Test: string[] };
+  StopSignal: string;
   HostConfig: Record<string, unknown>;
 }
 
@@ -32,6 +34,8 @@ export interface ImageInfo {
   Id: string;
   RepoTags: string[];
   RootFS: { Type: string; Layers: string[] };
+  /** The image's run config (Env, Entrypoint, Cmd, User, Volumes, Healthcheck, …), which the engine applies to containers. */
+  Config?: Record<string, unknown> | null;
   Created: string;
   Size: number;
 }

@@ -6,7 +6,9 @@ import { dockerodeApi, isEngineUnreachable, type DockerApi } from './api.ts';
 import { classify } from './classify.ts';
 import { CallMountError, prepareCallMounts, type CallMounts } from './call-mounts.ts';
 import { containerSpec, type BindMount } from './container-spec.ts';
-import { DEFAULT_SOCKET_PATH, identityOfLayers, withTag } from './images.ts';
+import { DEFAULT_GATE_PATH, loadGate, type Gate } from './gate.ts';
+import { ImageVerifier } from './image-verify.ts';
+import { DEFAULT_SOCKET_PATH } from './images.ts';
 import { currentOwner, isOrphan, LABEL, ownerLabels, type Owner } from './owner.ts';
 import { ToolPool, type ToolPoolState } from './pool.ts';
 import { Reaper } from './reaper.ts';
@@ -52,6 +54,12 @@ export interface DockerBackendOptions {
    * removed when the call ends. Default `/dev/shm`.
    */
   secretsDir?: string;
+  /**
+   * Host path of the pool gate binary (built by `toolcage images build`;
+   * built on first use when missing). Default
+   * `sandboxes/docker/gate/build/toolcage-gate` in the package.
+   */
+  gatePath?: string;
 }
 
 export interface DockerPoolState {
@@ -62,6 +70,8 @@ export interface DockerPoolState {
   inFlight: number;
   /** Containers whose removal is under way or is being retried. */
   pendingRemovals: number;
+  /** Why there is no pool although `size` > 0: the pool gate could not be loaded or built. */
+  gateError?: string;
 }
 
 export interface DockerBackend extends SandboxBackend {
@@ -184,8 +194,20 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
   const owner: Owner = currentOwner(options.runnerId ?? randomUUID());
   const reaper = new Reaper(api);
   const pools = new Map<string, ToolPool>();
-  /** Engine image id → content identity; an image id names immutable content, so this never goes stale. */
-  const identities = new Map<string, string>();
+  const verifier = new ImageVerifier(api);
+  /** The pool gate, loaded (built when missing) on the first pool; without it there is no pool. */
+  let gate: Gate | undefined;
+  let gateError: string | undefined;
+  const gatePath = (): string | undefined => {
+    if (gate === undefined && gateError === undefined) {
+      try {
+        gate = loadGate(options.gatePath ?? DEFAULT_GATE_PATH);
+      } catch (err) {
+        gateError = (err as Error).message;
+      }
+    }
+    return gate?.path;
+  };
   const active = new Map<string, AbortController>();
   let disposed = false;
 
@@ -269,33 +291,7 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
       );
   };
 
-  /** Resolves the tool's image to an engine image id whose content matches the pinned identity, or a failure. */
-  const verifiedImage = async (
-    tool: SandboxTool,
-  ): Promise<
-    { imageId: string } | { code: 'sandbox_unavailable' | 'sandbox_failed'; message: string }
-  > => {
-    const image = tool.image as string;
-    const info = await api.inspectImage(withTag(image));
-    if (!info) {
-      return {
-        code: 'sandbox_unavailable',
-        message: `The image ${image} is not on the Docker engine at ${api.endpoint}. Build it with \`toolcage images build\`.`,
-      };
-    }
-    let identity = identities.get(info.Id);
-    if (identity === undefined) {
-      identity = identityOfLayers(info.RootFS.Layers);
-      identities.set(info.Id, identity);
-    }
-    if (identity !== tool.imageId) {
-      return {
-        code: 'sandbox_failed',
-        message: `Refusing to run ${tool.id}: the local image ${image} has content identity ${identity.slice(0, 12)}…, not the ${String(tool.imageId).slice(0, 12)}… pinned in the registry. Rebuild it from the shipped recipes with \`toolcage images build\`; if it still differs, the recipe or the machine's packages changed and the lock must be reviewed.`,
-      };
-    }
-    return { imageId: info.Id };
-  };
+  const verifiedImage = (tool: SandboxTool) => verifier.verify(tool);
 
   const specFor = (
     tool: SandboxTool,
@@ -304,6 +300,7 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
     invocation: string,
     env: string[],
     mounts: readonly BindMount[],
+    gateHostPath?: string,
   ) =>
     containerSpec({
       imageId,
@@ -319,6 +316,7 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
       shmMb,
       nofile,
       mounts,
+      ...(gateHostPath ? { gate: gateHostPath } : {}),
     });
 
   const prepare = (
@@ -328,10 +326,11 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
     invocation: string,
     env: string[],
     mounts: readonly BindMount[] = [],
+    gateHostPath?: string,
   ): Promise<WarmContainer> =>
     prepareContainer(
       api,
-      specFor(tool, imageId, limits, invocation, env, mounts),
+      specFor(tool, imageId, limits, invocation, env, mounts, gateHostPath),
       { maxStdoutBytes: limits.maxOutputBytes, maxStderrBytes },
       (id) => void reaper.remove(id),
     );
@@ -342,6 +341,9 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
     limits: Required<RunLimits>,
   ): ToolPool | undefined => {
     if (poolSize === 0 || disposed) return undefined;
+    // A pooled container is started before its call: without the gate its tool would run early. No gate, no pool.
+    const gateHostPath = gatePath();
+    if (gateHostPath === undefined) return undefined;
     const key = createHash('sha256')
       .update(JSON.stringify([tool.id, tool.version, imageId, tool.command, limits]))
       .digest('hex');
@@ -358,7 +360,7 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
         tool: `${tool.id}@${tool.version}`,
         size: poolSize,
         // Pooled containers are made before their call is known: the invocation label says `pooled`, the audit line names the container.
-        make: () => prepare(tool, imageId, limits, 'pooled', []),
+        make: () => prepare(tool, imageId, limits, 'pooled', [], [], gateHostPath),
         discard: (warm) => {
           warm.stream.destroy();
           void reaper.remove(warm.id);
@@ -483,6 +485,7 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
         tools: [...pools.values()].map((p) => p.state(now)),
         inFlight: active.size,
         pendingRemovals: reaper.pending,
+        ...(gateError !== undefined ? { gateError } : {}),
       };
     },
     cleanupOrphans,
