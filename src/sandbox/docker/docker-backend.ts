@@ -1,4 +1,5 @@
 import { randomUUID, createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { EgressGateway } from '../../egress/gateway.ts';
 import type { RunLimits, RunRequest, RunResult, SandboxBackend, SandboxTool } from '../backend.ts';
@@ -7,6 +8,7 @@ import { classify } from './classify.ts';
 import { CallMountError, prepareCallMounts, type CallMounts } from './call-mounts.ts';
 import { containerSpec, type BindMount } from './container-spec.ts';
 import { DEFAULT_GATE_PATH, loadGate, type Gate } from './gate.ts';
+import { sweepHostLeftovers } from './host-sweep.ts';
 import { ImageVerifier } from './image-verify.ts';
 import { DEFAULT_SOCKET_PATH } from './images.ts';
 import { currentOwner, isOrphan, LABEL, ownerLabels, type Owner } from './owner.ts';
@@ -39,7 +41,7 @@ export interface DockerBackendOptions {
   /** Used when a tool's limits omit them: CPU cores (default 1) and max processes (default 64). */
   defaultCpus?: number;
   defaultPids?: number;
-  /** Remove orphaned toolcage containers at start-up (default true). */
+  /** Remove orphaned toolcage containers, and dead runners' secrets and egress folders, at start-up (default true). */
   cleanupOnStart?: boolean;
   /**
    * The egress boundary for tools that declare `network: { egress }`: each
@@ -229,6 +231,13 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
           () => undefined,
           () => undefined, // no engine yet: nothing to clean; `health()` and `run` say so.
         );
+  // Secrets and egress sockets of runners killed mid-call (SIGKILL leaves them); needs no engine.
+  if (options.cleanupOnStart !== false)
+    sweepHostLeftovers({
+      secretsRoot: options.secretsDir ?? '/dev/shm',
+      tmp: tmpdir(),
+      self: owner,
+    });
 
   const idleTimer = setInterval(
     () => {
@@ -404,6 +413,7 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
         call = await prepareCallMounts({
           session,
           credentials,
+          owner,
           ...(options.secretsDir ? { secretsRoot: options.secretsDir } : {}),
         });
       const pool = perCall ? undefined : poolFor(tool, image.imageId, limits);
