@@ -10,6 +10,7 @@ import { containerSpec, type BindMount } from './container-spec.ts';
 import { DEFAULT_GATE_PATH, loadGate, type Gate } from './gate.ts';
 import { sweepHostLeftovers } from './host-sweep.ts';
 import { ImageVerifier } from './image-verify.ts';
+import { EngineMonitor } from './engine-monitor.ts';
 import { DEFAULT_SOCKET_PATH } from './images.ts';
 import { currentOwner, isOrphan, LABEL, ownerLabels, type Owner } from './owner.ts';
 import { ToolPool, type ToolPoolState } from './pool.ts';
@@ -380,6 +381,27 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
     return pool;
   };
 
+  /** A pooled container is handed out only if it still runs and its attach stream is open. */
+  const isLive = async (warm: WarmContainer): Promise<boolean> => {
+    if (warm.stream.destroyed || warm.stream.readableEnded) return false;
+    const info = await api.inspectContainer(warm.id).catch((err: unknown) => {
+      if (isEngineUnreachable(err)) throw err;
+      return undefined; // 404: removed behind our back
+    });
+    return info?.State.Running === true;
+  };
+
+  const monitor = new EngineMonitor({
+    ping: (ms) => api.ping(ms),
+    busy: () => active.size > 0,
+    onLost: (error) => {
+      for (const controller of active.values()) controller.abort(error);
+      for (const pool of pools.values()) pool.drain();
+    },
+    // Removals that failed while it was down are retried now.
+    onBack: () => void reaper.flush(),
+  });
+
   const run = async (request: RunRequest, signal?: AbortSignal): Promise<RunResult> => {
     if (disposed) throw new Error('The Docker backend was disposed; create a new one.');
     checkTool(request?.tool);
@@ -418,7 +440,7 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
         });
       const pool = perCall ? undefined : poolFor(tool, image.imageId, limits);
       const warm =
-        pool?.take() ??
+        (await pool?.take(isLive)) ??
         (await prepare(
           tool,
           image.imageId,
@@ -513,6 +535,7 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
       if (disposed) return;
       disposed = true;
       clearInterval(idleTimer);
+      monitor.stop();
       for (const controller of active.values()) controller.abort();
       for (const pool of pools.values()) pool.close();
       await Promise.all([...pools.values()].map((p) => p.settled()));
