@@ -69,6 +69,8 @@ interface Trail {
   argsHash?: string;
   lanes?: string[];
   backend?: string;
+  /** Docker: the OCI runtime the call ran on (runsc, runc). */
+  sandboxRuntime?: string;
   diagnostic?: string;
   /** The last pipeline stage entered. */
   stage?: Stage;
@@ -409,6 +411,7 @@ export class ToolcageExecutor implements Executor {
       clearTimeout(timer);
       call.signal?.removeEventListener('abort', onCallAbort);
     }
+    if (result.runtime) trail.sandboxRuntime = result.runtime;
     if (result.stderr) {
       // stderr goes to the audit line only, and only when it carries no credential of this run.
       const leaked =
@@ -533,6 +536,7 @@ export class ToolcageExecutor implements Executor {
       // The backend the call ran on, or would have: refusals before the run still say which sandbox the tool uses.
       ...((trail.backend ?? t) ? { backend: trail.backend ?? t!.manifest.runtime } : {}),
       ...(errorCode ? { errorCode } : {}),
+      ...(trail.sandboxRuntime ? { sandboxRuntime: trail.sandboxRuntime } : {}),
       ...(trail.diagnostic ? { diagnostic: trail.diagnostic } : {}),
     };
     this.#o.audit.write(event);

@@ -7,12 +7,13 @@ import {
   expectNoContainersLeft,
   textTool,
   uniqueRunnerId,
+  dockerRuntime,
 } from '../sandbox/docker/helpers.ts';
 
 // Attack: `:(){ :|:& };:` inside the container, to exhaust the host's process table.
 const runnerId = uniqueRunnerId('fork');
 // A warm container per bomb, so durations measure the tool's time, not container start-up.
-const backend = createDockerBackend({ runnerId, pool: { size: 1 } });
+const backend = createDockerBackend({ runtime: dockerRuntime, runnerId, pool: { size: 1 } });
 afterAll(async () => {
   await backend.dispose();
   await expectNoContainersLeft(runnerId);
@@ -27,7 +28,9 @@ describe('docker sandbox: fork bomb', () => {
     // (The pool's refill of this tool is labelled alike: count the busiest container.) Polled, as a
     // loaded machine grows the bomb slowly.
     let busiest = 0;
-    for (let i = 0; i < 15 && busiest < 20; i++) {
+    // `docker top` cannot see inside a gVisor sandbox (there the limit is RLIMIT_NPROC, enforced by
+    // gVisor's kernel); the outcome and the host's health below are checked under both runtimes.
+    for (let i = 0; dockerRuntime === 'runc' && i < 15 && busiest < 20; i++) {
       await new Promise((r) => setTimeout(r, 200));
       const running = await docker.listContainers({
         filters: {
@@ -48,7 +51,7 @@ describe('docker sandbox: fork bomb', () => {
       busiest = Math.max(busiest, ...counts);
       expect(busiest).toBeLessThanOrEqual(24);
     }
-    expect(busiest).toBeGreaterThanOrEqual(20); // the bomb ran, and was held at the limit
+    if (dockerRuntime === 'runc') expect(busiest).toBeGreaterThanOrEqual(20); // ran, held at the limit
     expect(spawnSync('/bin/true').status).toBe(0);
     const result = await pending;
     // A bomb held at its pids limit ends at the deadline, or, when its processes fill the memory

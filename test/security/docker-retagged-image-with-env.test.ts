@@ -10,10 +10,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createDockerBackend, identityOfTar, loadRecipe } from '../../src/sandbox/docker/index.ts';
 import { rootfsEntries } from '../../src/sandbox/docker/recipe.ts';
 import { deterministicTar } from '../../src/sandbox/docker/tar.ts';
-import { docker, expectNoContainersLeft, uniqueRunnerId } from '../sandbox/docker/helpers.ts';
+import {
+  docker,
+  expectNoContainersLeft,
+  uniqueRunnerId,
+  dockerRuntime,
+} from '../sandbox/docker/helpers.ts';
 
 const runnerId = uniqueRunnerId('retag-env');
-const backend = createDockerBackend({ runnerId, pool: { size: 0 } });
+const backend = createDockerBackend({ runtime: dockerRuntime, runnerId, pool: { size: 0 } });
 const repo = `toolcage-test/retag-env-${process.pid}`;
 afterAll(async () => {
   await backend.dispose();

@@ -10,6 +10,7 @@ import {
   testImages,
   textTool,
   uniqueRunnerId,
+  dockerRuntime,
 } from '../sandbox/docker/helpers.ts';
 
 // Attack (or accident): the runner dies by SIGKILL mid-run, with no chance to clean up.
@@ -41,7 +42,11 @@ describe('docker sandbox: runner killed with SIGKILL', () => {
   it("the next runner's start-up removes the dead runner's containers, secrets and egress sockets, and no live runner's", async () => {
     await testImages();
     // A live runner with pooled containers that must survive the clean-up.
-    const live = createDockerBackend({ runnerId: liveRunner, pool: { size: 1 } });
+    const live = createDockerBackend({
+      runtime: dockerRuntime,
+      runnerId: liveRunner,
+      pool: { size: 1 },
+    });
     backends.push(live);
     await live.prewarm(await textTool('sha256sum'));
 
@@ -68,6 +73,7 @@ describe('docker sandbox: runner killed with SIGKILL', () => {
     expect(egressFolders()).toHaveLength(1);
 
     const cleaner = createDockerBackend({
+      runtime: dockerRuntime,
       runnerId: cleanerRunner,
       pool: { size: 0 },
       secretsDir,

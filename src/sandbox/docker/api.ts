@@ -56,6 +56,8 @@ export interface DockerApi {
   /** Where the engine was looked for, for messages ("unix:///var/run/docker.sock"). */
   readonly endpoint: string;
   ping(timeoutMs: number): Promise<void>;
+  /** The OCI runtimes registered with the engine (`docker info` Runtimes), e.g. ['runc', 'runsc']. */
+  runtimes(): Promise<string[]>;
   createContainer(spec: ContainerSpec): Promise<string>;
   /** A hijacked attach stream: writes go to stdin, `end()` closes stdin, reads are the multiplexed stdout/stderr frames. */
   attach(id: string): Promise<Duplex>;
@@ -107,6 +109,10 @@ export function dockerodeApi(socketPath: string): DockerApi {
     async ping(timeoutMs) {
       const probe = new Docker({ socketPath, timeout: timeoutMs });
       await probe.ping();
+    },
+    async runtimes() {
+      const info = (await docker.info()) as { Runtimes?: Record<string, unknown> };
+      return Object.keys(info.Runtimes ?? {}).sort();
     },
     async createContainer(spec) {
       const container = await docker.createContainer(spec as Docker.ContainerCreateOptions);

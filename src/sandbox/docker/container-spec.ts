@@ -31,6 +31,15 @@ export interface SpecInput {
    * once the call's input arrives, so no tool code runs before the call.
    */
   gate?: string;
+  /**
+   * The OCI runtime. Under `runsc` (gVisor) the engine's pids limit breaks
+   * sandbox creation (this runsc: "cannot read client sync file"), so the
+   * process limit is RLIMIT_NPROC instead, counted by gVisor's own kernel
+   * for this sandbox alone. Under runc it stays the cgroup pids limit:
+   * RLIMIT_NPROC there would count every process of the tool uid on the
+   * host, across all tools' containers.
+   */
+  runtime?: 'runsc' | 'runc';
 }
 
 /** One bind mount of a host path the runner made for this call. */
@@ -115,7 +124,8 @@ export function containerSpec(input: SpecInput): ContainerSpec {
       })),
       Devices: [],
       Init: true,
-      PidsLimit: input.limits.pids,
+      Runtime: input.runtime ?? 'runc',
+      ...(input.runtime === 'runsc' ? {} : { PidsLimit: input.limits.pids }),
       Memory: memoryBytes,
       MemorySwap: memoryBytes,
       OomKillDisable: false,
@@ -125,6 +135,9 @@ export function containerSpec(input: SpecInput): ContainerSpec {
         { Name: 'nofile', Soft: input.nofile, Hard: input.nofile },
         { Name: 'fsize', Soft: tmpfsBytes, Hard: tmpfsBytes },
         { Name: 'core', Soft: 0, Hard: 0 },
+        ...(input.runtime === 'runsc'
+          ? [{ Name: 'nproc', Soft: input.limits.pids, Hard: input.limits.pids }]
+          : []),
       ],
       LogConfig: { Type: 'none', Config: {} },
       RestartPolicy: { Name: 'no' },

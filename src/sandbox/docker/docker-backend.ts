@@ -11,6 +11,7 @@ import { DEFAULT_GATE_PATH, loadGate, type Gate } from './gate.ts';
 import { sweepHostLeftovers } from './host-sweep.ts';
 import { ImageVerifier } from './image-verify.ts';
 import { EngineMonitor } from './engine-monitor.ts';
+import { RuntimeChooser, type RuntimeSetting } from './runtime-choice.ts';
 import { DEFAULT_SOCKET_PATH } from './images.ts';
 import { currentOwner, isOrphan, LABEL, ownerLabels, type Owner } from './owner.ts';
 import { ToolPool, type ToolPoolState } from './pool.ts';
@@ -63,6 +64,13 @@ export interface DockerBackendOptions {
    * `sandboxes/docker/gate/build/toolcage-gate` in the package.
    */
   gatePath?: string;
+  /**
+   * The OCI runtime for tools (see `runtime-choice.ts`): `auto` (default)
+   * runs them under gVisor's `runsc` where the engine has it, `runc`
+   * otherwise; `runsc` requires it; `runc` turns gVisor off (tools whose
+   * manifest requires gVisor still get it, or are refused).
+   */
+  runtime?: RuntimeSetting;
 }
 
 export interface DockerPoolState {
@@ -193,11 +201,16 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
     );
   }
 
+  if (options.runtime !== undefined && !['auto', 'runsc', 'runc'].includes(options.runtime))
+    throw new TypeError(
+      `Expected options.runtime to be 'auto', 'runsc' or 'runc', got ${describe(options.runtime)}`,
+    );
   const api = options.api ?? dockerodeApi(options.socketPath ?? DEFAULT_SOCKET_PATH);
   const owner: Owner = currentOwner(options.runnerId ?? randomUUID());
   const reaper = new Reaper(api);
   const pools = new Map<string, ToolPool>();
   const verifier = new ImageVerifier(api);
+  const chooser = new RuntimeChooser(api, options.runtime ?? 'auto');
   /** The pool gate, loaded (built when missing) on the first pool; without it there is no pool. */
   let gate: Gate | undefined;
   let gateError: string | undefined;
@@ -310,9 +323,11 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
     invocation: string,
     env: string[],
     mounts: readonly BindMount[],
+    runtime: 'runsc' | 'runc',
     gateHostPath?: string,
   ) =>
     containerSpec({
+      runtime,
       imageId,
       command: tool.command as string[],
       limits,
@@ -335,12 +350,13 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
     limits: Required<RunLimits>,
     invocation: string,
     env: string[],
-    mounts: readonly BindMount[] = [],
+    mounts: readonly BindMount[],
+    runtime: 'runsc' | 'runc',
     gateHostPath?: string,
   ): Promise<WarmContainer> =>
     prepareContainer(
       api,
-      specFor(tool, imageId, limits, invocation, env, mounts, gateHostPath),
+      specFor(tool, imageId, limits, invocation, env, mounts, runtime, gateHostPath),
       { maxStdoutBytes: limits.maxOutputBytes, maxStderrBytes },
       (id) => void reaper.remove(id),
     );
@@ -349,13 +365,14 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
     tool: SandboxTool,
     imageId: string,
     limits: Required<RunLimits>,
+    runtime: 'runsc' | 'runc',
   ): ToolPool | undefined => {
     if (poolSize === 0 || disposed) return undefined;
     // A pooled container is started before its call: without the gate its tool would run early. No gate, no pool.
     const gateHostPath = gatePath();
     if (gateHostPath === undefined) return undefined;
     const key = createHash('sha256')
-      .update(JSON.stringify([tool.id, tool.version, imageId, tool.command, limits]))
+      .update(JSON.stringify([tool.id, tool.version, imageId, tool.command, limits, runtime]))
       .digest('hex');
     let pool = pools.get(key);
     if (!pool) {
@@ -370,7 +387,7 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
         tool: `${tool.id}@${tool.version}`,
         size: poolSize,
         // Pooled containers are made before their call is known: the invocation label says `pooled`, the audit line names the container.
-        make: () => prepare(tool, imageId, limits, 'pooled', [], [], gateHostPath),
+        make: () => prepare(tool, imageId, limits, 'pooled', [], [], runtime, gateHostPath),
         discard: (warm) => {
           warm.stream.destroy();
           void reaper.remove(warm.id);
@@ -399,7 +416,10 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
       for (const pool of pools.values()) pool.drain();
     },
     // Removals that failed while it was down are retried now.
-    onBack: () => void reaper.flush(),
+    onBack: () => {
+      chooser.forget();
+      void reaper.flush();
+    },
   });
 
   const run = async (request: RunRequest, signal?: AbortSignal): Promise<RunResult> => {
@@ -416,6 +436,7 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
     const key = `${request.invocationId}:${randomUUID()}`;
     active.set(key, controller);
     let containerId: string | undefined;
+    let runtime: 'runsc' | 'runc' | undefined;
     // The egress session's deadline is the run's own timeout counted from now, so it never outlives the call.
     const session = options.egress?.open(
       { invocationId: request.invocationId, tool },
@@ -427,6 +448,10 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
       const image = await verifiedImage(tool);
       if (!('imageId' in image))
         return { ok: false, code: image.code, message: image.message, durationMs: durationMs() };
+      const choice = await chooser.choose(tool);
+      if (!('runtime' in choice))
+        return { ok: false, code: choice.code, message: choice.message, durationMs: durationMs() };
+      runtime = choice.runtime;
       const credentials = request.credentials ?? [];
       const env = credentials.filter((c) => c.expose !== 'file').map((c) => `${c.as}=${c.value}`);
       // A credential or an egress socket is for one call: such calls never use a container made ahead of them.
@@ -438,7 +463,7 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
           owner,
           ...(options.secretsDir ? { secretsRoot: options.secretsDir } : {}),
         });
-      const pool = perCall ? undefined : poolFor(tool, image.imageId, limits);
+      const pool = perCall ? undefined : poolFor(tool, image.imageId, limits, runtime);
       const warm =
         (await pool?.take(isLive)) ??
         (await prepare(
@@ -448,6 +473,7 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
           request.invocationId,
           [...env, ...(call?.env ?? [])],
           call?.mounts ?? [],
+          runtime,
         ));
       containerId = warm.id;
       const input = Buffer.from(`${JSON.stringify(request.input)}\n`, 'utf8');
@@ -456,13 +482,17 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
         timeoutMs: limits.timeoutMs,
         signal: controller.signal,
         stop: (id) => reaper.remove(id),
-        probePids: (id) => api.pidsCurrent(id),
+        // `docker top` does not see inside a gVisor sandbox (here it lists the host's processes).
+        ...(runtime === 'runc' ? { probePids: (id: string) => api.pidsCurrent(id) } : {}),
       });
-      return await classify(outcome, {
-        limits,
-        durationMs,
-        inspect: async () => (await api.inspectContainer(warm.id).catch(() => undefined))?.State,
-      });
+      return {
+        ...(await classify(outcome, {
+          limits,
+          durationMs,
+          inspect: async () => (await api.inspectContainer(warm.id).catch(() => undefined))?.State,
+        })),
+        runtime,
+      };
     } catch (err) {
       if (err instanceof CallMountError)
         return {
@@ -504,7 +534,26 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
     async health() {
       try {
         await api.ping(1000);
-        return { usable: true, detail: `Docker engine reachable at ${api.endpoint}` };
+        const registered = await chooser.registered();
+        const runtime = await chooser.defaultRuntime();
+        const gvisor = registered.includes('runsc');
+        const runtimeInfo = { default: runtime ?? 'none', registered, gvisor };
+        if (runtime === undefined)
+          return {
+            usable: false,
+            detail: `Docker engine reachable at ${api.endpoint}, but sandbox.docker.runtime is runsc and the engine has no runsc runtime registered: Docker tools are refused. See docs/gvisor.md.`,
+            runtime: runtimeInfo,
+          };
+        return {
+          usable: true,
+          detail:
+            runtime === 'runsc'
+              ? `Docker engine reachable at ${api.endpoint}; tools run under gVisor (runsc)`
+              : gvisor
+                ? `Docker engine reachable at ${api.endpoint}; tools run under runc on the host kernel: gVisor is turned off (sandbox.docker.runtime: runc)`
+                : `Docker engine reachable at ${api.endpoint}; WARNING: tools run under runc on the host kernel, gVisor (runsc) is not registered with this engine (see docs/gvisor.md); tools that require gVisor are refused`,
+          runtime: runtimeInfo,
+        };
       } catch (err) {
         return { usable: false, detail: unavailable(err) };
       }
@@ -526,7 +575,9 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
       checkTool(tool);
       const image = await verifiedImage(tool);
       if (!('imageId' in image)) throw new Error(image.message);
-      const pool = poolFor(tool, image.imageId, limitsOf(tool.limits));
+      const choice = await chooser.choose(tool);
+      if (!('runtime' in choice)) throw new Error(choice.message);
+      const pool = poolFor(tool, image.imageId, limitsOf(tool.limits), choice.runtime);
       pool?.refill();
       await pool?.settled();
     },

@@ -13,7 +13,7 @@ import {
   type DockerBackend,
 } from '../../../src/sandbox/docker/index.ts';
 import { compileStatic } from '../../../src/sandbox/docker/recipe.ts';
-import { attackTool, uniqueRunnerId } from './helpers.ts';
+import { attackTool, dockerRuntime, uniqueRunnerId } from './helpers.ts';
 
 /** Why the egress client cannot be built on this machine (gcc or libc.a missing), or undefined when it can. */
 export function egressClientMissing(): string | undefined {
@@ -49,7 +49,13 @@ export function egressBackend(name: string): EgressBackend {
   const runnerId = uniqueRunnerId(name);
   // A pool is on, so the tests also prove that egress and credential calls never take a pooled container.
   const secretsDir = mkdtempSync('/dev/shm/toolcage-test-secrets-');
-  const backend = createDockerBackend({ runnerId, pool: { size: 1 }, egress: gateway, secretsDir });
+  const backend = createDockerBackend({
+    runtime: dockerRuntime,
+    runnerId,
+    pool: { size: 1 },
+    egress: gateway,
+    secretsDir,
+  });
   return {
     backend,
     gateway,
