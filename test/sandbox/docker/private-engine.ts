@@ -19,6 +19,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  writeFileSync,
 } from 'node:fs';
 import Docker from 'dockerode';
 
@@ -93,8 +94,16 @@ async function until(check: () => Promise<boolean> | boolean, ms: number): Promi
   return false;
 }
 
+export interface PrivateEngineOptions {
+  /** Its daemon.json (never the machine's /etc/docker/daemon.json). Default `{}`: only runc. */
+  daemonJson?: Record<string, unknown>;
+}
+
 /** Starts a private dockerd named after `name` and this process. Needs root and dockerd on PATH. */
-export async function startPrivateEngine(name: string): Promise<PrivateEngine> {
+export async function startPrivateEngine(
+  name: string,
+  options: PrivateEngineOptions = {},
+): Promise<PrivateEngine> {
   const id = `${name}-${process.pid}-${Date.now().toString(36)}`;
   // Short paths: containerd's and the shims' unix sockets live under the exec root (108-byte limit).
   const root = `/tmp/tcd-${id}`;
@@ -104,6 +113,7 @@ export async function startPrivateEngine(name: string): Promise<PrivateEngine> {
   const log = `${root}/dockerd.log`;
   mkdirSync(`${root}/data`, { recursive: true, mode: 0o700 });
   mkdirSync(exec, { recursive: true, mode: 0o700 });
+  writeFileSync(`${root}/daemon.json`, JSON.stringify(options.daemonJson ?? {}));
   const docker = new Docker({ socketPath });
   let proc: ChildProcess | undefined;
   let destroyed = false;
@@ -124,6 +134,8 @@ export async function startPrivateEngine(name: string): Promise<PrivateEngine> {
     proc = spawn(
       'dockerd',
       [
+        '--config-file',
+        `${root}/daemon.json`,
         '--data-root',
         `${root}/data`,
         '--exec-root',
