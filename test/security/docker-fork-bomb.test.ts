@@ -67,7 +67,9 @@ describe('docker sandbox: fork bomb', () => {
         ? /^The tool ran past its time limit \(4000 ms\)( with its process limit \(pids 24\) exhausted, as a fork bomb does;| and was)/
         : /^The tool used more than its memory limit \(32 MiB\) and was killed\.$/,
     );
-    expect(result.durationMs).toBeLessThan(4000 + 1000);
+    // Stopped at its deadline: the kill (a process-count probe of up to 400 ms, then a forced
+    // removal) fits in 2 s even on an engine loaded by other work; a hang would not.
+    expect(result.durationMs).toBeLessThan(4000 + 2000);
   });
 
   it('the classic one-liner is contained too: a failure (the shell dies on a failed fork, or the deadline), never a hang', async () => {
