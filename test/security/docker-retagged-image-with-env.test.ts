@@ -8,8 +8,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDockerBackend, identityOfTar, loadRecipe } from '../../src/sandbox/docker/index.ts';
-import { rootfsEntries } from '../../src/sandbox/docker/recipe.ts';
-import { deterministicTar } from '../../src/sandbox/docker/tar.ts';
+import { rootfsEntries } from '../../src/sandbox/docker/build/recipe.ts';
+import { deterministicTar } from '../../src/sandbox/docker/build/tar.ts';
 import {
   docker,
   expectNoContainersLeft,

@@ -1,6 +1,6 @@
 import type { RunLimits } from '../backend.ts';
 import type { ContainerSpec } from './api.ts';
-import { CONTAINER_GATE_PATH } from './gate.ts';
+import { CONTAINER_GATE_PATH } from './build/gate.ts';
 
 /** The non-root identity every tool runs as (the images' /etc/passwd names it `tool`). */
 export const TOOL_UID = 65532;

@@ -1,6 +1,6 @@
 import type { SandboxTool } from '../backend.ts';
 import type { DockerApi, ImageInfo } from './api.ts';
-import { identityOfLayers, withTag } from './images.ts';
+import { identityOfLayers, withTag } from './build/images.ts';
 
 /** An image that passed verification: the engine's id for it (what containers are made from). */
 export type VerifiedImage =

@@ -12,7 +12,7 @@ import {
   loadRecipe,
   type DockerBackend,
 } from '../../../src/sandbox/docker/index.ts';
-import { compileStatic } from '../../../src/sandbox/docker/recipe.ts';
+import { compileStatic } from '../../../src/sandbox/docker/build/recipe.ts';
 import { attackTool, dockerRuntime, uniqueRunnerId } from './helpers.ts';
 
 /** Why the egress client cannot be built on this machine (gcc or libc.a missing), or undefined when it can. */

@@ -13,7 +13,7 @@ import type {
   DockerApi,
   ImageInfo,
 } from '../../../src/sandbox/docker/api.ts';
-import { identityOfLayers } from '../../../src/sandbox/docker/images.ts';
+import { identityOfLayers } from '../../../src/sandbox/docker/build/images.ts';
 
 export const FAKE_LAYERS = [`sha256:${'ab'.repeat(32)}`];
 export const FAKE_IDENTITY = identityOfLayers(FAKE_LAYERS);

@@ -1,4 +1,4 @@
-import { dockerodeApi, type DockerApi } from './api.ts';
+import { dockerodeApi, type DockerApi } from '../api.ts';
 import { buildGate } from './gate.ts';
 import { loadRecipe, loadRecipes, rootfsEntries, type Recipe } from './recipe.ts';
 import { deterministicTar, sha256Hex } from './tar.ts';
