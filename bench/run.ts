@@ -71,6 +71,10 @@ if (only.has('mcp')) {
 
 if (only.has('docker')) {
   out('\n## Docker tool call against docker run --rm and raw dockerode lifecycles (issue 3)');
-  const { benchDocker } = await import('./docker.ts');
+  const { benchDocker, benchDockerRuntimes } = await import('./docker.ts');
   await benchDocker({ log: out });
+  out(
+    '\n## Docker tool call under gVisor (runsc) and runc, against docker run --rm per runtime (issue 18)',
+  );
+  await benchDockerRuntimes({ log: out });
 }

@@ -193,6 +193,8 @@ export const configSchema = z.strictObject({
           enabled: z.boolean().default(true),
           socketPath: path.default('/var/run/docker.sock'),
           poolSize: z.number().int().min(0).max(64).default(2),
+          /** OCI runtime for Docker tools: `auto` = gVisor (runsc) where registered, else runc (docs/gvisor.md). */
+          runtime: z.enum(['auto', 'runsc', 'runc']).default('auto'),
         })
         .prefault({}),
     })

@@ -15,6 +15,8 @@ export interface Trail {
   argsHash?: string;
   lanes?: string[];
   backend?: string;
+  /** Docker: the OCI runtime the call ran on (runsc, runc). */
+  sandboxRuntime?: string;
   diagnostic?: string;
   /** The last pipeline stage entered. */
   stage?: Stage;
@@ -65,6 +67,7 @@ export function auditEvent(
     // The backend the call ran on, or would have: refusals before the run still say which sandbox the tool uses.
     ...((trail.backend ?? t) ? { backend: trail.backend ?? t!.manifest.runtime } : {}),
     ...(errorCode ? { errorCode } : {}),
+    ...(trail.sandboxRuntime ? { sandboxRuntime: trail.sandboxRuntime } : {}),
     ...(trail.diagnostic ? { diagnostic: trail.diagnostic } : {}),
   };
   return event;

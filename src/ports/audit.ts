@@ -31,6 +31,8 @@ export interface AuditEvent {
   /** The pipeline stage that decided: where a refusal happened ('run' and later mean the tool ran). */
   stage?: string | undefined;
   errorCode?: string | undefined;
+  /** Docker: the OCI runtime the call ran on (`runsc` = gVisor, `runc` = host kernel). */
+  sandboxRuntime?: string | undefined;
   /** Sanitised diagnostics (e.g. a capped stderr excerpt); never returned to the agent. */
   diagnostic?: string | undefined;
 }

@@ -41,7 +41,13 @@ interface ManifestCommon {
  */
 export type ToolManifest =
   | (ManifestCommon & { runtime: 'js'; entry: string })
-  | (ManifestCommon & { runtime: 'docker'; image: string; command: string[] });
+  | (ManifestCommon & {
+      runtime: 'docker';
+      image: string;
+      command: string[];
+      /** `gvisor`: run only under gVisor (runsc); refused where the engine lacks it. */
+      isolation?: 'gvisor' | undefined;
+    });
 
 /** A tool that passed every pin: what the executor runs. */
 export interface LoadedTool {

@@ -161,7 +161,12 @@ function toLoadedTool(s: ScannedTool & { artifactSha256: string }): LoadedTool {
     limits: withoutUndefined(m.limits),
     ...(m.runtime === 'js'
       ? { source: s.source!, sourceHash: s.artifactSha256 }
-      : { image: m.image, imageId: s.artifactSha256, command: [...m.command] }),
+      : {
+          image: m.image,
+          imageId: s.artifactSha256,
+          command: [...m.command],
+          ...(m.isolation ? { isolation: m.isolation } : {}),
+        }),
   };
   return {
     manifest: m,

@@ -129,6 +129,7 @@ async function startBackends(
     const backend = docker.createDockerBackend({
       socketPath: d.socketPath,
       pool: { size: d.poolSize },
+      runtime: d.runtime,
       egress,
     });
     backends.docker = backend;

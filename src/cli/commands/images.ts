@@ -1,7 +1,11 @@
 import { Command } from 'commander';
 import { ToolcageError } from '../../errors/toolcage-error.ts';
 import { isEngineUnreachable } from '../../sandbox/docker/api.ts';
-import { buildAllImages, DEFAULT_SOCKET_PATH, listImages } from '../../sandbox/docker/images.ts';
+import {
+  buildAllImages,
+  DEFAULT_SOCKET_PATH,
+  listImages,
+} from '../../sandbox/docker/build/images.ts';
 import { action, printJson } from '../io.ts';
 
 function engineError(err: unknown, socketPath: string): unknown {
