@@ -3,6 +3,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import pino, { type Logger } from 'pino';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import { sendError } from './errors.ts';
+import { OPENAPI_PATH, openApiDocument } from './openapi.ts';
+import { TOOLCAGE_VERSION } from '../version.ts';
 
 export interface BaseAppOptions {
   /** A pino logger; default: pino to stdout at `logLevel`. */
@@ -85,6 +87,10 @@ export function createBaseApp(options: BaseAppOptions): FastifyInstance {
       'request',
     );
   });
+  const openapi = JSON.stringify(openApiDocument(TOOLCAGE_VERSION));
+  app.get(OPENAPI_PATH, async (_request, reply) =>
+    reply.header('content-type', 'application/json; charset=utf-8').send(openapi),
+  );
   app.setErrorHandler((err, request, reply) => sendError(reply, err, request.id));
   app.setNotFoundHandler((request, reply) =>
     sendError(

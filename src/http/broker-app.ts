@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { Broker } from '../broker/broker.ts';
 import type { ApprovalRecord } from '../broker/approval-store.ts';
 import { decide, type Policy } from '../broker/policy.ts';
@@ -11,6 +11,7 @@ import type { IdentityVerifier } from '../identity/verifier.ts';
 import { mayActFor, tenantFor, type Principal } from '../identity/principal.ts';
 import { createBaseApp, objectBody, requestHtu } from './base-app.ts';
 import { InFlight } from './in-flight.ts';
+import { approvalBody, claimBody } from './schemas.ts';
 import type { RunnerAppControl } from './runner-app.ts';
 
 export interface BrokerAppOptions {
@@ -30,21 +31,6 @@ export interface BrokerAppOptions {
   headersTimeoutMs?: number;
   publicUrl?: string;
 }
-
-const id = z.string().min(1).max(200);
-const claimBody = z.strictObject({
-  tool: id,
-  args: z.unknown(),
-  tenant: z.string().min(1).max(128).optional(),
-  scope: z.array(z.string().min(1).max(200)).min(1).max(100).optional(),
-  approvalId: z.string().min(1).max(128).optional(),
-  ttlSeconds: z.number().int().positive().max(86_400).optional(),
-});
-const approvalBody = z.strictObject({
-  tool: id,
-  args: z.unknown(),
-  tenant: z.string().min(1).max(128).optional(),
-});
 
 function parse<T>(schema: z.ZodType<T>, body: unknown, required: string[]): T {
   objectBody(

@@ -1,0 +1,22 @@
+import { z } from 'zod';
+
+/** Request bodies of the HTTP services, parsed with these and published in the OpenAPI document. */
+const id = z.string().min(1).max(200);
+
+export const claimBody = z.strictObject({
+  tool: id,
+  args: z.unknown(),
+  tenant: z.string().min(1).max(128).optional(),
+  scope: z.array(z.string().min(1).max(200)).min(1).max(100).optional(),
+  approvalId: z.string().min(1).max(128).optional(),
+  ttlSeconds: z.number().int().positive().max(86_400).optional(),
+});
+
+export const approvalBody = z.strictObject({
+  tool: id,
+  args: z.unknown(),
+  tenant: z.string().min(1).max(128).optional(),
+});
+
+/** `POST /v1/tools/{id}/invoke`: only `args` (checked by `objectBody`). */
+export const invokeBody = z.strictObject({ args: z.unknown() });
