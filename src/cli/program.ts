@@ -9,6 +9,8 @@ import { brokerServeCommand } from './commands/broker-serve.ts';
 import { mcpCommand } from './commands/mcp.ts';
 import { demoCommand } from './commands/demo.ts';
 import { statusCommand } from './commands/status.ts';
+import { toolCommand } from './commands/tool.ts';
+import { devCommand } from './commands/dev.ts';
 
 import { TOOLCAGE_VERSION } from '../version.ts';
 
@@ -37,6 +39,8 @@ export async function buildProgram(): Promise<Command> {
   program.addCommand(mcpCommand());
   program.addCommand(demoCommand());
   program.addCommand(statusCommand());
+  program.addCommand(toolCommand());
+  program.addCommand(devCommand());
   if (imagesCommand) program.addCommand(imagesCommand());
   return program;
 }
