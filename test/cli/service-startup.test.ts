@@ -34,7 +34,7 @@ it('broker serve with no authentication exits non-zero naming broker.identity an
   expect(e.message).toContain('broker.identity');
   expect(e.message).toContain('broker.apiKeys');
   expect(e.message).toContain('toolcage keys api-key --name NAME');
-});
+}, 120_000);
 
 it('keys api-key prints a key once and a config line with its sha256 that the broker accepts', async () => {
   const r = await runCli(['keys', 'api-key', '--name', 'ci', '--role', 'admin'], { cwd: ws.dir });
@@ -58,7 +58,7 @@ it('keys api-key prints a key once and a config line with its sha256 that the br
   } finally {
     await broker.shutdown();
   }
-});
+}, 120_000);
 
 it('serve on a busy port exits non-zero naming the port and the config key', async () => {
   const blocker: Server = createServer();
@@ -75,7 +75,7 @@ it('serve on a busy port exits non-zero naming the port and the config key', asy
   } finally {
     blocker.close();
   }
-});
+}, 120_000);
 
 it('an unreadable broker key and a missing lock each exit non-zero naming the file', async () => {
   const keyFile = ws.path('keys', 'broker.private.jwk.json');
@@ -109,7 +109,7 @@ it('an unreadable broker key and a missing lock each exit non-zero naming the fi
   } finally {
     writeFileSync(lockFile, lock);
   }
-});
+}, 120_000);
 
 it('SIGHUP does not stop a running service', async () => {
   const child = spawn(process.execPath, [CLI, 'serve', '--port', '0'], { cwd: ws.dir });

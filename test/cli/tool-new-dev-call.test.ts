@@ -72,7 +72,7 @@ describe('a scaffolded JS tool', () => {
       code: 'policy_denied',
       message: expect.stringMatching(/^dev call runs only in a dev workspace: set `dev: true`/),
     });
-  });
+  }, 120_000);
 
   it('tool new refuses a bad id and an existing tool', async () => {
     expect(cliError(await runCli(['tool', 'new', 'Hello'], { cwd: ws.dir })).message).toMatch(
@@ -81,7 +81,7 @@ describe('a scaffolded JS tool', () => {
     expect(
       cliError(await runCli(['tool', 'new', 'text.word_count'], { cwd: ws.dir })).message,
     ).toMatch(/text\.word_count already exists/);
-  });
+  }, 120_000);
 
   it('images build finds the workspace recipes in images/ beside the config', async () => {
     mkdirSync(ws.path('images', 'x'), { recursive: true });

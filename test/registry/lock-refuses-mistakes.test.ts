@@ -26,7 +26,7 @@ async function lockError(): Promise<string> {
   return e.message;
 }
 
-describe('registry lock refuses, naming tool, file and mistake', () => {
+describe('registry lock refuses, naming tool, file and mistake', { timeout: 120_000 }, () => {
   it('a typo in a schema keyword (maxLenght)', async () => {
     addTool(ws, {
       id: 'acme.typo',
@@ -107,81 +107,85 @@ describe('registry lock refuses, naming tool, file and mistake', () => {
   });
 });
 
-describe('at load, a pinned tool that cannot run is withheld; the others serve', () => {
-  it('a schema typo pinned by an older lock withholds only that tool, and verify names it', async () => {
-    const folder = addTool(ws, { id: 'acme.typo', source: GOOD });
-    await ws.relock();
-    // Pin a schema the strict validator refuses, as a lock written before these checks would have.
-    const manifest = `${folder}/manifest.yaml`;
-    writeFileSync(
-      manifest,
-      readFileSync(manifest, 'utf8').replace(
-        '"additionalProperties": true\n  },\n  "outputSchema"',
-        '"additionalProperties": true, "maxLenght": 3\n  },\n  "outputSchema"',
-      ),
-    );
-    expect(readFileSync(manifest, 'utf8')).toContain('maxLenght');
-    const lockText = readFileSync(`${ws.manifests}/registry.lock.json`, 'utf8');
-    const { scanTool } = await import('../../src/registry/scan.ts');
-    const scanned = await scanTool(ws.manifests, manifest);
-    const lock = JSON.parse(lockText) as { tools: Array<{ id: string; manifestSha256: string }> };
-    lock.tools.find((t) => t.id === 'acme.typo')!.manifestSha256 = scanned.manifestSha256;
-    const { signLock } = await import('../../src/registry/lock.ts');
-    const { signature: _s, ...lockBody } = lock as never as Record<string, unknown>;
-    writeFileSync(
-      `${ws.manifests}/registry.lock.json`,
-      JSON.stringify(await signLock(lockBody as never, ws.registryKey)),
-    );
+describe(
+  'at load, a pinned tool that cannot run is withheld; the others serve',
+  { timeout: 120_000 },
+  () => {
+    it('a schema typo pinned by an older lock withholds only that tool, and verify names it', async () => {
+      const folder = addTool(ws, { id: 'acme.typo', source: GOOD });
+      await ws.relock();
+      // Pin a schema the strict validator refuses, as a lock written before these checks would have.
+      const manifest = `${folder}/manifest.yaml`;
+      writeFileSync(
+        manifest,
+        readFileSync(manifest, 'utf8').replace(
+          '"additionalProperties": true\n  },\n  "outputSchema"',
+          '"additionalProperties": true, "maxLenght": 3\n  },\n  "outputSchema"',
+        ),
+      );
+      expect(readFileSync(manifest, 'utf8')).toContain('maxLenght');
+      const lockText = readFileSync(`${ws.manifests}/registry.lock.json`, 'utf8');
+      const { scanTool } = await import('../../src/registry/scan.ts');
+      const scanned = await scanTool(ws.manifests, manifest);
+      const lock = JSON.parse(lockText) as { tools: Array<{ id: string; manifestSha256: string }> };
+      lock.tools.find((t) => t.id === 'acme.typo')!.manifestSha256 = scanned.manifestSha256;
+      const { signLock } = await import('../../src/registry/lock.ts');
+      const { signature: _s, ...lockBody } = lock as never as Record<string, unknown>;
+      writeFileSync(
+        `${ws.manifests}/registry.lock.json`,
+        JSON.stringify(await signLock(lockBody as never, ws.registryKey)),
+      );
 
-    const registry = await Registry.load({
-      dir: ws.manifests,
-      lockKeys: JSON.parse(readFileSync(ws.path('keys', 'registry.jwks.json'), 'utf8')),
+      const registry = await Registry.load({
+        dir: ws.manifests,
+        lockKeys: JSON.parse(readFileSync(ws.path('keys', 'registry.jwks.json'), 'utf8')),
+      });
+      expect(registry.get('acme.typo')).toBeUndefined();
+      expect(registry.get('text.word_count')).toBeDefined();
+      expect(registry.withheld).toEqual([
+        {
+          id: 'acme.typo',
+          problems: [expect.stringContaining('unknown keyword: "maxLenght"')],
+        },
+      ]);
+
+      const verify = await runCli(['registry', 'verify'], { cwd: ws.dir });
+      expect(verify.code).not.toBe(0);
+      expect(cliError(verify).message).toMatch(
+        /acme\.typo: acme\.typo\/manifest\.yaml: inputSchema: not a valid JSON Schema: strict mode: unknown keyword: "maxLenght"/,
+      );
+
+      const status = await runCli(['status'], { cwd: ws.dir, timeoutMs: 60_000 });
+      const body = JSON.parse(status.stdout) as { withheld: unknown; tools: Array<{ id: string }> };
+      expect(body.withheld).toEqual([
+        { id: 'acme.typo', problems: [expect.stringContaining('maxLenght')] },
+      ]);
+      expect(body.tools.map((t) => t.id)).toContain('text.word_count');
     });
-    expect(registry.get('acme.typo')).toBeUndefined();
-    expect(registry.get('text.word_count')).toBeDefined();
-    expect(registry.withheld).toEqual([
-      {
-        id: 'acme.typo',
-        problems: [expect.stringContaining('unknown keyword: "maxLenght"')],
-      },
-    ]);
 
-    const verify = await runCli(['registry', 'verify'], { cwd: ws.dir });
-    expect(verify.code).not.toBe(0);
-    expect(cliError(verify).message).toMatch(
-      /acme\.typo: acme\.typo\/manifest\.yaml: inputSchema: not a valid JSON Schema: strict mode: unknown keyword: "maxLenght"/,
-    );
-
-    const status = await runCli(['status'], { cwd: ws.dir, timeoutMs: 60_000 });
-    const body = JSON.parse(status.stdout) as { withheld: unknown; tools: Array<{ id: string }> };
-    expect(body.withheld).toEqual([
-      { id: 'acme.typo', problems: [expect.stringContaining('maxLenght')] },
-    ]);
-    expect(body.tools.map((t) => t.id)).toContain('text.word_count');
-  });
-
-  it('a missing Docker image withholds only that tool', async () => {
-    addDockerTool(ws, 'acme.image');
-    await writeSignedLock(ws.manifests, ws.registryKey, () => Promise.resolve('a'.repeat(64)));
-    const registry = await Registry.load({
-      dir: ws.manifests,
-      insecureSkipLockSignature: true,
-      imageIdentity: (image) => Promise.reject(new Error(`image ${image} is not present`)),
+    it('a missing Docker image withholds only that tool', async () => {
+      addDockerTool(ws, 'acme.image');
+      await writeSignedLock(ws.manifests, ws.registryKey, () => Promise.resolve('a'.repeat(64)));
+      const registry = await Registry.load({
+        dir: ws.manifests,
+        insecureSkipLockSignature: true,
+        imageIdentity: (image) => Promise.reject(new Error(`image ${image} is not present`)),
+      });
+      expect(registry.get('text.word_count')).toBeDefined();
+      expect(registry.get('acme.image')).toBeUndefined();
+      expect(registry.withheld).toEqual([
+        {
+          id: 'acme.image',
+          problems: [
+            expect.stringMatching(
+              /^acme\.image: image acme\/not-built:1 is not available: image acme\/not-built:1 is not present\. Build or load it/,
+            ),
+          ],
+        },
+      ]);
     });
-    expect(registry.get('text.word_count')).toBeDefined();
-    expect(registry.get('acme.image')).toBeUndefined();
-    expect(registry.withheld).toEqual([
-      {
-        id: 'acme.image',
-        problems: [
-          expect.stringMatching(
-            /^acme\.image: image acme\/not-built:1 is not available: image acme\/not-built:1 is not present\. Build or load it/,
-          ),
-        ],
-      },
-    ]);
-  });
-});
+  },
+);
 
 function addDockerTool(w: Workspace, id: string): string {
   const folder = addTool(w, { id, source: GOOD });
