@@ -10,6 +10,10 @@ export async function listenOrExplain(
   app: FastifyInstance,
   at: { host: string; port: number; configKey: string },
 ): Promise<string> {
+  if (!Number.isInteger(at.port) || at.port < 0 || at.port > 65535)
+    throw new ToolcageError('config_invalid', {
+      message: `Cannot listen on port ${String(at.port)}: a port is a whole number from 0 to 65535 (0 picks a free one); check ${at.configKey} or --port.`,
+    });
   try {
     await app.listen({ host: at.host, port: at.port });
   } catch (cause) {

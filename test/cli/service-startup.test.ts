@@ -77,6 +77,17 @@ it('serve on a busy port exits non-zero naming the port and the config key', asy
   }
 }, 120_000);
 
+it('a port that is not a port exits non-zero naming it', async () => {
+  const r = await runCli(['serve', '--port', 'eighty'], { cwd: ws.dir, timeoutMs: 60_000 });
+  expect(r.code).not.toBe(0);
+  expect(cliError(r)).toMatchObject({
+    code: 'config_invalid',
+    message: expect.stringMatching(
+      /^Cannot listen on port NaN: a port is a whole number from 0 to 65535/,
+    ),
+  });
+}, 120_000);
+
 it('an unreadable broker key and a missing lock each exit non-zero naming the file', async () => {
   const keyFile = ws.path('keys', 'broker.private.jwk.json');
   const key = readFileSync(keyFile, 'utf8');
