@@ -35,6 +35,8 @@ principals:
 export const DEFAULT_CONFIG = `# toolcage workspace configuration. Relative paths resolve from this file's folder.
 subject: local-user
 tenant: default
+# A dev workspace: \`toolcage dev call\` may mint and run in one step. Remove it on a runner host.
+dev: true
 registry:
   dir: tool-manifests
   publicKeys: keys/registry.jwks.json

@@ -16,6 +16,11 @@ export const configSchema = z.strictObject({
   /** The CLI's default principal and tenant (the HTTP services take them from the caller's identity). */
   subject: z.string().min(1).default('local-user'),
   tenant: z.string().min(1).default('default'),
+  /**
+   * A dev workspace (what `toolcage init` writes): allows `toolcage dev call`, which mints
+   * with the broker's private key and runs in one process. Leave it off where a runner serves.
+   */
+  dev: z.boolean().default(false),
   registry: z
     .strictObject({
       dir: path.default('tool-manifests'),

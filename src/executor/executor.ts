@@ -106,6 +106,7 @@ export class ToolcageExecutor implements Executor {
     ready: boolean;
     backends: Record<string, { usable: boolean; detail: string }>;
     stores: string;
+    withheld: Array<{ id: string; problems: string[] }>;
   }> {
     const backends: Record<string, { usable: boolean; detail: string }> = {};
     for (const [kind, backend] of Object.entries(this.#o.backends)) {
@@ -114,7 +115,10 @@ export class ToolcageExecutor implements Executor {
         : { usable: false, detail: 'not configured' };
     }
     const ready = !this.#closed && Object.values(backends).some((b) => b.usable);
-    return { ready, backends, stores: this.#o.storesKind ?? this.#o.replay.kind };
+    const withheld = this.#o
+      .registry()
+      .withheld.map((w) => ({ id: w.id, problems: [...w.problems] }));
+    return { ready, backends, stores: this.#o.storesKind ?? this.#o.replay.kind, withheld };
   }
 
   async execute(call: ExecuteCall): Promise<ExecuteOutcome> {

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { Broker } from '../broker/broker.ts';
 import type { ApprovalRecord } from '../broker/approval-store.ts';
 import { decide, type Policy } from '../broker/policy.ts';
@@ -11,6 +11,7 @@ import type { IdentityVerifier } from '../identity/verifier.ts';
 import { mayActFor, tenantFor, type Principal } from '../identity/principal.ts';
 import { createBaseApp, objectBody, requestHtu } from './base-app.ts';
 import { InFlight } from './in-flight.ts';
+import { approvalBody, claimBody } from './schemas.ts';
 import type { RunnerAppControl } from './runner-app.ts';
 import type { BrokerMetrics } from '../metrics/broker-metrics.ts';
 
@@ -34,19 +35,6 @@ export interface BrokerAppOptions {
   metrics?: BrokerMetrics;
 }
 
-const id = z.string().min(1).max(200);
-const claimBody = z.strictObject({
-  tool: id,
-  args: z.unknown(),
-  tenant: z.string().min(1).max(128).optional(),
-  scope: z.array(z.string().min(1).max(200)).min(1).max(100).optional(),
-  approvalId: z.string().min(1).max(128).optional(),
-  // No upper bound here: every over-long TTL, however large (1e400 parses as Infinity), gets the
-  // policy's one answer (policy_denied 403), not a 400 or a 403 depending on its size.
-  ttlSeconds: z
-    .custom<number>((v) => typeof v === 'number' && v > 0, 'expected a positive number of seconds')
-    .optional(),
-});
 /** The caller's session, from the `Toolcage-Session` header (the broker validates its form). */
 const SESSION_HEADER = 'toolcage-session';
 function sessionOf(request: FastifyRequest): { session?: string } {
@@ -54,12 +42,6 @@ function sessionOf(request: FastifyRequest): { session?: string } {
   if (h === undefined) return {};
   return { session: Array.isArray(h) ? h.join(',') : h };
 }
-
-const approvalBody = z.strictObject({
-  tool: id,
-  args: z.unknown(),
-  tenant: z.string().min(1).max(128).optional(),
-});
 
 function parse<T>(schema: z.ZodType<T>, body: unknown, required: string[]): T {
   objectBody(

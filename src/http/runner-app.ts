@@ -120,6 +120,7 @@ export function buildRunnerApp(
       backends: r.backends,
       stores: r.stores,
       ...(state ? { storesHealth: state } : {}),
+      ...(r.withheld.length > 0 ? { withheld: r.withheld } : {}),
     };
     if (ready) return reply.send(body);
     // Fail closed: a replica that cannot reach its shared state would refuse every call, so it is not ready.

@@ -53,6 +53,8 @@ export interface Executor {
     ready: boolean;
     backends: Record<string, { usable: boolean; detail: string }>;
     stores: string;
+    /** Pinned tools not served because they cannot run, each with its problems (readiness names them). */
+    withheld: Array<{ id: string; problems: string[] }>;
   }>;
   close(): Promise<void>;
 }

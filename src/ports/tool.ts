@@ -64,4 +64,11 @@ export interface LoadedTool {
 export interface ToolSource {
   get(id: string): LoadedTool | undefined;
   list(): LoadedTool[];
+  /** Pinned tools not served because they cannot run (bad schema, entry or image), with their problems. */
+  readonly withheld: readonly WithheldTool[];
+}
+
+export interface WithheldTool {
+  id: string;
+  problems: string[];
 }

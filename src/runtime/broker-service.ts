@@ -7,6 +7,8 @@ import { createBrokerRuntime, type BrokerRuntime } from './broker.ts';
 import { IdentityVerifier } from '../identity/verifier.ts';
 import { buildBrokerApp } from '../http/broker-app.ts';
 import { BrokerMetrics } from '../metrics/broker-metrics.ts';
+import { listenOrExplain } from '../http/listen.ts';
+import { ToolcageError } from '../errors/toolcage-error.ts';
 
 export interface BrokerService {
   app: FastifyInstance;
@@ -23,6 +25,11 @@ export async function createBrokerService(
 ): Promise<BrokerService> {
   const c = loaded.config.broker;
   const id = c.identity;
+  // Deny-by-default would refuse every caller with 401: a broker nobody can use is a configuration mistake.
+  if (!id && c.apiKeys.length === 0)
+    throw new ToolcageError('config_invalid', {
+      message: `The broker has no authentication configured, so it would refuse every caller. Set broker.identity (issuer, audience, and jwksFile or jwksUrl of your identity provider) or broker.apiKeys (make a key with \`toolcage keys api-key --name NAME\` and paste the line it prints) in the config file (folder ${loaded.baseDir}).`,
+    });
   // Built before the runtime opens stores, so a bad identity config leaves nothing open.
   const auth = new IdentityVerifier({
     defaultTenant: loaded.config.tenant,
@@ -64,11 +71,12 @@ export async function createBrokerService(
   return {
     app,
     runtime,
-    async listen(override = {}) {
-      await app.listen({ host: override.host ?? c.http.host, port: override.port ?? c.http.port });
-      const addr = app.server.address();
-      if (addr === null || typeof addr === 'string') return String(addr);
-      return `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+    listen(override = {}) {
+      return listenOrExplain(app, {
+        host: override.host ?? c.http.host,
+        port: override.port ?? c.http.port,
+        configKey: 'broker.http.host/port',
+      });
     },
     shutdown() {
       stopping ??= (async () => {

@@ -10,6 +10,7 @@ import { openStateStores } from './state.ts';
 import { startTracing } from '../telemetry/tracing.ts';
 import type { DockerBackend } from '../sandbox/docker/docker-backend.ts';
 import { buildRunnerApp } from '../http/runner-app.ts';
+import { listenOrExplain } from '../http/listen.ts';
 
 export interface RunnerService {
   app: FastifyInstance;
@@ -105,12 +106,12 @@ export async function createRunnerService(
     app,
     runner,
     metrics,
-    async listen(override = {}) {
-      await app.listen({ host: override.host ?? http.host, port: override.port ?? http.port });
-      const addr = app.server.address();
-      if (addr === null || typeof addr === 'string') return String(addr);
-      const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-      return `http://${host}:${addr.port}`;
+    listen(override = {}) {
+      return listenOrExplain(app, {
+        host: override.host ?? http.host,
+        port: override.port ?? http.port,
+        configKey: 'runner.http.host/port',
+      });
     },
     shutdown(graceMs = http.shutdownGraceMs) {
       stopping ??= (async () => {

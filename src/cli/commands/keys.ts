@@ -2,7 +2,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import type { JSONWebKeySet, JWK } from 'jose';
+import { randomBytes } from 'node:crypto';
 import { generateSigningKey, type SigningAlg } from '../../claims/keys.ts';
+import { ToolcageError } from '../../errors/toolcage-error.ts';
+import { apiKeyHash } from '../../identity/verifier.ts';
 import { action, printJson, writeSecretFile } from '../io.ts';
 
 /**
@@ -62,5 +65,61 @@ export function keysCommand(): Command {
         printJson(await writeKeyPair(opts.dir, opts.name, opts.alg, opts.replace));
       }),
     );
+  keys
+    .command('api-key')
+    .description(
+      'Make a broker API key: prints the key once (it is stored nowhere) and the broker.apiKeys line holding only its sha256',
+    )
+    .requiredOption('--name <name>', 'the key id, also its subject unless --subject')
+    .option('--subject <subject>', 'the principal the key acts as (default: the name)')
+    .option(
+      '--role <role>',
+      'a role of the broker policy (repeatable)',
+      (r: string, prev: string[]) => [...prev, r],
+      [] as string[],
+    )
+    .option('--tenant <tenant>', 'the tenant the key acts for (default: the config tenant)')
+    .action(
+      action(async (opts: { name: string; subject?: string; role: string[]; tenant?: string }) => {
+        printJson(newApiKey(opts));
+      }),
+    );
   return keys;
+}
+
+/**
+ * A fresh broker API key: 32 random bytes, base64url, prefixed `tck_` so a
+ * leaked one is recognisable. The config keeps only `sha256` (hex of the
+ * key's UTF-8 bytes), which is what `configLine` holds.
+ */
+export function newApiKey(opts: {
+  name: string;
+  subject?: string;
+  role?: string[];
+  tenant?: string;
+}): {
+  key: string;
+  sha256: string;
+  configLine: string;
+  note: string;
+} {
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(opts.name))
+    throw new ToolcageError('request_invalid', {
+      message: `--name must be 1-64 letters, digits, dots, dashes or underscores, got ${JSON.stringify(opts.name.slice(0, 80))}.`,
+    });
+  const key = `tck_${randomBytes(32).toString('base64url')}`;
+  const sha256 = apiKeyHash(key);
+  const entry = {
+    id: opts.name,
+    sha256,
+    subject: opts.subject ?? opts.name,
+    roles: opts.role ?? [],
+    ...(opts.tenant ? { tenant: opts.tenant } : {}),
+  };
+  return {
+    key,
+    sha256,
+    configLine: `- ${JSON.stringify(entry)}`,
+    note: 'Give the key to the caller now (header X-API-Key); it is not stored and cannot be shown again. Add configLine under broker.apiKeys in toolcage.config.yaml.',
+  };
 }

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { loadSigningKey, loadJwksFile } from '../../claims/keys.ts';
-import { verifyRegistry, writeSignedLock } from '../../registry/registry.ts';
+import { verifyRegistry } from '../../registry/registry.ts';
+import { describeChange, lockRegistry } from '../../registry/lock-plan.ts';
 import { ToolcageError } from '../../errors/toolcage-error.ts';
 import type { LoadedConfig } from '../../config/load.ts';
 import type { ImageIdentityResolver } from '../../registry/scan.ts';
@@ -30,16 +31,31 @@ export function registryCommand(): Command {
       'Hash every manifest and artifact and write the signed tool-manifests/registry.lock.json',
     )
     .option('--config <file>', 'config file', 'toolcage.config.yaml')
+    .option(
+      '--accept <id>',
+      're-pin this changed tool after reviewing the change (repeatable)',
+      (id: string, prev: string[]) => [...prev, id],
+      [] as string[],
+    )
+    .option('--accept-all', 're-pin every changed tool (after reviewing every change)', false)
     .action(
-      action(async (opts: { config: string }) => {
+      action(async (opts: { config: string; accept: string[]; acceptAll: boolean }) => {
         const loaded = configFrom(opts);
-        const key = await loadSigningKey(loaded.path(loaded.config.registry.signingKey));
-        const lock = await writeSignedLock(
-          loaded.path(loaded.config.registry.dir),
+        const r = loaded.config.registry;
+        const key = await loadSigningKey(loaded.path(r.signingKey));
+        const identity = await imageIdentityFor(loaded);
+        const { lock, changes } = await lockRegistry({
+          dir: loaded.path(r.dir),
           key,
-          await imageIdentityFor(loaded),
-        );
-        printJson({ locked: lock.tools.map((t) => `${t.id}@${t.version}`), kid: key.kid });
+          accept: opts.accept,
+          acceptAll: opts.acceptAll,
+          ...(identity ? { imageIdentity: identity } : {}),
+          ...(r.insecureSkipLockSignature
+            ? {}
+            : { lockKeys: loadJwksFile(loaded.path(r.publicKeys)) }),
+        });
+        for (const c of changes) process.stderr.write(`${describeChange(c)}\n`);
+        printJson({ locked: lock.tools.map((t) => `${t.id}@${t.version}`), kid: key.kid, changes });
       }),
     );
   registry

@@ -39,6 +39,7 @@ export function statusCommand(): Command {
               usable: readiness.backends[t.runtime]?.usable ?? false,
               ...(unverified.has(t.id) ? { imageVerified: false } : {}),
             })),
+            ...(readiness.withheld.length > 0 ? { withheld: readiness.withheld } : {}),
           });
           if (!readiness.ready || !storesHealth.usable) process.exitCode = 1;
         } finally {
