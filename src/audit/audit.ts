@@ -1,39 +1,54 @@
 import pino, { type Logger, type DestinationStream } from 'pino';
+import { ToolcageError } from '../errors/toolcage-error.ts';
+import { kindOf, levelOf, type AuditEntry, type CallEvent } from './events.ts';
+
+export * from './events.ts';
 
 /**
- * One audit line per decision, allowed or refused (CONTRACT.md, "Audit").
- * The event is built field by field from verified facts; the raw claim, the
- * argument values and credential values are never part of it, so there is
- * nothing to redact. pino's `redact` is kept as a second line of defence for
- * the names a careless future field might carry.
+ * A runner call's audit event (CONTRACT.md, "Audit"). Kept under its old
+ * name: it is the `call` member of the `AuditEntry` union in events.ts.
  */
-export interface AuditEvent {
-  requestId: string;
-  invocationId?: string | undefined;
-  jti?: string | undefined;
-  approvalId?: string | undefined;
-  subject?: string | undefined;
-  tenant?: string | undefined;
-  toolId: string;
-  toolVersion?: string | undefined;
-  manifestSha256?: string | undefined;
-  argsHash?: string | undefined;
-  scope?: string[] | undefined;
-  credentialLanes?: string[] | undefined;
-  backend?: string | undefined;
-  limits?: Record<string, number | undefined> | undefined;
-  durationMs: number;
-  outcome: 'allowed' | 'refused' | 'failed';
-  /** The pipeline stage that decided: where a refusal happened ('run' and later mean the tool ran). */
-  stage?: string | undefined;
-  errorCode?: string | undefined;
-  /** Sanitised diagnostics (e.g. a capped stderr excerpt); never returned to the agent. */
-  diagnostic?: string | undefined;
+export type AuditEvent = CallEvent;
+
+export interface AuditHealth {
+  ready: boolean;
+  detail: string;
 }
 
+/**
+ * Where decisions are recorded. `write` is fire-and-forget (the original
+ * port); `record` resolves only once the record is accepted by the
+ * destination and rejects with `audit_unavailable` when it cannot be, so a
+ * caller can refuse a decision that would go unrecorded (fail closed).
+ * Sinks without `record` accept on `write`.
+ */
 export interface AuditSink {
-  write(event: AuditEvent): void;
+  write(event: AuditEntry): void;
   flush(): Promise<void>;
+  record?(event: AuditEntry): Promise<void>;
+  /** For /readyz: false while the destination refuses writes. May retry the destination. */
+  health?(): Promise<AuditHealth>;
+  /** Seals the trail (final checkpoint) and releases the destination. */
+  close?(): Promise<void>;
+}
+
+/** Records a decision, failing closed: resolves once accepted, throws `audit_unavailable` otherwise. */
+export async function recordDecision(sink: AuditSink, event: AuditEntry): Promise<void> {
+  if (sink.record) return sink.record(event);
+  try {
+    sink.write(event);
+  } catch (cause) {
+    throw auditUnavailable(cause);
+  }
+}
+
+export function auditUnavailable(cause?: unknown): ToolcageError {
+  const why =
+    (cause as NodeJS.ErrnoException | undefined)?.code ?? (cause as Error | undefined)?.message;
+  return new ToolcageError('audit_unavailable', {
+    message: `The audit trail cannot record this decision${why ? ` (${String(why).slice(0, 80)})` : ''}, so it was refused. Free space or fix permissions on the audit destination (config audit.file); calls resume as soon as a record can be written.`,
+    ...(cause !== undefined ? { cause } : {}),
+  });
 }
 
 const REDACT = [
@@ -49,7 +64,7 @@ const REDACT = [
   '*.password',
 ];
 
-/** Writes audit lines with pino to a stream (stdout, a file). */
+/** Writes plain (unchained) audit lines with pino to a stream (stdout, a file). */
 export class PinoAuditSink implements AuditSink {
   readonly #log: Logger;
 
@@ -78,8 +93,8 @@ export class PinoAuditSink implements AuditSink {
     return new PinoAuditSink(pino.destination({ dest: 2, sync: true }));
   }
 
-  write(event: AuditEvent): void {
-    this.#log.info({ audit: 'decision', ...event });
+  write(event: AuditEntry): void {
+    this.#log[levelOf(event)]({ audit: 'decision', ...event, kind: kindOf(event) });
   }
 
   async flush(): Promise<void> {
@@ -89,9 +104,14 @@ export class PinoAuditSink implements AuditSink {
 
 /** Keeps events in memory: for tests that assert what was (and was not) audited. */
 export class MemoryAuditSink implements AuditSink {
+  /** Runner calls only (the original port's events). */
   readonly events: AuditEvent[] = [];
-  write(event: AuditEvent): void {
-    this.events.push(structuredClone(event));
+  /** Every entry, of every kind, in order. */
+  readonly entries: AuditEntry[] = [];
+  write(event: AuditEntry): void {
+    const copy = structuredClone(event);
+    this.entries.push(copy);
+    if (kindOf(copy) === 'call') this.events.push(copy as AuditEvent);
   }
   async flush(): Promise<void> {}
 }

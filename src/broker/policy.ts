@@ -94,6 +94,8 @@ export interface PolicyDecision {
   ttlSeconds: number;
   scope: string[];
   approvalRequired: boolean;
+  /** The policy entries that granted the tool (`role:<name>`), for the audit record. */
+  rule: string;
 }
 
 /**
@@ -106,7 +108,9 @@ export function decide(
   roles: readonly string[],
   requested: { ttlSeconds?: number; scope?: string[] },
 ): PolicyDecision {
-  const grants = roles.flatMap((r) => (Object.hasOwn(policy.roles, r) ? [policy.roles[r]!] : []));
+  const grants = roles.flatMap((r) =>
+    Object.hasOwn(policy.roles, r) ? [{ ...policy.roles[r]!, role: r }] : [],
+  );
   const toolGrants = grants.filter((g) => g.tools.some((t) => globMatch(t, manifest.id)));
   if (toolGrants.length === 0) {
     throw new ToolcageError('policy_denied', {
@@ -142,5 +146,6 @@ export function decide(
     ttlSeconds,
     scope,
     approvalRequired: manifest.risk === 'high' || rule.approval === 'required',
+    rule: toolGrants.map((g) => `role:${g.role}`).join(','),
   };
 }

@@ -10,6 +10,7 @@ import { brokerServeCommand } from './commands/broker-serve.ts';
 import { mcpCommand } from './commands/mcp.ts';
 import { demoCommand } from './commands/demo.ts';
 import { statusCommand } from './commands/status.ts';
+import { auditCommand } from './commands/audit.ts';
 const { imagesCommand } = await import('./commands/images.ts').catch(() => ({
   imagesCommand: undefined,
 }));
@@ -31,6 +32,7 @@ program.addCommand(serveCommand());
 program.addCommand(mcpCommand());
 program.addCommand(demoCommand());
 program.addCommand(statusCommand());
+program.addCommand(auditCommand());
 if (imagesCommand) program.addCommand(imagesCommand());
 
 try {

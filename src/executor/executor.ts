@@ -5,7 +5,12 @@ import type { ReplayStore } from '../claims/replay-store.ts';
 import type { ClaimPayload, VerifiedClaim } from '../claims/claim.ts';
 import type { ApprovalStore, ApprovalConsumeOutcome } from '../broker/approval-store.ts';
 import { consumeOutcome } from '../broker/approval-store.ts';
-import type { AuditEvent, AuditSink } from '../audit/audit.ts';
+import {
+  auditUnavailable,
+  recordDecision,
+  type AuditEvent,
+  type AuditSink,
+} from '../audit/audit.ts';
 import type { LoadedTool, Registry } from '../registry/registry.ts';
 import type { RunResult, SandboxBackend } from '../sandbox/backend.ts';
 import { argsHashOfCanonical, canonicalJson } from '../registry/hash.ts';
@@ -74,6 +79,8 @@ interface Trail {
   stage?: Stage;
   /** RFC 8785 text of the arguments, computed once for the hash and the size cap. */
   canonicalArgs?: string;
+  /** The decision's record was handed to the sink (so a failure after it is the sink's). */
+  audited?: boolean;
 }
 
 /**
@@ -125,6 +132,7 @@ export class ToolcageExecutor implements Executor {
     ready: boolean;
     backends: Record<string, { usable: boolean; detail: string }>;
     stores: string;
+    audit?: { ready: boolean; detail: string };
   }> {
     const backends: Record<string, { usable: boolean; detail: string }> = {};
     for (const [kind, backend] of Object.entries(this.#o.backends)) {
@@ -132,8 +140,17 @@ export class ToolcageExecutor implements Executor {
         ? await backend.health().catch((e: Error) => ({ usable: false, detail: e.message }))
         : { usable: false, detail: 'not configured' };
     }
-    const ready = !this.#closed && Object.values(backends).some((b) => b.usable);
-    return { ready, backends, stores: this.#o.storesKind ?? this.#o.replay.kind };
+    const audit = await this.#o.audit
+      .health?.()
+      .catch((e: Error) => ({ ready: false, detail: e.message }));
+    const ready =
+      !this.#closed && Object.values(backends).some((b) => b.usable) && audit?.ready !== false;
+    return {
+      ready,
+      backends,
+      stores: this.#o.storesKind ?? this.#o.replay.kind,
+      ...(audit ? { audit } : {}),
+    };
   }
 
   async execute(call: ExecuteCall): Promise<ExecuteOutcome> {
@@ -149,12 +166,20 @@ export class ToolcageExecutor implements Executor {
         throw new ToolcageError('sandbox_unavailable', {
           message: 'The runner is shutting down; retry on another replica.',
         });
+      // Fail closed before anything runs: a trail that cannot take records takes no decisions.
+      const health = await this.#o.audit.health?.();
+      if (health && !health.ready) throw auditUnavailable(new Error(health.detail));
       const result = await this.#pipeline(call, trail);
-      this.#audit(call, trail, 'allowed');
+      await this.#audit(call, trail, 'allowed');
       return { result, invocationId: trail.invocationId };
     } catch (err) {
       const error = toToolcageError(err);
-      this.#audit(call, trail, error.status >= 500 ? 'failed' : 'refused', error.code);
+      // The allowed call's record was refused: its result is withheld (no decision without its record).
+      if (trail.audited) throw error;
+      // A refusal stays a refusal even when its record cannot be written; readiness reports the trail.
+      await this.#audit(call, trail, error.status >= 500 ? 'failed' : 'refused', error.code).catch(
+        () => {},
+      );
       throw error;
     }
   }
@@ -496,18 +521,22 @@ export class ToolcageExecutor implements Executor {
     }
   }
 
-  #audit(
+  async #audit(
     call: ExecuteCall,
     trail: Trail,
     outcome: AuditEvent['outcome'],
     errorCode?: string,
-  ): void {
+  ): Promise<void> {
+    trail.audited = true;
     const durationMs = this.#o.now() - trail.started;
     const t = trail.tool;
     const c = trail.claim;
+    const traceId = this.#o.observer.traceId?.(trail.ref);
     const event: AuditEvent = {
+      kind: 'call',
       requestId: call.requestId,
       invocationId: trail.invocationId,
+      ...(traceId ? { traceId } : {}),
       toolId: t?.manifest.id ?? String(call.toolId).slice(0, 200),
       durationMs,
       outcome,
@@ -535,8 +564,15 @@ export class ToolcageExecutor implements Executor {
       ...(errorCode ? { errorCode } : {}),
       ...(trail.diagnostic ? { diagnostic: trail.diagnostic } : {}),
     };
-    this.#o.audit.write(event);
-    this.#o.observer.outcome(event.toolId, outcome, errorCode, durationMs, trail.ref);
+    let reported: [AuditEvent['outcome'], string | undefined] = [outcome, errorCode];
+    try {
+      await recordDecision(this.#o.audit, event);
+    } catch (err) {
+      if (outcome === 'allowed') reported = ['failed', 'audit_unavailable'];
+      throw err;
+    } finally {
+      this.#o.observer.outcome(event.toolId, reported[0], reported[1], durationMs, trail.ref);
+    }
   }
 
   async close(): Promise<void> {

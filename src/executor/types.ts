@@ -43,6 +43,8 @@ export interface Executor {
     ready: boolean;
     backends: Record<string, { usable: boolean; detail: string }>;
     stores: string;
+    /** The audit sink's state (sinks that can fail closed): unready while it refuses records. */
+    audit?: { ready: boolean; detail: string };
   }>;
   close(): Promise<void>;
 }

@@ -6,6 +6,8 @@ import { DpopProofVerifier } from '../claims/dpop.ts';
 import { createBrokerRuntime, type BrokerRuntime } from '../runtime/broker.ts';
 import { IdentityVerifier } from '../identity/verifier.ts';
 import { buildBrokerApp } from './broker-app.ts';
+import { configuredAuditFiles } from '../audit/open.ts';
+import { recordDecision } from '../audit/audit.ts';
 
 export interface BrokerService {
   app: FastifyInstance;
@@ -52,6 +54,11 @@ export async function createBrokerService(
     policy: loadPolicy(loaded.path(c.policy)),
     registry: runtime.registry,
     approverRoles: c.approverRoles,
+    audit: runtime.audit,
+    auditTrail: {
+      files: () => configuredAuditFiles(loaded),
+      readerRoles: loaded.config.audit.readerRoles,
+    },
     ...(options.logger ? { logger: options.logger } : { logLevel: c.http.logLevel }),
     bodyLimitBytes: c.http.bodyLimitBytes,
     requestTimeoutMs: c.http.requestTimeoutMs,
@@ -64,6 +71,7 @@ export async function createBrokerService(
     runtime,
     async listen(override = {}) {
       await app.listen({ host: override.host ?? c.http.host, port: override.port ?? c.http.port });
+      await recordDecision(runtime.audit, { kind: 'service_started', service: 'broker' });
       const addr = app.server.address();
       if (addr === null || typeof addr === 'string') return String(addr);
       return `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
@@ -72,6 +80,9 @@ export async function createBrokerService(
       stopping ??= (async () => {
         app.toolcage.draining = true;
         await app.close();
+        await recordDecision(runtime.audit, { kind: 'service_stopped', service: 'broker' }).catch(
+          () => {},
+        );
         await runtime.close();
       })();
       return stopping;

@@ -116,6 +116,7 @@ export function buildRunnerApp(
       draining: control.draining,
       backends: r.backends,
       stores: r.stores,
+      ...(r.audit ? { audit: r.audit } : {}),
       ...(state ? { storesHealth: state } : {}),
     };
     if (ready) return reply.send(body);
@@ -128,9 +129,13 @@ export function buildRunnerApp(
         ? new ToolcageError('state_unavailable', {
             message: `The ${r.stores} state store is unreachable (${state.detail}); this replica refuses every call until it is back.`,
           })
-        : new ToolcageError('sandbox_unavailable', {
-            message: 'No sandbox backend is usable yet.',
-          });
+        : r.audit?.ready === false
+          ? new ToolcageError('audit_unavailable', {
+              message: `The audit trail cannot take records (${r.audit.detail}); this replica refuses every call until it can.`,
+            })
+          : new ToolcageError('sandbox_unavailable', {
+              message: 'No sandbox backend is usable yet.',
+            });
     return reply
       .code(503)
       .header('retry-after', '1')

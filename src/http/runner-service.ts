@@ -2,7 +2,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { EgressEvent } from '../egress/gateway.ts';
 import type { LoadedConfig } from '../config/load.ts';
-import type { AuditSink } from '../audit/audit.ts';
+import { recordDecision, type AuditSink } from '../audit/audit.ts';
 import { DpopProofVerifier } from '../claims/dpop.ts';
 import { RunnerMetrics, combineObservers } from '../metrics/runner-metrics.ts';
 import { createRunner, type Runner } from '../runtime/runner.ts';
@@ -104,6 +104,7 @@ export async function createRunnerService(
     metrics,
     async listen(override = {}) {
       await app.listen({ host: override.host ?? http.host, port: override.port ?? http.port });
+      await recordDecision(runner.audit, { kind: 'service_started', service: 'runner' });
       const addr = app.server.address();
       if (addr === null || typeof addr === 'string') return String(addr);
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
@@ -122,6 +123,9 @@ export async function createRunnerService(
           await control.inFlight.waitIdle(5_000);
         }
         await closed;
+        await recordDecision(runner.audit, { kind: 'service_stopped', service: 'runner' }).catch(
+          () => {},
+        );
         await runner.close();
         // Every call has reported its outcome: flush the last spans to the collector.
         await tracing?.shutdown();

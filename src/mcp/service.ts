@@ -3,11 +3,10 @@ import { join } from 'node:path';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { LoadedConfig } from '../config/load.ts';
 import type { AuditSink } from '../audit/audit.ts';
-import { PinoAuditSink } from '../audit/audit.ts';
 import { loadPolicy } from '../broker/policy.ts';
 import { LOCK_FILE_NAME } from '../registry/lock.ts';
 import type { Registry } from '../registry/registry.ts';
-import { auditSinkFor, createRunner, loadRegistry, type Runner } from '../runtime/runner.ts';
+import { createRunner, loadRegistry, type Runner } from '../runtime/runner.ts';
 import { createBrokerRuntime, type BrokerRuntime } from '../runtime/broker.ts';
 import { BrokerClaimProvider, type Principal } from './claim-provider.ts';
 import { registerToolcageTools, type ToolcageTools, type ToolHandlerExtra } from './delegate.ts';
@@ -90,9 +89,11 @@ export class ToolcageMcpService {
         },
       });
     }
-    const audit = options.audit ?? auditFor(loaded);
     const local = await createRunner(loaded, {
-      audit,
+      // The configured sink, except that stdout (the stdio protocol stream) becomes stderr.
+      ...(options.audit
+        ? { audit: options.audit }
+        : { auditService: 'mcp', auditStdoutTo: 'stderr' as const }),
       ...(options.backends ? { backends: options.backends } : {}),
     });
     try {
@@ -100,6 +101,7 @@ export class ToolcageMcpService {
       const broker = await createBrokerRuntime(loaded, {
         stores: local.stores,
         registry: local.registry,
+        audit: local.audit,
       });
       const claims = new BrokerClaimProvider({ broker: broker.broker, approveCommand });
       return new ToolcageMcpService({
@@ -256,11 +258,4 @@ export class ToolcageMcpService {
     await this.#broker.close();
     await this.#local?.close();
   }
-}
-
-/** The configured audit sink, except that stdout (the stdio protocol stream) becomes stderr. */
-function auditFor(loaded: LoadedConfig): AuditSink {
-  return loaded.config.audit.destination === 'stdout'
-    ? PinoAuditSink.toStderr()
-    : auditSinkFor(loaded);
 }

@@ -69,7 +69,10 @@ export function brokerCommand(extra: Command[] = []): Command {
         const loaded = configFrom(opts);
         const args = readJsonFile(opts.args, 'arguments');
         const sub = opts.sub ?? loaded.config.subject;
-        const rt = await createBrokerRuntime(loaded);
+        const rt = await createBrokerRuntime(loaded, {
+          auditService: 'cli.issue-claim',
+          origin: 'cli',
+        });
         try {
           let dpopJkt: string | undefined;
           if (opts.dpopKey) {
@@ -86,6 +89,7 @@ export function brokerCommand(extra: Command[] = []): Command {
             ...(parseTtl(opts.ttl) !== undefined ? { ttlSeconds: parseTtl(opts.ttl)! } : {}),
             ...(opts.approval ? { approvalId: opts.approval } : {}),
             ...(dpopJkt ? { dpopJkt } : {}),
+            context: { via: 'cli' },
           });
           if (opts.out) {
             writeFileSync(opts.out, `${issued.claim}\n`, { mode: 0o600 });
@@ -123,7 +127,10 @@ export function brokerCommand(extra: Command[] = []): Command {
         }) => {
           const loaded = configFrom(opts);
           const args = readJsonFile(opts.args, 'arguments');
-          const rt = await createBrokerRuntime(loaded);
+          const rt = await createBrokerRuntime(loaded, {
+            auditService: 'cli.approve',
+            origin: 'cli',
+          });
           try {
             const record = await rt.broker.recordApproval({
               tool: opts.tool,
@@ -132,6 +139,7 @@ export function brokerCommand(extra: Command[] = []): Command {
               tenant: opts.tenant ?? loaded.config.tenant,
               status: 'approved',
               decidedBy: opts.by ?? process.env.USER ?? 'cli',
+              context: { via: 'cli' },
             });
             process.stdout.write(`${record.id}\n`);
             process.stderr.write(

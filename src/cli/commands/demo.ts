@@ -38,6 +38,8 @@ export function demoCommand(): Command {
         const { broker, close } = await createBrokerRuntime(loaded, {
           stores: runner.stores,
           registry: runner.registry,
+          audit: runner.audit,
+          origin: 'cli',
         });
         const sub = loaded.config.subject;
         const tenant = loaded.config.tenant;

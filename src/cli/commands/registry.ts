@@ -5,6 +5,8 @@ import { ToolcageError } from '../../errors/toolcage-error.ts';
 import type { LoadedConfig } from '../../config/load.ts';
 import type { ImageIdentityResolver } from '../../registry/scan.ts';
 import { action, configFrom, printJson } from '../io.ts';
+import { recordDecision, type AuditSink } from '../../audit/audit.ts';
+import { withCliAudit } from '../../audit/open.ts';
 
 /** The Docker engine's image identity, when an engine answers; undefined otherwise. */
 async function imageIdentityFor(loaded: LoadedConfig): Promise<ImageIdentityResolver | undefined> {
@@ -33,13 +35,21 @@ export function registryCommand(): Command {
     .action(
       action(async (opts: { config: string }) => {
         const loaded = configFrom(opts);
-        const key = await loadSigningKey(loaded.path(loaded.config.registry.signingKey));
-        const lock = await writeSignedLock(
-          loaded.path(loaded.config.registry.dir),
-          key,
-          await imageIdentityFor(loaded),
-        );
-        printJson({ locked: lock.tools.map((t) => `${t.id}@${t.version}`), kid: key.kid });
+        await withCliAudit(loaded, 'registry-lock', async (audit) => {
+          const key = await loadSigningKey(loaded.path(loaded.config.registry.signingKey));
+          const lock = await writeSignedLock(
+            loaded.path(loaded.config.registry.dir),
+            key,
+            await imageIdentityFor(loaded),
+          );
+          await recordDecision(audit, {
+            kind: 'registry_locked',
+            origin: 'cli',
+            outcome: 'ok',
+            tools: lock.tools.map((t) => `${t.id}@${t.version}`),
+          });
+          printJson({ locked: lock.tools.map((t) => `${t.id}@${t.version}`), kid: key.kid });
+        });
       }),
     );
   registry
@@ -51,23 +61,33 @@ export function registryCommand(): Command {
     .action(
       action(async (opts: { config: string }) => {
         const loaded = configFrom(opts);
-        const r = loaded.config.registry;
-        const result = await verifyRegistry({
-          dir: loaded.path(r.dir),
-          insecureSkipLockSignature: r.insecureSkipLockSignature,
-          ...(r.insecureSkipLockSignature
-            ? {}
-            : { lockKeys: loadJwksFile(loaded.path(r.publicKeys)) }),
-          ...(await imageIdentityFor(loaded).then((f) => (f ? { imageIdentity: f } : {}))),
-        });
-        if (result.problems.length > 0) {
-          throw new ToolcageError('registry_invalid', {
-            message: `Registry verification failed:\n- ${result.problems.join('\n- ')}`,
-            details: result,
-          });
-        }
-        printJson({ ok: true, ...result });
+        await withCliAudit(loaded, 'registry-verify', (audit) => verify(loaded, audit));
       }),
     );
   return registry;
+}
+
+async function verify(loaded: LoadedConfig, audit: AuditSink): Promise<void> {
+  const r = loaded.config.registry;
+  const result = await verifyRegistry({
+    dir: loaded.path(r.dir),
+    insecureSkipLockSignature: r.insecureSkipLockSignature,
+    ...(r.insecureSkipLockSignature ? {} : { lockKeys: loadJwksFile(loaded.path(r.publicKeys)) }),
+    ...(await imageIdentityFor(loaded).then((f) => (f ? { imageIdentity: f } : {}))),
+  });
+  await recordDecision(audit, {
+    kind: 'registry_verified',
+    origin: 'cli',
+    outcome: result.problems.length > 0 ? 'refused' : 'ok',
+    ...(result.problems.length > 0
+      ? { errorCode: 'registry_invalid', reason: `${result.problems.length} problem(s)` }
+      : {}),
+  });
+  if (result.problems.length > 0) {
+    throw new ToolcageError('registry_invalid', {
+      message: `Registry verification failed:\n- ${result.problems.join('\n- ')}`,
+      details: result,
+    });
+  }
+  printJson({ ok: true, ...result });
 }
