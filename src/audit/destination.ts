@@ -86,7 +86,12 @@ export class FileDestination implements AuditDestination {
       this.#size > 0 &&
       this.#now() - this.#openedAt >= this.#rotate.everySeconds * 1000;
     if (!tooBig && !tooOld) return fh;
-    await rename(this.#file, rotatedName(this.#file, new Date(this.#now()), this.#writer));
+    await rename(this.#file, rotatedName(this.#file, new Date(this.#now()), this.#writer)).catch(
+      (err: NodeJS.ErrnoException) => {
+        // Another writer rotated it first: reopen the new live file.
+        if (err.code !== 'ENOENT') throw err;
+      },
+    );
     await fh.close().catch(() => {});
     this.#fh = undefined;
     return this.#open();
