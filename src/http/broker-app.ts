@@ -141,7 +141,9 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
         kind: 'claim_refused',
         origin: 'http',
         ...contextOf(request, principal),
-        ...(principal ? { subject: principal.subject, roles: principal.roles } : {}),
+        ...(principal
+          ? { subject: principal.subject, roles: principal.roles, tenant: principal.defaultTenant }
+          : {}),
         ...(typeof body?.tool === 'string' ? { toolId: body.tool.slice(0, 200) } : {}),
         errorCode,
       }));
@@ -191,7 +193,7 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
         kind: 'approval_requested',
         origin: 'http',
         ...contextOf(request, principal),
-        ...(principal ? { subject: principal.subject } : {}),
+        ...(principal ? { subject: principal.subject, tenant: principal.defaultTenant } : {}),
         ...(typeof body?.tool === 'string' ? { toolId: body.tool.slice(0, 200) } : {}),
         errorCode,
       }));
@@ -262,6 +264,7 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
           approvalId: String(request.params.id).slice(0, 128),
           decision,
           approver: principal?.subject ?? 'unauthenticated',
+          ...(principal ? { tenant: principal.defaultTenant } : {}),
           errorCode,
         }));
       }
