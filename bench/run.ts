@@ -2,7 +2,7 @@
  * `npm run bench`: every speed target of the project, each next to the raw
  * floor measured in the same run, on this machine. Sizes come from the
  * environment so a quick run is possible: BENCH_N (library calls, default
- * 3000), BENCH_ONLY (comma list: library,redis,http,mcp,docker).
+ * 3000), BENCH_ONLY (comma list: library,redis,audit,http,mcp,docker).
  *
  *   npm run bench
  *   BENCH_ONLY=library,redis BENCH_N=2000 npm run bench
@@ -12,7 +12,7 @@ import { formatRow } from './stats.ts';
 
 const N = Number(process.env.BENCH_N ?? 3000);
 const only = new Set(
-  (process.env.BENCH_ONLY ?? 'library,redis,http,mcp,docker').split(',').map((s) => s.trim()),
+  (process.env.BENCH_ONLY ?? 'library,redis,audit,http,mcp,docker').split(',').map((s) => s.trim()),
 );
 const out = (line = '') => console.log(line);
 const verdict = (ok: boolean) => (ok ? 'target met' : 'target MISSED');
@@ -44,6 +44,21 @@ if (only.has('library') || only.has('redis')) {
     const rr = r.redis.p50 / r.library.p50;
     out(`  redis p50 / embedded p50 = ${rr.toFixed(2)}x (target ≤ 1.3x: ${verdict(rr <= 1.3)})`);
   }
+}
+
+if (only.has('audit')) {
+  out('\n## The audit trail on the library call (issue 12)');
+  out(
+    'plain = pino file sink (fire-and-forget); chained = RFC 8785 + hash chain + signed checkpoint every 1000 records, the call waits for its record to be written; interleaved rounds',
+  );
+  const { benchAudit } = await import('./audit.ts');
+  const r = await benchAudit({ n: N });
+  out(formatRow(r.plain));
+  out(formatRow(r.chained, r.plain, 'plain'));
+  const ratio = r.chained.p50 / r.plain.p50;
+  out(
+    `  chained p50 / plain p50 = ${ratio.toFixed(3)}x (target ≤ 1.05x: ${verdict(ratio <= 1.05)})`,
+  );
 }
 
 if (only.has('http')) {

@@ -108,7 +108,7 @@ it('a CLI approval and mint appear on the trail, joined by approvalId, and the t
   });
   const none = await cli(['audit', 'export', '--since', '2999-01-01T00:00:00Z']);
   expect(none.stdout).toBe('');
-});
+}, 120_000);
 
 it('audit verify exits 1 and names the line when a record was edited', async () => {
   const file = ws.path('.toolcage', 'audit.log');
@@ -120,4 +120,4 @@ it('audit verify exits 1 and names the line when a record was edited', async () 
     expect.objectContaining({ kind: 'modified' }),
   );
   writeFileSync(file, text);
-});
+}, 60_000);
