@@ -116,7 +116,8 @@ export class ChainedAuditSink implements AuditSink {
     return new Promise<void>((resolve, reject) => {
       if (final) this.#final = true;
       this.#queue.push({ event, time: new Date(this.#now()), resolve, reject });
-      this.#draining ??= new Promise<void>((r) => setImmediate(r)).then(() => this.#drain());
+      // A microtask, not a timer: records queued while a write is in flight form the next batch.
+      this.#draining ??= Promise.resolve().then(() => this.#drain());
     });
   }
 
