@@ -232,5 +232,5 @@ describe('in the file the CLI writes', () => {
     const kinds = all.map((l) => (JSON.parse(l) as { kind: string }).kind);
     expect(kinds).toContain('approval_decided');
     expect(kinds).toContain('claim_minted');
-  });
+  }, 120_000);
 });
