@@ -46,6 +46,7 @@ it('caps the TTL by the tool rule and refuses more; defaults to the cap', () => 
     ttlSeconds: 30,
     scope: ['text:read'],
     approvalRequired: false,
+    rule: 'role:reader',
   });
   expect(() => decide(p, manifest('text.word_count'), ['reader'], { ttlSeconds: 31 })).toThrow(
     expect.objectContaining({
