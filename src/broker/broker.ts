@@ -14,6 +14,8 @@ import { renderFor, validateFor } from './render.ts';
 import { conditionRefusal, type DecisionRecord, type Explanation } from './decision.ts';
 
 export type { DecisionRecord, Explanation } from './decision.ts';
+import { NullAuditSink, recordDecision, type AuditSink, type Origin } from '../audit/audit.ts';
+import { markAudited } from '../audit/context.ts';
 
 export interface BrokerOptions {
   issuer: string;
@@ -30,7 +32,19 @@ export interface BrokerOptions {
   sessions?: SessionBreakerStore | undefined;
   /** Cedar conditions beside the roles (src/policy/); none: roles alone decide. */
   conditions?: ConditionEngine | undefined;
+  /** Every mint, refusal and approval is recorded here before it is reported (fail closed). */
+  audit?: AuditSink;
+  /** Where this broker's decisions come from, for the records (default `http`). */
+  origin?: Origin;
   now?: () => number;
+}
+
+/** What joins a broker decision to the request and trace that asked for it. */
+export interface DecisionContext {
+  requestId?: string | undefined;
+  traceId?: string | undefined;
+  /** How the caller authenticated (`api_key:<id>`, `oidc`); the CLI says `cli`. */
+  via?: string | undefined;
 }
 
 export interface ClaimRequest {
@@ -48,6 +62,7 @@ export interface ClaimRequest {
   dpopJkt?: string;
   /** The caller's session (an agent conversation or run): bound into the claim as `sid`. */
   session?: string | undefined;
+  context?: DecisionContext;
 }
 
 export interface IssuedClaim {
@@ -58,7 +73,7 @@ export interface IssuedClaim {
 
 /** Mints claims by policy, and records human approvals. */
 export class Broker {
-  readonly #o: BrokerOptions & { now: () => number };
+  readonly #o: BrokerOptions & { now: () => number; audit: AuditSink; origin: Origin };
   readonly #policyHash: string;
 
   constructor(options: BrokerOptions) {
@@ -72,7 +87,7 @@ export class Broker {
       throw new TypeError(
         `Expected options.audience to be a non-empty string, got ${String(options.audience)}`,
       );
-    this.#o = { now: Date.now, ...options };
+    this.#o = { now: Date.now, audit: new NullAuditSink(), origin: 'http', ...options };
     this.#policyHash = policySetHash(options.policy, options.conditions);
   }
 
@@ -160,13 +175,61 @@ export class Broker {
   }
 
   async issueClaim(req: ClaimRequest): Promise<IssuedClaim> {
+    const argsHash = hashArgs(req.args);
+    const base = {
+      origin: this.#o.origin,
+      ...correlation(req.context),
+      ...(req.context?.via ? { via: req.context.via } : {}),
+    };
+    let issued: { claim: IssuedClaim; rule: string; scope: string[]; ttl: number; kid: string };
+    try {
+      issued = await this.#mint(req, argsHash);
+    } catch (err) {
+      const e = err as ToolcageError;
+      await recordDecision(this.#o.audit, {
+        kind: 'claim_refused',
+        ...base,
+        subject: req.sub,
+        tenant: req.tenant,
+        toolId: String(req.tool).slice(0, 200),
+        argsHash,
+        roles: [...req.roles],
+        errorCode: e.code ?? 'internal',
+        ...(e.details && typeof e.details.reason === 'string' ? { reason: e.details.reason } : {}),
+        ...(req.approvalId ? { approvalId: String(req.approvalId).slice(0, 128) } : {}),
+      });
+      throw markAudited(err);
+    }
+    await recordDecision(this.#o.audit, {
+      kind: 'claim_minted',
+      ...base,
+      jti: issued.claim.jti,
+      subject: req.sub,
+      tenant: req.tenant,
+      toolId: req.tool,
+      argsHash,
+      scope: issued.scope,
+      ttlSeconds: issued.ttl,
+      expiresAt: issued.claim.expiresAt,
+      rule: issued.rule,
+      roles: [...req.roles],
+      kid: issued.kid,
+      bound: req.dpopJkt !== undefined,
+      ...(req.approvalId ? { approvalId: req.approvalId } : {}),
+    });
+    return issued.claim;
+  }
+
+  async #mint(
+    req: ClaimRequest,
+    argsHash: string,
+  ): Promise<{ claim: IssuedClaim; rule: string; scope: string[]; ttl: number; kid: string }> {
     const nowMs = this.#o.now();
     const { tool, decision, pol } = this.#decideCall(req, nowMs);
     if (req.session && this.#o.sessions) {
       const paused = await this.#o.sessions.paused(sessionKey(req.tenant, req.session));
       if (paused) throw pausedError(req.session, paused);
     }
-    const argsHash = hashArgs(req.args);
     if (decision.approvalRequired || req.approvalId !== undefined) {
       if (!req.approvalId) {
         throw new ToolcageError('approval_required', {
@@ -186,6 +249,7 @@ export class Broker {
       );
       if (outcome !== 'ok')
         throw new ToolcageError('approval_required', {
+          details: { reason: `approval_${outcome}` },
           message: `Approval ${req.approvalId} cannot be used for this call (${outcome}). Ask for an approval of exactly this tool, subject, tenant, arguments and session.`,
         });
     }
@@ -212,7 +276,13 @@ export class Broker {
       .setExpirationTime(iat + decision.ttlSeconds)
       .setJti(jti)
       .sign(key.key);
-    return { claim, expiresAt: new Date((iat + decision.ttlSeconds) * 1000).toISOString(), jti };
+    return {
+      claim: { claim, expiresAt: new Date((iat + decision.ttlSeconds) * 1000).toISOString(), jti },
+      rule: decision.rule,
+      scope: decision.scope,
+      ttl: decision.ttlSeconds,
+      kid: key.kid,
+    };
   }
 
   /**
@@ -229,6 +299,7 @@ export class Broker {
     /** The session the call will be made in; the approval holds only there unless `anySession`. */
     session?: string | undefined;
     anySession?: boolean | undefined;
+    context?: DecisionContext;
   }): Promise<ApprovalRecord> {
     const tool = this.#tool(input.tool);
     checkSession(input.session);
@@ -246,6 +317,29 @@ export class Broker {
       ...(input.session ? { session: input.session } : {}),
       ...(input.anySession ? { anySession: true } : {}),
     };
+    const ctx = correlation(input.context);
+    const common = {
+      origin: this.#o.origin,
+      ...ctx,
+      approvalId: record.id,
+      subject: record.sub,
+      tenant: record.tenant,
+      toolId: record.tool,
+      argsHash: record.argsHash,
+      expiresAt: new Date(record.expiresAtMs).toISOString(),
+    };
+    // Recorded before the approval exists: an approval nobody can find on the trail is never usable.
+    await recordDecision(
+      this.#o.audit,
+      record.status === 'pending'
+        ? { kind: 'approval_requested', ...common }
+        : {
+            kind: 'approval_decided',
+            ...common,
+            decision: 'approved',
+            approver: record.decidedBy ?? 'unknown',
+          },
+    );
     await this.#o.approvals.create(record);
     return record;
   }
@@ -254,11 +348,41 @@ export class Broker {
     id: string,
     decision: 'approved' | 'denied',
     decidedBy: string,
+    context?: DecisionContext,
   ): Promise<ApprovalRecord> {
+    const before = await this.#o.approvals.get(id);
+    const common = {
+      kind: 'approval_decided' as const,
+      origin: this.#o.origin,
+      ...correlation(context),
+      approvalId: id.slice(0, 128),
+      decision,
+      approver: decidedBy,
+      ...(before
+        ? {
+            subject: before.sub,
+            tenant: before.tenant,
+            toolId: before.tool,
+            argsHash: before.argsHash,
+            expiresAt: new Date(before.expiresAtMs).toISOString(),
+          }
+        : {}),
+    };
+    const notFound = () =>
+      markAudited(
+        new ToolcageError('not_found', {
+          message: `Approval ${id.slice(0, 100)} is unknown, expired or already decided.`,
+        }),
+      );
+    if (before?.status !== 'pending') {
+      await recordDecision(this.#o.audit, { ...common, errorCode: 'not_found' });
+      throw notFound();
+    }
+    // The decision is on the trail before it takes effect; one that loses a race is recorded as refused.
+    await recordDecision(this.#o.audit, common);
     if (!(await this.#o.approvals.decide(id, decision, decidedBy, this.#o.now()))) {
-      throw new ToolcageError('not_found', {
-        message: `Approval ${id.slice(0, 100)} is unknown, expired or already decided.`,
-      });
+      await recordDecision(this.#o.audit, { ...common, errorCode: 'not_found' }).catch(() => {});
+      throw notFound();
     }
     return (await this.#o.approvals.get(id))!;
   }
@@ -275,4 +399,11 @@ export class Broker {
   getApproval(id: string): Promise<ApprovalRecord | undefined> {
     return this.#o.approvals.get(id);
   }
+}
+
+function correlation(c: DecisionContext | undefined) {
+  return {
+    ...(c?.requestId ? { requestId: c.requestId } : {}),
+    ...(c?.traceId ? { traceId: c.traceId } : {}),
+  };
 }

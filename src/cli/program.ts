@@ -12,6 +12,7 @@ import { statusCommand } from './commands/status.ts';
 import { toolCommand } from './commands/tool.ts';
 import { devCommand } from './commands/dev.ts';
 import { policyCommand } from './commands/policy.ts';
+import { auditCommand } from './commands/audit.ts';
 import { sessionsCommand } from './commands/sessions.ts';
 
 import { TOOLCAGE_VERSION } from '../util/version.ts';
@@ -44,6 +45,7 @@ export async function buildProgram(): Promise<Command> {
   program.addCommand(toolCommand());
   program.addCommand(devCommand());
   program.addCommand(policyCommand());
+  program.addCommand(auditCommand());
   program.addCommand(sessionsCommand());
   if (imagesCommand) program.addCommand(imagesCommand());
   return program;

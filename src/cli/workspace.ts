@@ -57,6 +57,8 @@ state:
 audit:
   destination: file
   file: .toolcage/audit.log
+  signingKey: keys/audit.private.jwk.json
+  publicKeys: keys/audit.jwks.json
 # Credential lanes: a short-lived credential per run, added by the runner at the
 # egress boundary (the tool never sees it) and only to the lane's own hosts.
 # Uncomment to give github.create_pull_request its credential (set hosts and
@@ -120,6 +122,8 @@ export async function initWorkspace(
   await writeKeyPair(join(dir, 'keys'), 'registry', 'EdDSA', true);
   // The runner's own minting key (credentials.signingKey), so a minted lane works as soon as it is configured.
   await writeKeyPair(join(dir, 'keys'), 'runner', 'EdDSA', true);
+  // Signs the audit trail's checkpoints (audit.signingKey); `toolcage audit verify` checks them with audit.jwks.json.
+  await writeKeyPair(join(dir, 'keys'), 'audit', 'EdDSA', true);
   writeFileSync(join(dir, '.gitignore'), '.toolcage/\nkeys/*.private.jwk.json\n');
   const lock = await writeSignedLock(
     manifests,

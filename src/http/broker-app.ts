@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Broker } from '../broker/broker.ts';
@@ -14,6 +14,9 @@ import { InFlight } from './in-flight.ts';
 import { approvalBody, claimBody } from './schemas.ts';
 import type { RunnerAppControl } from './runner-app.ts';
 import type { BrokerMetrics } from '../metrics/broker-metrics.ts';
+import { NullAuditSink, recordDecision, type AuditEntry, type AuditSink } from '../audit/audit.ts';
+import { activeTraceId, isAudited } from '../audit/context.ts';
+import { registerAuditRoutes } from './audit-routes.ts';
 
 export interface BrokerAppOptions {
   broker: Broker;
@@ -25,6 +28,10 @@ export interface BrokerAppOptions {
   registry: () => Registry;
   /** Roles that may approve or deny (default `approver`). */
   approverRoles?: string[];
+  /** The sink edge refusals (unauthenticated, bad proof, bad body) are recorded to; the Broker records its own. */
+  audit?: AuditSink;
+  /** Serves `GET /v1/audit` over these files to principals with one of `readerRoles`. */
+  auditTrail?: { files(): string[]; readerRoles: readonly string[] };
   logger?: Logger;
   logLevel?: string;
   bodyLimitBytes?: number;
@@ -97,13 +104,52 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
       authorization: request.headers.authorization,
       'x-api-key': request.headers['x-api-key'],
     });
+  const audit: AuditSink = o.audit ?? new NullAuditSink();
+  const contextOf = (request: FastifyRequest, principal?: Principal) => ({
+    requestId: request.id,
+    ...(activeTraceId() ? { traceId: activeTraceId() } : {}),
+    ...(principal ? { via: principal.via } : {}),
+  });
+  /** Records a refusal the Broker did not record itself, then rethrows it. */
+  const refused = async (err: unknown, entry: (code: string) => AuditEntry): Promise<never> => {
+    if (!isAudited(err)) {
+      const code = (err as ToolcageError).code ?? 'internal';
+      await recordDecision(audit, entry(code)).catch(() => {});
+    }
+    throw err;
+  };
+  if (o.auditTrail)
+    registerAuditRoutes(app, {
+      authenticate,
+      files: o.auditTrail.files,
+      readerRoles: o.auditTrail.readerRoles,
+    });
 
   app.get('/.well-known/jwks.json', async (_request, reply) =>
     reply.header('cache-control', 'public, max-age=60').send(o.broker.jwks()),
   );
 
   app.post('/v1/claims', async (request, reply) => {
-    const principal = await authenticate(request);
+    let principal: Principal | undefined;
+    try {
+      principal = await authenticate(request);
+      return await issue(request, reply, principal);
+    } catch (err) {
+      const body = request.body as { tool?: unknown } | undefined;
+      return refused(err, (errorCode) => ({
+        kind: 'claim_refused',
+        origin: 'http',
+        ...contextOf(request, principal),
+        ...(principal
+          ? { subject: principal.subject, roles: principal.roles, tenant: principal.defaultTenant }
+          : {}),
+        ...(typeof body?.tool === 'string' ? { toolId: body.tool.slice(0, 200) } : {}),
+        errorCode,
+      }));
+    }
+  });
+
+  const issue = async (request: FastifyRequest, reply: FastifyReply, principal: Principal) => {
     const body = parse(claimBody, request.body, ['tool', 'args']);
     let dpopJkt: string | undefined;
     const proof = request.headers.dpop;
@@ -129,25 +175,36 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
       ...(body.approvalId ? { approvalId: body.approvalId } : {}),
       ...(dpopJkt ? { dpopJkt } : {}),
       ...sessionOf(request),
+      context: contextOf(request, principal),
     });
-    request.log.info(
-      {
-        requestId: request.id,
-        event: 'claim_issued',
-        sub: principal.subject,
-        via: principal.via,
-        tool: body.tool,
-        jti: issued.jti,
-        bound: dpopJkt !== undefined,
-        expiresAt: issued.expiresAt,
-      },
-      'claim issued',
-    );
+    // The decision itself is on the audit trail; this is the operator's log (requestId is bound by fastify).
+    request.log.info({ event: 'claim_issued', jti: issued.jti }, 'claim issued');
     return reply.code(201).send(issued);
-  });
+  };
 
   app.post('/v1/approvals', async (request, reply) => {
-    const principal = await authenticate(request);
+    let principal: Principal | undefined;
+    try {
+      principal = await authenticate(request);
+      return await requestApproval(request, reply, principal);
+    } catch (err) {
+      const body = request.body as { tool?: unknown } | undefined;
+      return refused(err, (errorCode) => ({
+        kind: 'approval_requested',
+        origin: 'http',
+        ...contextOf(request, principal),
+        ...(principal ? { subject: principal.subject, tenant: principal.defaultTenant } : {}),
+        ...(typeof body?.tool === 'string' ? { toolId: body.tool.slice(0, 200) } : {}),
+        errorCode,
+      }));
+    }
+  });
+
+  const requestApproval = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    principal: Principal,
+  ) => {
     const body = parse(approvalBody, request.body, ['tool', 'args']);
     const tool = o.registry().get(body.tool);
     if (!tool)
@@ -163,19 +220,11 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
       tenant: tenantFor(principal, body.tenant),
       status: 'pending',
       ...sessionOf(request),
+      context: contextOf(request, principal),
     });
-    request.log.info(
-      {
-        requestId: request.id,
-        event: 'approval_requested',
-        approvalId: record.id,
-        sub: principal.subject,
-        tool: record.tool,
-      },
-      'approval requested',
-    );
+    request.log.info({ event: 'approval_requested', approvalId: record.id }, 'approval requested');
     return reply.code(201).send(approvalView(record));
-  });
+  };
 
   const visible = (
     principal: Principal,
@@ -204,27 +253,22 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
     ['deny', 'denied'],
   ] as const) {
     app.post<{ Params: { id: string } }>(`/v1/approvals/:id/${action}`, async (request) => {
-      const principal = await authenticate(request);
-      if (!isApprover(principal))
-        throw new ToolcageError('policy_denied', {
-          message: `Only a principal with the ${approverRoles.join(' or ')} role may ${action} approval requests.`,
-        });
-      const record = visible(principal, await o.broker.getApproval(request.params.id), true);
-      if (record.sub === principal.subject)
-        throw new ToolcageError('policy_denied', {
-          message: 'You cannot decide your own approval request; another approver must.',
-        });
-      const decided = await o.broker.decideApproval(record.id, decision, principal.subject);
-      request.log.info(
-        {
-          requestId: request.id,
-          event: `approval_${decision}`,
-          approvalId: record.id,
-          by: principal.subject,
-        },
-        `approval ${decision}`,
-      );
-      return approvalView(decided);
+      let principal: Principal | undefined;
+      try {
+        principal = await authenticate(request);
+        return await decideOne(request, principal, action, decision);
+      } catch (err) {
+        return refused(err, (errorCode) => ({
+          kind: 'approval_decided',
+          origin: 'http',
+          ...contextOf(request, principal),
+          approvalId: String(request.params.id).slice(0, 128),
+          decision,
+          approver: principal?.subject ?? 'unauthenticated',
+          ...(principal ? { tenant: principal.defaultTenant } : {}),
+          errorCode,
+        }));
+      }
     });
   }
 
@@ -252,6 +296,33 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
       return { session: request.params.id, tenant, resumed: true };
     },
   );
+  async function decideOne(
+    request: FastifyRequest<{ Params: { id: string } }>,
+    principal: Principal,
+    action: string,
+    decision: 'approved' | 'denied',
+  ) {
+    if (!isApprover(principal))
+      throw new ToolcageError('policy_denied', {
+        message: `Only a principal with the ${approverRoles.join(' or ')} role may ${action} approval requests.`,
+      });
+    const record = visible(principal, await o.broker.getApproval(request.params.id), true);
+    if (record.sub === principal.subject)
+      throw new ToolcageError('policy_denied', {
+        message: 'You cannot decide your own approval request; another approver must.',
+      });
+    const decided = await o.broker.decideApproval(
+      record.id,
+      decision,
+      principal.subject,
+      contextOf(request, principal),
+    );
+    request.log.info(
+      { event: `approval_${decision}`, approvalId: record.id },
+      `approval ${decision}`,
+    );
+    return approvalView(decided);
+  }
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   if (o.metrics) {
@@ -265,14 +336,25 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
     );
   }
   app.get('/readyz', async (request, reply) => {
-    if (!control.draining) return { ready: true, draining: false };
-    return reply.code(503).send({
-      ready: false,
-      draining: true,
-      ...new ToolcageError('sandbox_unavailable', {
-        message: 'The broker is draining for shutdown.',
-      }).toBody(request.id),
-    });
+    const trail = await audit.health?.().catch((e: Error) => ({ ready: false, detail: e.message }));
+    if (!control.draining && trail?.ready !== false)
+      return { ready: true, draining: false, ...(trail ? { audit: trail } : {}) };
+    const error = control.draining
+      ? new ToolcageError('sandbox_unavailable', {
+          message: 'The broker is draining for shutdown.',
+        })
+      : new ToolcageError('audit_unavailable', {
+          message: `The audit trail cannot take records (${trail!.detail}); the broker refuses every decision until it can.`,
+        });
+    return reply
+      .code(503)
+      .header('retry-after', '1')
+      .send({
+        ready: false,
+        draining: control.draining,
+        ...(trail ? { audit: trail } : {}),
+        ...error.toBody(request.id),
+      });
   });
   return app;
 }

@@ -55,6 +55,8 @@ export interface Executor {
     stores: string;
     /** Pinned tools not served because they cannot run, each with its problems (readiness names them). */
     withheld: Array<{ id: string; problems: string[] }>;
+    /** The audit sink's state (sinks that can fail closed): unready while it refuses records. */
+    audit?: { ready: boolean; detail: string };
   }>;
   close(): Promise<void>;
 }

@@ -9,6 +9,8 @@ import { buildBrokerApp } from '../http/broker-app.ts';
 import { BrokerMetrics } from '../metrics/broker-metrics.ts';
 import { listenOrExplain } from '../http/listen.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
+import { configuredAuditFiles } from './audit.ts';
+import { recordDecision } from '../audit/audit.ts';
 
 export interface BrokerService {
   app: FastifyInstance;
@@ -61,6 +63,11 @@ export async function createBrokerService(
     policy: loadPolicy(loaded.path(c.policy)),
     registry: runtime.registry,
     approverRoles: c.approverRoles,
+    audit: runtime.audit,
+    auditTrail: {
+      files: () => configuredAuditFiles(loaded),
+      readerRoles: loaded.config.audit.readerRoles,
+    },
     ...(options.logger ? { logger: options.logger } : { logLevel: c.http.logLevel }),
     bodyLimitBytes: c.http.bodyLimitBytes,
     requestTimeoutMs: c.http.requestTimeoutMs,
@@ -71,17 +78,22 @@ export async function createBrokerService(
   return {
     app,
     runtime,
-    listen(override = {}) {
-      return listenOrExplain(app, {
+    async listen(override = {}) {
+      const url = await listenOrExplain(app, {
         host: override.host ?? c.http.host,
         port: override.port ?? c.http.port,
         configKey: 'broker.http.host/port',
       });
+      await recordDecision(runtime.audit, { kind: 'service_started', service: 'broker' });
+      return url;
     },
     shutdown() {
       stopping ??= (async () => {
         app.toolcage.draining = true;
         await app.close();
+        await recordDecision(runtime.audit, { kind: 'service_stopped', service: 'broker' }).catch(
+          () => {},
+        );
         await runtime.close();
       })();
       return stopping;

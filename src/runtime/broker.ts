@@ -9,6 +9,8 @@ import type { ConditionEngine } from '../policy/conditions.ts';
 import { loadConditions } from '../broker/policy-set.ts';
 import type { Registry } from '../registry/registry.ts';
 import { loadRegistry } from './runner.ts';
+import type { AuditSink, Origin } from '../audit/audit.ts';
+import { openAuditSink } from './audit.ts';
 import { openStateStores, type StateStores } from './state.ts';
 
 export interface BrokerRuntime {
@@ -19,13 +21,22 @@ export interface BrokerRuntime {
   conditions: ConditionEngine | undefined;
   stores: StateStores;
   registry: () => Registry;
+  audit: AuditSink;
   close(): Promise<void>;
 }
 
 /** Builds the broker from configuration: its keys, policy, the verified registry and the approval store. */
 export async function createBrokerRuntime(
   loaded: LoadedConfig,
-  options: { stores?: StateStores; registry?: () => Registry } = {},
+  options: {
+    stores?: StateStores;
+    registry?: () => Registry;
+    /** Share a sink (the broker and runner in one process); otherwise one is opened from config. */
+    audit?: AuditSink;
+    /** Names the chain of the sink opened here (default `broker`; the CLI uses `cli.<command>`). */
+    auditService?: string;
+    origin?: Origin;
+  } = {},
 ): Promise<BrokerRuntime> {
   const c = loaded.config.broker;
   const jwks: JWK[] = c.signingKeys.map((file) => {
@@ -63,7 +74,17 @@ export async function createBrokerRuntime(
         message: `The Cedar policies do not type-check against the registry (run \`toolcage policy check\`): ${problems.map((p) => `${p.policyId}: ${p.message}`).join('; ')}`,
       });
   }
+  const audit =
+    options.audit ??
+    (await openAuditSink(loaded, { service: options.auditService ?? 'broker' }).catch(
+      async (err: unknown) => {
+        if (!options.stores) await stores.close();
+        throw err;
+      },
+    ));
   const broker = new Broker({
+    audit,
+    origin: options.origin ?? 'http',
     issuer: c.issuer,
     audience: loaded.config.runner.audience,
     keys,
@@ -80,7 +101,9 @@ export async function createBrokerRuntime(
     conditions,
     stores,
     registry: registryFn,
+    audit,
     async close() {
+      if (!options.audit) await audit.close?.();
       if (!options.stores) await stores.close();
     },
   };

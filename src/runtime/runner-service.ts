@@ -2,7 +2,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { EgressEvent } from '../egress/gateway.ts';
 import type { LoadedConfig } from '../config/load.ts';
-import type { AuditSink } from '../audit/audit.ts';
+import { recordDecision, type AuditSink } from '../audit/audit.ts';
 import { DpopProofVerifier } from '../claims/dpop.ts';
 import { RunnerMetrics, combineObservers } from '../metrics/runner-metrics.ts';
 import { createRunner, type Runner } from './runner.ts';
@@ -106,12 +106,14 @@ export async function createRunnerService(
     app,
     runner,
     metrics,
-    listen(override = {}) {
-      return listenOrExplain(app, {
+    async listen(override = {}) {
+      const url = await listenOrExplain(app, {
         host: override.host ?? http.host,
         port: override.port ?? http.port,
         configKey: 'runner.http.host/port',
       });
+      await recordDecision(runner.audit, { kind: 'service_started', service: 'runner' });
+      return url;
     },
     shutdown(graceMs = http.shutdownGraceMs) {
       stopping ??= (async () => {
@@ -126,6 +128,9 @@ export async function createRunnerService(
           await control.inFlight.waitIdle(5_000);
         }
         await closed;
+        await recordDecision(runner.audit, { kind: 'service_stopped', service: 'runner' }).catch(
+          () => {},
+        );
         await runner.close();
         // Every call has reported its outcome: flush the last spans to the collector.
         await tracing?.shutdown();

@@ -71,7 +71,10 @@ export function brokerCommand(extra: Command[] = []): Command {
         const loaded = configFrom(opts);
         const args = readJsonFile(opts.args, 'arguments');
         const sub = opts.sub ?? loaded.config.subject;
-        const rt = await createBrokerRuntime(loaded);
+        const rt = await createBrokerRuntime(loaded, {
+          auditService: 'cli.issue-claim',
+          origin: 'cli',
+        });
         try {
           let dpopJkt: string | undefined;
           if (opts.dpopKey) {
@@ -89,6 +92,7 @@ export function brokerCommand(extra: Command[] = []): Command {
             ...(opts.approval ? { approvalId: opts.approval } : {}),
             ...(dpopJkt ? { dpopJkt } : {}),
             ...(opts.session ? { session: opts.session } : {}),
+            context: { via: 'cli' },
           });
           if (opts.out) {
             writeFileSync(opts.out, `${issued.claim}\n`, { mode: 0o600 });
@@ -133,7 +137,10 @@ export function brokerCommand(extra: Command[] = []): Command {
         }) => {
           const loaded = configFrom(opts);
           const args = readJsonFile(opts.args, 'arguments');
-          const rt = await createBrokerRuntime(loaded);
+          const rt = await createBrokerRuntime(loaded, {
+            auditService: 'cli.approve',
+            origin: 'cli',
+          });
           try {
             const record = await rt.broker.recordApproval({
               tool: opts.tool,
@@ -144,6 +151,7 @@ export function brokerCommand(extra: Command[] = []): Command {
               decidedBy: opts.by ?? process.env.USER ?? 'cli',
               ...(opts.session ? { session: opts.session } : {}),
               ...(opts.anySession ? { anySession: true } : {}),
+              context: { via: 'cli' },
             });
             process.stdout.write(`${record.id}\n`);
             process.stderr.write(

@@ -6,7 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { generateSigningKey, type SigningAlg } from '../../claims/keys.ts';
 import { ToolcageError } from '../../errors/toolcage-error.ts';
 import { apiKeyHash } from '../../identity/verifier.ts';
-import { action, printJson, writeSecretFile } from '../io.ts';
+import { action, configFrom, printJson, writeSecretFile } from '../io.ts';
+import { recordDecision } from '../../audit/audit.ts';
+import { withCliAudit } from '../../runtime/audit.ts';
 
 /**
  * Writes `<name>.private.jwk.json` (mode 0600) and adds its public half to
@@ -18,7 +20,7 @@ export async function writeKeyPair(
   name: string,
   alg: SigningAlg,
   replace: boolean,
-): Promise<{ kid: string; privateFile: string; jwksFile: string }> {
+): Promise<{ kid: string; privateFile: string; jwksFile: string; previousKid?: string }> {
   mkdirSync(dir, { recursive: true });
   const { privateJwk, publicJwk } = await generateSigningKey(alg);
   const privateFile = join(dir, `${name}.private.jwk.json`);
@@ -27,6 +29,9 @@ export async function writeKeyPair(
     !replace && existsSync(jwksFile)
       ? ((JSON.parse(readFileSync(jwksFile, 'utf8')) as JSONWebKeySet).keys ?? [])
       : [];
+  let previousKid: string | undefined;
+  if (existsSync(privateFile))
+    previousKid = (JSON.parse(readFileSync(privateFile, 'utf8')) as JWK).kid;
   if (!replace && existsSync(privateFile)) {
     // Keep the previous private key beside the new one, so an operator can roll back.
     const old = JSON.parse(readFileSync(privateFile, 'utf8')) as JWK;
@@ -40,7 +45,7 @@ export async function writeKeyPair(
     jwksFile,
     `${JSON.stringify({ keys: [publicJwk, ...existing.filter((k) => k.kid !== publicJwk.kid)] }, null, 2)}\n`,
   );
-  return { kid: publicJwk.kid!, privateFile, jwksFile };
+  return { kid: publicJwk.kid!, privateFile, jwksFile, ...(previousKid ? { previousKid } : {}) };
 }
 
 export function keysCommand(): Command {
@@ -54,16 +59,43 @@ export function keysCommand(): Command {
       new Option('--alg <alg>', 'signature algorithm').choices(['EdDSA', 'ES256']).default('EdDSA'),
     )
     .option('--dir <dir>', 'where to write the files', 'keys')
-    .option('--name <name>', 'file name stem: broker, registry, ...', 'broker')
+    .option('--name <name>', 'file name stem: broker, registry, runner, audit', 'broker')
+    .option(
+      '--config <file>',
+      'record the rotation on this workspace audit trail (when the file exists)',
+      'toolcage.config.yaml',
+    )
     .option(
       '--replace',
       'drop older public keys from the JWKS instead of keeping them for rotation',
       false,
     )
     .action(
-      action(async (opts: { alg: SigningAlg; dir: string; name: string; replace: boolean }) => {
-        printJson(await writeKeyPair(opts.dir, opts.name, opts.alg, opts.replace));
-      }),
+      action(
+        async (opts: {
+          alg: SigningAlg;
+          dir: string;
+          name: string;
+          replace: boolean;
+          config: string;
+        }) => {
+          const written = await writeKeyPair(opts.dir, opts.name, opts.alg, opts.replace);
+          if (existsSync(opts.config)) {
+            // A new audit key signs the checkpoints of chains opened after it, this one included.
+            await withCliAudit(configFrom(opts), 'keys-generate', (audit) =>
+              recordDecision(audit, {
+                kind: 'keys_rotated',
+                origin: 'cli',
+                keyName: opts.name,
+                kid: written.kid,
+                ...(written.previousKid ? { previousKid: written.previousKid } : {}),
+                replaced: opts.replace,
+              }),
+            );
+          }
+          printJson(written);
+        },
+      ),
     );
   keys
     .command('api-key')

@@ -158,12 +158,16 @@ export function mcpCommand(): Command {
       action(async (id: string, _opts: unknown, cmd: Command) => {
         const opts = cmd.optsWithGlobals<{ config: string; deny: boolean; by?: string }>();
         const loaded = configFrom(opts);
-        const rt = await createBrokerRuntime(loaded);
+        const rt = await createBrokerRuntime(loaded, {
+          auditService: 'cli.mcp-approve',
+          origin: 'cli',
+        });
         try {
           const record = await rt.broker.decideApproval(
             id,
             opts.deny ? 'denied' : 'approved',
             opts.by ?? process.env.USER ?? 'cli',
+            { via: 'cli' },
           );
           printJson({
             id: record.id,
