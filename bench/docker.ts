@@ -20,7 +20,8 @@ import { buildImage, createDockerBackend } from '../src/sandbox/docker/index.ts'
 import { Demuxer } from '../src/sandbox/docker/demux.ts';
 
 export interface BenchFigure {
-  method: 'backend' | 'docker run --rm' | 'dockerode lifecycle';
+  /** `backend`, `docker run --rm`, `dockerode lifecycle`, or with the OCI runtime: `backend runsc`. */
+  method: string;
   concurrency: number;
   /** Pause between one call's end and the next call's start (0: back to back). */
   gapMs: number;
@@ -94,11 +95,13 @@ async function measure(
   };
 }
 
-function dockerRunCli(image: string): () => Promise<string> {
+function dockerRunCli(image: string, runtime: 'runc' | 'runsc' = 'runc'): () => Promise<string> {
   const args = [
     'run',
     '--rm',
     '-i',
+    '--runtime',
+    runtime,
     '--network',
     'none',
     '--read-only',
@@ -117,8 +120,10 @@ function dockerRunCli(image: string): () => Promise<string> {
     '--cgroupns',
     'private',
     '--init',
-    '--pids-limit',
-    String(LIMITS.pids),
+    // As the backend does: runsc cannot create a sandbox with a pids limit; RLIMIT_NPROC instead.
+    ...(runtime === 'runsc'
+      ? ['--ulimit', `nproc=${LIMITS.pids}:${LIMITS.pids}`]
+      : ['--pids-limit', String(LIMITS.pids)]),
     '--memory',
     `${LIMITS.memoryMb}m`,
     '--memory-swap',
@@ -201,9 +206,11 @@ export async function benchDocker(options: BenchDockerOptions = {}): Promise<Ben
     command: COMMAND,
     limits: LIMITS,
   };
+  // runc on both sides: the gVisor comparison is benchDockerRuntimes.
   const backend = createDockerBackend({
     runnerId: `bench-${process.pid}`,
     pool: { size: options.poolSize ?? 8 },
+    runtime: 'runc',
   });
   await backend.prewarm(tool);
   let n = 0;
@@ -264,6 +271,64 @@ export async function benchDocker(options: BenchDockerOptions = {}): Promise<Ben
   log(
     `calls/s at c=8: backend ${f('backend', 8)?.callsPerSec} vs dockerode lifecycle ${f('dockerode lifecycle', 8)?.callsPerSec} (target >=)`,
   );
+  return figures;
+}
+
+/**
+ * The backend under gVisor (runsc) and runc side by side, each against
+ * `docker run --rm --runtime=X` with the same flags, calls one at a time
+ * `gapMs` apart (the pool keeps up). Target under runsc: backend p50 ≤ 0.3x
+ * `docker run --rm --runtime=runsc`.
+ */
+export async function benchDockerRuntimes(
+  options: { calls?: number; gapMs?: number; log?: (line: string) => void } = {},
+): Promise<BenchFigure[]> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const calls = options.calls ?? 20;
+  const gapMs = options.gapMs ?? 1000;
+  const built = await buildImage('text-tools');
+  const tool: SandboxTool = {
+    id: 'text.sha256sum',
+    version: '1.0.0',
+    runtime: 'docker',
+    image: 'toolcage/text-tools',
+    imageId: built.identity,
+    command: COMMAND,
+    limits: LIMITS,
+  };
+  const figures: BenchFigure[] = [];
+  for (const runtime of ['runsc', 'runc'] as const) {
+    const backend = createDockerBackend({
+      runnerId: `bench-${runtime}-${process.pid}`,
+      pool: { size: 2 },
+      runtime,
+    });
+    try {
+      await backend.prewarm(tool);
+      let n = 0;
+      const viaBackend = async (): Promise<string> => {
+        const r = await backend.run({ invocationId: `bench-${n++}`, tool, input: INPUT });
+        return r.ok ? r.outputJson : '';
+      };
+      for (const [method, fn] of [
+        [`backend ${runtime}`, viaBackend],
+        [`docker run --rm --runtime=${runtime}`, dockerRunCli('toolcage/text-tools', runtime)],
+      ] as const) {
+        const f = await measure(method, 1, calls, fn, gapMs);
+        figures.push(f);
+        log(
+          `${f.method.padEnd(34)} c=1 gap ${gapMs} ms  p50 ${String(f.p50Ms).padStart(4)} ms  p99 ${String(f.p99Ms).padStart(5)} ms  (${f.calls} calls, ${f.failures} failed)`,
+        );
+      }
+    } finally {
+      await backend.dispose();
+    }
+  }
+  const p50 = (m: string): number => figures.find((x) => x.method === m)?.p50Ms ?? NaN;
+  for (const runtime of ['runsc', 'runc'])
+    log(
+      `p50 backend / docker run --rm under ${runtime}: ${(p50(`backend ${runtime}`) / p50(`docker run --rm --runtime=${runtime}`)).toFixed(2)}x${runtime === 'runsc' ? ' (target <= 0.3x)' : ''}`,
+    );
   return figures;
 }
 

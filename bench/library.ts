@@ -17,7 +17,8 @@ import { initWorkspace } from '../src/cli/workspace.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { createRunner } from '../src/runtime/runner.ts';
 import { createBrokerRuntime } from '../src/runtime/broker.ts';
-import { NullAuditSink } from '../src/audit/audit.ts';
+import { NullAuditSink, type AuditSink } from '../src/audit/audit.ts';
+import type { LoadedConfig } from '../src/config/load.ts';
 import { loadJwksFile } from '../src/claims/keys.ts';
 import { formatRow, measure, measureInterleaved, type Figures } from './stats.ts';
 
@@ -51,7 +52,7 @@ export async function benchWorkspace(patch: Record<string, unknown> = {}): Promi
   return { dir, configFile };
 }
 
-interface BenchRunner {
+export interface BenchRunner {
   /** One call with fresh arguments and a fresh claim (claims are minted ahead; minting is not measured). */
   call(i: number): Promise<unknown>;
   claims: string[];
@@ -63,13 +64,20 @@ const argsOf = (i: number) => ({
   text: `The model suggests actions; the system verifies and enforces them. (${i})`,
 });
 
-async function benchRunner(total: number, config?: Record<string, unknown>): Promise<BenchRunner> {
+export async function benchRunner(
+  total: number,
+  config?: Record<string, unknown>,
+  audit: (loaded: LoadedConfig) => Promise<AuditSink> = async () => new NullAuditSink(),
+): Promise<BenchRunner> {
   const ws = await benchWorkspace(config);
   const loaded = loadConfig(ws.configFile);
-  const runner = await createRunner(loaded, { backends: ['js'], audit: new NullAuditSink() });
+  const sink = await audit(loaded);
+  const runner = await createRunner(loaded, { backends: ['js'], audit: sink });
   const { broker, close } = await createBrokerRuntime(loaded, {
     stores: runner.stores,
     registry: runner.registry,
+    // Minting happens before the measured calls: keep it off the trail being measured.
+    audit: new NullAuditSink(),
   });
   // A fresh claim and fresh arguments per call, as an agent would make them (the loop guard stays on).
   const claims: string[] = [];
@@ -98,6 +106,8 @@ async function benchRunner(total: number, config?: Record<string, unknown>): Pro
     async close() {
       await close();
       await runner.close();
+      await sink.close?.();
+      await sink.flush();
     },
   };
 }

@@ -2,7 +2,7 @@
  * `npm run bench`: every speed target of the project, each next to the raw
  * floor measured in the same run, on this machine. Sizes come from the
  * environment so a quick run is possible: BENCH_N (library calls, default
- * 3000), BENCH_ONLY (comma list: library,redis,policy,http,mcp,docker).
+ * 3000), BENCH_ONLY (comma list: library,redis,policy,audit,http,mcp,docker).
  *
  *   npm run bench
  *   BENCH_ONLY=library,redis BENCH_N=2000 npm run bench
@@ -12,7 +12,7 @@ import { formatRow } from './stats.ts';
 
 const N = Number(process.env.BENCH_N ?? 3000);
 const only = new Set(
-  (process.env.BENCH_ONLY ?? 'library,redis,policy,http,mcp,docker')
+  (process.env.BENCH_ONLY ?? 'library,redis,policy,audit,http,mcp,docker')
     .split(',')
     .map((s) => s.trim()),
 );
@@ -54,6 +54,21 @@ if (only.has('policy')) {
   reportPolicy(await benchPolicy({ n: Math.min(N, 2000) }), out);
 }
 
+if (only.has('audit')) {
+  out('\n## The audit trail on the library call (issue 12)');
+  out(
+    'plain = pino file sink (fire-and-forget); chained = RFC 8785 + hash chain + signed checkpoint every 1000 records, the call waits for its record to be written; interleaved rounds',
+  );
+  const { benchAudit } = await import('./audit.ts');
+  const r = await benchAudit({ n: N });
+  out(formatRow(r.plain));
+  out(formatRow(r.chained, r.plain, 'plain'));
+  const ratio = r.chained.p50 / r.plain.p50;
+  out(
+    `  chained p50 / plain p50 = ${ratio.toFixed(3)}x (target ≤ 1.05x: ${verdict(ratio <= 1.05)})`,
+  );
+}
+
 if (only.has('http')) {
   out('\n## HTTP runner service under autocannon (issue 4)');
   const { benchHttp } = await import('./http.ts');
@@ -71,6 +86,10 @@ if (only.has('mcp')) {
 
 if (only.has('docker')) {
   out('\n## Docker tool call against docker run --rm and raw dockerode lifecycles (issue 3)');
-  const { benchDocker } = await import('./docker.ts');
+  const { benchDocker, benchDockerRuntimes } = await import('./docker.ts');
   await benchDocker({ log: out });
+  out(
+    '\n## Docker tool call under gVisor (runsc) and runc, against docker run --rm per runtime (issue 18)',
+  );
+  await benchDockerRuntimes({ log: out });
 }

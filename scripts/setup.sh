@@ -3,6 +3,7 @@
 # shipped, no Docker engine running, no Redis). Safe to run again: every step
 # checks before it acts. Installs: Node 24 (where the system's is older than
 # 22), Debian's docker.io + busybox-static (for the offline tool images),
+# runsc (gVisor, registered with the engine by SIGHUP, never a restart),
 # redis-server; starts dockerd with no default bridge and no iptables rules
 # (no container can reach any network) and redis on loopback; then the npm
 # dependencies, the build, and the tool images.
@@ -29,6 +30,8 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 # gcc + the static C library build the test image's tiny egress client offline.
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
+# gVisor: a user-space kernel between Docker tools and the host's (docs/gvisor.md).
+command -v runsc >/dev/null 2>&1 || need+=(runsc)
 [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || [ -f /usr/lib/aarch64-linux-gnu/libc.a ] || need+=(libc6-dev)
 # Debian's Chromium: the operator console's browser tests drive it with playwright-core.
 [ -x /usr/bin/chromium ] || need+=(chromium)
@@ -61,6 +64,23 @@ if ! docker version >/dev/null 2>&1; then
   docker version >/dev/null 2>&1 || { log "dockerd did not come up; see /var/log/toolcage-dockerd.log"; exit 1; }
 fi
 log "docker engine $(docker version --format '{{.Server.Version}}')"
+
+# --- gVisor (runsc) registered with the engine, without restarting it ---------
+# Merged into daemon.json; dockerd re-reads `runtimes` on SIGHUP, so running containers (and anyone
+# else's work on this engine) are untouched. Turn gVisor off in toolcage.config.yaml instead of here.
+if command -v runsc >/dev/null 2>&1; then
+  mkdir -p /etc/docker
+  if [ "$(node scripts/lib/register-runsc.mjs /etc/docker/daemon.json "$(command -v runsc)")" = changed ]; then
+    log "registered runsc in /etc/docker/daemon.json; reloading dockerd (SIGHUP, no restart)"
+    kill -HUP $(pidof dockerd)
+    for _ in $(seq 1 20); do docker info --format '{{json .Runtimes}}' | grep -q '"runsc"' && break; sleep 0.5; done
+  fi
+  if docker info --format '{{json .Runtimes}}' | grep -q '"runsc"'; then
+    log "gVisor runtime: runsc $(runsc --version 2>/dev/null | head -1 | awk '{print $3}')"
+  else
+    log "runsc is installed but the engine did not register it; Docker tools will run under runc (see docs/gvisor.md)"
+  fi
+fi
 
 # --- Redis on loopback only --------------------------------------------------
 if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then

@@ -101,9 +101,18 @@ export {
   PinoAuditSink,
   MemoryAuditSink,
   NullAuditSink,
+  recordDecision,
   type AuditEvent,
+  type AuditEntry,
+  type AuditHealth,
   type AuditSink,
 } from './audit/audit.ts';
+export { ChainedAuditSink, type ChainedAuditSinkOptions } from './audit/chained-sink.ts';
+export { FileDestination, FdDestination, type AuditDestination } from './audit/destination.ts';
+export { openAuditSink } from './runtime/audit.ts';
+export { verifyAuditFiles, type VerifyReport, type Finding } from './audit/verify.ts';
+export { queryAudit, type AuditQuery, type AuditPage } from './audit/query.ts';
+export { toOcsf } from './audit/ocsf.ts';
 export type {
   SandboxBackend,
   RunRequest,

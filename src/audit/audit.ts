@@ -1,8 +1,31 @@
 import pino, { type Logger, type DestinationStream } from 'pino';
+import { ToolcageError } from '../errors/toolcage-error.ts';
+import { kindOf, levelOf, type AuditEntry } from './events.ts';
 
-import type { AuditEvent, AuditSink } from '../ports/audit.ts';
+export * from './events.ts';
 
-export type { AuditEvent, AuditSink };
+import type { AuditEvent, AuditHealth, AuditSink } from '../ports/audit.ts';
+
+export type { AuditEvent, AuditHealth, AuditSink };
+
+/** Records a decision, failing closed: resolves once accepted, throws `audit_unavailable` otherwise. */
+export async function recordDecision(sink: AuditSink, event: AuditEntry): Promise<void> {
+  if (sink.record) return sink.record(event);
+  try {
+    sink.write(event);
+  } catch (cause) {
+    throw auditUnavailable(cause);
+  }
+}
+
+export function auditUnavailable(cause?: unknown): ToolcageError {
+  const why =
+    (cause as NodeJS.ErrnoException | undefined)?.code ?? (cause as Error | undefined)?.message;
+  return new ToolcageError('audit_unavailable', {
+    message: `The audit trail cannot record this decision${why ? ` (${String(why).slice(0, 80)})` : ''}, so it was refused. Free space or fix permissions on the audit destination (config audit.file); calls resume as soon as a record can be written.`,
+    ...(cause !== undefined ? { cause } : {}),
+  });
+}
 
 const REDACT = [
   'claim',
@@ -17,7 +40,7 @@ const REDACT = [
   '*.password',
 ];
 
-/** Writes audit lines with pino to a stream (stdout, a file). */
+/** Writes plain (unchained) audit lines with pino to a stream (stdout, a file). */
 export class PinoAuditSink implements AuditSink {
   readonly #log: Logger;
 
@@ -46,8 +69,8 @@ export class PinoAuditSink implements AuditSink {
     return new PinoAuditSink(pino.destination({ dest: 2, sync: true }));
   }
 
-  write(event: AuditEvent): void {
-    this.#log.info({ audit: 'decision', ...event });
+  write(event: AuditEntry): void {
+    this.#log[levelOf(event)]({ audit: 'decision', ...event, kind: kindOf(event) });
   }
 
   async flush(): Promise<void> {
@@ -57,9 +80,14 @@ export class PinoAuditSink implements AuditSink {
 
 /** Keeps events in memory: for tests that assert what was (and was not) audited. */
 export class MemoryAuditSink implements AuditSink {
+  /** Runner calls only (the original port's events). */
   readonly events: AuditEvent[] = [];
-  write(event: AuditEvent): void {
-    this.events.push(structuredClone(event));
+  /** Every entry, of every kind, in order. */
+  readonly entries: AuditEntry[] = [];
+  write(event: AuditEntry): void {
+    const copy = structuredClone(event);
+    this.entries.push(copy);
+    if (kindOf(copy) === 'call') this.events.push(copy as AuditEvent);
   }
   async flush(): Promise<void> {}
 }

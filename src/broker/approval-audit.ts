@@ -1,50 +1,47 @@
-import { randomUUID } from 'node:crypto';
-import type { AuditSink } from '../audit/audit.ts';
+import { recordDecision, type AuditSink } from '../audit/audit.ts';
 import type { ApprovalRecord } from './approval-store.ts';
 
-/** The stage each approval event is audited under (the audit trail's `stage`). */
-export const APPROVAL_STAGES = {
-  requested: 'approval.requested',
-  approved: 'approval.approved',
-  denied: 'approval.denied',
-} as const;
-
 /**
- * One audit line per approval request and per decision, through the same
- * sink as every call decision. `subject` is who acted (the requester, or the
- * approver); the requester of a decided request is in `diagnostic`, with the
- * reason a denial gave. Argument values are never written, only their hash.
+ * One audit record per approval request and per decision, through the same
+ * sink as every other decision (`approval_requested`, `approval_decided`).
+ * Argument values are never written, only their hash; a denial's reason is.
+ * Recorded before the caller reports the outcome: no decision without its record.
  */
-export function auditApproval(
+export async function auditApproval(
   sink: AuditSink | undefined,
   o: {
-    event: keyof typeof APPROVAL_STAGES;
+    event: 'requested' | 'approved' | 'denied';
     record: ApprovalRecord;
     actor: string;
     requestId?: string | undefined;
     selfApproved?: boolean;
+    via?: string | undefined;
   },
-): void {
+): Promise<void> {
   if (!sink) return;
   const r = o.record;
-  const notes = [
-    o.event === 'requested' ? undefined : `requester=${r.sub}`,
-    o.selfApproved ? 'self-approval allowed by policy' : undefined,
-    r.reason && o.event === 'denied' ? `reason=${r.reason.slice(0, 500)}` : undefined,
-  ].filter(Boolean);
-  sink.write({
-    requestId: o.requestId ?? randomUUID(),
+  const common = {
+    origin: o.via === 'cli' ? ('cli' as const) : ('http' as const),
+    ...(o.requestId ? { requestId: o.requestId } : {}),
     approvalId: r.id,
-    subject: o.actor,
+    subject: r.sub,
     tenant: r.tenant,
     toolId: r.tool,
-    ...(r.toolVersion ? { toolVersion: r.toolVersion } : {}),
-    ...(r.manifestSha256 ? { manifestSha256: r.manifestSha256 } : {}),
     argsHash: r.argsHash,
-    durationMs: 0,
-    outcome: o.event === 'approved' ? 'allowed' : 'refused',
-    stage: APPROVAL_STAGES[o.event],
-    ...(o.event === 'requested' ? { errorCode: 'approval_required' } : {}),
-    ...(notes.length ? { diagnostic: notes.join('; ') } : {}),
-  });
+    expiresAt: new Date(r.expiresAtMs).toISOString(),
+    ...(o.via ? { via: o.via } : {}),
+  };
+  await recordDecision(
+    sink,
+    o.event === 'requested'
+      ? { kind: 'approval_requested', ...common }
+      : {
+          kind: 'approval_decided',
+          ...common,
+          decision: o.event,
+          approver: o.actor,
+          ...(o.event === 'denied' && r.reason ? { reason: r.reason.slice(0, 500) } : {}),
+          ...(o.selfApproved ? { via: `${o.via ?? 'http'};self-approval allowed by policy` } : {}),
+        },
+  );
 }

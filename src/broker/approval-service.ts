@@ -124,11 +124,12 @@ export class ApprovalService {
   async open(input: OpenRequest): Promise<OpenedApproval> {
     const opened = await this.#o.store.open(this.#newRecord(input, 'pending'), this.#o.now());
     if (opened.created) {
-      auditApproval(this.#o.audit, {
+      await auditApproval(this.#o.audit, {
         event: 'requested',
         record: opened.record,
         actor: input.sub,
         requestId: input.requestId,
+        via: input.via,
       });
       this.#o.onPending?.(this.view(opened.record));
     }
@@ -202,7 +203,7 @@ export class ApprovalService {
         message: `Approval ${record.id} is ${record.status === 'pending' ? 'expired' : record.status}; only a pending request can be decided.`,
       });
     const decided = (await this.get(record.id))!;
-    auditApproval(this.#o.audit, {
+    await auditApproval(this.#o.audit, {
       event: d.decision,
       record: decided,
       actor: d.actor.subject,

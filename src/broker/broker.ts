@@ -8,7 +8,6 @@ import { pausedError, sessionKey, type SessionBreakerStore } from '../governors/
 import { argsHash as hashArgs } from '../util/hash.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { SigningKey } from '../claims/keys.ts';
-import type { AuditSink } from '../audit/audit.ts';
 import { consumeOutcome, type ApprovalRecord, type ApprovalStore } from './approval-store.ts';
 import { ApprovalService } from './approval-service.ts';
 import type { ApprovalView } from './approval-view.ts';
@@ -17,6 +16,8 @@ import { renderFor, validateFor } from './render.ts';
 import { conditionRefusal, type DecisionRecord, type Explanation } from './decision.ts';
 
 export type { DecisionRecord, Explanation } from './decision.ts';
+import { NullAuditSink, recordDecision, type AuditSink, type Origin } from '../audit/audit.ts';
+import { markAudited } from '../audit/context.ts';
 
 export interface BrokerOptions {
   issuer: string;
@@ -43,7 +44,17 @@ export interface BrokerOptions {
   consoleUrl?: (approvalId: string) => string;
   /** Called for each new pending request (the webhook), with sensitive arguments masked. */
   onPendingApproval?: (view: ApprovalView) => void;
+  /** Where this broker's decisions come from, for the records (default `http`). */
+  origin?: Origin;
   now?: () => number;
+}
+
+/** What joins a broker decision to the request and trace that asked for it. */
+export interface DecisionContext {
+  requestId?: string | undefined;
+  traceId?: string | undefined;
+  /** How the caller authenticated (`api_key:<id>`, `oidc`); the CLI says `cli`. */
+  via?: string | undefined;
 }
 
 export interface ClaimRequest {
@@ -65,6 +76,7 @@ export interface ClaimRequest {
   dpopJkt?: string;
   /** The caller's session (an agent conversation or run): bound into the claim as `sid`. */
   session?: string | undefined;
+  context?: DecisionContext;
 }
 
 export interface IssuedClaim {
@@ -75,7 +87,7 @@ export interface IssuedClaim {
 
 /** Mints claims by policy, and records human approvals. */
 export class Broker {
-  readonly #o: BrokerOptions & { now: () => number };
+  readonly #o: BrokerOptions & { now: () => number; audit: AuditSink; origin: Origin };
   readonly #policyHash: string;
   /** Approval requests and decisions, under one set of rules for every path. */
   readonly approvals: ApprovalService;
@@ -91,7 +103,7 @@ export class Broker {
       throw new TypeError(
         `Expected options.audience to be a non-empty string, got ${String(options.audience)}`,
       );
-    this.#o = { now: Date.now, ...options };
+    this.#o = { now: Date.now, audit: new NullAuditSink(), origin: 'http', ...options };
     this.#policyHash = policySetHash(options.policy, options.conditions);
     this.approvals = new ApprovalService({
       store: options.approvals,
@@ -190,13 +202,61 @@ export class Broker {
   }
 
   async issueClaim(req: ClaimRequest): Promise<IssuedClaim> {
+    const argsHash = hashArgs(req.args);
+    const base = {
+      origin: this.#o.origin,
+      ...correlation(req.context),
+      ...(req.context?.via ? { via: req.context.via } : {}),
+    };
+    let issued: { claim: IssuedClaim; rule: string; scope: string[]; ttl: number; kid: string };
+    try {
+      issued = await this.#mint(req, argsHash);
+    } catch (err) {
+      const e = err as ToolcageError;
+      await recordDecision(this.#o.audit, {
+        kind: 'claim_refused',
+        ...base,
+        subject: req.sub,
+        tenant: req.tenant,
+        toolId: String(req.tool).slice(0, 200),
+        argsHash,
+        roles: [...req.roles],
+        errorCode: e.code ?? 'internal',
+        ...(e.details && typeof e.details.reason === 'string' ? { reason: e.details.reason } : {}),
+        ...(req.approvalId ? { approvalId: String(req.approvalId).slice(0, 128) } : {}),
+      });
+      throw markAudited(err);
+    }
+    await recordDecision(this.#o.audit, {
+      kind: 'claim_minted',
+      ...base,
+      jti: issued.claim.jti,
+      subject: req.sub,
+      tenant: req.tenant,
+      toolId: req.tool,
+      argsHash,
+      scope: issued.scope,
+      ttlSeconds: issued.ttl,
+      expiresAt: issued.claim.expiresAt,
+      rule: issued.rule,
+      roles: [...req.roles],
+      kid: issued.kid,
+      bound: req.dpopJkt !== undefined,
+      ...(req.approvalId ? { approvalId: req.approvalId } : {}),
+    });
+    return issued.claim;
+  }
+
+  async #mint(
+    req: ClaimRequest,
+    argsHash: string,
+  ): Promise<{ claim: IssuedClaim; rule: string; scope: string[]; ttl: number; kid: string }> {
     const nowMs = this.#o.now();
     const { tool, decision, pol } = this.#decideCall(req, nowMs);
     if (req.session && this.#o.sessions) {
       const paused = await this.#o.sessions.paused(sessionKey(req.tenant, req.session));
       if (paused) throw pausedError(req.session, paused);
     }
-    const argsHash = hashArgs(req.args);
     let approvalId = req.approvalId;
     if (decision.approvalRequired && approvalId === undefined) {
       // No id from the caller: the request for this envelope (session included) is found, or
@@ -227,6 +287,7 @@ export class Broker {
       );
       if (outcome !== 'ok')
         throw new ToolcageError('approval_required', {
+          details: { reason: `approval_${outcome}` },
           message: `Approval ${approvalId.slice(0, 128)} cannot be used for this call (${outcome}): it must be for exactly this tool, subject, tenant, arguments and session. Call again without an approval id: a request for exactly this call is then opened (or found) for a human to approve.`,
         });
     }
@@ -253,7 +314,13 @@ export class Broker {
       .setExpirationTime(iat + decision.ttlSeconds)
       .setJti(jti)
       .sign(key.key);
-    return { claim, expiresAt: new Date((iat + decision.ttlSeconds) * 1000).toISOString(), jti };
+    return {
+      claim: { claim, expiresAt: new Date((iat + decision.ttlSeconds) * 1000).toISOString(), jti },
+      rule: decision.rule,
+      scope: decision.scope,
+      ttl: decision.ttlSeconds,
+      kid: key.kid,
+    };
   }
 
   /**
@@ -271,6 +338,7 @@ export class Broker {
     /** The session the call will be made in; the approval holds only there unless `anySession`. */
     session?: string | undefined;
     anySession?: boolean | undefined;
+    context?: DecisionContext;
   }): Promise<ApprovalRecord> {
     return this.approvals.recordDirect({ ...input, via: 'direct' });
   }
@@ -287,4 +355,11 @@ export class Broker {
   getApproval(id: string): Promise<ApprovalRecord | undefined> {
     return this.approvals.get(id);
   }
+}
+
+function correlation(c: DecisionContext | undefined) {
+  return {
+    ...(c?.requestId ? { requestId: c.requestId } : {}),
+    ...(c?.traceId ? { traceId: c.traceId } : {}),
+  };
 }

@@ -119,6 +119,8 @@ export interface PolicyDecision {
   approvalRequired: boolean;
   /** The roles whose grants allowed the tool and every scope (for the decision record). */
   roles: string[];
+  /** The policy entries that granted the tool (`role:<name>`), for the audit record. */
+  rule: string;
 }
 
 /**
@@ -132,7 +134,7 @@ export function decide(
   requested: { ttlSeconds?: number; scope?: string[]; rendered?: readonly string[] },
 ): PolicyDecision {
   const grants = roles.flatMap((r) =>
-    Object.hasOwn(policy.roles, r) ? [{ role: r, ...policy.roles[r]! }] : [],
+    Object.hasOwn(policy.roles, r) ? [{ ...policy.roles[r]!, role: r }] : [],
   );
   const toolGrants = grants.filter((g) => g.tools.some((t) => globMatch(t, manifest.id)));
   if (toolGrants.length === 0) {
@@ -180,5 +182,6 @@ export function decide(
     roles: toolGrants
       .filter((g) => scope.every((s) => g.scopes.some((p) => globMatch(p, s))))
       .map((g) => g.role),
+    rule: toolGrants.map((g) => `role:${g.role}`).join(','),
   };
 }

@@ -14,11 +14,9 @@ import { ToolcageError } from '../errors/toolcage-error.ts';
 export const ALLOWED_ALGS = ['ES256', 'EdDSA'] as const;
 export type SigningAlg = (typeof ALLOWED_ALGS)[number];
 
-export interface SigningKey {
-  kid: string;
-  alg: SigningAlg;
-  key: CryptoKey;
-}
+import type { SigningKey } from '../ports/claims.ts';
+
+export type { SigningKey };
 
 /** Strips everything private from a JWK (d, and any other member beyond the public ones). */
 export function publicJwkOf(jwk: JWK): JWK {

@@ -41,6 +41,8 @@ principals:
 export const DEFAULT_CONFIG = `# toolcage workspace configuration. Relative paths resolve from this file's folder.
 subject: local-user
 tenant: default
+# A dev workspace: \`toolcage dev call\` may mint and run in one step. Remove it on a runner host.
+dev: true
 registry:
   dir: tool-manifests
   publicKeys: keys/registry.jwks.json
@@ -61,6 +63,8 @@ state:
 audit:
   destination: file
   file: .toolcage/audit.log
+  signingKey: keys/audit.private.jwk.json
+  publicKeys: keys/audit.jwks.json
 # Credential lanes: a short-lived credential per run, added by the runner at the
 # egress boundary (the tool never sees it) and only to the lane's own hosts.
 # Uncomment to give github.create_pull_request its credential (set hosts and
@@ -124,6 +128,8 @@ export async function initWorkspace(
   await writeKeyPair(join(dir, 'keys'), 'registry', 'EdDSA', true);
   // The runner's own minting key (credentials.signingKey), so a minted lane works as soon as it is configured.
   await writeKeyPair(join(dir, 'keys'), 'runner', 'EdDSA', true);
+  // Signs the audit trail's checkpoints (audit.signingKey); `toolcage audit verify` checks them with audit.jwks.json.
+  await writeKeyPair(join(dir, 'keys'), 'audit', 'EdDSA', true);
   writeFileSync(join(dir, '.gitignore'), '.toolcage/\nkeys/*.private.jwk.json\n');
   const lock = await writeSignedLock(
     manifests,

@@ -16,6 +16,11 @@ export const configSchema = z.strictObject({
   /** The CLI's default principal and tenant (the HTTP services take them from the caller's identity). */
   subject: z.string().min(1).default('local-user'),
   tenant: z.string().min(1).default('default'),
+  /**
+   * A dev workspace (what `toolcage init` writes): allows `toolcage dev call`, which mints
+   * with the broker's private key and runs in one process. Leave it off where a runner serves.
+   */
+  dev: z.boolean().default(false),
   registry: z
     .strictObject({
       dir: path.default('tool-manifests'),
@@ -197,10 +202,36 @@ export const configSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  /** The tamper-evident audit trail (docs/audit.md). */
   audit: z
     .strictObject({
       destination: z.enum(['file', 'stdout', 'stderr']).default('file'),
       file: path.default('.toolcage/audit.log'),
+      /** Signs checkpoints (`toolcage keys generate --name audit`); without it checkpoints are unsigned. */
+      signingKey: path.default('keys/audit.private.jwk.json'),
+      /** The public half, for `toolcage audit verify`. */
+      publicKeys: path.default('keys/audit.jwks.json'),
+      checkpoint: z
+        .strictObject({
+          everyRecords: z.number().int().min(1).max(1_000_000).default(1000),
+          everySeconds: z.number().positive().max(86_400).default(60),
+        })
+        .prefault({}),
+      rotate: z
+        .strictObject({
+          maxBytes: z
+            .number()
+            .int()
+            .min(4096)
+            .default(64 * 1024 * 1024),
+          /** Also rotate files older than this; absent: by size only. */
+          everySeconds: z.number().int().min(1).optional(),
+        })
+        .prefault({}),
+      /** fdatasync after: `never`, each `checkpoint` (default), or `always` (every batch). */
+      fsync: z.enum(['never', 'checkpoint', 'always']).default('checkpoint'),
+      /** Roles that may read the trail through `GET /v1/audit` on the broker. */
+      readerRoles: z.array(z.string().min(1)).min(1).default(['auditor']),
     })
     .prefault({}),
   sandbox: z
@@ -217,6 +248,8 @@ export const configSchema = z.strictObject({
           enabled: z.boolean().default(true),
           socketPath: path.default('/var/run/docker.sock'),
           poolSize: z.number().int().min(0).max(64).default(2),
+          /** OCI runtime for Docker tools: `auto` = gVisor (runsc) where registered, else runc (docs/gvisor.md). */
+          runtime: z.enum(['auto', 'runsc', 'runc']).default('auto'),
         })
         .prefault({}),
     })

@@ -175,6 +175,12 @@ export const ERROR_CATALOGUE = {
     message:
       'Shared state (replay store, governors) is unreachable; the runner fails closed. Retry later.',
   },
+  audit_unavailable: {
+    status: 503,
+    fault: 'server',
+    message:
+      'The audit trail cannot record this decision, so it was refused (fail closed). Retry later or ask the operator.',
+  },
   policy_denied: {
     status: 403,
     fault: 'client',

@@ -4,6 +4,7 @@ import type { ClaimVerifier } from '../claims/verify.ts';
 import type { ClaimPayload, DpopVerifier, VerifiedClaim } from '../ports/claims.ts';
 import type { ApprovalStore, ReplayStore } from '../ports/stores.ts';
 import type { AuditEvent, AuditSink } from '../ports/audit.ts';
+import { auditUnavailable, recordDecision } from '../audit/audit.ts';
 import type { LoadedTool, ToolSource } from '../ports/tool.ts';
 import type { RunResult, SandboxBackend } from '../ports/sandbox.ts';
 import { DEFAULT_INPUT_LIMITS, type JsonShapeLimits } from '../validation/json-limits.ts';
@@ -106,6 +107,8 @@ export class ToolcageExecutor implements Executor {
     ready: boolean;
     backends: Record<string, { usable: boolean; detail: string }>;
     stores: string;
+    withheld: Array<{ id: string; problems: string[] }>;
+    audit?: { ready: boolean; detail: string };
   }> {
     const backends: Record<string, { usable: boolean; detail: string }> = {};
     for (const [kind, backend] of Object.entries(this.#o.backends)) {
@@ -113,8 +116,21 @@ export class ToolcageExecutor implements Executor {
         ? await backend.health().catch((e: Error) => ({ usable: false, detail: e.message }))
         : { usable: false, detail: 'not configured' };
     }
-    const ready = !this.#closed && Object.values(backends).some((b) => b.usable);
-    return { ready, backends, stores: this.#o.storesKind ?? this.#o.replay.kind };
+    const audit = await this.#o.audit
+      .health?.()
+      .catch((e: Error) => ({ ready: false, detail: e.message }));
+    const ready =
+      !this.#closed && Object.values(backends).some((b) => b.usable) && audit?.ready !== false;
+    const withheld = this.#o
+      .registry()
+      .withheld.map((w) => ({ id: w.id, problems: [...w.problems] }));
+    return {
+      ready,
+      backends,
+      stores: this.#o.storesKind ?? this.#o.replay.kind,
+      withheld,
+      ...(audit ? { audit } : {}),
+    };
   }
 
   async execute(call: ExecuteCall): Promise<ExecuteOutcome> {
@@ -135,12 +151,20 @@ export class ToolcageExecutor implements Executor {
         throw new ToolcageError('sandbox_unavailable', {
           message: 'The runner is shutting down; retry on another replica.',
         });
+      // Fail closed before anything runs: a trail that cannot take records takes no decisions.
+      const health = await this.#o.audit.health?.();
+      if (health && !health.ready) throw auditUnavailable(new Error(health.detail));
       const result = await this.#pipeline(call, trail);
-      this.#audit(call, trail, 'allowed');
+      await this.#audit(call, trail, 'allowed');
       return { result, invocationId: trail.invocationId };
     } catch (err) {
       const error = toToolcageError(err);
-      this.#audit(call, trail, error.status >= 500 ? 'failed' : 'refused', error.code);
+      // The allowed call's record was refused: its result is withheld (no decision without its record).
+      if (trail.audited) throw error;
+      // A refusal stays a refusal even when its record cannot be written; readiness reports the trail.
+      await this.#audit(call, trail, error.status >= 500 ? 'failed' : 'refused', error.code).catch(
+        () => {},
+      );
       const c = trail.claim;
       // Only a verified claim counts against its session: a forged one cannot trip another's breaker.
       if (c?.sid && this.#o.sessions && trail.stage !== 'verify')
@@ -334,16 +358,25 @@ export class ToolcageExecutor implements Executor {
     }
   }
 
-  #audit(
+  async #audit(
     call: ExecuteCall,
     trail: Trail,
     outcome: AuditEvent['outcome'],
     errorCode?: string,
-  ): void {
+  ): Promise<void> {
+    trail.audited = true;
     const durationMs = this.#o.now() - trail.started;
-    const event = auditEvent(call, trail, outcome, durationMs, errorCode);
-    this.#o.audit.write(event);
-    this.#o.observer.outcome(event.toolId, outcome, errorCode, durationMs, trail.ref);
+    const traceId = this.#o.observer.traceId?.(trail.ref);
+    const event = auditEvent(call, trail, outcome, durationMs, errorCode, traceId);
+    let reported: [AuditEvent['outcome'], string | undefined] = [outcome, errorCode];
+    try {
+      await recordDecision(this.#o.audit, event);
+    } catch (err) {
+      if (outcome === 'allowed') reported = ['failed', 'audit_unavailable'];
+      throw err;
+    } finally {
+      this.#o.observer.outcome(event.toolId, reported[0], reported[1], durationMs, trail.ref);
+    }
   }
 
   async close(): Promise<void> {

@@ -73,6 +73,7 @@ export async function runInSandbox(
     clearTimeout(timer);
     call.signal?.removeEventListener('abort', onCallAbort);
   }
+  if (result.runtime) trail.sandboxRuntime = result.runtime;
   if (result.stderr) {
     // stderr goes to the audit line only, and only when it carries no credential of this run.
     const leaked =

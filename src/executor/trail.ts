@@ -15,6 +15,8 @@ export interface Trail {
   argsHash?: string;
   lanes?: string[];
   backend?: string;
+  /** Docker: the OCI runtime the call ran on (runsc, runc). */
+  sandboxRuntime?: string;
   diagnostic?: string;
   /** The last pipeline stage entered. */
   stage?: Stage;
@@ -22,6 +24,8 @@ export interface Trail {
   canonicalArgs?: string;
   /** Scopes the manifest's templates render from these arguments. */
   renderedScope?: string[];
+  /** The decision's record was handed to the sink (so a failure after it is the sink's). */
+  audited?: boolean;
 }
 
 /** The one audit line of a call, built field by field from what the pipeline verified. */
@@ -31,12 +35,15 @@ export function auditEvent(
   outcome: AuditEvent['outcome'],
   durationMs: number,
   errorCode?: string,
+  traceId?: string,
 ): AuditEvent {
   const t = trail.tool;
   const c = trail.claim;
   const event: AuditEvent = {
+    kind: 'call',
     requestId: call.requestId,
     invocationId: trail.invocationId,
+    ...(traceId ? { traceId } : {}),
     toolId: t?.manifest.id ?? String(call.toolId).slice(0, 200),
     durationMs,
     outcome,
@@ -65,6 +72,7 @@ export function auditEvent(
     // The backend the call ran on, or would have: refusals before the run still say which sandbox the tool uses.
     ...((trail.backend ?? t) ? { backend: trail.backend ?? t!.manifest.runtime } : {}),
     ...(errorCode ? { errorCode } : {}),
+    ...(trail.sandboxRuntime ? { sandboxRuntime: trail.sandboxRuntime } : {}),
     ...(trail.diagnostic ? { diagnostic: trail.diagnostic } : {}),
   };
   return event;

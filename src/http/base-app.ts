@@ -5,6 +5,8 @@ import { sendError } from './errors.ts';
 import { parseJsonBody } from './json-body.ts';
 import { answerClientError, RouteMethods } from './protocol-errors.ts';
 import { requestIdFrom } from './request-id.ts';
+import { OPENAPI_PATH, openApiDocument } from './openapi.ts';
+import { TOOLCAGE_VERSION } from '../util/version.ts';
 
 export { requestIdFrom };
 
@@ -116,6 +118,10 @@ export function createBaseApp(options: BaseAppOptions): FastifyInstance {
       'request',
     );
   });
+  const openapi = JSON.stringify(openApiDocument(TOOLCAGE_VERSION));
+  app.get(OPENAPI_PATH, async (_request, reply) =>
+    reply.header('content-type', 'application/json; charset=utf-8').send(openapi),
+  );
   app.setErrorHandler((err, request, reply) => sendError(reply, err, request.id));
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0]!;

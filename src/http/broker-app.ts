@@ -1,20 +1,24 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { Broker } from '../broker/broker.ts';
 import type { Policy } from '../broker/policy.ts';
 import type { DpopProofVerifier } from '../claims/dpop.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { IdentityVerifier } from '../identity/verifier.ts';
-import { tenantFor } from '../identity/principal.ts';
+import { tenantFor, type Principal } from '../identity/principal.ts';
 import { isAnyApprover } from '../broker/approval-rules.ts';
 import { registerApprovalRoutes } from './approval-routes.ts';
 import { sessionOf } from './session-header.ts';
 import { createBaseApp, objectBody, requestHtu } from './base-app.ts';
 import { InFlight } from './in-flight.ts';
+import { claimBody } from './schemas.ts';
 import type { RunnerAppControl } from './runner-app.ts';
 import type { BrokerMetrics } from '../metrics/broker-metrics.ts';
+import { NullAuditSink, recordDecision, type AuditEntry, type AuditSink } from '../audit/audit.ts';
+import { activeTraceId, isAudited } from '../audit/context.ts';
+import { registerAuditRoutes } from './audit-routes.ts';
 
 export interface BrokerAppOptions {
   broker: Broker;
@@ -26,6 +30,10 @@ export interface BrokerAppOptions {
   registry: () => Registry;
   /** Adds routes that need the broker's identity verifier (the operator console). */
   extend?: (app: FastifyInstance, auth: IdentityVerifier) => void;
+  /** The sink edge refusals (unauthenticated, bad proof, bad body) are recorded to; the Broker records its own. */
+  audit?: AuditSink;
+  /** Serves `GET /v1/audit` over these files to principals with one of `readerRoles`. */
+  auditTrail?: { files(): string[]; readerRoles: readonly string[] };
   logger?: Logger;
   logLevel?: string;
   bodyLimitBytes?: number;
@@ -36,19 +44,6 @@ export interface BrokerAppOptions {
   metrics?: BrokerMetrics;
 }
 
-const id = z.string().min(1).max(200);
-const claimBody = z.strictObject({
-  tool: id,
-  args: z.unknown(),
-  tenant: z.string().min(1).max(128).optional(),
-  scope: z.array(z.string().min(1).max(200)).min(1).max(100).optional(),
-  approvalId: z.string().min(1).max(128).optional(),
-  // No upper bound here: every over-long TTL, however large (1e400 parses as Infinity), gets the
-  // policy's one answer (policy_denied 403), not a 400 or a 403 depending on its size.
-  ttlSeconds: z
-    .custom<number>((v) => typeof v === 'number' && v > 0, 'expected a positive number of seconds')
-    .optional(),
-});
 function parse<T>(schema: z.ZodType<T>, body: unknown, required: string[]): T {
   objectBody(
     body,
@@ -86,13 +81,52 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
       authorization: request.headers.authorization,
       'x-api-key': request.headers['x-api-key'],
     });
+  const audit: AuditSink = o.audit ?? new NullAuditSink();
+  const contextOf = (request: FastifyRequest, principal?: Principal) => ({
+    requestId: request.id,
+    ...(activeTraceId() ? { traceId: activeTraceId() } : {}),
+    ...(principal ? { via: principal.via } : {}),
+  });
+  /** Records a refusal the Broker did not record itself, then rethrows it. */
+  const refused = async (err: unknown, entry: (code: string) => AuditEntry): Promise<never> => {
+    if (!isAudited(err)) {
+      const code = (err as ToolcageError).code ?? 'internal';
+      await recordDecision(audit, entry(code)).catch(() => {});
+    }
+    throw err;
+  };
+  if (o.auditTrail)
+    registerAuditRoutes(app, {
+      authenticate,
+      files: o.auditTrail.files,
+      readerRoles: o.auditTrail.readerRoles,
+    });
 
   app.get('/.well-known/jwks.json', async (_request, reply) =>
     reply.header('cache-control', 'public, max-age=60').send(o.broker.jwks()),
   );
 
   app.post('/v1/claims', async (request, reply) => {
-    const principal = await authenticate(request);
+    let principal: Principal | undefined;
+    try {
+      principal = await authenticate(request);
+      return await issue(request, reply, principal);
+    } catch (err) {
+      const body = request.body as { tool?: unknown } | undefined;
+      return refused(err, (errorCode) => ({
+        kind: 'claim_refused',
+        origin: 'http',
+        ...contextOf(request, principal),
+        ...(principal
+          ? { subject: principal.subject, roles: principal.roles, tenant: principal.defaultTenant }
+          : {}),
+        ...(typeof body?.tool === 'string' ? { toolId: body.tool.slice(0, 200) } : {}),
+        errorCode,
+      }));
+    }
+  });
+
+  const issue = async (request: FastifyRequest, reply: FastifyReply, principal: Principal) => {
     const body = parse(claimBody, request.body, ['tool', 'args']);
     let dpopJkt: string | undefined;
     const proof = request.headers.dpop;
@@ -120,22 +154,12 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
       ...sessionOf(request),
       via: principal.via,
       requestId: request.id,
+      context: contextOf(request, principal),
     });
-    request.log.info(
-      {
-        requestId: request.id,
-        event: 'claim_issued',
-        sub: principal.subject,
-        via: principal.via,
-        tool: body.tool,
-        jti: issued.jti,
-        bound: dpopJkt !== undefined,
-        expiresAt: issued.expiresAt,
-      },
-      'claim issued',
-    );
+    // The decision itself is on the audit trail; this is the operator's log (requestId is bound by fastify).
+    request.log.info({ event: 'claim_issued', jti: issued.jti }, 'claim issued');
     return reply.code(201).send(issued);
-  });
+  };
 
   registerApprovalRoutes(app, {
     broker: o.broker,
@@ -182,14 +206,25 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
     );
   }
   app.get('/readyz', async (request, reply) => {
-    if (!control.draining) return { ready: true, draining: false };
-    return reply.code(503).send({
-      ready: false,
-      draining: true,
-      ...new ToolcageError('sandbox_unavailable', {
-        message: 'The broker is draining for shutdown.',
-      }).toBody(request.id),
-    });
+    const trail = await audit.health?.().catch((e: Error) => ({ ready: false, detail: e.message }));
+    if (!control.draining && trail?.ready !== false)
+      return { ready: true, draining: false, ...(trail ? { audit: trail } : {}) };
+    const error = control.draining
+      ? new ToolcageError('sandbox_unavailable', {
+          message: 'The broker is draining for shutdown.',
+        })
+      : new ToolcageError('audit_unavailable', {
+          message: `The audit trail cannot take records (${trail!.detail}); the broker refuses every decision until it can.`,
+        });
+    return reply
+      .code(503)
+      .header('retry-after', '1')
+      .send({
+        ready: false,
+        draining: control.draining,
+        ...(trail ? { audit: trail } : {}),
+        ...error.toBody(request.id),
+      });
   });
   return app;
 }

@@ -119,7 +119,9 @@ export function buildRunnerApp(
       draining: control.draining,
       backends: r.backends,
       stores: r.stores,
+      ...(r.audit ? { audit: r.audit } : {}),
       ...(state ? { storesHealth: state } : {}),
+      ...(r.withheld.length > 0 ? { withheld: r.withheld } : {}),
     };
     if (ready) return reply.send(body);
     // Fail closed: a replica that cannot reach its shared state would refuse every call, so it is not ready.
@@ -133,9 +135,13 @@ export function buildRunnerApp(
               ? `The ${r.stores} state store cannot be used safely: ${state.detail}`
               : `The ${r.stores} state store is unreachable (${state.detail}); this replica refuses every call until it is back.`,
           })
-        : new ToolcageError('sandbox_unavailable', {
-            message: 'No sandbox backend is usable yet.',
-          });
+        : r.audit?.ready === false
+          ? new ToolcageError('audit_unavailable', {
+              message: `The audit trail cannot take records (${r.audit.detail}); this replica refuses every call until it can.`,
+            })
+          : new ToolcageError('sandbox_unavailable', {
+              message: 'No sandbox backend is usable yet.',
+            });
     return reply
       .code(503)
       .header('retry-after', '1')

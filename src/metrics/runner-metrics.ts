@@ -174,5 +174,12 @@ export function combineObservers(...observers: ExecutorObserver[]): ExecutorObse
     outcome(toolId, outcome, code, ms, call) {
       for (const o of observers) o.outcome(toolId, outcome, code, ms, call);
     },
+    traceId(call) {
+      for (const o of observers) {
+        const id = o.traceId?.(call);
+        if (id) return id;
+      }
+      return undefined;
+    },
   };
 }

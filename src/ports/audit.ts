@@ -1,15 +1,24 @@
 /**
- * One audit line per decision, allowed or refused (CONTRACT.md, "Audit").
- * The event is built field by field from verified facts; the raw claim, the
- * argument values and credential values are never part of it, so there is
- * nothing to redact. pino's `redact` is kept as a second line of defence for
- * the names a careless future field might carry.
+ * The audit trail's one event schema: a discriminated union on `kind`.
+ * Every event is built field by field from verified facts (ids, hashes,
+ * names, codes); argument values, claims, proofs and credential values are
+ * never fields, so there is nothing to redact. docs/audit.md lists each field.
  */
-export interface AuditEvent {
-  requestId: string;
+
+/** Fields that join a decision's pieces across the broker, the runner and the trace. */
+export interface Correlation {
+  requestId?: string | undefined;
   invocationId?: string | undefined;
   jti?: string | undefined;
   approvalId?: string | undefined;
+  /** W3C trace id of the active span, when tracing is on. */
+  traceId?: string | undefined;
+}
+
+/** A runner call (the original `AuditEvent`; `kind` is optional so existing writers stay valid). */
+export interface CallEvent extends Correlation {
+  kind?: 'call';
+  requestId: string;
   subject?: string | undefined;
   tenant?: string | undefined;
   toolId: string;
@@ -31,11 +40,164 @@ export interface AuditEvent {
   /** The pipeline stage that decided: where a refusal happened ('run' and later mean the tool ran). */
   stage?: string | undefined;
   errorCode?: string | undefined;
+  /** Docker: the OCI runtime the call ran on (`runsc` = gVisor, `runc` = host kernel). */
+  sandboxRuntime?: string | undefined;
   /** Sanitised diagnostics (e.g. a capped stderr excerpt); never returned to the agent. */
   diagnostic?: string | undefined;
 }
 
+/** Where a broker decision came from: the HTTP service or a CLI command. */
+export type Origin = 'http' | 'cli';
+
+export interface ClaimMintedEvent extends Correlation {
+  kind: 'claim_minted';
+  origin: Origin;
+  subject: string;
+  tenant: string;
+  toolId: string;
+  argsHash: string;
+  scope: string[];
+  ttlSeconds: number;
+  expiresAt: string;
+  /** The policy rule that decided: `role:<name>` entries that granted the tool. */
+  rule: string;
+  roles: string[];
+  /** The key id that signed the claim. */
+  kid: string;
+  /** The claim is bound to a DPoP key (cnf.jkt). */
+  bound: boolean;
+  /** How the caller authenticated (`api_key:<id>`, `oidc`, `cli`). */
+  via?: string | undefined;
+}
+
+export interface ClaimRefusedEvent extends Correlation {
+  kind: 'claim_refused';
+  origin: Origin;
+  subject?: string | undefined;
+  tenant?: string | undefined;
+  toolId?: string | undefined;
+  argsHash?: string | undefined;
+  roles?: string[] | undefined;
+  errorCode: string;
+  /** A short, value-free reason (the approval outcome, the rule that denied). */
+  reason?: string | undefined;
+  via?: string | undefined;
+}
+
+export interface ApprovalRequestedEvent extends Correlation {
+  kind: 'approval_requested';
+  origin: Origin;
+  /** Absent when the request was refused (then `errorCode` says why). */
+  approvalId?: string | undefined;
+  subject?: string | undefined;
+  tenant?: string | undefined;
+  toolId?: string | undefined;
+  argsHash?: string | undefined;
+  expiresAt?: string | undefined;
+  errorCode?: string | undefined;
+  via?: string | undefined;
+}
+
+export interface ApprovalDecidedEvent extends Correlation {
+  kind: 'approval_decided';
+  origin: Origin;
+  approvalId: string;
+  decision: 'approved' | 'denied';
+  approver: string;
+  /** Set when the attempt to decide was refused (not an approver, own request, unknown id). */
+  errorCode?: string | undefined;
+  via?: string | undefined;
+  subject?: string | undefined;
+  tenant?: string | undefined;
+  toolId?: string | undefined;
+  argsHash?: string | undefined;
+  reason?: string | undefined;
+  expiresAt?: string | undefined;
+}
+
+export interface RegistryEvent extends Correlation {
+  kind: 'registry_locked' | 'registry_verified' | 'registry_reloaded';
+  origin: Origin | 'service';
+  outcome: 'ok' | 'refused' | 'failed';
+  tools?: string[] | undefined;
+  lockSha256?: string | undefined;
+  errorCode?: string | undefined;
+  reason?: string | undefined;
+}
+
+export interface KeysRotatedEvent extends Correlation {
+  kind: 'keys_rotated';
+  origin: Origin;
+  /** File stem of the key pair: broker, registry, runner, audit. */
+  keyName: string;
+  kid: string;
+  previousKid?: string | undefined;
+  /** Whether older public keys were dropped from the JWKS. */
+  replaced: boolean;
+}
+
+export interface ConfigReloadedEvent extends Correlation {
+  kind: 'config_reloaded';
+  origin: 'service';
+  outcome: 'ok' | 'failed';
+  errorCode?: string | undefined;
+}
+
+export interface ServiceEvent extends Correlation {
+  kind: 'service_started' | 'service_stopped';
+  /** `runner`, `broker`, `mcp`, or a CLI command name. */
+  service: string;
+  version?: string | undefined;
+}
+
+/** Written by the sink itself when it recovers from a write failure: how many records were refused. */
+export interface AuditRecoveredEvent extends Correlation {
+  kind: 'audit_recovered';
+  /** Decisions refused with `audit_unavailable` while the destination failed. */
+  refused: number;
+  since: string;
+  errorCode: string;
+}
+
+export type AuditEntry =
+  | CallEvent
+  | ClaimMintedEvent
+  | ClaimRefusedEvent
+  | ApprovalRequestedEvent
+  | ApprovalDecidedEvent
+  | RegistryEvent
+  | KeysRotatedEvent
+  | ConfigReloadedEvent
+  | ServiceEvent
+  | AuditRecoveredEvent;
+
+export type AuditKind = NonNullable<AuditEntry['kind']>;
+export type AuditLevel = 'info' | 'warn' | 'error';
+
+/**
+ * A runner call's audit event (CONTRACT.md, "Audit"). Kept under its old
+ * name: it is the `call` member of the `AuditEntry` union.
+ */
+export type AuditEvent = CallEvent;
+
+export interface AuditHealth {
+  ready: boolean;
+  detail: string;
+}
+
+/**
+ * Where decisions are recorded. `write` is fire-and-forget (the original
+ * port); `record` resolves only once the record is accepted by the
+ * destination and rejects with `audit_unavailable` when it cannot be, so a
+ * caller can refuse a decision that would go unrecorded (fail closed).
+ * Sinks without `record` accept on `write`.
+ */
 export interface AuditSink {
-  write(event: AuditEvent): void;
+  write(event: AuditEntry): void;
   flush(): Promise<void>;
+  record?(event: AuditEntry): Promise<void>;
+  /** For /readyz: false while the destination refuses writes. May retry the destination. */
+  health?(): Promise<AuditHealth>;
+  /** Seals the trail (final checkpoint) and releases the destination. */
+  close?(): Promise<void>;
 }

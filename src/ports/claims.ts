@@ -1,3 +1,4 @@
+import type { CryptoKey } from 'jose';
 /**
  * The claim as every capability sees it once its signature, issuer, audience,
  * times and shape are verified (src/claims parses it with a strict schema and
@@ -44,4 +45,11 @@ export interface ClaimId {
   iss: string;
   jti: string;
   iat?: number;
+}
+
+/** A private signing key with its id and algorithm (claims, checkpoints of the audit trail). */
+export interface SigningKey {
+  kid: string;
+  alg: 'EdDSA' | 'ES256';
+  key: CryptoKey;
 }

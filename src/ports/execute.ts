@@ -53,6 +53,10 @@ export interface Executor {
     ready: boolean;
     backends: Record<string, { usable: boolean; detail: string }>;
     stores: string;
+    /** Pinned tools not served because they cannot run, each with its problems (readiness names them). */
+    withheld: Array<{ id: string; problems: string[] }>;
+    /** The audit sink's state (sinks that can fail closed): unready while it refuses records. */
+    audit?: { ready: boolean; detail: string };
   }>;
   close(): Promise<void>;
 }

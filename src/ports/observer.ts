@@ -42,4 +42,6 @@ export interface ExecutorObserver {
     ms: number,
     call?: CallRef,
   ): void;
+  /** The trace id of the call's span, for its audit record (tracing observers only). */
+  traceId?(call: CallRef): string | undefined;
 }

@@ -25,6 +25,8 @@ export interface SandboxTool {
   image?: string;
   imageId?: string;
   command?: string[];
+  /** docker: `gvisor` requires the gVisor runtime (runsc); such a tool is refused where it is missing, never downgraded. */
+  isolation?: 'gvisor';
 }
 
 /** A credential handed into one run (its value never leaves the runner's memory except into this sandbox). */
@@ -68,6 +70,8 @@ export type RunResult =
       /** The tool's output serialised as JSON text, at most `limits.maxOutputBytes` bytes (UTF-8). */
       outputJson: string;
       durationMs: number;
+      /** Docker: the OCI runtime the call ran on (`runsc`, `runc`), for the audit line. */
+      runtime?: string;
       /** Docker: capped stderr, for the audit line and diagnostics only, never returned to the agent. */
       stderr?: string;
     }
@@ -80,7 +84,17 @@ export type RunResult =
       stderr?: string;
       /** `sandbox_unavailable` from overload: seconds after which a retry may find a free sandbox. */
       retryAfterSeconds?: number;
+      /** Docker: the OCI runtime the call ran (or was to run) on. */
+      runtime?: string;
     };
+
+/** What a backend says of itself for readiness (`/readyz`, `toolcage status`). */
+export interface BackendHealth {
+  usable: boolean;
+  detail: string;
+  /** Docker: the OCI runtime tools run on by default, and every runtime the engine has registered. */
+  runtime?: { default: string; registered: string[]; gvisor: boolean };
+}
 
 /**
  * A sandbox that runs one tool call with hard limits. A tool that fails
@@ -93,6 +107,6 @@ export interface SandboxBackend {
   readonly signalsStart?: boolean;
   run(request: RunRequest, signal?: AbortSignal): Promise<RunResult>;
   /** Whether the backend can run tools now (engine reachable, workers up). */
-  health(): Promise<{ usable: boolean; detail: string }>;
+  health(): Promise<BackendHealth>;
   dispose(): Promise<void>;
 }

@@ -41,7 +41,13 @@ interface ManifestCommon {
  */
 export type ToolManifest =
   | (ManifestCommon & { runtime: 'js'; entry: string })
-  | (ManifestCommon & { runtime: 'docker'; image: string; command: string[] });
+  | (ManifestCommon & {
+      runtime: 'docker';
+      image: string;
+      command: string[];
+      /** `gvisor`: run only under gVisor (runsc); refused where the engine lacks it. */
+      isolation?: 'gvisor' | undefined;
+    });
 
 /** A tool that passed every pin: what the executor runs. */
 export interface LoadedTool {
@@ -58,4 +64,11 @@ export interface LoadedTool {
 export interface ToolSource {
   get(id: string): LoadedTool | undefined;
   list(): LoadedTool[];
+  /** Pinned tools not served because they cannot run (bad schema, entry or image), with their problems. */
+  readonly withheld: readonly WithheldTool[];
+}
+
+export interface WithheldTool {
+  id: string;
+  problems: string[];
 }

@@ -82,6 +82,8 @@ export const manifestSchema = z.discriminatedUnion('runtime', [
     runtime: z.literal('docker'),
     image: z.string().regex(/^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?$/),
     command: z.array(z.string()).min(1),
+    /** `gvisor`: run only under gVisor (runsc); refused with sandbox_unavailable where the engine lacks it. */
+    isolation: z.enum(['gvisor']).optional(),
   }),
 ]);
 

@@ -4,7 +4,7 @@ import type { JSONWebKeySet } from 'jose';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { SigningKey } from '../claims/keys.ts';
 import type { SandboxTool } from '../ports/sandbox.ts';
-import type { LoadedTool } from '../ports/tool.ts';
+import type { LoadedTool, WithheldTool } from '../ports/tool.ts';
 import { compileSchema } from '../validation/json-schema.ts';
 import {
   LOCK_FILE_NAME,
@@ -15,11 +15,16 @@ import {
   type RegistryLock,
 } from './lock.ts';
 import {
+  ImageUnavailableError,
   listManifestFiles,
   scanTool,
   type ImageIdentityResolver,
   type ScannedTool,
 } from './scan.ts';
+import { toolProblems } from './checks.ts';
+
+/** A pinned tool that matches its pins but cannot run (schema, entry or image); the rest of the registry serves. */
+export type { WithheldTool } from '../ports/tool.ts';
 
 /** A copy without the keys whose value is undefined (optional limits the manifest leaves out). */
 function withoutUndefined<T extends object>(
@@ -51,10 +56,22 @@ export class Registry {
    * checks the pinned image identity before each run instead.
    */
   readonly unverified: readonly string[];
+  /**
+   * Pinned tools whose pins match but which cannot run (a schema the strict
+   * validator refuses, an entry that imports or has no default export, a
+   * Docker image the engine does not hold). They are not served; readiness
+   * and `toolcage status` name them with their problems.
+   */
+  readonly withheld: readonly WithheldTool[];
 
-  private constructor(tools: Map<string, LoadedTool>, unverified: string[]) {
+  private constructor(
+    tools: Map<string, LoadedTool>,
+    unverified: string[],
+    withheld: WithheldTool[],
+  ) {
     this.#tools = tools;
     this.unverified = unverified;
+    this.withheld = withheld;
   }
 
   get(id: string): LoadedTool | undefined {
@@ -71,12 +88,15 @@ export class Registry {
    * refuses the whole load (`registry_invalid`): a tampered registry is
    * refused at start, never discovered at first use. Each JS tool keeps the
    * exact bytes it hashed, so nothing is re-read between hashing and running.
+   * A tool whose pins match but which cannot run is withheld (see `withheld`)
+   * while the others load: one broken tool does not take down the registry.
    */
   static async load(options: RegistryOptions): Promise<Registry> {
     const lockPath = join(options.dir, LOCK_FILE_NAME);
     const lock = await readVerifiedLock(options);
     const tools = new Map<string, LoadedTool>();
     const unverified: string[] = [];
+    const withheld: WithheldTool[] = [];
     const problems: string[] = [];
     for (const entry of lock.tools) {
       let scanned: ScannedTool;
@@ -87,12 +107,19 @@ export class Registry {
           options.imageIdentity,
         );
       } catch (err) {
-        problems.push(err instanceof Error ? err.message : String(err));
+        if (err instanceof ImageUnavailableError)
+          withheld.push({ id: entry.id, problems: [err.message] });
+        else problems.push(err instanceof Error ? err.message : String(err));
         continue;
       }
       const mismatch = compareEntry(entry, scanned);
       if (mismatch.length > 0) {
         problems.push(...mismatch);
+        continue;
+      }
+      const cannotRun = toolProblems(scanned);
+      if (cannotRun.length > 0) {
+        withheld.push({ id: entry.id, problems: cannotRun });
         continue;
       }
       if (scanned.artifactSha256 === undefined) unverified.push(entry.id);
@@ -104,7 +131,7 @@ export class Registry {
         details: { problems },
       });
     }
-    return new Registry(tools, unverified);
+    return new Registry(tools, unverified, withheld);
   }
 }
 
@@ -161,7 +188,12 @@ function toLoadedTool(s: ScannedTool & { artifactSha256: string }): LoadedTool {
     limits: withoutUndefined(m.limits),
     ...(m.runtime === 'js'
       ? { source: s.source!, sourceHash: s.artifactSha256 }
-      : { image: m.image, imageId: s.artifactSha256, command: [...m.command] }),
+      : {
+          image: m.image,
+          imageId: s.artifactSha256,
+          command: [...m.command],
+          ...(m.isolation ? { isolation: m.isolation } : {}),
+        }),
   };
   return {
     manifest: m,
@@ -196,8 +228,20 @@ export async function buildLock(
   imageIdentity?: ImageIdentityResolver,
 ): Promise<RegistryLock> {
   const tools: LockEntry[] = [];
+  const problems: string[] = [];
   for (const file of listManifestFiles(dir)) {
-    const s = await scanTool(dir, file, imageIdentity);
+    let s: ScannedTool;
+    try {
+      s = await scanTool(dir, file, imageIdentity);
+    } catch (err) {
+      problems.push((err as Error).message);
+      continue;
+    }
+    const cannotRun = toolProblems(s);
+    if (cannotRun.length > 0) {
+      problems.push(...cannotRun);
+      continue;
+    }
     if (s.artifactSha256 === undefined) {
       throw new ToolcageError('sandbox_unavailable', {
         message: `${s.manifestPath}: image ${s.artifact} cannot be hashed: no Docker engine is reachable. Start the engine and build the images (\`toolcage images build\`) before locking.`,
@@ -213,6 +257,11 @@ export async function buildLock(
       artifactSha256: s.artifactSha256,
     });
   }
+  if (problems.length > 0)
+    throw new ToolcageError('registry_invalid', {
+      message: `Nothing was locked; fix these first:\n- ${problems.join('\n- ')}`,
+      details: { problems },
+    });
   tools.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const ids = new Set<string>();
   for (const t of tools) {
@@ -267,9 +316,10 @@ export async function verifyRegistry(
         options.imageIdentity,
       );
       if (scanned.artifactSha256 === undefined) unverified.push(entry.id);
-      problems.push(...compareEntry(entry, scanned));
+      problems.push(...compareEntry(entry, scanned), ...toolProblems(scanned));
     } catch (err) {
-      problems.push(`${entry.id}: ${(err as Error).message}`);
+      const message = (err as Error).message;
+      problems.push(message.startsWith(`${entry.id}: `) ? message : `${entry.id}: ${message}`);
     }
   }
   return { problems, unpinned, unverified };

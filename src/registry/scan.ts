@@ -52,7 +52,15 @@ export async function scanTool(
   const base = { manifest, manifestPath, manifestSha256: manifestHash(manifest) };
   if (manifest.runtime === 'js') {
     const entryFile = resolve(manifestFile, '..', manifest.entry);
-    const bytes = readFileSync(entryFile);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(entryFile);
+    } catch (cause) {
+      throw new ToolcageError('registry_invalid', {
+        message: `${manifest.id}: entry file ${entryFile} (${manifestPath}: entry: ${manifest.entry}) cannot be read: ${(cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (cause as Error).message}.`,
+        cause,
+      });
+    }
     if (bytes.length > MAX_SOURCE_BYTES)
       throw new ToolcageError('registry_invalid', {
         message: `${manifestPath}: entry ${manifest.entry} is larger than ${MAX_SOURCE_BYTES} bytes.`,
@@ -76,6 +84,32 @@ export async function scanTool(
   return {
     ...base,
     artifact: manifest.image,
-    artifactSha256: imageIdentity ? await imageIdentity(manifest.image) : undefined,
+    artifactSha256: imageIdentity ? await identityOrProblem(imageIdentity, manifest) : undefined,
   };
+}
+
+/** The image's content identity; a missing image is a registry problem naming the tool and the image. */
+async function identityOrProblem(
+  imageIdentity: ImageIdentityResolver,
+  manifest: Manifest & { runtime: 'docker' },
+): Promise<string> {
+  try {
+    return await imageIdentity(manifest.image);
+  } catch (cause) {
+    throw new ImageUnavailableError(manifest.id, manifest.image, cause);
+  }
+}
+
+/**
+ * A docker tool whose image the engine does not hold (or cannot hash). Kept
+ * apart from a hash mismatch: the pinned content may still be fine once the
+ * image is built, so a loading registry withholds only this tool.
+ */
+export class ImageUnavailableError extends ToolcageError {
+  constructor(id: string, image: string, cause: unknown) {
+    super('registry_invalid', {
+      message: `${id}: image ${image} is not available: ${(cause as Error).message}. Build or load it (\`toolcage images build\`, or see docs/docker-images.md), then re-run \`toolcage registry verify\`.`,
+      cause,
+    });
+  }
 }

@@ -9,6 +9,10 @@ import { buildBrokerApp } from '../http/broker-app.ts';
 import { BrokerMetrics } from '../metrics/broker-metrics.ts';
 import { registerConsole } from '../console/routes.ts';
 import type { AuditSearchClient } from '../console/audit-client.ts';
+import { listenOrExplain } from '../http/listen.ts';
+import { ToolcageError } from '../errors/toolcage-error.ts';
+import { configuredAuditFiles, trailSearch } from './audit.ts';
+import { recordDecision } from '../audit/audit.ts';
 
 export interface BrokerService {
   app: FastifyInstance;
@@ -29,6 +33,11 @@ export async function createBrokerService(
 ): Promise<BrokerService> {
   const c = loaded.config.broker;
   const id = c.identity;
+  // Deny-by-default would refuse every caller with 401: a broker nobody can use is a configuration mistake.
+  if (!id && c.apiKeys.length === 0)
+    throw new ToolcageError('config_invalid', {
+      message: `The broker has no authentication configured, so it would refuse every caller. Set broker.identity (issuer, audience, and jwksFile or jwksUrl of your identity provider) or broker.apiKeys (make a key with \`toolcage keys api-key --name NAME\` and paste the line it prints) in the config file (folder ${loaded.baseDir}).`,
+    });
   // Built before the runtime opens stores, so a bad identity config leaves nothing open.
   const auth = new IdentityVerifier({
     defaultTenant: loaded.config.tenant,
@@ -59,6 +68,11 @@ export async function createBrokerService(
     }),
     policy: loadPolicy(loaded.path(c.policy)),
     registry: runtime.registry,
+    audit: runtime.audit,
+    auditTrail: {
+      files: () => configuredAuditFiles(loaded),
+      readerRoles: loaded.config.audit.readerRoles,
+    },
     ...(options.logger ? { logger: options.logger } : { logLevel: c.http.logLevel }),
     bodyLimitBytes: c.http.bodyLimitBytes,
     requestTimeoutMs: c.http.requestTimeoutMs,
@@ -74,7 +88,7 @@ export async function createBrokerService(
               registryDir: loaded.path(loaded.config.registry.dir),
               sessionIdleSeconds: c.console.sessionIdleSeconds,
               publicUrl: c.console.publicUrl ?? c.http.publicUrl,
-              audit: options.auditSearch,
+              audit: options.auditSearch ?? trailSearch(loaded),
             }),
         }
       : {}),
@@ -92,16 +106,22 @@ export async function createBrokerService(
     app,
     runtime,
     async listen(override = {}) {
-      await app.listen({ host: override.host ?? c.http.host, port: override.port ?? c.http.port });
-      const addr = app.server.address();
-      if (addr === null || typeof addr === 'string') return String(addr);
-      return `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+      const url = await listenOrExplain(app, {
+        host: override.host ?? c.http.host,
+        port: override.port ?? c.http.port,
+        configKey: 'broker.http.host/port',
+      });
+      await recordDecision(runtime.audit, { kind: 'service_started', service: 'broker' });
+      return url;
     },
     shutdown() {
       stopping ??= (async () => {
         app.toolcage.draining = true;
         clearInterval(sweeper);
         await app.close();
+        await recordDecision(runtime.audit, { kind: 'service_stopped', service: 'broker' }).catch(
+          () => {},
+        );
         await runtime.close();
       })();
       return stopping;

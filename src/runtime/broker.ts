@@ -8,10 +8,11 @@ import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { ConditionEngine } from '../policy/conditions.ts';
 import { loadConditions } from '../broker/policy-set.ts';
 import type { Registry } from '../registry/registry.ts';
-import type { AuditSink } from '../audit/audit.ts';
+import type { AuditSink, Origin } from '../audit/audit.ts';
 import { ApprovalWebhook } from '../broker/approval-webhook.ts';
 import type { ApprovalView } from '../broker/approval-view.ts';
-import { auditSinkFor, loadRegistry } from './runner.ts';
+import { loadRegistry } from './runner.ts';
+import { openAuditSink } from './audit.ts';
 import { openStateStores, type StateStores } from './state.ts';
 
 export interface BrokerRuntime {
@@ -59,7 +60,11 @@ export async function createBrokerRuntime(
   options: {
     stores?: StateStores;
     registry?: () => Registry;
+    /** Share a sink (the broker and runner in one process); otherwise one is opened from config. */
     audit?: AuditSink;
+    /** Names the chain of the sink opened here (default `broker`; the CLI uses `cli.<command>`). */
+    auditService?: string;
+    origin?: Origin;
     onPendingApproval?: BrokerOptions['onPendingApproval'];
   } = {},
 ): Promise<BrokerRuntime> {
@@ -81,7 +86,6 @@ export async function createBrokerRuntime(
   // Before any store opens, so a bad webhook config leaves nothing open.
   const webhook = approvalWebhookFor(loaded);
   const stores = options.stores ?? (await openStateStores(loaded));
-  const audit = options.audit ?? auditSinkFor(loaded);
   let registryFn = options.registry;
   if (!registryFn) {
     // The broker needs manifests (risk, scopes) but never runs images: docker tools are
@@ -102,7 +106,17 @@ export async function createBrokerRuntime(
         message: `The Cedar policies do not type-check against the registry (run \`toolcage policy check\`): ${problems.map((p) => `${p.policyId}: ${p.message}`).join('; ')}`,
       });
   }
+  const audit =
+    options.audit ??
+    (await openAuditSink(loaded, { service: options.auditService ?? 'broker' }).catch(
+      async (err: unknown) => {
+        if (!options.stores) await stores.close();
+        throw err;
+      },
+    ));
   const broker = new Broker({
+    audit,
+    origin: options.origin ?? 'http',
     issuer: c.issuer,
     audience: loaded.config.runner.audience,
     keys,
@@ -114,7 +128,6 @@ export async function createBrokerRuntime(
     conditions,
     approverRoles: c.approverRoles,
     viewerRoles: c.console.viewerRoles,
-    audit,
     ...(c.console.enabled
       ? { consoleUrl: (id: string) => `${consoleBaseUrl(loaded)}/console/approvals/${id}` }
       : {}),
@@ -136,7 +149,7 @@ export async function createBrokerRuntime(
     audit,
     async close() {
       await webhook?.close();
-      if (!options.audit) await audit.flush();
+      if (!options.audit) await audit.close?.();
       if (!options.stores) await stores.close();
     },
   };

@@ -1,10 +1,9 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { LoadedConfig } from '../config/load.ts';
 import type { AuditSink } from '../audit/audit.ts';
-import { PinoAuditSink } from '../audit/audit.ts';
 import { loadPolicy } from '../broker/policy.ts';
 import type { Registry } from '../registry/registry.ts';
-import { auditSinkFor, createRunner, loadRegistry, type Runner } from './runner.ts';
+import { createRunner, loadRegistry, type Runner } from './runner.ts';
 import { createBrokerRuntime, type BrokerRuntime } from './broker.ts';
 import { RegistryReloader } from './reload.ts';
 import type { McpSessions } from '../mcp/sessions.ts';
@@ -97,9 +96,11 @@ export class ToolcageMcpService implements McpSessions {
       });
       return new ToolcageMcpService({ loaded, runner, local: undefined, broker, claims, reloader });
     }
-    const audit = options.audit ?? auditFor(loaded);
     const local = await createRunner(loaded, {
-      audit,
+      // The configured sink, except that stdout (the stdio protocol stream) becomes stderr.
+      ...(options.audit
+        ? { audit: options.audit }
+        : { auditService: 'mcp', auditStdoutTo: 'stderr' as const }),
       log,
       ...(options.backends ? { backends: options.backends } : {}),
     });
@@ -108,6 +109,7 @@ export class ToolcageMcpService implements McpSessions {
       const broker = await createBrokerRuntime(loaded, {
         stores: local.stores,
         registry: local.registry,
+        audit: local.audit,
       });
       const claims = new BrokerClaimProvider({ broker: broker.broker });
       return new ToolcageMcpService({
@@ -186,11 +188,4 @@ export class ToolcageMcpService implements McpSessions {
     await this.#broker.close();
     await this.#local?.close();
   }
-}
-
-/** The configured audit sink, except that stdout (the stdio protocol stream) becomes stderr. */
-function auditFor(loaded: LoadedConfig): AuditSink {
-  return loaded.config.audit.destination === 'stdout'
-    ? PinoAuditSink.toStderr()
-    : auditSinkFor(loaded);
 }

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { EgressEvent } from '../egress/gateway.ts';
 import type { LoadedConfig } from '../config/load.ts';
-import type { AuditSink } from '../audit/audit.ts';
+import { recordDecision, type AuditSink } from '../audit/audit.ts';
 import { DpopProofVerifier } from '../claims/dpop.ts';
 import { RunnerMetrics, combineObservers } from '../metrics/runner-metrics.ts';
 import { createRunner, type Runner } from './runner.ts';
@@ -10,6 +10,7 @@ import { openStateStores } from './state.ts';
 import { startTracing } from '../telemetry/tracing.ts';
 import type { DockerBackend } from '../sandbox/docker/docker-backend.ts';
 import { buildRunnerApp } from '../http/runner-app.ts';
+import { listenOrExplain } from '../http/listen.ts';
 
 export interface RunnerService {
   app: FastifyInstance;
@@ -106,11 +107,13 @@ export async function createRunnerService(
     runner,
     metrics,
     async listen(override = {}) {
-      await app.listen({ host: override.host ?? http.host, port: override.port ?? http.port });
-      const addr = app.server.address();
-      if (addr === null || typeof addr === 'string') return String(addr);
-      const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-      return `http://${host}:${addr.port}`;
+      const url = await listenOrExplain(app, {
+        host: override.host ?? http.host,
+        port: override.port ?? http.port,
+        configKey: 'runner.http.host/port',
+      });
+      await recordDecision(runner.audit, { kind: 'service_started', service: 'runner' });
+      return url;
     },
     shutdown(graceMs = http.shutdownGraceMs) {
       stopping ??= (async () => {
@@ -125,6 +128,9 @@ export async function createRunnerService(
           await control.inFlight.waitIdle(5_000);
         }
         await closed;
+        await recordDecision(runner.audit, { kind: 'service_stopped', service: 'runner' }).catch(
+          () => {},
+        );
         await runner.close();
         // Every call has reported its outcome: flush the last spans to the collector.
         await tracing?.shutdown();

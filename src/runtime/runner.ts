@@ -2,7 +2,8 @@ import type { LoadedConfig } from '../config/load.ts';
 import { ClaimVerifier } from '../claims/verify.ts';
 import { createKeyResolver } from '../claims/key-source.ts';
 import { loadJwksFile } from '../claims/keys.ts';
-import { PinoAuditSink, type AuditSink } from '../audit/audit.ts';
+import { recordDecision, type AuditSink } from '../audit/audit.ts';
+import { openAuditSink } from './audit.ts';
 import { Registry } from '../registry/registry.ts';
 import type { ImageIdentityResolver } from '../registry/scan.ts';
 import type { SandboxBackend, SandboxTool } from '../ports/sandbox.ts';
@@ -28,6 +29,10 @@ export interface RunnerOptions {
   /** Which sandbox backends to start (the CLI starts only the one its tool needs). Default: both. */
   backends?: ReadonlyArray<'js' | 'docker'>;
   audit?: AuditSink;
+  /** Names the chain of the sink opened from config when `audit` is not given (default `runner`). */
+  auditService?: string;
+  /** `stderr`: a stdout destination writes to stderr instead (stdio MCP owns stdout). */
+  auditStdoutTo?: 'stderr';
   observer?: ExecutorObserver;
   dpop?: DpopVerifier;
   /** Overrides the provider built from `credentials` in the config. */
@@ -56,14 +61,18 @@ export interface Runner {
   egress: EgressGateway;
   /** The public JWKS of the runner's own minting key (`credentials.signingKey`); `{ keys: [] }` without one. For the HTTP service to publish. */
   runnerJwks(): JSONWebKeySet;
+  /** The sink decisions are recorded to (the runner's own, or the one handed in). */
+  audit: AuditSink;
   close(): Promise<void>;
 }
 
-export function auditSinkFor(loaded: LoadedConfig): AuditSink {
-  const a = loaded.config.audit;
-  if (a.destination === 'stdout') return PinoAuditSink.toStdout();
-  if (a.destination === 'stderr') return PinoAuditSink.toStderr();
-  return PinoAuditSink.toFile(loaded.path(a.file));
+/** The configured chained sink; `service` names this writer's chain (runner, mcp, cli.run). */
+export function auditSinkFor(
+  loaded: LoadedConfig,
+  service = 'runner',
+  options: { stdoutTo?: 'stderr' } = {},
+): Promise<AuditSink> {
+  return openAuditSink(loaded, { service, ...options });
 }
 
 export function loadRegistry(
@@ -129,6 +138,7 @@ async function startBackends(
     const backend = docker.createDockerBackend({
       socketPath: d.socketPath,
       pool: { size: d.poolSize },
+      runtime: d.runtime,
       egress,
     });
     backends.docker = backend;
@@ -193,7 +203,11 @@ export async function createRunner(
         maxQueuedPerTenant: conc.maxQueuedPerTenant,
       })
     : undefined;
-  const audit = options.audit ?? auditSinkFor(loaded);
+  const audit =
+    options.audit ??
+    (await auditSinkFor(loaded, options.auditService ?? 'runner', {
+      ...(options.auditStdoutTo ? { stdoutTo: options.auditStdoutTo } : {}),
+    }));
   const brk = c.governors.breaker;
   const sessions = brk.enabled
     ? new SessionBreaker({
@@ -201,12 +215,31 @@ export async function createRunner(
         rule: { maxFailures: brk.maxFailures, windowSeconds: brk.windowSeconds },
       })
     : undefined;
+  // Every reload, whether it took or not, is a decision on the trail.
   const swap = async () => {
-    const next = await loadRegistry(loaded, imageIdentity);
+    let next: Registry;
+    try {
+      next = await loadRegistry(loaded, imageIdentity);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      await recordDecision(audit, {
+        kind: 'registry_reloaded',
+        origin: 'service',
+        outcome: 'refused',
+        errorCode: typeof code === 'string' ? code : 'registry_invalid',
+      }).catch(() => {});
+      throw err;
+    }
     const key = (r: Registry) =>
       JSON.stringify(r.list().map((t) => [t.manifest.id, t.manifestSha256, t.artifactSha256]));
     const changed = key(next) !== key(registry!);
     registry = next;
+    await recordDecision(audit, {
+      kind: 'registry_reloaded',
+      origin: 'service',
+      outcome: 'ok',
+      tools: next.list().map((t) => `${t.manifest.id}@${t.manifest.version}`),
+    }).catch(() => {});
     return changed;
   };
   const reloader = new RegistryReloader({
@@ -243,9 +276,12 @@ export async function createRunner(
     concurrency,
     egress,
     runnerJwks: () => built?.runnerKey?.jwks ?? { keys: [] },
+    audit,
     async close() {
       reloader.close();
       await executor.close();
+      // A sink opened here is sealed here (final checkpoint); one handed in belongs to its owner.
+      if (!options.audit) await audit.close?.();
       if (!options.stores) await stores.close();
     },
   };

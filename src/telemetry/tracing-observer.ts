@@ -1,6 +1,7 @@
 import {
   context,
   ROOT_CONTEXT,
+  isSpanContextValid,
   SpanKind,
   SpanStatusCode,
   trace,
@@ -110,6 +111,11 @@ export class TracingObserver implements ExecutorObserver {
   /** Calls whose parent span is still open (bounded by `maxOpenCalls`). */
   get openCalls(): number {
     return this.#open.size;
+  }
+
+  traceId(call: CallRef): string | undefined {
+    const ctx = this.#open.get(call.invocationId)?.span.spanContext();
+    return ctx && isSpanContextValid(ctx) ? ctx.traceId : undefined;
   }
 
   begin(call: CallRef, toolId: string): void {

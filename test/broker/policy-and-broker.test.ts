@@ -47,6 +47,7 @@ it('caps the TTL by the tool rule and refuses more; defaults to the cap', () => 
     scope: ['text:read'],
     approvalRequired: false,
     roles: ['reader'],
+    rule: 'role:reader',
   });
   expect(() => decide(p, manifest('text.word_count'), ['reader'], { ttlSeconds: 31 })).toThrow(
     expect.objectContaining({

@@ -42,7 +42,20 @@ it('exits 0 on a clean workspace, then non-zero naming every mismatch, then 0 ag
   );
   expect(err.message.split('\n- ')).toHaveLength(3);
 
-  const relock = await runCli(['registry', 'lock'], { cwd: ws.dir });
+  // `lock` refuses to re-sign changed tools until each change is accepted by id.
+  const refused = await runCli(['registry', 'lock', '--accept', 'data.json_query'], {
+    cwd: ws.dir,
+  });
+  expect(refused.code).not.toBe(0);
+  expect(cliError(refused).message).toMatch(
+    /Refusing to re-pin changed tools without review; nothing was written:\n- changed text\.word_count: artifact hash [0-9a-f]{64} → [0-9a-f]{64}\n.*--accept text\.word_count/,
+  );
+  expect(cliError(refused).message).not.toContain('changed data.json_query');
+
+  const relock = await runCli(
+    ['registry', 'lock', '--accept', 'data.json_query', '--accept', 'text.word_count'],
+    { cwd: ws.dir },
+  );
   expect(relock.code).toBe(0);
   expect(JSON.parse(relock.stdout)).toEqual({
     locked: expect.arrayContaining([
@@ -51,9 +64,16 @@ it('exits 0 on a clean workspace, then non-zero naming every mismatch, then 0 ag
       'text.word_count@1.0.0',
     ]),
     kid: ws.registryKey.kid,
+    changes: [
+      expect.objectContaining({ id: 'data.json_query', change: 'changed' }),
+      expect.objectContaining({ id: 'text.word_count', change: 'changed' }),
+    ],
   });
+  expect(relock.stderr).toMatch(
+    /^changed data\.json_query: manifest [0-9a-f]{64} → [0-9a-f]{64}$/m,
+  );
   expect((await runCli(['registry', 'verify'], { cwd: ws.dir })).code).toBe(0);
-});
+}, 120_000);
 
 it('exits non-zero when the lock is unsigned, and with --config from another folder', async () => {
   const lockFile = ws.path('tool-manifests', 'registry.lock.json');

@@ -180,7 +180,41 @@ describe('in the file the CLI writes', () => {
     expect((await run('c1.jwt', 'args.json')).code).toBe(0);
     expect((await run('c1.jwt', 'args.json')).code).toBe(2); // replay
     expect((await run('c2.jwt', 'other.json')).code).toBe(2); // args_mismatch
-    const lines = readFileSync(ws.path('.toolcage', 'audit.log'), 'utf8').trim().split('\n');
+    // A high-risk call's CLI approval and mint, with the secret in its arguments.
+    const patch = { ...patchArgs(SECRET_TEXT), files: { 'a.txt': `x ${SECRET_NUMBER}` } };
+    writeFileSync(ws.path('patch.json'), JSON.stringify(patch));
+    const approved = await runCli(
+      [
+        'broker',
+        'approve',
+        '--tool',
+        'repo.apply_patch',
+        '--args',
+        'patch.json',
+        '--sub',
+        'local-user',
+      ],
+      { cwd: ws.dir },
+    );
+    expect(approved.code).toBe(0);
+    const minted = await runCli(
+      [
+        'broker',
+        'issue-claim',
+        '--tool',
+        'repo.apply_patch',
+        '--args',
+        'patch.json',
+        '--approval',
+        approved.stdout.trim(),
+      ],
+      { cwd: ws.dir },
+    );
+    expect(minted.code).toBe(0);
+    const all = readFileSync(ws.path('.toolcage', 'audit.log'), 'utf8').trim().split('\n');
+    // Every line on the trail (decisions and checkpoints) is clean, the minted claim included.
+    for (const line of all) expectClean(line, [token, token2, minted.stdout.trim()]);
+    const lines = all.filter((l) => (JSON.parse(l) as { kind: string }).kind === 'call');
     expect(lines).toHaveLength(3);
     const events = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(events.map((e) => e.errorCode ?? e.outcome)).toEqual([
@@ -193,6 +227,10 @@ describe('in the file the CLI writes', () => {
       expect(new Date(e.time as string).toISOString()).toBe(e.time);
       for (const f of CONTRACT_FIELDS) expect(e, f).toHaveProperty(f);
     }
-    expect(events[0]).toMatchObject({ backend: 'js', audit: 'decision' });
-  });
+    expect(events[0]).toMatchObject({ backend: 'js', kind: 'call', level: 'info' });
+    expect(events[1]).toMatchObject({ level: 'warn' }); // a replay looks like an attack
+    const kinds = all.map((l) => (JSON.parse(l) as { kind: string }).kind);
+    expect(kinds).toContain('approval_decided');
+    expect(kinds).toContain('claim_minted');
+  }, 120_000);
 });

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLoopbackServer, type LoopbackServer } from '../egress/helpers.ts';
-import { attackTool, expectNoContainersLeft } from '../sandbox/docker/helpers.ts';
+import { attackTool, dockerRuntime, expectNoContainersLeft } from '../sandbox/docker/helpers.ts';
 import {
   egressBackend,
   requireEgressClient,
@@ -56,7 +56,8 @@ describe('docker file credential', () => {
       owner: '65532:65532',
       dir: '500:65532',
       sha256: createHash('sha256').update(FILE_SECRET).digest('hex'),
-      mount: 'tmpfs:ro',
+      // gVisor's /proc/mounts names the bind's source type `none`; read-only either way.
+      mount: dockerRuntime === 'runsc' ? 'none:ro' : 'tmpfs:ro',
     });
     expect(secretsLeft(k)).toEqual([]);
   });

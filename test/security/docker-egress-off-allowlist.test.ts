@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLoopbackServer, type LoopbackServer } from '../egress/helpers.ts';
-import { attackTool, expectNoContainersLeft } from '../sandbox/docker/helpers.ts';
+import { expectNoContainersLeft, probeTool } from '../sandbox/docker/helpers.ts';
 import {
   egressBackend,
   requireEgressClient,
@@ -60,7 +60,7 @@ describe('docker egress off the allowlist', () => {
   });
 
   it('the container of a tool with egress has no interface but lo and cannot ping out', async () => {
-    const tool = { ...(await attackTool('probe.sh')), id: 'test.exfil_probe' };
+    const tool = { ...(await probeTool()), id: 'test.exfil_probe' };
     k.allow(tool.id, [{ host: '127.0.0.1', port: allowed.port }]);
     const r = await k.backend.run({ invocationId: 'inv_probe', tool, input: {} });
     expect(JSON.parse((r as { outputJson: string }).outputJson)).toMatchObject({

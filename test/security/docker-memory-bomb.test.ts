@@ -5,12 +5,13 @@ import {
   expectNoContainersLeft,
   textTool,
   uniqueRunnerId,
+  dockerRuntime,
 } from '../sandbox/docker/helpers.ts';
 
 // Attack: allocate without bound, in each shape a tool could: one huge string,
 // many small allocations, the shell itself, and several processes at once.
 const runnerId = uniqueRunnerId('mem');
-const backend = createDockerBackend({ runnerId, pool: { size: 0 } });
+const backend = createDockerBackend({ runtime: dockerRuntime, runnerId, pool: { size: 0 } });
 afterAll(async () => {
   await backend.dispose();
   await expectNoContainersLeft(runnerId);

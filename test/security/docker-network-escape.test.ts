@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDockerBackend, type DockerBackend } from '../../src/sandbox/docker/index.ts';
-import { attackTool, expectNoContainersLeft, uniqueRunnerId } from '../sandbox/docker/helpers.ts';
+import {
+  expectNoContainersLeft,
+  uniqueRunnerId,
+  dockerRuntime,
+  probeTool,
+} from '../sandbox/docker/helpers.ts';
 
 // Attack: a tool tries to reach the network (exfiltration, SSRF to the host or a metadata service).
 const runnerId = uniqueRunnerId('net');
@@ -8,10 +13,10 @@ let backend: DockerBackend;
 let probe: Record<string, unknown>;
 
 beforeAll(async () => {
-  backend = createDockerBackend({ runnerId, pool: { size: 0 } });
+  backend = createDockerBackend({ runtime: dockerRuntime, runnerId, pool: { size: 0 } });
   const result = await backend.run({
     invocationId: 'net',
-    tool: await attackTool('probe.sh'),
+    tool: await probeTool(),
     input: {},
   });
   if (!result.ok) throw new Error(result.message);

@@ -1,10 +1,15 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDockerBackend } from '../../src/sandbox/docker/index.ts';
-import { attackTool, expectNoContainersLeft, uniqueRunnerId } from '../sandbox/docker/helpers.ts';
+import {
+  attackTool,
+  expectNoContainersLeft,
+  uniqueRunnerId,
+  dockerRuntime,
+} from '../sandbox/docker/helpers.ts';
 
 // Attack: write stdout without end, to exhaust the runner's memory or disk.
 const runnerId = uniqueRunnerId('flood');
-const backend = createDockerBackend({ runnerId, pool: { size: 0 } });
+const backend = createDockerBackend({ runtime: dockerRuntime, runnerId, pool: { size: 0 } });
 afterAll(async () => {
   await backend.dispose();
   await expectNoContainersLeft(runnerId);

@@ -5,11 +5,12 @@ import {
   containersOf,
   expectNoContainersLeft,
   uniqueRunnerId,
+  dockerRuntime,
 } from '../sandbox/docker/helpers.ts';
 
 // Attack: hold a sandbox (and its CPU and memory) forever.
 const runnerId = uniqueRunnerId('sleep');
-const backend = createDockerBackend({ runnerId, pool: { size: 1 } });
+const backend = createDockerBackend({ runtime: dockerRuntime, runnerId, pool: { size: 1 } });
 afterAll(async () => {
   await backend.dispose();
   await expectNoContainersLeft(runnerId);

@@ -1,10 +1,15 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildImage, createDockerBackend, loadRecipe } from '../../src/sandbox/docker/index.ts';
-import { docker, expectNoContainersLeft, uniqueRunnerId } from '../sandbox/docker/helpers.ts';
+import {
+  docker,
+  expectNoContainersLeft,
+  uniqueRunnerId,
+  dockerRuntime,
+} from '../sandbox/docker/helpers.ts';
 
 // Attack: swap the local image for one rebuilt with a single changed file, under the same name.
 const runnerId = uniqueRunnerId('tamper');
-const backend = createDockerBackend({ runnerId, pool: { size: 1 } });
+const backend = createDockerBackend({ runtime: dockerRuntime, runnerId, pool: { size: 1 } });
 const tag = `toolcage-test/tamper-${process.pid}:latest`;
 /** Both images this test imports: the genuine one is untagged by the rebuild but may still be in use then. */
 const imported: string[] = [];

@@ -31,7 +31,7 @@ it.each([
       });
       await expect(s.ws.relock()).rejects.toMatchObject({
         code: 'registry_invalid',
-        message: `Manifest invalid:\n${expected}`,
+        message: `Nothing was locked; fix these first:\n- Manifest invalid:\n${expected}`,
       });
     } finally {
       writeFileSync(file(), original);

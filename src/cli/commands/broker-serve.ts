@@ -15,10 +15,15 @@ export function brokerServeCommand(): Command {
       action(async (opts: { config: string; host?: string; port?: string }) => {
         const loaded = configFrom(opts);
         const service = await createBrokerService(loaded);
-        const url = await service.listen({
-          ...(opts.host ? { host: opts.host } : {}),
-          ...(opts.port !== undefined ? { port: Number(opts.port) } : {}),
-        });
+        const url = await service
+          .listen({
+            ...(opts.host ? { host: opts.host } : {}),
+            ...(opts.port !== undefined ? { port: Number(opts.port) } : {}),
+          })
+          .catch(async (err: unknown) => {
+            await service.shutdown().catch(() => undefined);
+            throw err;
+          });
         service.app.log.info({ url }, 'toolcage broker listening');
         stopOnSignals(
           () => service.shutdown(),

@@ -72,7 +72,10 @@ export function brokerCommand(extra: Command[] = []): Command {
         const loaded = configFrom(opts);
         const args = readJsonFile(opts.args, 'arguments');
         const sub = opts.sub ?? loaded.config.subject;
-        const rt = await createBrokerRuntime(loaded);
+        const rt = await createBrokerRuntime(loaded, {
+          auditService: 'cli.issue-claim',
+          origin: 'cli',
+        });
         try {
           let dpopJkt: string | undefined;
           if (opts.dpopKey) {
@@ -135,7 +138,10 @@ export function brokerCommand(extra: Command[] = []): Command {
         }) => {
           const loaded = configFrom(opts);
           const args = readJsonFile(opts.args, 'arguments');
-          const rt = await createBrokerRuntime(loaded);
+          const rt = await createBrokerRuntime(loaded, {
+            auditService: 'cli.approve',
+            origin: 'cli',
+          });
           try {
             const { record } = await rt.broker.approvals.open({
               tool: opts.tool,

@@ -34,10 +34,12 @@ export function demoCommand(): Command {
           `workspace ${ws.dir}: ${ws.tools.length} tools pinned in a signed registry lock (${ws.tools.join(', ')})`,
         );
         const loaded = loadConfig(join(dir, 'toolcage.config.yaml'));
-        const runner = await createRunner(loaded);
+        const runner = await createRunner(loaded, { auditService: 'cli.demo' });
         const { broker, close } = await createBrokerRuntime(loaded, {
           stores: runner.stores,
           registry: runner.registry,
+          audit: runner.audit,
+          origin: 'cli',
         });
         const sub = loaded.config.subject;
         const tenant = loaded.config.tenant;

@@ -165,7 +165,10 @@ export function mcpCommand(): Command {
           reason?: string;
         }>();
         const loaded = configFrom(opts);
-        const rt = await createBrokerRuntime(loaded);
+        const rt = await createBrokerRuntime(loaded, {
+          auditService: 'cli.mcp-approve',
+          origin: 'cli',
+        });
         try {
           await decideFromCli(rt, {
             id,

@@ -27,6 +27,7 @@ export function runCommand(): Command {
         const claim = readTextFile(opts.claim, 'claim');
         // Start only the backend this tool needs: a JS call does not wait for the Docker engine.
         const runner = await createRunner(loaded, {
+          auditService: 'cli.run',
           backends: ['js', 'docker'].filter(
             (k) => runtimeOf(loaded.path(loaded.config.registry.dir), toolId) === k,
           ) as Array<'js' | 'docker'>,

@@ -19,6 +19,9 @@ export function stopOnSignals(stop: () => Promise<unknown>, log: (msg: string) =
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  // Node's default for SIGHUP is to exit; a service must never die of a closed terminal or a
+  // reload signal. A listener that only logs replaces that default (a reload handler may add its own).
+  process.on('SIGHUP', () => log('SIGHUP: the service keeps running'));
 }
 
 export function serveCommand(): Command {
@@ -34,10 +37,16 @@ export function serveCommand(): Command {
       action(async (opts: { config: string; host?: string; port?: string; watch: boolean }) => {
         const loaded = configFrom(opts);
         const service = await createRunnerService(loaded);
-        const url = await service.listen({
-          ...(opts.host ? { host: opts.host } : {}),
-          ...(opts.port !== undefined ? { port: Number(opts.port) } : {}),
-        });
+        const url = await service
+          .listen({
+            ...(opts.host ? { host: opts.host } : {}),
+            ...(opts.port !== undefined ? { port: Number(opts.port) } : {}),
+          })
+          .catch(async (err: unknown) => {
+            // Nothing may stay open (workers, stores) once start-up has failed: the process must exit.
+            await service.shutdown().catch(() => undefined);
+            throw err;
+          });
         service.app.log.info({ url }, 'toolcage runner listening');
         // The same reload policy as `toolcage mcp` (src/runtime/reload.ts): SIGHUP, and the lock watched.
         const reloader = service.runner.reloader;

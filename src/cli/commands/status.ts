@@ -17,7 +17,7 @@ export function statusCommand(): Command {
     .action(
       action(async (opts: { config: string }) => {
         const loaded = configFrom(opts);
-        const runner = await createRunner(loaded);
+        const runner = await createRunner(loaded, { auditService: 'cli.status' });
         try {
           // Workers fork asynchronously: give them a moment before asking.
           for (let i = 0; i < 100 && !(await runner.backends.js?.health())?.usable; i++)
@@ -39,6 +39,7 @@ export function statusCommand(): Command {
               usable: readiness.backends[t.runtime]?.usable ?? false,
               ...(unverified.has(t.id) ? { imageVerified: false } : {}),
             })),
+            ...(readiness.withheld.length > 0 ? { withheld: readiness.withheld } : {}),
           });
           if (!readiness.ready || !storesHealth.usable) process.exitCode = 1;
         } finally {

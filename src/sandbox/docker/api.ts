@@ -18,6 +18,8 @@ export interface ContainerSpec {
   Tty: boolean;
   NetworkDisabled: boolean;
   StopTimeout: number;
+  Healthcheck: { Test: string[] };
+  StopSignal: string;
   HostConfig: Record<string, unknown>;
 }
 
@@ -32,6 +34,8 @@ export interface ImageInfo {
   Id: string;
   RepoTags: string[];
   RootFS: { Type: string; Layers: string[] };
+  /** The image's run config (Env, Entrypoint, Cmd, User, Volumes, Healthcheck, …), which the engine applies to containers. */
+  Config?: Record<string, unknown> | null;
   Created: string;
   Size: number;
 }
@@ -52,6 +56,8 @@ export interface DockerApi {
   /** Where the engine was looked for, for messages ("unix:///var/run/docker.sock"). */
   readonly endpoint: string;
   ping(timeoutMs: number): Promise<void>;
+  /** The OCI runtimes registered with the engine (`docker info` Runtimes), e.g. ['runc', 'runsc']. */
+  runtimes(): Promise<string[]>;
   createContainer(spec: ContainerSpec): Promise<string>;
   /** A hijacked attach stream: writes go to stdin, `end()` closes stdin, reads are the multiplexed stdout/stderr frames. */
   attach(id: string): Promise<Duplex>;
@@ -103,6 +109,10 @@ export function dockerodeApi(socketPath: string): DockerApi {
     async ping(timeoutMs) {
       const probe = new Docker({ socketPath, timeout: timeoutMs });
       await probe.ping();
+    },
+    async runtimes() {
+      const info = (await docker.info()) as { Runtimes?: Record<string, unknown> };
+      return Object.keys(info.Runtimes ?? {}).sort();
     },
     async createContainer(spec) {
       const container = await docker.createContainer(spec as Docker.ContainerCreateOptions);

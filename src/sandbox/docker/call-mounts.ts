@@ -10,7 +10,8 @@
  *   to the mount), at `/run/toolcage/egress.sock`. The container keeps
  *   `NetworkMode: none`: the socket is its only way out.
  * - File credentials: a fresh folder on the host's tmpfs (`/dev/shm`, never
- *   on disk): `<0700 runner-owned parent>/s/<as>`, the inner folder 0500
+ *   on disk): `<0700 runner-owned parent>/s/<as>` (the parent named after
+ *   the runner process, see host-sweep.ts), the inner folder 0500
  *   and each file 0400, both owned by the tool's uid, bound read-only at
  *   `/run/secrets`. Other host users cannot pass the 0700 parent; inside,
  *   only the tool's uid can read the file and nobody can change it. The
@@ -18,6 +19,7 @@
  *   uid; without that such a call is refused, never run with looser modes.
  */
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CONTAINER_SOCKET_PATH,
@@ -27,6 +29,8 @@ import {
 import type { EgressSession } from '../../egress/gateway.ts';
 import type { RunCredential } from '../../ports/sandbox.ts';
 import { TOOL_UID, type BindMount } from './container-spec.ts';
+import { egressParent, secretsPrefix } from './host-sweep.ts';
+import type { Owner } from './owner.ts';
 
 /** Where `expose: file` credentials appear inside the container. */
 export const CONTAINER_SECRETS_DIR = '/run/secrets';
@@ -52,13 +56,18 @@ export interface CallMountsInput {
   credentials: readonly RunCredential[];
   /** The tmpfs the secrets folder goes in. Default `/dev/shm`. */
   secretsRoot?: string;
+  /** Names the folders after the runner process, so a later start-up can sweep them if it dies (host-sweep.ts). */
+  owner: Pick<Owner, 'pid' | 'pidStart'>;
+  /** Where the egress socket folders go. Default: the OS temp dir. */
+  tmpDir?: string;
 }
 
 function writeSecrets(
   root: string,
+  prefix: string,
   credentials: readonly RunCredential[],
 ): { parent: string; dir: string } {
-  const parent = mkdtempSync(join(root, 'toolcage-secrets-'));
+  const parent = mkdtempSync(join(root, prefix));
   try {
     chmodSync(parent, 0o700);
     const dir = join(parent, 's');
@@ -114,12 +123,14 @@ export async function prepareCallMounts(input: CallMountsInput): Promise<CallMou
     const mounts: BindMount[] = [];
     const env: string[] = [];
     if (files.length > 0) {
-      secrets = writeSecrets(input.secretsRoot ?? '/dev/shm', files);
+      secrets = writeSecrets(input.secretsRoot ?? '/dev/shm', secretsPrefix(input.owner), files);
       mounts.push({ source: secrets.dir, target: CONTAINER_SECRETS_DIR, readOnly: true });
     }
     if (input.session) {
       try {
-        proxy = await startSocketProxy(input.session);
+        proxy = await startSocketProxy(input.session, {
+          dir: egressParent(input.tmpDir ?? tmpdir(), input.owner),
+        });
       } catch (err) {
         throw new CallMountError('Could not start the egress proxy for this call.', { cause: err });
       }

@@ -1,5 +1,5 @@
 import type { RunLimits, RunResult } from '../../ports/sandbox.ts';
-import type { ContainerState } from './api.ts';
+import { isEngineUnreachable, type ContainerState } from './api.ts';
 import type { CallOutcome } from './warm.ts';
 
 export interface ClassifyContext {
@@ -25,6 +25,7 @@ const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
  *   (`State.OOMKilled`, or SIGKILL (137) that no one but the kernel sent,
  *   since the runner's own kills are reported as timeout/overflow above)
  *   → `memory_limit`;
+ * - the engine lost during the call → `sandbox_unavailable` (never the tool's timeout);
  * - any other non-zero exit, invalid UTF-8, empty or non-JSON output → `sandbox_failed`.
  */
 export async function classify(outcome: CallOutcome, ctx: ClassifyContext): Promise<RunResult> {
@@ -54,7 +55,17 @@ export async function classify(outcome: CallOutcome, ctx: ClassifyContext): Prom
         'sandbox_failed',
         'The run was cancelled before it finished (the caller went away); the container was stopped.',
       );
+    case 'engine_lost':
+      return fail(
+        'sandbox_unavailable',
+        'The Docker engine stopped answering during the call, so the run was abandoned (not a fault of the tool). Retry once the engine is back.',
+      );
     case 'broken':
+      if (isEngineUnreachable(outcome.error))
+        return fail(
+          'sandbox_unavailable',
+          'The connection to the Docker engine was lost during the call (not a fault of the tool). Retry once the engine is back.',
+        );
       return fail(
         'sandbox_failed',
         'The Docker engine lost track of the container during the run.',

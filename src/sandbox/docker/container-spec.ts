@@ -1,5 +1,6 @@
 import type { RunLimits } from '../../ports/sandbox.ts';
 import type { ContainerSpec } from './api.ts';
+import { CONTAINER_GATE_PATH } from './build/gate.ts';
 
 /** The non-root identity every tool runs as (the images' /etc/passwd names it `tool`). */
 export const TOOL_UID = 65532;
@@ -24,6 +25,21 @@ export interface SpecInput {
    * set for pooled containers, which are made before their call is known.
    */
   mounts?: readonly BindMount[];
+  /**
+   * Host path of the pool gate (see `gate.ts`). Set for pooled containers:
+   * the gate is the entrypoint, bound read-only, and execs `command` only
+   * once the call's input arrives, so no tool code runs before the call.
+   */
+  gate?: string;
+  /**
+   * The OCI runtime. Under `runsc` (gVisor) the engine's pids limit breaks
+   * sandbox creation (this runsc: "cannot read client sync file"), so the
+   * process limit is RLIMIT_NPROC instead, counted by gVisor's own kernel
+   * for this sandbox alone. Under runc it stays the cgroup pids limit:
+   * RLIMIT_NPROC there would count every process of the tool uid on the
+   * host, across all tools' containers.
+   */
+  runtime?: 'runsc' | 'runc';
 }
 
 /** One bind mount of a host path the runner made for this call. */
@@ -49,7 +65,10 @@ export interface BindMount {
  *   except the call's own `mounts` (its egress socket, its secrets folder),
  *   bound read-only and private (no propagation);
  * - tini as pid 1 (`Init`), so the tool's children are reaped and a signal
- *   ends the whole tree;
+ *   ends the whole tree; in a pooled container tini runs the gate, which
+ *   execs the tool only when the call's input arrives;
+ * - no healthcheck and no other config taken from the image (its config
+ *   must be empty to pass verification);
  * - pids, memory (swap equal to memory: no swap), CPU quota, open files and
  *   file size limits; the OOM score set so that on host memory pressure
  *   the kernel picks tool processes first;
@@ -60,7 +79,7 @@ export function containerSpec(input: SpecInput): ContainerSpec {
   const tmpfsBytes = input.tmpfsMb * 1024 * 1024;
   return {
     Image: input.imageId,
-    Entrypoint: [],
+    Entrypoint: input.gate ? [CONTAINER_GATE_PATH] : [],
     Cmd: input.command,
     User: `${TOOL_UID}:${TOOL_UID}`,
     Env: ['PATH=/bin:/usr/bin', 'HOME=/tmp', 'LANG=C.UTF-8', ...input.env],
@@ -74,6 +93,9 @@ export function containerSpec(input: SpecInput): ContainerSpec {
     Tty: false,
     NetworkDisabled: false,
     StopTimeout: 0,
+    // The image's own config is refused unless empty (see image-verify.ts); these also neutralise it.
+    Healthcheck: { Test: ['NONE'] },
+    StopSignal: 'SIGKILL',
     HostConfig: {
       NetworkMode: 'none',
       ReadonlyRootfs: true,
@@ -88,7 +110,12 @@ export function containerSpec(input: SpecInput): ContainerSpec {
       PidMode: '',
       UTSMode: '',
       Binds: [],
-      Mounts: (input.mounts ?? []).map((m) => ({
+      Mounts: [
+        ...(input.mounts ?? []),
+        ...(input.gate
+          ? [{ source: input.gate, target: CONTAINER_GATE_PATH, readOnly: true }]
+          : []),
+      ].map((m) => ({
         Type: 'bind',
         Source: m.source,
         Target: m.target,
@@ -97,7 +124,8 @@ export function containerSpec(input: SpecInput): ContainerSpec {
       })),
       Devices: [],
       Init: true,
-      PidsLimit: input.limits.pids,
+      Runtime: input.runtime ?? 'runc',
+      ...(input.runtime === 'runsc' ? {} : { PidsLimit: input.limits.pids }),
       Memory: memoryBytes,
       MemorySwap: memoryBytes,
       OomKillDisable: false,
@@ -107,6 +135,9 @@ export function containerSpec(input: SpecInput): ContainerSpec {
         { Name: 'nofile', Soft: input.nofile, Hard: input.nofile },
         { Name: 'fsize', Soft: tmpfsBytes, Hard: tmpfsBytes },
         { Name: 'core', Soft: 0, Hard: 0 },
+        ...(input.runtime === 'runsc'
+          ? [{ Name: 'nproc', Soft: input.limits.pids, Hard: input.limits.pids }]
+          : []),
       ],
       LogConfig: { Type: 'none', Config: {} },
       RestartPolicy: { Name: 'no' },

@@ -1,6 +1,6 @@
 import { randomUUID, createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { EgressGateway } from '../../egress/gateway.ts';
 import type {
   RunLimits,
   RunRequest,
@@ -8,57 +8,23 @@ import type {
   SandboxBackend,
   SandboxTool,
 } from '../../ports/sandbox.ts';
-import { dockerodeApi, isEngineUnreachable, type DockerApi } from './api.ts';
+import { dockerodeApi, isEngineUnreachable } from './api.ts';
 import { classify } from './classify.ts';
 import { CallMountError, prepareCallMounts, type CallMounts } from './call-mounts.ts';
 import { containerSpec, type BindMount } from './container-spec.ts';
-import { DEFAULT_SOCKET_PATH, identityOfLayers, withTag } from './images.ts';
+import { DEFAULT_GATE_PATH, loadGate, type Gate } from './build/gate.ts';
+import { sweepHostLeftovers } from './host-sweep.ts';
+import { ImageVerifier } from './image-verify.ts';
+import { EngineMonitor } from './engine-monitor.ts';
+import { RuntimeChooser } from './runtime-choice.ts';
+import { checkTool, resolveOptions, type DockerBackendOptions } from './options.ts';
+import { DEFAULT_SOCKET_PATH } from './build/images.ts';
 import { currentOwner, isOrphan, LABEL, ownerLabels, type Owner } from './owner.ts';
 import { ToolPool, type ToolPoolState } from './pool.ts';
 import { Reaper } from './reaper.ts';
 import { callContainer, prepareContainer, type WarmContainer } from './warm.ts';
 
-export interface DockerBackendOptions {
-  /** The engine's unix socket. Default `/var/run/docker.sock`. */
-  socketPath?: string;
-  /** An explicit engine API (a fake in unit tests); wins over `socketPath`. */
-  api?: DockerApi;
-  /** This runner instance's id, put on every container it makes. Default: a random UUID. `[A-Za-z0-9_.-]{1,64}`. */
-  runnerId?: string;
-  /**
-   * The warm pool, per tool: `size` started containers waiting for a call
-   * (0 turns the pool off: every call creates its own); a tool's pool is
-   * emptied after `idleMs` without calls (default 60 000) and refilled on
-   * its next call. Default `{ size: 2, idleMs: 60000 }`.
-   */
-  pool?: { size: number; idleMs?: number };
-  /** Size cap of the /tmp tmpfs in MiB (default 8), never more than half the tool's memory limit. */
-  tmpfsMb?: number;
-  /** Size of /dev/shm in MiB (default 1). */
-  shmMb?: number;
-  /** RLIMIT_NOFILE inside (default 64). */
-  nofile?: number;
-  /** How much stderr is kept for the audit line (default 8192 bytes); the rest is dropped. */
-  maxStderrBytes?: number;
-  /** Used when a tool's limits omit them: CPU cores (default 1) and max processes (default 64). */
-  defaultCpus?: number;
-  defaultPids?: number;
-  /** Remove orphaned toolcage containers at start-up (default true). */
-  cleanupOnStart?: boolean;
-  /**
-   * The egress boundary for tools that declare `network: { egress }`: each
-   * such call gets its own socket proxy, bound into its container at
-   * `/run/toolcage/egress.sock` (`TOOLCAGE_EGRESS_SOCKET`). The container
-   * keeps `NetworkMode: none`. Without it those tools have no way out.
-   */
-  egress?: EgressGateway;
-  /**
-   * A tmpfs folder (never on disk) for `expose: file` credentials: each such
-   * call gets a private folder in it, bound read-only at `/run/secrets` and
-   * removed when the call ends. Default `/dev/shm`.
-   */
-  secretsDir?: string;
-}
+export type { DockerBackendOptions } from './options.ts';
 
 export interface DockerPoolState {
   size: number;
@@ -68,6 +34,8 @@ export interface DockerPoolState {
   inFlight: number;
   /** Containers whose removal is under way or is being retried. */
   pendingRemovals: number;
+  /** Why there is no pool although `size` > 0: the pool gate could not be loaded or built. */
+  gateError?: string;
 }
 
 export interface DockerBackend extends SandboxBackend {
@@ -86,37 +54,6 @@ export interface DockerBackend extends SandboxBackend {
   whenIdle(): Promise<void>;
 }
 
-const RUNNER_ID = /^[A-Za-z0-9_.-]{1,64}$/;
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === null || typeof value !== 'object') return String(value);
-  return Array.isArray(value) ? 'an array' : 'an object';
-}
-
-function intOption(
-  name: string,
-  value: unknown,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new TypeError(
-      `Expected ${name} to be an integer from ${min} to ${max}, got ${describe(value)}`,
-    );
-  }
-  return value;
-}
-
-function positive(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
-    throw new TypeError(`Expected ${name} to be a positive number, got ${describe(value)}`);
-  return value;
-}
-
 /**
  * The Docker sandbox backend: each call runs in a fresh, locked-down
  * container (see `containerSpec`) taken from a small per-tool warm pool,
@@ -132,66 +69,27 @@ function positive(name: string, value: unknown, fallback: number): number {
  * const result = await docker.run({ invocationId, tool, input: { text: 'hi' } });
  */
 export function createDockerBackend(options: DockerBackendOptions = {}): DockerBackend {
-  if (options === null || typeof options !== 'object')
-    throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
-  if (
-    options.socketPath !== undefined &&
-    (typeof options.socketPath !== 'string' || !options.socketPath.startsWith('/'))
-  ) {
-    throw new TypeError(
-      `Expected options.socketPath to be an absolute path, got ${describe(options.socketPath)}`,
-    );
-  }
-  if (
-    options.runnerId !== undefined &&
-    (typeof options.runnerId !== 'string' || !RUNNER_ID.test(options.runnerId))
-  ) {
-    throw new TypeError(
-      `Expected options.runnerId to match ${RUNNER_ID}, got ${describe(options.runnerId)}`,
-    );
-  }
-  if (options.pool !== undefined && (options.pool === null || typeof options.pool !== 'object')) {
-    throw new TypeError(
-      `Expected options.pool to be an object like { size: 2, idleMs: 60000 }, got ${describe(options.pool)}`,
-    );
-  }
-  const poolSize = intOption('options.pool.size', options.pool?.size, 2, 0, 64);
-  const idleMs = intOption('options.pool.idleMs', options.pool?.idleMs, 60_000, 100, 86_400_000);
-  const tmpfsMb = intOption('options.tmpfsMb', options.tmpfsMb, 8, 1, 1024);
-  const shmMb = intOption('options.shmMb', options.shmMb, 1, 1, 64);
-  const nofile = intOption('options.nofile', options.nofile, 64, 16, 65_536);
-  const maxStderrBytes = intOption(
-    'options.maxStderrBytes',
-    options.maxStderrBytes,
-    8192,
-    0,
-    1_048_576,
-  );
-  const defaultCpus = positive('options.defaultCpus', options.defaultCpus, 1);
-  const defaultPids = intOption('options.defaultPids', options.defaultPids, 64, 4, 4096);
-  if (
-    options.secretsDir !== undefined &&
-    (typeof options.secretsDir !== 'string' || !options.secretsDir.startsWith('/'))
-  ) {
-    throw new TypeError(
-      `Expected options.secretsDir to be an absolute path, got ${describe(options.secretsDir)}`,
-    );
-  }
-  if (
-    options.egress !== undefined &&
-    typeof (options.egress as Partial<EgressGateway> | null)?.open !== 'function'
-  ) {
-    throw new TypeError(
-      `Expected options.egress to be an EgressGateway, got ${describe(options.egress)}`,
-    );
-  }
-
+  const { poolSize, idleMs, tmpfsMb, shmMb, nofile, maxStderrBytes, defaultCpus, defaultPids } =
+    resolveOptions(options);
   const api = options.api ?? dockerodeApi(options.socketPath ?? DEFAULT_SOCKET_PATH);
   const owner: Owner = currentOwner(options.runnerId ?? randomUUID());
   const reaper = new Reaper(api);
   const pools = new Map<string, ToolPool>();
-  /** Engine image id → content identity; an image id names immutable content, so this never goes stale. */
-  const identities = new Map<string, string>();
+  const verifier = new ImageVerifier(api);
+  const chooser = new RuntimeChooser(api, options.runtime ?? 'auto');
+  /** The pool gate, loaded (built when missing) on the first pool; without it there is no pool. */
+  let gate: Gate | undefined;
+  let gateError: string | undefined;
+  const gatePath = (): string | undefined => {
+    if (gate === undefined && gateError === undefined) {
+      try {
+        gate = loadGate(options.gatePath ?? DEFAULT_GATE_PATH);
+      } catch (err) {
+        gateError = (err as Error).message;
+      }
+    }
+    return gate?.path;
+  };
   const active = new Map<string, AbortController>();
   let disposed = false;
 
@@ -213,6 +111,13 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
           () => undefined,
           () => undefined, // no engine yet: nothing to clean; `health()` and `run` say so.
         );
+  // Secrets and egress sockets of runners killed mid-call (SIGKILL leaves them); needs no engine.
+  if (options.cleanupOnStart !== false)
+    sweepHostLeftovers({
+      secretsRoot: options.secretsDir ?? '/dev/shm',
+      tmp: tmpdir(),
+      self: owner,
+    });
 
   const idleTimer = setInterval(
     () => {
@@ -236,72 +141,7 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
     pids: limits.pids ?? defaultPids,
   });
 
-  const checkTool = (tool: SandboxTool): void => {
-    if (tool?.runtime !== 'docker')
-      throw new TypeError(`Expected a docker tool, got runtime ${describe(tool?.runtime)}`);
-    if (typeof tool.image !== 'string' || tool.image === '')
-      throw new TypeError(`Expected tool.image to be an image name, got ${describe(tool.image)}`);
-    if (typeof tool.imageId !== 'string' || !/^[0-9a-f]{64}$/.test(tool.imageId))
-      throw new TypeError(
-        `Expected tool.imageId to be the pinned content identity (64 hex digits), got ${describe(tool.imageId)}`,
-      );
-    if (
-      !Array.isArray(tool.command) ||
-      tool.command.length === 0 ||
-      !tool.command.every((a) => typeof a === 'string')
-    ) {
-      throw new TypeError(
-        `Expected tool.command to be a non-empty array of strings, got ${describe(tool.command)}`,
-      );
-    }
-    const l = tool.limits;
-    for (const k of ['timeoutMs', 'memoryMb', 'maxOutputBytes'] as const) {
-      if (typeof l?.[k] !== 'number' || !(l[k] > 0))
-        throw new TypeError(
-          `Expected tool.limits.${k} to be a positive number, got ${describe(l?.[k])}`,
-        );
-    }
-    if (l.memoryMb < 6)
-      throw new TypeError(
-        `Expected tool.limits.memoryMb to be at least 6 (the engine's minimum), got ${l.memoryMb}`,
-      );
-    if (l.cpus !== undefined && !(l.cpus > 0))
-      throw new TypeError(
-        `Expected tool.limits.cpus to be a positive number, got ${describe(l.cpus)}`,
-      );
-    if (l.pids !== undefined && !(Number.isInteger(l.pids) && l.pids >= 2))
-      throw new TypeError(
-        `Expected tool.limits.pids to be an integer of at least 2, got ${describe(l.pids)}`,
-      );
-  };
-
-  /** Resolves the tool's image to an engine image id whose content matches the pinned identity, or a failure. */
-  const verifiedImage = async (
-    tool: SandboxTool,
-  ): Promise<
-    { imageId: string } | { code: 'sandbox_unavailable' | 'sandbox_failed'; message: string }
-  > => {
-    const image = tool.image as string;
-    const info = await api.inspectImage(withTag(image));
-    if (!info) {
-      return {
-        code: 'sandbox_unavailable',
-        message: `The image ${image} is not on the Docker engine at ${api.endpoint}. Build it with \`toolcage images build\`.`,
-      };
-    }
-    let identity = identities.get(info.Id);
-    if (identity === undefined) {
-      identity = identityOfLayers(info.RootFS.Layers);
-      identities.set(info.Id, identity);
-    }
-    if (identity !== tool.imageId) {
-      return {
-        code: 'sandbox_failed',
-        message: `Refusing to run ${tool.id}: the local image ${image} has content identity ${identity.slice(0, 12)}…, not the ${String(tool.imageId).slice(0, 12)}… pinned in the registry. Rebuild it from the shipped recipes with \`toolcage images build\`; if it still differs, the recipe or the machine's packages changed and the lock must be reviewed.`,
-      };
-    }
-    return { imageId: info.Id };
-  };
+  const verifiedImage = (tool: SandboxTool) => verifier.verify(tool);
 
   const specFor = (
     tool: SandboxTool,
@@ -310,8 +150,11 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
     invocation: string,
     env: string[],
     mounts: readonly BindMount[],
+    runtime: 'runsc' | 'runc',
+    gateHostPath?: string,
   ) =>
     containerSpec({
+      runtime,
       imageId,
       command: tool.command as string[],
       limits,
@@ -325,6 +168,7 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
       shmMb,
       nofile,
       mounts,
+      ...(gateHostPath ? { gate: gateHostPath } : {}),
     });
 
   const prepare = (
@@ -333,11 +177,13 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
     limits: Required<RunLimits>,
     invocation: string,
     env: string[],
-    mounts: readonly BindMount[] = [],
+    mounts: readonly BindMount[],
+    runtime: 'runsc' | 'runc',
+    gateHostPath?: string,
   ): Promise<WarmContainer> =>
     prepareContainer(
       api,
-      specFor(tool, imageId, limits, invocation, env, mounts),
+      specFor(tool, imageId, limits, invocation, env, mounts, runtime, gateHostPath),
       { maxStdoutBytes: limits.maxOutputBytes, maxStderrBytes },
       (id) => void reaper.remove(id),
     );
@@ -346,10 +192,14 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
     tool: SandboxTool,
     imageId: string,
     limits: Required<RunLimits>,
+    runtime: 'runsc' | 'runc',
   ): ToolPool | undefined => {
     if (poolSize === 0 || disposed) return undefined;
+    // A pooled container is started before its call: without the gate its tool would run early. No gate, no pool.
+    const gateHostPath = gatePath();
+    if (gateHostPath === undefined) return undefined;
     const key = createHash('sha256')
-      .update(JSON.stringify([tool.id, tool.version, imageId, tool.command, limits]))
+      .update(JSON.stringify([tool.id, tool.version, imageId, tool.command, limits, runtime]))
       .digest('hex');
     let pool = pools.get(key);
     if (!pool) {
@@ -364,7 +214,7 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
         tool: `${tool.id}@${tool.version}`,
         size: poolSize,
         // Pooled containers are made before their call is known: the invocation label says `pooled`, the audit line names the container.
-        make: () => prepare(tool, imageId, limits, 'pooled', []),
+        make: () => prepare(tool, imageId, limits, 'pooled', [], [], runtime, gateHostPath),
         discard: (warm) => {
           warm.stream.destroy();
           void reaper.remove(warm.id);
@@ -374,6 +224,30 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
     }
     return pool;
   };
+
+  /** A pooled container is handed out only if it still runs and its attach stream is open. */
+  const isLive = async (warm: WarmContainer): Promise<boolean> => {
+    if (warm.stream.destroyed || warm.stream.readableEnded) return false;
+    const info = await api.inspectContainer(warm.id).catch((err: unknown) => {
+      if (isEngineUnreachable(err)) throw err;
+      return undefined; // 404: removed behind our back
+    });
+    return info?.State.Running === true;
+  };
+
+  const monitor = new EngineMonitor({
+    ping: (ms) => api.ping(ms),
+    busy: () => active.size > 0,
+    onLost: (error) => {
+      for (const controller of active.values()) controller.abort(error);
+      for (const pool of pools.values()) pool.drain();
+    },
+    // Removals that failed while it was down are retried now.
+    onBack: () => {
+      chooser.forget();
+      void reaper.flush();
+    },
+  });
 
   const run = async (request: RunRequest, signal?: AbortSignal): Promise<RunResult> => {
     if (disposed) throw new Error('The Docker backend was disposed; create a new one.');
@@ -389,6 +263,7 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
     const key = `${request.invocationId}:${randomUUID()}`;
     active.set(key, controller);
     let containerId: string | undefined;
+    let runtime: 'runsc' | 'runc' | undefined;
     // The egress session's deadline is the run's own timeout counted from now, so it never outlives the call.
     const session = options.egress?.open(
       { invocationId: request.invocationId, tool },
@@ -400,6 +275,10 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
       const image = await verifiedImage(tool);
       if (!('imageId' in image))
         return { ok: false, code: image.code, message: image.message, durationMs: durationMs() };
+      const choice = await chooser.choose(tool);
+      if (!('runtime' in choice))
+        return { ok: false, code: choice.code, message: choice.message, durationMs: durationMs() };
+      runtime = choice.runtime;
       const credentials = request.credentials ?? [];
       const env = credentials.filter((c) => c.expose !== 'file').map((c) => `${c.as}=${c.value}`);
       // A credential or an egress socket is for one call: such calls never use a container made ahead of them.
@@ -408,11 +287,12 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
         call = await prepareCallMounts({
           session,
           credentials,
+          owner,
           ...(options.secretsDir ? { secretsRoot: options.secretsDir } : {}),
         });
-      const pool = perCall ? undefined : poolFor(tool, image.imageId, limits);
+      const pool = perCall ? undefined : poolFor(tool, image.imageId, limits, runtime);
       const warm =
-        pool?.take() ??
+        (await pool?.take(isLive)) ??
         (await prepare(
           tool,
           image.imageId,
@@ -420,6 +300,7 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
           request.invocationId,
           [...env, ...(call?.env ?? [])],
           call?.mounts ?? [],
+          runtime,
         ));
       containerId = warm.id;
       const input = Buffer.from(`${JSON.stringify(request.input)}\n`, 'utf8');
@@ -428,13 +309,17 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
         timeoutMs: limits.timeoutMs,
         signal: controller.signal,
         stop: (id) => reaper.remove(id),
-        probePids: (id) => api.pidsCurrent(id),
+        // `docker top` does not see inside a gVisor sandbox (here it lists the host's processes).
+        ...(runtime === 'runc' ? { probePids: (id: string) => api.pidsCurrent(id) } : {}),
       });
-      return await classify(outcome, {
-        limits,
-        durationMs,
-        inspect: async () => (await api.inspectContainer(warm.id).catch(() => undefined))?.State,
-      });
+      return {
+        ...(await classify(outcome, {
+          limits,
+          durationMs,
+          inspect: async () => (await api.inspectContainer(warm.id).catch(() => undefined))?.State,
+        })),
+        runtime,
+      };
     } catch (err) {
       if (err instanceof CallMountError)
         return {
@@ -476,7 +361,26 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
     async health() {
       try {
         await api.ping(1000);
-        return { usable: true, detail: `Docker engine reachable at ${api.endpoint}` };
+        const registered = await chooser.registered();
+        const runtime = await chooser.defaultRuntime();
+        const gvisor = registered.includes('runsc');
+        const runtimeInfo = { default: runtime ?? 'none', registered, gvisor };
+        if (runtime === undefined)
+          return {
+            usable: false,
+            detail: `Docker engine reachable at ${api.endpoint}, but sandbox.docker.runtime is runsc and the engine has no runsc runtime registered: Docker tools are refused. See docs/gvisor.md.`,
+            runtime: runtimeInfo,
+          };
+        return {
+          usable: true,
+          detail:
+            runtime === 'runsc'
+              ? `Docker engine reachable at ${api.endpoint}; tools run under gVisor (runsc)`
+              : gvisor
+                ? `Docker engine reachable at ${api.endpoint}; tools run under runc on the host kernel: gVisor is turned off (sandbox.docker.runtime: runc)`
+                : `Docker engine reachable at ${api.endpoint}; WARNING: tools run under runc on the host kernel, gVisor (runsc) is not registered with this engine (see docs/gvisor.md); tools that require gVisor are refused`,
+          runtime: runtimeInfo,
+        };
       } catch (err) {
         return { usable: false, detail: unavailable(err) };
       }
@@ -489,6 +393,7 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
         tools: [...pools.values()].map((p) => p.state(now)),
         inFlight: active.size,
         pendingRemovals: reaper.pending,
+        ...(gateError !== undefined ? { gateError } : {}),
       };
     },
     cleanupOrphans,
@@ -497,7 +402,9 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
       checkTool(tool);
       const image = await verifiedImage(tool);
       if (!('imageId' in image)) throw new Error(image.message);
-      const pool = poolFor(tool, image.imageId, limitsOf(tool.limits));
+      const choice = await chooser.choose(tool);
+      if (!('runtime' in choice)) throw new Error(choice.message);
+      const pool = poolFor(tool, image.imageId, limitsOf(tool.limits), choice.runtime);
       pool?.refill();
       await pool?.settled();
     },
@@ -506,6 +413,7 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
       if (disposed) return;
       disposed = true;
       clearInterval(idleTimer);
+      monitor.stop();
       for (const controller of active.values()) controller.abort();
       for (const pool of pools.values()) pool.close();
       await Promise.all([...pools.values()].map((p) => p.settled()));

@@ -31,7 +31,7 @@ export {
   type BuildImageOptions,
   type ImageOptions,
   type ListedImage,
-} from './images.ts';
-export { loadRecipe, loadRecipes, RECIPES_DIR, type Recipe } from './recipe.ts';
+} from './build/images.ts';
+export { loadRecipe, loadRecipes, RECIPES_DIR, type Recipe } from './build/recipe.ts';
 export { containerSpec, TOOL_UID } from './container-spec.ts';
 export { LABEL } from './owner.ts';

@@ -41,18 +41,45 @@ export class ToolPool {
     this.options = options;
   }
 
-  /** A ready container for one call, or undefined (the caller goes cold). Triggers a refill either way. */
-  take(): WarmContainer | undefined {
+  /**
+   * A ready container for one call, or undefined (the caller goes cold).
+   * Each candidate is checked with `isLive` first (it still runs on the
+   * engine: not killed by an engine restart, the OOM killer or an external
+   * `docker rm`); dead ones are discarded, never handed out. Triggers a
+   * refill either way. Rejects when the check cannot reach the engine.
+   */
+  async take(
+    isLive: (warm: WarmContainer) => Promise<boolean>,
+  ): Promise<WarmContainer | undefined> {
     this.lastUsed = Date.now();
-    let found: WarmContainer | undefined;
-    while (!found && this.ready.length > 0) {
-      const warm = this.ready.shift();
-      if (!warm) break;
-      if (warm.isDone() || warm.used) this.options.discard(warm);
-      else found = warm;
+    try {
+      while (this.ready.length > 0) {
+        const warm = this.ready.shift();
+        if (!warm) break;
+        if (warm.isDone() || warm.used) {
+          this.options.discard(warm);
+          continue;
+        }
+        warm.used = true; // claimed: no other call takes it while it is checked
+        let live: boolean;
+        try {
+          live = await isLive(warm);
+        } catch (err) {
+          this.options.discard(warm);
+          throw err;
+        }
+        if (live) return warm;
+        this.options.discard(warm);
+      }
+      return undefined;
+    } finally {
+      this.refill();
     }
-    this.refill();
-    return found;
+  }
+
+  /** Discards every ready container (the engine was lost: they are dead or soon will be); keeps refilling. */
+  drain(): void {
+    for (const warm of this.ready.splice(0)) this.options.discard(warm);
   }
 
   /** Starts containers until `size` are ready or on the way. */
@@ -69,13 +96,15 @@ export class ToolPool {
             return;
           }
           this.ready.push(warm);
-          void warm.exited.then(() => {
+          void warm.exited.then((exit) => {
             const at = this.ready.indexOf(warm);
             if (at < 0 || warm.used) return;
-            // Exited while waiting for a call: useless, and a sign the tool does not read stdin first.
+            // Exited while waiting for a call: useless. Behind the gate a tool cannot exit early, so
+            // repeated exits mean something kills them (OOM at start, external rm): stop refilling.
+            // A lost wait request is the engine's trouble, not the tool's: it does not count.
             this.ready.splice(at, 1);
             this.options.discard(warm);
-            this.earlyExits++;
+            if (!('error' in exit)) this.earlyExits++;
             this.refill();
           });
         },

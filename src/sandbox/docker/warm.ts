@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { RunFailureCode } from '../../ports/sandbox.ts';
 import type { ContainerSpec, DockerApi } from './api.ts';
 import { Demuxer, type CappedOutput } from './demux.ts';
+import { EngineLostError } from './engine-monitor.ts';
 
 /**
  * A started container blocked reading its stdin, attached, with its exit
@@ -95,6 +96,8 @@ export type CallOutcome =
   | { kind: 'timeout'; output: CappedOutput; pids?: number }
   | { kind: 'overflow'; output: CappedOutput }
   | { kind: 'aborted'; output: CappedOutput }
+  /** The engine stopped answering: the call is abandoned at once, the container removed when it is back. */
+  | { kind: 'engine_lost'; output: CappedOutput }
   | { kind: 'broken'; error: unknown; output: CappedOutput };
 
 export interface CallOptions {
@@ -147,6 +150,12 @@ export async function callContainer(
     });
   }, options.timeoutMs);
   const onAbort = (): void => {
+    if (options.signal?.reason instanceof EngineLostError) {
+      // Waiting for a stop the dead engine cannot do would only delay the answer.
+      void options.stop(warm.id).catch(() => undefined);
+      void finish(() => ({ kind: 'engine_lost', output: warm.demux.collect() }));
+      return;
+    }
     void finish(async () => {
       await options.stop(warm.id);
       return { kind: 'aborted', output: warm.demux.collect() };

@@ -218,10 +218,13 @@ describe('docker backend: pool and concurrency', () => {
     expect(r.ok).toBe(true);
   });
 
-  it('health says the engine is usable and names where it is', async () => {
+  it('health says the engine is usable, names where it is and which runtime tools run on', async () => {
+    // setup.sh registers runsc with the engine: the default configuration runs tools under gVisor.
     expect(await backend.health()).toEqual({
       usable: true,
-      detail: 'Docker engine reachable at unix:///var/run/docker.sock',
+      detail:
+        'Docker engine reachable at unix:///var/run/docker.sock; tools run under gVisor (runsc)',
+      runtime: { default: 'runsc', registered: ['runc', 'runsc'], gvisor: true },
     });
   });
 

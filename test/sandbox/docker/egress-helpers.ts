@@ -12,8 +12,8 @@ import {
   loadRecipe,
   type DockerBackend,
 } from '../../../src/sandbox/docker/index.ts';
-import { compileStatic } from '../../../src/sandbox/docker/recipe.ts';
-import { attackTool, uniqueRunnerId } from './helpers.ts';
+import { compileStatic } from '../../../src/sandbox/docker/build/recipe.ts';
+import { attackTool, dockerRuntime, uniqueRunnerId } from './helpers.ts';
 
 /**
  * Builds the test image's egress client, or throws saying why: the tests
@@ -55,7 +55,13 @@ export function egressBackend(name: string): EgressBackend {
   const runnerId = uniqueRunnerId(name);
   // A pool is on, so the tests also prove that egress and credential calls never take a pooled container.
   const secretsDir = mkdtempSync('/dev/shm/toolcage-test-secrets-');
-  const backend = createDockerBackend({ runnerId, pool: { size: 1 }, egress: gateway, secretsDir });
+  const backend = createDockerBackend({
+    runtime: dockerRuntime,
+    runnerId,
+    pool: { size: 1 },
+    egress: gateway,
+    secretsDir,
+  });
   return {
     backend,
     gateway,

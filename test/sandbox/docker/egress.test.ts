@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadPort, startLoopbackServer, type LoopbackServer } from '../../egress/helpers.ts';
-import { attackTool, expectNoContainersLeft } from './helpers.ts';
+import { attackTool, dockerRuntime, expectNoContainersLeft, probeTool } from './helpers.ts';
 import {
   egressBackend,
   requireEgressClient,
@@ -50,7 +50,7 @@ describe('Docker egress through the socket proxy', () => {
     k.gateway.grant(invocationId, toolId, [
       {
         lane: 'fake-api',
-        hosts: [{ host: '127.0.0.1', port: lane.port, scheme: 'http' as const }],
+        hosts: [{ host: '127.0.0.1', port: lane.port }],
         header: 'Authorization',
         headerValue: `Bearer ${SECRET}`,
         secret: SECRET,
@@ -141,7 +141,7 @@ describe('Docker egress through the socket proxy', () => {
   });
 
   it('a tool with egress still has only the loopback interface, and no pooled container serves it', async () => {
-    const tool = { ...(await attackTool('probe.sh')), id: 'test.egress_probe' };
+    const tool = { ...(await probeTool()), id: 'test.egress_probe' };
     k.allow(tool.id, [{ host: '127.0.0.1', port: lane.port }]);
     const r = await k.backend.run({ invocationId: 'inv_probe', tool, input: {} });
     expect(JSON.parse((r as { outputJson: string }).outputJson)).toMatchObject({
@@ -173,7 +173,8 @@ describe('Docker egress through the socket proxy', () => {
       owner: '65532:65532',
       dir: '500:65532',
       sha256: createHash('sha256').update(FILE_SECRET).digest('hex'),
-      mount: 'tmpfs:ro',
+      // gVisor's /proc/mounts names the bind's source type `none`; read-only either way.
+      mount: dockerRuntime === 'runsc' ? 'none:ro' : 'tmpfs:ro',
     });
     expect(secretsLeft(k)).toEqual([]);
     expect(k.backend.poolState().tools.map((t) => t.tool)).not.toContain(

@@ -1,9 +1,19 @@
+import { readFileSync } from 'node:fs';
 import Docker from 'dockerode';
 import { expect } from 'vitest';
 import type { RunLimits, SandboxTool } from '../../../src/ports/sandbox.ts';
 import { buildImage, LABEL } from '../../../src/sandbox/docker/index.ts';
 
 export const docker = new Docker({ socketPath: '/var/run/docker.sock' });
+
+/**
+ * The OCI runtime the Docker tests run tools on: vitest's `docker-runsc` and
+ * `docker-runc` projects set it (vitest.config.ts), so the security suite
+ * runs under both; default runsc, which scripts/setup.sh installs and
+ * registers (a missing runsc fails the tests, it never skips them).
+ */
+export const dockerRuntime: 'runsc' | 'runc' =
+  process.env.TOOLCAGE_TEST_DOCKER_RUNTIME === 'runc' ? 'runc' : 'runsc';
 
 let images: Promise<{ textTools: string; attack: string }> | undefined;
 
@@ -58,6 +68,19 @@ export async function attackTool(
     command: [`/opt/toolcage/bin/${script}`, ...args],
     limits: { ...baseLimits, ...limits },
   };
+}
+
+/**
+ * The attack image's probe.sh as an inline script that tolerates what gVisor's /proc does not
+ * report (NoNewPrivs and Seccomp lines in /proc/self/status: printed as -1 instead of failing).
+ */
+export async function probeTool(): Promise<SandboxTool> {
+  const text = readFileSync(
+    new URL('../../../sandboxes/docker/test-attack/bin/probe.sh', import.meta.url),
+    'utf8',
+  ).replace('"$nnp" "$seccomp"', '"${nnp:--1}" "${seccomp:--1}"');
+  if (!text.includes('${nnp:--1}')) throw new Error('probe.sh changed: update probeTool()');
+  return { ...(await attackTool('probe.sh')), command: ['/bin/sh', '-c', text] };
 }
 
 /** Containers on the engine that carry this runner's label. */

@@ -6,8 +6,8 @@ import {
   loadRecipe,
   loadRecipes,
 } from '../../../src/sandbox/docker/index.ts';
-import { rootfsEntries } from '../../../src/sandbox/docker/recipe.ts';
-import { deterministicTar } from '../../../src/sandbox/docker/tar.ts';
+import { rootfsEntries } from '../../../src/sandbox/docker/build/recipe.ts';
+import { deterministicTar } from '../../../src/sandbox/docker/build/tar.ts';
 import { docker } from './helpers.ts';
 
 const tag = `toolcage-test/repro-${process.pid}:latest`;

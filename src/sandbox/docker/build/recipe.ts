@@ -9,12 +9,12 @@ import type { RootfsEntry } from './tar.ts';
 
 /**
  * Where the image recipes live: `sandboxes/docker/` at the package root
- * (the same relative path from `src/sandbox/docker/` and `dist/sandbox/docker/`).
+ * (the same relative path from `src/sandbox/docker/build/` and `dist/sandbox/docker/build/`).
  * The host only reads these files as data; it never imports guest code.
  */
 export const RECIPES_DIR = resolve(
   dirname(fileURLToPath(import.meta.url)),
-  '../../../sandboxes/docker',
+  '../../../../sandboxes/docker',
 );
 
 const absPath = z

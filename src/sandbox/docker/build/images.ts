@@ -1,4 +1,5 @@
-import { dockerodeApi, type DockerApi } from './api.ts';
+import { dockerodeApi, type DockerApi } from '../api.ts';
+import { buildGate } from './gate.ts';
 import { loadRecipe, loadRecipes, rootfsEntries, type Recipe } from './recipe.ts';
 import { deterministicTar, sha256Hex } from './tar.ts';
 
@@ -115,7 +116,7 @@ export interface BuildAllOptions extends ImageOptions {
   onProgress?: (built: BuiltImage, index: number, total: number) => void;
 }
 
-/** Builds every recipe under `sandboxes/docker/` (test-only ones on request), in name order. */
+/** Builds every recipe under `sandboxes/docker/` (test-only ones on request), in name order, and the pool gate. */
 export async function buildAllImages(options: BuildAllOptions = {}): Promise<BuiltImage[]> {
   const api = options.api ?? dockerodeApi(options.socketPath ?? DEFAULT_SOCKET_PATH);
   const recipes = loadRecipes().filter((r) => options.includeTest === true || r.testOnly !== true);
@@ -125,6 +126,8 @@ export async function buildAllImages(options: BuildAllOptions = {}): Promise<Bui
     out.push(built);
     options.onProgress?.(built, i + 1, recipes.length);
   }
+  // The warm pool's gate (see gate.ts) is built with the images: no pool runs without it.
+  buildGate();
   return out;
 }
 
