@@ -129,6 +129,37 @@ export const ROUTES: readonly Route[] = [
   },
   {
     method: 'get',
+    path: '/v1/approvals',
+    service: 'broker',
+    summary:
+      'Approval requests (filters: status, tool, tenant, subject, limit), pending first; arguments masked where the schema marks them writeOnly',
+    op: {
+      security: caller,
+      parameters: ['status', 'tool', 'tenant', 'subject', 'limit'].map((name) => ({
+        name,
+        in: 'query',
+        required: false,
+        schema: { type: 'string' },
+      })),
+      responses: { '200': ok('{approvals: [...]}, each with mayDecide'), ...errors },
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/sessions/{id}/resume',
+    service: 'broker',
+    summary: 'Resume a session its circuit breaker paused (approver roles only)',
+    op: {
+      security: caller,
+      parameters: [
+        idParam('The session id'),
+        { name: 'tenant', in: 'query', required: false, schema: { type: 'string' } },
+      ],
+      responses: { '200': ok('{session, tenant, resumed: true}'), ...errors },
+    },
+  },
+  {
+    method: 'get',
     path: '/v1/approvals/{id}',
     service: 'broker',
     summary: 'An approval request, for its maker and approvers',
