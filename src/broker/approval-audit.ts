@@ -16,12 +16,14 @@ export async function auditApproval(
     requestId?: string | undefined;
     selfApproved?: boolean;
     via?: string | undefined;
+    /** Where the decision was made: the broker service (`http`) or a CLI command. */
+    origin?: 'http' | 'cli' | undefined;
   },
 ): Promise<void> {
   if (!sink) return;
   const r = o.record;
   const common = {
-    origin: o.via === 'cli' ? ('cli' as const) : ('http' as const),
+    origin: o.origin ?? (o.via === 'cli' ? ('cli' as const) : ('http' as const)),
     ...(o.requestId ? { requestId: o.requestId } : {}),
     approvalId: r.id,
     subject: r.sub,
@@ -44,4 +46,31 @@ export async function auditApproval(
           ...(o.selfApproved ? { via: `${o.via ?? 'http'};self-approval allowed by policy` } : {}),
         },
   );
+}
+
+/** A refused attempt to decide (no approver role, one's own request, unknown or decided id). */
+export async function auditRefusedDecision(
+  sink: AuditSink | undefined,
+  o: {
+    approvalId: string;
+    decision: 'approved' | 'denied';
+    approver: string;
+    errorCode: string;
+    requestId?: string | undefined;
+    origin?: 'http' | 'cli' | undefined;
+    record?: ApprovalRecord | undefined;
+  },
+): Promise<void> {
+  if (!sink) return;
+  const r = o.record;
+  await recordDecision(sink, {
+    kind: 'approval_decided',
+    origin: o.origin ?? 'http',
+    ...(o.requestId ? { requestId: o.requestId } : {}),
+    approvalId: o.approvalId,
+    decision: o.decision,
+    approver: o.approver,
+    errorCode: o.errorCode,
+    ...(r ? { subject: r.sub, tenant: r.tenant, toolId: r.tool, argsHash: r.argsHash } : {}),
+  });
 }

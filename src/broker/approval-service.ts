@@ -4,7 +4,7 @@ import { ToolcageError } from '../errors/toolcage-error.ts';
 import { checkSession } from '../policy/session-id.ts';
 import { argsHash as hashArgs, canonicalJson } from '../util/hash.ts';
 import type { Registry } from '../registry/registry.ts';
-import { auditApproval } from './approval-audit.ts';
+import { auditApproval, auditRefusedDecision } from './approval-audit.ts';
 import {
   assertMayDecide,
   isAnyApprover,
@@ -31,6 +31,8 @@ export interface ApprovalServiceOptions {
   /** `broker.console.viewerRoles`: may see their tenants' requests, never decide. */
   viewerRoles?: readonly string[];
   audit?: AuditSink | undefined;
+  /** Where this service's decisions come from, for the audit records (default `http`). */
+  origin?: 'http' | 'cli' | undefined;
   /** The console link of a request (`<publicUrl>/console/approvals/<id>`), when a console is served. */
   consoleUrl?: ((id: string) => string) | undefined;
   /** Called once for each new pending request, with the masked view (the webhook). */
@@ -130,6 +132,7 @@ export class ApprovalService {
         actor: input.sub,
         requestId: input.requestId,
         via: input.via,
+        origin: this.#o.origin,
       });
       this.#o.onPending?.(this.view(opened.record));
     }
@@ -145,6 +148,14 @@ export class ApprovalService {
       record.decidedBy = input.decidedBy;
       record.decidedAtMs = record.createdAtMs;
     }
+    // Recorded before the approval exists: an approval nobody can find on the trail is never usable.
+    await auditApproval(this.#o.audit, {
+      event: record.status === 'approved' ? 'approved' : 'requested',
+      record,
+      actor: record.decidedBy ?? record.sub,
+      via: input.via,
+      origin: this.#o.origin,
+    });
     await this.#o.store.create(record);
     return record;
   }
@@ -172,7 +183,30 @@ export class ApprovalService {
     return isApproverFor(this.rules, actor, record);
   }
 
+  /**
+   * Decides a pending request under the rules. A refused attempt (no approver
+   * role, one's own request, unknown id) is on the trail too, with its code.
+   */
   async decide(d: DecideRequest): Promise<{ record: ApprovalRecord; selfApproved: boolean }> {
+    try {
+      return await this.#decide(d);
+    } catch (err) {
+      const code = err instanceof ToolcageError ? err.code : 'internal';
+      const known = await this.get(String(d.id).slice(0, 200)).catch(() => undefined);
+      await auditRefusedDecision(this.#o.audit, {
+        approvalId: String(d.id).slice(0, 128),
+        decision: d.decision,
+        approver: d.actor.subject,
+        errorCode: code,
+        requestId: d.requestId,
+        origin: this.#o.origin,
+        record: known,
+      }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async #decide(d: DecideRequest): Promise<{ record: ApprovalRecord; selfApproved: boolean }> {
     const reason = d.reason?.trim();
     if (d.decision === 'denied' && !reason)
       throw new ToolcageError('request_invalid', {
@@ -209,6 +243,7 @@ export class ApprovalService {
       actor: d.actor.subject,
       requestId: d.requestId,
       selfApproved: self,
+      origin: this.#o.origin,
     });
     return { record: decided, selfApproved: self };
   }

@@ -112,6 +112,7 @@ export class Broker {
       ...(options.approverRoles ? { approverRoles: options.approverRoles } : {}),
       ...(options.viewerRoles ? { viewerRoles: options.viewerRoles } : {}),
       audit: options.audit,
+      origin: options.origin,
       consoleUrl: options.consoleUrl,
       onPending: options.onPendingApproval,
       now: this.#o.now,
@@ -206,7 +207,7 @@ export class Broker {
     const base = {
       origin: this.#o.origin,
       ...correlation(req.context),
-      ...(req.context?.via ? { via: req.context.via } : {}),
+      ...((req.context?.via ?? req.via) ? { via: req.context?.via ?? req.via } : {}),
     };
     let issued: { claim: IssuedClaim; rule: string; scope: string[]; ttl: number; kid: string };
     try {

@@ -58,7 +58,7 @@ export function decisionsPage(ctx: PageContext, q: AuditQuery, page: AuditPage):
             (r) =>
               html`<tr>
                 <td><time datetime="${r.ts ?? ''}">${r.ts ?? ''}</time></td>
-                <td>${r.stage ?? r.kind ?? ''}</td>
+                <td>${whatOf(r)}</td>
                 <td>${r.outcome ?? ''} ${r.errorCode ? html`<code>${r.errorCode}</code>` : ''}</td>
                 <td>${r.toolId ?? ''}</td>
                 <td>${r.subject ?? ''}</td>
@@ -115,7 +115,7 @@ export function decisionDetailPage(
               ${chain.map(
                 (r) =>
                   html`<li class="card">
-                    <strong>${r.stage ?? r.kind ?? 'event'}</strong> — ${r.outcome ?? ''}
+                    <strong>${whatOf(r)}</strong> — ${r.outcome ?? ''}
                     ${r.errorCode ? html`<code>${r.errorCode}</code>` : ''}
                     <dl class="meta">
                       ${Object.entries(r)
@@ -140,4 +140,11 @@ export function decisionDetailPage(
             </ol>`
       }`,
   );
+}
+
+/** What a record says happened, in words: an approval's decision, a claim's mint, a call's deciding stage. */
+function whatOf(r: AuditRecord): string {
+  if (r.kind === 'approval_decided') return `approval ${String(r.decision ?? 'decided')}`;
+  if (typeof r.kind === 'string' && r.kind !== 'call') return r.kind.replace(/_/g, ' ');
+  return String(r.stage ?? r.kind ?? 'event');
 }

@@ -213,7 +213,6 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
         const s = sessions.create(principal, notAfterMs);
         request.log.info(
           {
-            requestId: request.id,
             event: 'console_sign_in',
             sub: principal.subject,
             via: principal.via,

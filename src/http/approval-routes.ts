@@ -121,7 +121,6 @@ export function registerApprovalRoutes(app: FastifyInstance, o: ApprovalRoutesOp
       });
       request.log.info(
         {
-          requestId: request.id,
           event: `approval_${decision}`,
           approvalId: record.id,
           by: principal.subject,

@@ -182,7 +182,6 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
       await o.broker.resumeSession(tenant, request.params.id);
       request.log.info(
         {
-          requestId: request.id,
           event: 'session_resumed',
           session: request.params.id,
           tenant,

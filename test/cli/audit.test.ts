@@ -11,6 +11,12 @@ let ws: Workspace;
 beforeAll(async () => {
   ws = await makeWorkspace();
   writeFileSync(ws.path('patch.json'), JSON.stringify(patchArgs()));
+  // alice approves (another person than the caller, local-user): give her the approver role.
+  const policy = ws.path('broker-policy.yaml');
+  writeFileSync(
+    policy,
+    readFileSync(policy, 'utf8').replace('principals:\n', 'principals:\n  alice: [approver]\n'),
+  );
 });
 afterAll(() => ws.cleanup());
 
@@ -22,6 +28,17 @@ const records = () =>
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 it('a CLI approval and mint appear on the trail, joined by approvalId, and the trail verifies', async () => {
+  // The call needing approval is refused and opens a request; alice approves that request; the
+  // retry finds it by its envelope and mints with it.
+  const refused = await cli([
+    'broker',
+    'issue-claim',
+    '--tool',
+    'repo.apply_patch',
+    '--args',
+    'patch.json',
+  ]);
+  expect(refused.code).toBe(2);
   const approve = await cli([
     'broker',
     'approve',
@@ -34,17 +51,8 @@ it('a CLI approval and mint appear on the trail, joined by approvalId, and the t
     '--by',
     'alice',
   ]);
-  expect(approve.code).toBe(0);
+  expect(approve.code, approve.stderr).toBe(0);
   const approvalId = approve.stdout.trim();
-  const refused = await cli([
-    'broker',
-    'issue-claim',
-    '--tool',
-    'repo.apply_patch',
-    '--args',
-    'patch.json',
-  ]);
-  expect(refused.code).toBe(2);
   const mint = await cli([
     'broker',
     'issue-claim',
@@ -55,7 +63,7 @@ it('a CLI approval and mint appear on the trail, joined by approvalId, and the t
     '--approval',
     approvalId,
   ]);
-  expect(mint.code).toBe(0);
+  expect(mint.code, mint.stderr).toBe(0);
 
   const recs = records();
   const decided = recs.find((r) => r.kind === 'approval_decided');
@@ -96,7 +104,7 @@ it('a CLI approval and mint appear on the trail, joined by approvalId, and the t
     .trimEnd()
     .split('\n')
     .map((l) => JSON.parse(l) as Record<string, unknown>);
-  expect(events).toHaveLength(3);
+  expect(events).toHaveLength(4); // the refusal, the request it opened, its approval, the mint
   expect(
     events.find((e) => e.api && (e.api as { operation: string }).operation === 'claim_minted'),
   ).toMatchObject({

@@ -121,10 +121,10 @@ it('from the run of an approved call to who approved it', async () => {
   const rows = page.locator('table.decisions tbody tr');
   await expect(rows.count()).resolves.toBeGreaterThanOrEqual(3);
   const text = await page.locator('table.decisions').textContent();
-  expect(text).toContain('approval.requested');
-  expect(text).toContain('approval.approved');
+  expect(text).toContain('approval requested');
+  expect(text).toContain('approval approved');
   // The run: allowed; open its chain and follow the approval to who decided.
-  const runRow = rows.filter({ hasText: 'allowed' }).filter({ hasNotText: 'approval.' }).first();
+  const runRow = rows.filter({ hasText: 'allowed' }).filter({ hasNotText: 'approval' }).first();
   await Promise.all([page.waitForURL(/\/console\/decisions\/[^?]+$/), runRow.locator('a').click()]);
   await expect(page.locator('ol.chain').textContent()).resolves.toContain(id);
   await page.screenshot({ path: `${SHOTS}console-decision.png`, fullPage: true });

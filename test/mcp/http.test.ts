@@ -254,7 +254,8 @@ describe('toolcage mcp over Streamable HTTP on loopback (SDK Client, bearer iden
   it('binds the MCP session id into the claim: the audit line names the session', async () => {
     await alice.callTool({ name: 'text.word_count', arguments: { text: 'session me' } });
     const audit = readFileSync(join(ws.dir, '.toolcage', 'audit.log'), 'utf8');
-    expect(audit).toMatch(/"subject":"alice"[^\n]*"session":"[0-9a-f]{8}-[0-9a-f-]{27}"/);
+    // Canonical JSON (RFC 8785) orders keys: "session" comes before "subject" on the call's line.
+    expect(audit).toMatch(/"session":"[0-9a-f]{8}-[0-9a-f-]{27}"[^\n]*"subject":"alice"/);
   });
 
   it('sends notifications/tools/list_changed over the session stream when the registry is re-locked', async () => {

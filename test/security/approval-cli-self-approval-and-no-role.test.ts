@@ -101,9 +101,13 @@ it('a name without an approver role cannot approve; a reviewer denies with a rea
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as Record<string, unknown>);
-  expect(lines.filter((l) => l.approvalId === id).map((l) => [l.stage, l.subject])).toEqual([
-    ['approval.requested', 'local-user'],
-    ['approval.denied', 'reviewer'],
+  expect(
+    lines
+      .filter((l) => l.approvalId === id && l.errorCode === undefined)
+      .map((l) => [l.kind, l.decision ?? 'requested', l.approver ?? l.subject, l.reason]),
+  ).toEqual([
+    ['approval_requested', 'requested', 'local-user', undefined],
+    ['approval_decided', 'denied', 'reviewer', 'wrong file'],
   ]);
   expect(audit).not.toContain('"find"');
 });

@@ -50,7 +50,7 @@ describe('Docker egress through the socket proxy', () => {
     k.gateway.grant(invocationId, toolId, [
       {
         lane: 'fake-api',
-        hosts: [{ host: '127.0.0.1', port: lane.port }],
+        hosts: [{ host: '127.0.0.1', port: lane.port, scheme: 'http' as const }],
         header: 'Authorization',
         headerValue: `Bearer ${SECRET}`,
         secret: SECRET,
