@@ -56,7 +56,7 @@ export function sourceImports(root: string, src = 'src'): { files: string[]; imp
  * The package's entry points besides src/index.ts (package.json `exports`): they
  * re-export what the composition root builds, so they rank with src/index.ts.
  */
-export const ENTRY_POINTS = new Set(['src/http/index.ts', 'src/mcp/index.ts']);
+export const ENTRY_POINTS = new Set(['src/entry-http.ts', 'src/entry-mcp.ts']);
 
 /** `src/executor/executor.ts` → `executor`; a file directly in src/, or an entry point → `(root)`. */
 export function folderOf(file: string): string {

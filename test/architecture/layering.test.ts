@@ -44,7 +44,7 @@ export const RANKS: Record<string, number> = {
   console: 6, // adapter: the operator console's server-rendered pages over the approval service
   runtime: 7, // composition root: the only place that builds and wires capabilities and services
   cli: 8,
-  '(root)': 9, // src/index.ts, src/http/index.ts, src/mcp/index.ts: the package entry points
+  '(root)': 9, // src/index.ts, src/entry-http.ts, src/entry-mcp.ts: the package entry points
 };
 
 const { files, imports } = sourceImports(ROOT);

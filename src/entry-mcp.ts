@@ -3,11 +3,11 @@ export {
   registerToolcageTools,
   type ToolcageTools,
   type ToolcageToolsOptions,
-} from './delegate.ts';
+} from './mcp/delegate.ts';
 export {
   InProcessRunnerClient,
   HttpRunnerClient,
   type RunnerClient,
   type HttpRunnerClientOptions,
-} from './runner-client.ts';
-export { BrokerClaimProvider, type ClaimProvider, type Principal } from './claim-provider.ts';
+} from './mcp/runner-client.ts';
+export { BrokerClaimProvider, type ClaimProvider, type Principal } from './mcp/claim-provider.ts';

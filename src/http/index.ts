@@ -1,4 +1,0 @@
-/** `toolcage/http`: the runner and broker HTTP services (fastify). */
-export { buildRunnerApp, type RunnerAppOptions } from './runner-app.ts';
-export { createRunnerService, type RunnerService } from '../runtime/runner-service.ts';
-export { createBrokerService, type BrokerService } from '../runtime/broker-service.ts';
