@@ -36,9 +36,10 @@ export async function benchMcp(opts: BenchMcpOptions = {}): Promise<BenchMcpResu
   const log = opts.log ?? ((line: string) => console.log(line));
   const ws = await createWorkspace();
   const idp = await createIdp(ws.dir);
-  // Governors off: the bench measures the call path, not the limits (which would trip at thousands of calls/s).
+  // Governors off (the session caps too: the MCP session is bound into every claim): the bench
+  // measures the call path, not the limits, which would trip at thousands of calls.
   ws.appendConfig(
-    `mcp:\n  identity:\n    issuer: ${idp.issuer}\n    jwksFile: keys/idp.jwks.json\ngovernors:\n  rateLimits: { principal: { enabled: false }, tool: { enabled: false }, tenant: { enabled: false } }\n  spend: { enabled: false }\n`,
+    `mcp:\n  identity:\n    issuer: ${idp.issuer}\n    jwksFile: keys/idp.jwks.json\ngovernors:\n  rateLimits: { principal: { enabled: false }, tool: { enabled: false }, tenant: { enabled: false } }\n  spend: { enabled: false }\n  sessions: { enabled: false }\n  breaker: { enabled: false }\n`,
   );
   const loaded = loadConfig(ws.config);
   const service = await ToolcageMcpService.create(loaded, { backends: ['js'], log: () => {} });
@@ -120,8 +121,7 @@ export async function benchMcp(opts: BenchMcpOptions = {}): Promise<BenchMcpResu
             name: 'text.word_count',
             arguments: { text: `call number ${i}` },
           });
-          if (res.isError)
-            throw new Error(`MCP call failed: ${JSON.stringify(res.structuredContent)}`);
+          if (res.isError) throw new Error(`MCP call failed: ${JSON.stringify(res.content)}`);
         },
         [directName]: (i) => direct({ text: `direct number ${i}` }),
       },

@@ -54,6 +54,6 @@ export function createModernHandler(service: McpSessions): McpHttpHandler {
       return server;
     },
     // 2025-era requests never reach this handler: http.ts serves them with sessions.
-    { legacy: 'reject', responseMode: 'json' },
+    { legacy: 'reject' },
   );
 }

@@ -5,59 +5,32 @@
 // (test/mcp/http.test.ts, test/mcp/sdk-v2-client.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { loadConfig } from '../../src/config/load.ts';
-import { ToolcageMcpService } from '../../src/runtime/mcp-service.ts';
-import { startMcpHttp, type McpHttpServer } from '../../src/mcp/http.ts';
-import { IdentityVerifier } from '../../src/identity/verifier.ts';
-import { createIdp, createWorkspace, errorOf, type Workspace } from './helpers.ts';
+import { errorOf } from './helpers.ts';
+import { startMcpHttpFixture, type McpHttpFixture } from './http-server.ts';
 
 const MODERN = '2026-07-28';
 
 describe('toolcage mcp in the 2026-07-28 era (SDK v2 client, stateless)', () => {
-  let ws: Workspace;
-  let service: ToolcageMcpService;
-  let server: McpHttpServer;
+  let f: McpHttpFixture;
   let token: string;
   let client: Client;
 
   beforeAll(async () => {
-    ws = await createWorkspace();
-    const idp = await createIdp(ws.dir);
-    ws.appendConfig(
-      `mcp:\n  identity:\n    issuer: ${idp.issuer}\n    jwksFile: keys/idp.jwks.json\n`,
-    );
-    const loaded = loadConfig(ws.config);
-    service = await ToolcageMcpService.create(loaded, { backends: ['js'], log: () => {} });
-    server = await startMcpHttp({
-      service,
-      port: 0,
-      authorizationServers: [idp.issuer],
-      identity: (resourceUrl) =>
-        new IdentityVerifier({
-          defaultTenant: 'default',
-          tokens: {
-            issuer: idp.issuer,
-            audience: resourceUrl,
-            keys: { jwksFile: loaded.path('keys/idp.jwks.json') },
-          },
-        }),
-    });
-    token = await idp.token({ sub: 'alice', roles: ['admin'], aud: server.url });
+    f = await startMcpHttpFixture();
+    token = f.token;
     client = new Client(
       { name: 'toolcage-modern-test', version: '1.0.0' },
       { versionNegotiation: { mode: { pin: MODERN } } },
     );
     await client.connect(
-      new StreamableHTTPClientTransport(new URL(server.url), {
+      new StreamableHTTPClientTransport(new URL(f.server.url), {
         requestInit: { headers: { authorization: `Bearer ${token}` } },
       }),
     );
   });
   afterAll(async () => {
     await client?.close();
-    await server?.close();
-    await service?.close();
-    ws?.cleanup();
+    await f?.close();
   });
 
   it('negotiates the modern era', () => {
@@ -93,7 +66,7 @@ describe('toolcage mcp in the 2026-07-28 era (SDK v2 client, stateless)', () => 
         },
       },
     };
-    const res = await fetch(server.url, {
+    const res = await fetch(f.server.url, {
       method: 'POST',
       headers: {
         authorization: `Bearer ${token}`,
@@ -114,7 +87,7 @@ describe('toolcage mcp in the 2026-07-28 era (SDK v2 client, stateless)', () => 
   });
 
   it('still refuses a request without a bearer token', async () => {
-    const res = await fetch(server.url, {
+    const res = await fetch(f.server.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'mcp-protocol-version': MODERN },
       body: '{}',

@@ -4,53 +4,26 @@
 // shows a refusal through its stock callTool() (no output-schema complaint).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { loadConfig } from '../../src/config/load.ts';
-import { ToolcageMcpService } from '../../src/runtime/mcp-service.ts';
-import { startMcpHttp, type McpHttpServer } from '../../src/mcp/http.ts';
-import { IdentityVerifier } from '../../src/identity/verifier.ts';
-import { createIdp, createWorkspace, errorOf, type Workspace } from './helpers.ts';
+import { errorOf } from './helpers.ts';
+import { startMcpHttpFixture, type McpHttpFixture } from './http-server.ts';
 
 describe('the SDK v2 client against toolcage mcp over Streamable HTTP', () => {
-  let ws: Workspace;
-  let service: ToolcageMcpService;
-  let server: McpHttpServer;
+  let f: McpHttpFixture;
   let client: Client;
 
   beforeAll(async () => {
-    ws = await createWorkspace();
-    const idp = await createIdp(ws.dir);
-    ws.appendConfig(
-      `mcp:\n  identity:\n    issuer: ${idp.issuer}\n    jwksFile: keys/idp.jwks.json\n`,
-    );
-    const loaded = loadConfig(ws.config);
-    service = await ToolcageMcpService.create(loaded, { backends: ['js'], log: () => {} });
-    server = await startMcpHttp({
-      service,
-      port: 0,
-      authorizationServers: [idp.issuer],
-      identity: (resourceUrl) =>
-        new IdentityVerifier({
-          defaultTenant: 'default',
-          tokens: {
-            issuer: idp.issuer,
-            audience: resourceUrl,
-            keys: { jwksFile: loaded.path('keys/idp.jwks.json') },
-          },
-        }),
-    });
-    const token = await idp.token({ sub: 'alice', roles: ['admin'], aud: server.url });
+    f = await startMcpHttpFixture();
+    const token = f.token;
     client = new Client({ name: 'toolcage-v2-client-test', version: '1.0.0' });
     await client.connect(
-      new StreamableHTTPClientTransport(new URL(server.url), {
+      new StreamableHTTPClientTransport(new URL(f.server.url), {
         requestInit: { headers: { authorization: `Bearer ${token}` } },
       }),
     );
   });
   afterAll(async () => {
     await client?.close();
-    await server?.close();
-    await service?.close();
-    ws?.cleanup();
+    await f?.close();
   });
 
   it('lists the tools with their annotations', async () => {

@@ -3,11 +3,15 @@
 // continuation would run inside the reused isolate outside any time limit, starving the next
 // calls on that worker (other tenants' tools, blamed on them). Proven with the worker process's
 // own CPU time after the run, not only with the next call's latency.
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxBackend } from '../../src/ports/sandbox.ts';
-import { expectBenignSucceeds, request, startBackend } from '../sandbox/isolated-vm/helpers.ts';
+import {
+  expectBenignSucceeds,
+  request,
+  startBackend,
+  workerPids,
+} from '../sandbox/isolated-vm/helpers.ts';
 import { startKit, type Kit } from '../egress/kit.ts';
 import { startLoopbackServer, type LoopbackServer } from '../egress/helpers.ts';
 
@@ -18,18 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await backend.dispose();
 });
-
-function workerPids(): number[] {
-  try {
-    return execFileSync('pgrep', ['-P', String(process.pid)], { encoding: 'utf8' })
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
-  }
-}
 
 /** utime + stime of a process, in milliseconds (from /proc; clock ticks are 100 Hz on Linux). */
 function cpuMs(pid: number): number {

@@ -1,5 +1,4 @@
 // Attack (or accident): the worker process dies mid-call (SIGKILL, as a V8 OOM or a catastrophic isolated-vm error would end it).
-import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { SandboxBackend } from '../../src/ports/sandbox.ts';
 import {
@@ -7,6 +6,7 @@ import {
   expectFailure,
   request,
   startBackend,
+  workerPids,
 } from '../sandbox/isolated-vm/helpers.ts';
 
 let backend: SandboxBackend;
@@ -16,18 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await backend.dispose();
 });
-
-function workerPids(): number[] {
-  try {
-    return execFileSync('pgrep', ['-P', String(process.pid)], { encoding: 'utf8' })
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
-  }
-}
 
 it('fails the in-flight call cleanly, replaces the worker, and the next call succeeds', async () => {
   const [pid] = workerPids();

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { expect } from 'vitest';
 import type {
   RunLimits,
@@ -59,4 +60,17 @@ export function expectFailure(result: RunResult, code: string, message?: RegExp)
   expect(result.code).toBe(code);
   if (message) expect(result.message).toMatch(message);
   expect(result.message).not.toMatch(/\/work\/|node_modules|file:\/\//);
+}
+
+/** The worker processes this test process forked (its children). */
+export function workerPids(): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(process.pid)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
 }
