@@ -15,6 +15,11 @@ export function brokerServeCommand(): Command {
       action(async (opts: { config: string; host?: string; port?: string }) => {
         const loaded = configFrom(opts);
         const service = await createBrokerService(loaded);
+        // Before the service says it is listening: a signal right after the announcement is handled.
+        stopOnSignals(
+          () => service.shutdown(),
+          (msg) => service.app.log.info(msg),
+        );
         const url = await service
           .listen({
             ...(opts.host ? { host: opts.host } : {}),
@@ -25,10 +30,6 @@ export function brokerServeCommand(): Command {
             throw err;
           });
         service.app.log.info({ url }, 'toolcage broker listening');
-        stopOnSignals(
-          () => service.shutdown(),
-          (msg) => service.app.log.info(msg),
-        );
       }),
     );
 }

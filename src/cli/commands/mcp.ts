@@ -89,14 +89,16 @@ async function serveHttp(
         insecureLocalPrincipal: service.localPrincipal(),
       })
     : await startWithIdentity(loaded, host, port, service);
-  process.stderr.write(
-    `${JSON.stringify({ mcp: server.url, resourceMetadata: server.resourceMetadataUrl })}\n`,
-  );
-  await new Promise<void>((done) => {
+  // Stop handlers first: a SIGTERM right after the announcement closes the server cleanly.
+  const stopped = new Promise<void>((done) => {
     const stop = () => void server.close().then(done, done);
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  process.stderr.write(
+    `${JSON.stringify({ mcp: server.url, resourceMetadata: server.resourceMetadataUrl })}\n`,
+  );
+  await stopped;
 }
 
 /** `toolcage mcp`: the registry's tools as an MCP server (stdio, or Streamable HTTP with --port). */

@@ -37,6 +37,21 @@ export function serveCommand(): Command {
       action(async (opts: { config: string; host?: string; port?: string; watch: boolean }) => {
         const loaded = configFrom(opts);
         const service = await createRunnerService(loaded);
+        // Signals are handled before the service says it is listening: a SIGHUP that follows the
+        // announcement at once must reload, never find Node's default (exit) still in place.
+        // The same reload policy as `toolcage mcp` (src/runtime/reload.ts): SIGHUP, and the lock watched.
+        const reloader = service.runner.reloader;
+        process.on('SIGHUP', () => {
+          service.app.log.info('SIGHUP: reloading the registry');
+          void reloader.reload();
+        });
+        stopOnSignals(
+          async () => {
+            const { aborted } = await service.shutdown();
+            service.app.log.info({ aborted }, 'toolcage runner stopped');
+          },
+          (msg) => service.app.log.info(msg),
+        );
         const url = await service
           .listen({
             ...(opts.host ? { host: opts.host } : {}),
@@ -47,21 +62,8 @@ export function serveCommand(): Command {
             await service.shutdown().catch(() => undefined);
             throw err;
           });
-        service.app.log.info({ url }, 'toolcage runner listening');
-        // The same reload policy as `toolcage mcp` (src/runtime/reload.ts): SIGHUP, and the lock watched.
-        const reloader = service.runner.reloader;
-        process.on('SIGHUP', () => {
-          service.app.log.info('SIGHUP: reloading the registry');
-          void reloader.reload();
-        });
         if (opts.watch) reloader.watch();
-        stopOnSignals(
-          async () => {
-            const { aborted } = await service.shutdown();
-            service.app.log.info({ aborted }, 'toolcage runner stopped');
-          },
-          (msg) => service.app.log.info(msg),
-        );
+        service.app.log.info({ url }, 'toolcage runner listening');
       }),
     );
 }
