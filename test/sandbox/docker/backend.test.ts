@@ -220,12 +220,16 @@ describe('docker backend: pool and concurrency', () => {
 
   it('health says the engine is usable, names where it is and which runtime tools run on', async () => {
     // setup.sh registers runsc with the engine: the default configuration runs tools under gVisor.
-    expect(await backend.health()).toEqual({
+    // Engines differ in which other runtimes they list (some name containerd's shims too), so the
+    // test holds the ones toolcage relies on, not the engine's whole list.
+    const health = await backend.health();
+    expect(health).toMatchObject({
       usable: true,
       detail:
         'Docker engine reachable at unix:///var/run/docker.sock; tools run under gVisor (runsc)',
-      runtime: { default: 'runsc', registered: ['runc', 'runsc'], gvisor: true },
+      runtime: { default: 'runsc', gvisor: true },
     });
+    expect(health.runtime?.registered).toEqual(expect.arrayContaining(['runc', 'runsc']));
   });
 
   it('dispose removes every pooled container', async () => {
