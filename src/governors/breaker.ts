@@ -1,5 +1,5 @@
 import { ToolcageError } from '../errors/toolcage-error.ts';
-import { tenantKey } from './keys.ts';
+import { tenantKey, tenantPrefix } from './keys.ts';
 
 import type { BreakerRule, SessionBreakerStore, SessionPause } from '../ports/stores.ts';
 
@@ -75,5 +75,16 @@ export class MemorySessionBreakerStore implements SessionBreakerStore {
   async resume(key: string): Promise<boolean> {
     this.#failures.delete(key);
     return this.#paused.delete(key);
+  }
+
+  async listPaused(query: {
+    tenant?: string | undefined;
+    limit: number;
+  }): Promise<Array<SessionPause & { key: string }>> {
+    const only = query.tenant === undefined ? '{' : tenantPrefix(query.tenant);
+    const out: Array<SessionPause & { key: string }> = [];
+    for (const [key, p] of this.#paused)
+      if (key.startsWith(only) && out.length < query.limit) out.push({ key, ...p });
+    return out;
   }
 }

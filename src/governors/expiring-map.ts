@@ -40,6 +40,12 @@ export class ExpiringMap<V> {
     if (this.#entries.size >= this.#nextSweepAt) this.sweep(nowMs);
   }
 
+  /** The live entries at `nowMs`, in insertion order (read-only: nothing is dropped). */
+  *live(nowMs: number): Generator<[string, V]> {
+    for (const [key, entry] of this.#entries)
+      if (entry.expiresAtMs > nowMs) yield [key, entry.value];
+  }
+
   delete(key: string): void {
     this.#entries.delete(key);
   }

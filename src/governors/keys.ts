@@ -19,6 +19,25 @@ export function tenantKey(tenant: string, kind: string, ...parts: string[]): str
   return [`{${part(tenant)}}`, kind, ...parts.map(part)].join(':');
 }
 
+/** What every key of `tenant` starts with: `{tenant}:`. */
+export function tenantPrefix(tenant: string): string {
+  return `{${part(tenant)}}:`;
+}
+
+/** A tenant key read back: the tenant, the kind and the decoded parts; undefined for any other key. */
+export function parseTenantKey(
+  key: string,
+): { tenant: string; kind: string; parts: string[] } | undefined {
+  const m = /^\{([^{}:]*)\}:([^:]+)((?::[^:]*)*)$/.exec(key);
+  if (!m) return undefined;
+  try {
+    const parts = m[3] ? m[3].slice(1).split(':').map(decodeURIComponent) : [];
+    return { tenant: decodeURIComponent(m[1]!), kind: decodeURIComponent(m[2]!), parts };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Seconds to wait, from milliseconds: whole seconds (an HTTP `Retry-After`
  * is an integer), rounded up so that waiting that long always suffices, and

@@ -1,6 +1,9 @@
 import { ExpiringMap } from './expiring-map.ts';
 import { retryAfterSecondsFromMs } from './keys.ts';
 import type {
+  GovernorSnapshot,
+  GovernorSnapshotQuery,
+  GovernorStateEntry,
   GovernorStores,
   LoopDecision,
   LoopStore,
@@ -10,7 +13,8 @@ import type {
   SpendStore,
   TokenBucketRule,
 } from '../ports/governors.ts';
-import { assertCharge, assertHit, assertTake, fixedWindow } from './validate.ts';
+import { assertCharge, assertHit, assertTake, fixedWindow, snapshotLimit } from './validate.ts';
+import { tenantPrefix } from './keys.ts';
 
 /**
  * In-memory governor stores: one process, not shared. They are right for a
@@ -67,6 +71,11 @@ export class MemoryRateLimitStore implements RateLimitStore {
   get size(): number {
     return this.#buckets.size;
   }
+
+  *entries(nowMs: number): Generator<GovernorStateEntry> {
+    for (const [key, b] of this.#buckets.live(nowMs))
+      yield { kind: 'bucket', key, tokens: b.tokens, updatedAtMs: b.updatedAtMs };
+  }
 }
 
 interface WindowSpend {
@@ -100,6 +109,11 @@ export class MemorySpendStore implements SpendStore {
 
   get size(): number {
     return this.#windows.size;
+  }
+
+  *entries(nowMs: number): Generator<GovernorStateEntry> {
+    for (const [key, w] of this.#windows.live(nowMs))
+      yield { kind: 'window', key, spent: w.spent, windowStartMs: w.startMs };
   }
 }
 
@@ -139,14 +153,35 @@ export class MemoryLoopStore implements LoopStore {
   get size(): number {
     return this.#hits.size;
   }
+
+  *entries(nowMs: number): Generator<GovernorStateEntry> {
+    for (const [key, hitsMs] of this.#hits.live(nowMs))
+      yield { kind: 'loop', key, hitsMs: [...hitsMs] };
+  }
 }
 
-/** The three governor stores, in memory. */
+/** The three governor stores, in memory, with a snapshot of what they hold (this process only). */
 export function createMemoryGovernorStores(): GovernorStores {
+  const rate = new MemoryRateLimitStore();
+  const spend = new MemorySpendStore();
+  const loop = new MemoryLoopStore();
   return {
     kind: 'memory',
-    rate: new MemoryRateLimitStore(),
-    spend: new MemorySpendStore(),
-    loop: new MemoryLoopStore(),
+    rate,
+    spend,
+    loop,
+    async snapshot(query: GovernorSnapshotQuery): Promise<GovernorSnapshot> {
+      const limit = snapshotLimit(query.limit);
+      const only = query.tenant === undefined ? undefined : tenantPrefix(query.tenant);
+      const { nowMs } = query;
+      const entries: GovernorStateEntry[] = [];
+      for (const source of [rate.entries(nowMs), spend.entries(nowMs), loop.entries(nowMs)])
+        for (const e of source) {
+          if (only !== undefined && !e.key.startsWith(only)) continue;
+          if (entries.length >= limit) return { entries, truncated: true };
+          entries.push(e);
+        }
+      return { entries, truncated: false };
+    },
   };
 }

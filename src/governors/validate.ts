@@ -70,3 +70,11 @@ export function fixedWindow(
   const startMs = Math.floor(nowMs / windowMs) * windowMs;
   return { startMs, endMs: startMs + windowMs };
 }
+
+/** The snapshot's entry cap: 1000 unless a positive integer is given (at most 10 000). */
+export function snapshotLimit(limit: number | undefined): number {
+  if (limit === undefined) return 1000;
+  if (!Number.isSafeInteger(limit) || limit <= 0)
+    throw new TypeError(`Expected limit to be a positive integer, got ${String(limit)}`);
+  return Math.min(limit, 10_000);
+}

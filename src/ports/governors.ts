@@ -60,6 +60,39 @@ export interface GovernorStores {
   loop: LoopStore;
   /** One atomic step for a whole call (see GovernorPlanStore); without it the stores are asked one by one. */
   plan?: GovernorPlanStore;
+  /**
+   * Read-only: the state the stores hold now (for operators: the console's
+   * Governors page, `GET /v1/governors`). Absent where a store cannot report.
+   */
+  snapshot?(query: GovernorSnapshotQuery): Promise<GovernorSnapshot>;
+}
+
+export interface GovernorSnapshotQuery {
+  /** The caller's clock, as for every decision (memory entries past their expiry are left out). */
+  nowMs: number;
+  /** Only this tenant's keys. */
+  tenant?: string | undefined;
+  /** Stop after this many entries (default 1000): reading state must never stall a store. */
+  limit?: number | undefined;
+}
+
+/**
+ * One governor key as its store holds it. Keys are the governors' own
+ * (`tenantKey(...)`, see governors/keys.ts); the limits they are held to come
+ * from configuration, so the report joins them there (governors/report.ts).
+ */
+export type GovernorStateEntry =
+  /** A token bucket: `tokens` as of `updatedAtMs` (it refills from then on). */
+  | { kind: 'bucket'; key: string; tokens: number; updatedAtMs: number }
+  /** A fixed-window counter (tenant spend, session spend and calls). */
+  | { kind: 'window'; key: string; spent: number; windowStartMs: number }
+  /** A loop-guard window: the times of the recorded identical calls. */
+  | { kind: 'loop'; key: string; hitsMs: number[] };
+
+export interface GovernorSnapshot {
+  entries: GovernorStateEntry[];
+  /** More keys existed than `limit`; the entries are a partial view. */
+  truncated: boolean;
 }
 
 /** Every governor decision of one call, for stores that can make them in one atomic step. */

@@ -134,6 +134,37 @@ export interface SessionBreakerStore {
   fail(key: string, nowMs: number, rule: BreakerRule, reason: string): Promise<boolean>;
   /** Resumes a paused session and forgets its failures; false when it was not paused. */
   resume(key: string): Promise<boolean>;
+  /** Read-only, for operators: paused sessions (of one tenant's keys when `tenant` is given), at most `limit`. */
+  listPaused?(query: {
+    tenant?: string | undefined;
+    limit: number;
+  }): Promise<Array<SessionPause & { key: string }>>;
+}
+
+/** What a console sign-in leaves in the state store: never the credential, never the cookie's id. */
+export interface ConsoleSessionRecord {
+  principal: {
+    subject: string;
+    roles: string[];
+    tenants: string[];
+    defaultTenant: string;
+    via: string;
+  };
+  createdAtMs: number;
+  lastSeenMs: number;
+  /** The credential's own expiry (an identity token's `exp`), if it has one. */
+  notAfterMs?: number | undefined;
+}
+
+/**
+ * Console sign-in sessions, shared by every broker replica using the store.
+ * Keys are digests of the cookie's random id (the id itself is never
+ * stored), and every record expires at `expiresAtMs` on its own.
+ */
+export interface ConsoleSessionStore {
+  put(key: string, record: ConsoleSessionRecord, expiresAtMs: number): Promise<void>;
+  get(key: string, nowMs: number): Promise<ConsoleSessionRecord | undefined>;
+  delete(key: string): Promise<void>;
 }
 
 /** Every store that protects a call, from one configuration choice. */
@@ -144,6 +175,8 @@ export interface StateStores {
   governors: GovernorStores;
   /** Session circuit-breaker state (shared like approvals: SQLite file or Redis). */
   sessions: SessionBreakerStore;
+  /** Console sign-in sessions (SQLite file or Redis); absent: each console keeps its own in memory. */
+  consoleSessions?: ConsoleSessionStore;
   /** Replay + governors: in sequence (embedded stores) or in one step (Redis). */
   admission: Admission;
   /** Whether the stores can decide right now (Redis: answers PING). Absent for embedded stores, usable while open. */

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { BreakerRule, SessionBreakerStore, SessionPause } from '../../governors/breaker.ts';
+import { tenantPrefix } from '../../governors/keys.ts';
 import { checkPrefix, LuaScript, stateUnavailable, type RedisClient } from './client.ts';
+import { globEscape } from './governor-snapshot.ts';
 
 /**
  * KEYS[1] failures (sorted set), KEYS[2] pause (JSON); ARGV nowMs, windowMs,
@@ -62,5 +64,33 @@ export class RedisSessionBreakerStore implements SessionBreakerStore {
       return this.#client.del(paused);
     });
     return n === 1;
+  }
+
+  /** Paused sessions, by SCAN over `paused:{tenant}:*` (bounded: never KEYS, at most 200 steps). */
+  async listPaused(query: {
+    tenant?: string | undefined;
+    limit: number;
+  }): Promise<Array<SessionPause & { key: string }>> {
+    const head = `${this.#prefix}paused:`;
+    const match = `${globEscape(head)}${query.tenant === undefined ? '{' : globEscape(tenantPrefix(query.tenant))}*`;
+    return stateUnavailable(this.#client, 'session breaker', async () => {
+      const keys: string[] = [];
+      let cursor = '0';
+      let steps = 0;
+      do {
+        const [next, batch] = await this.#client.scan(cursor, 'MATCH', match, 'COUNT', 500);
+        cursor = next;
+        keys.push(...batch.slice(0, query.limit - keys.length));
+        steps += 1;
+      } while (cursor !== '0' && keys.length < query.limit && steps < 200);
+      if (keys.length === 0) return [];
+      const values = await this.#client.mget(keys);
+      const out: Array<SessionPause & { key: string }> = [];
+      keys.forEach((k, i) => {
+        const raw = values[i];
+        if (raw) out.push({ key: k.slice(head.length), ...(JSON.parse(raw) as SessionPause) });
+      });
+      return out.sort((a, b) => b.pausedAtMs - a.pausedAtMs);
+    });
   }
 }

@@ -1,5 +1,6 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { BreakerRule, SessionBreakerStore, SessionPause } from '../../governors/breaker.ts';
+import { tenantPrefix } from '../../governors/keys.ts';
 
 /** Session breaker state in the workspace database: every toolcage process on the machine sees one pause. */
 export class SqliteSessionBreakerStore implements SessionBreakerStore {
@@ -11,6 +12,7 @@ export class SqliteSessionBreakerStore implements SessionBreakerStore {
   readonly #pause: StatementSync;
   readonly #unpause: StatementSync;
   readonly #forget: StatementSync;
+  readonly #list: StatementSync;
 
   constructor(db: DatabaseSync) {
     this.#db = db;
@@ -30,6 +32,10 @@ export class SqliteSessionBreakerStore implements SessionBreakerStore {
     );
     this.#unpause = db.prepare('DELETE FROM session_pauses WHERE key = ?');
     this.#forget = db.prepare('DELETE FROM session_failures WHERE key = ?');
+    // A range on the primary key: every key of one tenant starts with `{tenant}:` (governors/keys.ts).
+    this.#list = db.prepare(
+      'SELECT key, paused_at_ms, reason FROM session_pauses WHERE key >= ? AND key < ? ORDER BY paused_at_ms DESC LIMIT ?',
+    );
   }
 
   async paused(key: string): Promise<SessionPause | undefined> {
@@ -61,5 +67,20 @@ export class SqliteSessionBreakerStore implements SessionBreakerStore {
   async resume(key: string): Promise<boolean> {
     this.#forget.run(key);
     return Number(this.#unpause.run(key).changes) === 1;
+  }
+
+  async listPaused(query: {
+    tenant?: string | undefined;
+    limit: number;
+  }): Promise<Array<SessionPause & { key: string }>> {
+    // The keys starting with `from` are exactly [from, from with its last character incremented).
+    const from = query.tenant === undefined ? '{' : tenantPrefix(query.tenant);
+    const to = from.slice(0, -1) + String.fromCharCode(from.charCodeAt(from.length - 1) + 1);
+    const rows = this.#list.all(from, to, query.limit) as {
+      key: string;
+      paused_at_ms: number;
+      reason: string;
+    }[];
+    return rows.map((r) => ({ key: r.key, pausedAtMs: Number(r.paused_at_ms), reason: r.reason }));
   }
 }
