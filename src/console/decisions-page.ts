@@ -1,5 +1,5 @@
 import { html } from './html.ts';
-import { layout, type PageContext } from './pages.ts';
+import { layout, type PageContext } from './layout.ts';
 import {
   AUDIT_QUERY_FIELDS,
   type AuditPage,

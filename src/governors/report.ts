@@ -62,6 +62,8 @@ export interface GovernorReport {
   at: string;
   /** Where rate, spend and loop state come from (`memory`, `redis`) and whether it is shared by every process. */
   governors: { store: string; reportable: boolean; shared: boolean };
+  /** Where paused sessions come from (`sqlite`, `redis`, `memory`), and whether the store can list them. */
+  pauses: { store: string; reportable: boolean };
   tenants: TenantGovernorReport[];
   /** A store held more than the report's limit; what is shown is partial. */
   truncated: boolean;
@@ -70,6 +72,8 @@ export interface GovernorReport {
 export interface GovernorReportOptions {
   stores: GovernorStores;
   sessions?: SessionBreakerStore | undefined;
+  /** The session breaker store's kind, for the report's `pauses.store` (default `memory`). */
+  sessionsStore?: string;
   config: GovernorsConfig;
   nowMs: number;
   /** Only these tenants; undefined for every tenant. */
@@ -134,6 +138,10 @@ export async function governorReport(o: GovernorReportOptions): Promise<Governor
       store: o.stores.kind,
       reportable: o.stores.snapshot !== undefined,
       shared: o.stores.kind !== 'memory',
+    },
+    pauses: {
+      store: o.sessionsStore ?? 'memory',
+      reportable: o.sessions?.listPaused !== undefined,
     },
     tenants,
     truncated,
@@ -215,4 +223,16 @@ function addEntry(
       clearsAt: iso(live[0]! + windowMs),
     });
   }
+}
+
+/** A report source bound to its stores and limits: what the broker's route and console page ask. */
+export interface GovernorReporter {
+  report(query: { tenants?: readonly string[] | undefined }): Promise<GovernorReport>;
+}
+
+export function governorReporter(
+  o: Omit<GovernorReportOptions, 'nowMs' | 'tenants'> & { clock?: () => number },
+): GovernorReporter {
+  const clock = o.clock ?? Date.now;
+  return { report: (q) => governorReport({ ...o, nowMs: clock(), tenants: q.tenants }) };
 }

@@ -19,6 +19,8 @@ import type { BrokerMetrics } from '../metrics/broker-metrics.ts';
 import { NullAuditSink, recordDecision, type AuditEntry, type AuditSink } from '../audit/audit.ts';
 import { activeTraceId, isAudited } from '../audit/context.ts';
 import { registerAuditRoutes } from './audit-routes.ts';
+import { registerGovernorRoutes } from './governor-routes.ts';
+import type { GovernorReporter } from '../governors/report.ts';
 
 export interface BrokerAppOptions {
   broker: Broker;
@@ -42,6 +44,8 @@ export interface BrokerAppOptions {
   publicUrl?: string;
   /** Serves `GET /metrics` and counts claim answers when given. */
   metrics?: BrokerMetrics;
+  /** Serves `GET /v1/governors` (governor state per tenant) when given. */
+  governors?: GovernorReporter;
 }
 
 function parse<T>(schema: z.ZodType<T>, body: unknown, required: string[]): T {
@@ -167,6 +171,8 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
     registry: o.registry,
     authenticate,
   });
+  if (o.governors)
+    registerGovernorRoutes(app, { broker: o.broker, governors: o.governors, authenticate });
   o.extend?.(app, o.auth);
 
   // A paused session resumes only by a human approver's word (the breaker's off switch).

@@ -145,6 +145,23 @@ export const ROUTES: readonly Route[] = [
     },
   },
   {
+    method: 'get',
+    path: '/v1/governors',
+    service: 'broker',
+    summary:
+      'Rate, spend, loop-guard and session-breaker state per tenant, read-only (approver and viewer roles; their tenants only)',
+    op: {
+      security: caller,
+      parameters: [{ name: 'tenant', in: 'query', required: false, schema: { type: 'string' } }],
+      responses: {
+        '200': ok(
+          '{at, governors: {store, reportable, shared}, pauses: {store, reportable}, tenants: [{tenant, rate, spend, sessions, loops, paused}], truncated}',
+        ),
+        ...errors,
+      },
+    },
+  },
+  {
     method: 'post',
     path: '/v1/sessions/{id}/resume',
     service: 'broker',

@@ -13,6 +13,8 @@ import { listenOrExplain } from '../http/listen.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import { configuredAuditFiles, trailSearch } from './audit.ts';
 import { recordDecision } from '../audit/audit.ts';
+import { governorReporter } from '../governors/report.ts';
+import type { StateStores } from './state.ts';
 
 export interface BrokerService {
   app: FastifyInstance;
@@ -29,6 +31,8 @@ export async function createBrokerService(
     logger?: Logger;
     /** The audit trail's search for the console's Decisions page (the audit API, once served). */
     auditSearch?: AuditSearchClient;
+    /** Share the runner's stores (both in one process): then even in-memory governor state is visible. */
+    stores?: StateStores;
   } = {},
 ): Promise<BrokerService> {
   const c = loaded.config.broker;
@@ -56,7 +60,17 @@ export async function createBrokerService(
         }
       : {}),
   });
-  const runtime = await createBrokerRuntime(loaded);
+  const runtime = await createBrokerRuntime(
+    loaded,
+    options.stores ? { stores: options.stores } : {},
+  );
+  // What the Governors page and GET /v1/governors read: this process's view of the state stores.
+  const governors = governorReporter({
+    stores: runtime.stores.governors,
+    sessions: runtime.stores.sessions,
+    sessionsStore: runtime.stores.kind,
+    config: loaded.config.governors,
+  });
   const app = buildBrokerApp({
     metrics: new BrokerMetrics(),
     broker: runtime.broker,
@@ -69,6 +83,7 @@ export async function createBrokerService(
     policy: loadPolicy(loaded.path(c.policy)),
     registry: runtime.registry,
     audit: runtime.audit,
+    governors,
     auditTrail: {
       files: () => configuredAuditFiles(loaded),
       readerRoles: loaded.config.audit.readerRoles,
@@ -87,6 +102,8 @@ export async function createBrokerService(
               registry: runtime.registry,
               registryDir: loaded.path(loaded.config.registry.dir),
               sessionIdleSeconds: c.console.sessionIdleSeconds,
+              sessionStore: runtime.stores.consoleSessions,
+              governors,
               publicUrl: c.console.publicUrl ?? c.http.publicUrl,
               audit: options.auditSearch ?? trailSearch(loaded),
             }),

@@ -1,5 +1,6 @@
 import type { LoadedConfig } from '../config/load.ts';
 import { RedisSessionBreakerStore } from '../state/redis/session-store.ts';
+import { RedisConsoleSessionStore } from '../state/redis/console-session-store.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import {
   closeRedisClient,
@@ -46,6 +47,7 @@ export async function openRedisStateStores(loaded: LoadedConfig): Promise<StateS
     governors: createRedisGovernorStores({ client, prefix }),
     admission: new RedisAdmission({ client, prefix, safety }),
     sessions: new RedisSessionBreakerStore({ client, prefix }),
+    consoleSessions: new RedisConsoleSessionStore({ client, prefix }),
     // For /readyz: a replica whose Redis is down, or may evict consumed claim ids, refuses every
     // call, so the load balancer should stop sending it any.
     async health() {

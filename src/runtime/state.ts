@@ -7,6 +7,7 @@ import { openStateDatabase } from '../state/sqlite/database.ts';
 import { SqliteReplayStore } from '../state/sqlite/replay-store.ts';
 import { SqliteApprovalStore } from '../state/sqlite/approval-store.ts';
 import { SqliteSessionBreakerStore } from '../state/sqlite/session-store.ts';
+import { SqliteConsoleSessionStore } from '../state/sqlite/console-session-store.ts';
 
 /**
  * `sqlite` (embedded default): replay and approvals in the workspace's SQLite
@@ -30,6 +31,7 @@ export async function openStateStores(loaded: LoadedConfig): Promise<StateStores
     approvals: new SqliteApprovalStore(db),
     governors,
     sessions: new SqliteSessionBreakerStore(db),
+    consoleSessions: new SqliteConsoleSessionStore(db),
     // consume, then decide: a replayed claim charges nothing
     admission: new SequentialAdmission({ replay, decide: (plan) => decidePlan(governors, plan) }),
     async close() {

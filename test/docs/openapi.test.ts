@@ -23,6 +23,8 @@ function apps(): Record<'runner' | 'broker', FastifyInstance> {
       auth: {} as never,
       policy: {} as never,
       registry: () => ({}) as never,
+      // `toolcage broker serve` always serves GET /v1/governors (runtime/broker-service.ts).
+      governors: {} as never,
       logLevel: 'silent',
     }),
   };

@@ -41,6 +41,7 @@ describe('governor report', () => {
       nowMs: T0 + 1000,
     });
     expect(r.governors).toEqual({ store: 'memory', reportable: true, shared: false });
+    expect(r.pauses).toEqual({ store: 'memory', reportable: true });
     expect(r.tenants.map((t) => t.tenant)).toEqual(['acme', 'globex']);
     const acme = r.tenants[0]!;
     // 10 - 3 taken, + 1 refilled in the second since

@@ -1,90 +1,8 @@
 import type { ApprovalView } from '../broker/approval-view.ts';
-import type { Principal } from '../identity/principal.ts';
 import type { LoadedTool } from '../registry/registry.ts';
 import { html, type Html } from './html.ts';
+import { badge, layout, type PageContext } from './layout.ts';
 import { editsDiff, jsonTree } from './render-args.ts';
-
-export interface PageContext {
-  principal?: Principal | undefined;
-  csrf?: string | undefined;
-  /** The policy lets approvers decide their own requests: said on every page. */
-  selfApprovalAllowed: boolean;
-  mayApprove: boolean;
-  /** Whether an audit search is configured (the Decisions page). */
-  decisions?: boolean;
-}
-
-/** The frame of every page: one stylesheet and one script from /console/static, nothing inline (CSP). */
-export function layout(title: string, ctx: PageContext, body: Html): string {
-  const p = ctx.principal;
-  return html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>${title} · toolcage console</title>
-        <link rel="icon" href="/console/static/favicon.svg" type="image/svg+xml" />
-        <link rel="stylesheet" href="/console/static/console.css" />
-        <script src="/console/static/console.js" defer></script>
-      </head>
-      <body>
-        <header class="top">
-          <strong class="brand">toolcage</strong>
-          ${
-            p
-              ? html`<nav>
-                    <a href="/console/approvals">Approvals</a>
-                    ${ctx.decisions ? html`<a href="/console/decisions">Decisions</a>` : ''}
-                    <a href="/console/registry">Registry</a>
-                  </nav>
-                  <span class="who"
-                    >${p.subject}
-                    <span class="muted"
-                      >(${p.roles.join(', ') || 'no roles'}) · tenants
-                      ${p.tenants.join(', ')}${ctx.mayApprove ? '' : ' · read-only'}</span
-                    ></span
-                  >
-                  <form method="post" action="/console/logout" class="inline">
-                    <input type="hidden" name="csrf" value="${ctx.csrf}" />
-                    <button type="submit" class="link">Sign out</button>
-                  </form>`
-              : ''
-          }
-        </header>
-        ${
-          ctx.selfApprovalAllowed
-            ? html`<p class="banner warn" role="status">
-                Dev workspace: this broker's policy sets <code>allowSelfApproval</code>, so an
-                approver may approve their own requests. Remove it for a shared deployment.
-              </p>`
-            : ''
-        }
-        <main>${body}</main>
-      </body>
-    </html>`.value;
-}
-
-export function loginPage(ctx: PageContext, error?: string): string {
-  return layout(
-    'Sign in',
-    ctx,
-    html`<h1>Sign in</h1>
-      ${error ? html`<p class="banner error" role="alert">${error}</p>` : ''}
-      <form method="post" action="/console/login" class="card">
-        <label for="credential">API key or OIDC identity token</label>
-        <textarea id="credential" name="credential" rows="4" required autocomplete="off"></textarea>
-        <button type="submit">Sign in</button>
-        <p class="muted">
-          Exchanged once for a session cookie (HttpOnly, SameSite=Strict); the credential itself is
-          not kept.
-        </p>
-      </form>`,
-  );
-}
-
-function badge(risk: string | undefined): Html {
-  return html`<span class="risk risk-${risk ?? 'unknown'}">${risk ?? '?'}</span>`;
-}
 
 function toolFacts(tool: LoadedTool | undefined): Html {
   if (!tool) return html`<span class="muted">tool no longer in the registry</span>`;
@@ -107,11 +25,21 @@ function decisionForms(item: InboxItem, csrf: string): Html {
   if (v.status !== 'pending') return html``;
   if (!item.decide.ok) return html`<p class="muted decide-why">${item.decide.why}</p>`;
   return html`<div class="decide">
-    <form method="post" action="/console/approvals/${v.id}/approve" class="inline">
+    <form method="post" action="/console/approvals/${v.id}/approve" class="inline approve-form">
       <input type="hidden" name="csrf" value="${csrf}" />
       <button type="submit" class="approve" data-action="approve">
         Approve${item.decide.self ? ' (self-approval)' : ''}
       </button>
+      <label class="any-session">
+        <input type="checkbox" name="anySession" value="on" />
+        for any session
+        <span class="muted"
+          >(off: the approval holds only
+          ${v.session ? html`in session <code>${v.session}</code>` : 'for calls outside any session'},
+          where the agent asked; on: the same call with the same arguments by ${v.subject} in
+          ${v.tenant} may use it from any session, still once)</span
+        >
+      </label>
     </form>
     <form method="post" action="/console/approvals/${v.id}/deny" class="inline deny-form">
       <input type="hidden" name="csrf" value="${csrf}" />
@@ -257,67 +185,5 @@ export function detailPage(ctx: PageContext, item: InboxItem): string {
       <h1>Approval request</h1>
       <p class="muted"><code>${item.view.id}</code></p>
       ${approvalCard(item, ctx.csrf ?? '')}`,
-  );
-}
-
-export interface LockFacts {
-  signer?: string | undefined;
-  date?: string | undefined;
-}
-
-export function registryPage(ctx: PageContext, tools: LoadedTool[], lock: LockFacts): string {
-  return layout(
-    'Registry',
-    ctx,
-    html`<h1>Registry</h1>
-      <p class="card">
-        Lock signed by key <code>${lock.signer ?? 'unsigned'}</code>, written
-        <time datetime="${lock.date ?? ''}">${lock.date ?? 'unknown'}</time>. Only the tools below
-        can run; each is pinned by the hashes shown.
-      </p>
-      <table class="list registry">
-        <thead>
-          <tr>
-            <th>Tool</th>
-            <th>Version</th>
-            <th>Risk</th>
-            <th>Runtime</th>
-            <th>Scopes</th>
-            <th>Credential lanes</th>
-            <th>Egress hosts</th>
-            <th>Pins (manifest / artifact sha256)</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${tools.map((t) => {
-            const m = t.manifest;
-            const egress = m.network === 'none' ? [] : m.network.egress;
-            return html`<tr>
-              <td><strong>${m.id}</strong><br /><span class="muted">${m.description}</span></td>
-              <td>${m.version}</td>
-              <td>${badge(m.risk)}</td>
-              <td>${m.runtime}</td>
-              <td>${m.scopes.join(', ') || '—'}</td>
-              <td>${m.credentials.map((c) => `${c.lane} (${c.expose})`).join(', ') || '—'}</td>
-              <td>${egress.map((e) => `${e.host}:${e.port}`).join(', ') || 'none'}</td>
-              <td class="pins">
-                <code>${t.manifestSha256.slice(0, 16)}…</code><br /><code
-                  >${t.artifactSha256.slice(0, 16)}…</code
-                >
-              </td>
-            </tr>`;
-          })}
-        </tbody>
-      </table>`,
-  );
-}
-
-export function errorPage(ctx: PageContext, status: number, code: string, message: string): string {
-  return layout(
-    'Refused',
-    ctx,
-    html`<h1>${status === 403 ? 'Refused' : 'Error'}</h1>
-      <p class="banner error" role="alert"><code>${code}</code> ${message}</p>
-      <p><a href="/console/approvals">Back to approvals</a></p>`,
   );
 }

@@ -1,0 +1,43 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Broker } from '../broker/broker.ts';
+import { isAnyApprover } from '../broker/approval-rules.ts';
+import { ToolcageError } from '../errors/toolcage-error.ts';
+import type { GovernorReporter } from '../governors/report.ts';
+import { tenantFor, type Principal } from '../identity/principal.ts';
+
+export interface GovernorRoutesOptions {
+  broker: Broker;
+  governors: GovernorReporter;
+  authenticate: (request: FastifyRequest) => Promise<Principal>;
+}
+
+/**
+ * `GET /v1/governors[?tenant=]`: rate, spend, loop-guard and breaker state per
+ * tenant, read-only, for approvers and viewers (`broker.console.viewerRoles`),
+ * of the tenants their credential is for. Shape: governors/report.ts.
+ */
+export function registerGovernorRoutes(app: FastifyInstance, o: GovernorRoutesOptions): void {
+  app.get('/v1/governors', async (request) => {
+    const principal = await o.authenticate(request);
+    const rules = o.broker.approvals.rules;
+    if (
+      !isAnyApprover(rules, principal) &&
+      !principal.roles.some((r) => rules.viewerRoles.includes(r))
+    )
+      throw new ToolcageError('policy_denied', {
+        message: `Reading governor state needs an approver role (${rules.approverRoles.join(', ')}) or a viewer role (broker.console.viewerRoles: ${rules.viewerRoles.join(', ') || 'none'}).`,
+      });
+    const asked = (request.query as Record<string, unknown>).tenant;
+    if (asked !== undefined && (typeof asked !== 'string' || asked === '' || asked.length > 128))
+      throw new ToolcageError('request_invalid', {
+        message: 'Invalid query: tenant must be one tenant id of 1 to 128 characters.',
+      });
+    const tenants =
+      asked !== undefined
+        ? [tenantFor(principal, asked)]
+        : principal.tenants.includes('*')
+          ? undefined
+          : principal.tenants;
+    return o.governors.report({ tenants });
+  });
+}
