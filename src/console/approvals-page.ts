@@ -36,8 +36,8 @@ function decisionForms(item: InboxItem, csrf: string): Html {
         <span class="muted"
           >(off: the approval holds only
           ${v.session ? html`in session <code>${v.session}</code>` : 'for calls outside any session'},
-          where the agent asked; on: the same call with the same arguments by ${v.subject} in
-          ${v.tenant} may use it from any session, still once)</span
+          where the agent asked; on: ${v.subject} may also use it from another session, by citing
+          this request's id, for the same tool and arguments in ${v.tenant}; still once)</span
         >
       </label>
     </form>

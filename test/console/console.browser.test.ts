@@ -85,18 +85,33 @@ async function api(
   path: string,
   key: string,
   body?: unknown,
+  headers: Record<string, string> = {},
 ): Promise<{ status: number; body: any }> {
   const r = await fetch(`${url}${path}`, {
     method: body === undefined ? 'GET' : 'POST',
     headers: {
       'x-api-key': key,
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...headers,
     },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: r.status, body: await r.json() };
 }
-const claim = (args: unknown) => api('/v1/claims', KEYS.agent, { tool: 'repo.apply_patch', args });
+const claim = (args: unknown, session?: string) =>
+  api(
+    '/v1/claims',
+    KEYS.agent,
+    { tool: 'repo.apply_patch', args },
+    session ? { 'toolcage-session': session } : {},
+  );
+const claimWith = (args: unknown, approvalId: string, session: string) =>
+  api(
+    '/v1/claims',
+    KEYS.agent,
+    { tool: 'repo.apply_patch', args, approvalId },
+    { 'toolcage-session': session },
+  );
 const patch = (find: string, replace: string) => ({
   files: { 'README.md': `# Project\nhello world\nthe end\n` },
   edits: [{ path: 'README.md', find, replace }],
@@ -154,6 +169,48 @@ describe('operator console (Chromium)', () => {
     const ran = await invoke(runner.url, 'repo.apply_patch', args, retry.body.claim);
     expect(ran.status).toBe(200);
     expect(ran.body.result.files['README.md']).toContain('hello, approved world');
+    expect(problems).toEqual([]);
+    await ctx.close();
+  });
+
+  it('"for any session" is off by default: the approval holds in the asking session only; ticked, another session may use it once', async () => {
+    const { ctx, page, problems } = await operator(KEYS.alice);
+    const approveIn = async (approvalId: string, anySession: boolean) => {
+      await page.goto(`${url}/console/approvals`);
+      const card = page.locator(`article[data-id="${approvalId}"]`);
+      const box = card.locator('input[name=anySession]');
+      await expect(box.isChecked()).resolves.toBe(false);
+      await expect(card.locator('.any-session').textContent()).resolves.toContain('session-one');
+      if (anySession) await box.check();
+      await Promise.all([page.waitForURL(/done=approved/), card.locator('button.approve').click()]);
+    };
+
+    // Left unticked: from another session the approval cannot be used, even by its id.
+    const narrow = patch('hello world', 'session-bound world');
+    const asked = (await claim(narrow, 'session-one')).body.error.details.approvalId as string;
+    await approveIn(asked, false);
+    expect((await api(`/v1/approvals/${asked}`, KEYS.alice)).body.anySession).toBeUndefined();
+    const elsewhere = await claimWith(narrow, asked, 'session-two');
+    expect(elsewhere.body.error).toMatchObject({
+      code: 'approval_required',
+      details: { reason: 'approval_mismatch' },
+    });
+    expect((await claim(narrow, 'session-one')).status).toBe(201);
+
+    // Ticked: another session of the same agent gets its claim on that approval, once.
+    const wide = patch('hello world', 'any-session world');
+    const wideId = (await claim(wide, 'session-one')).body.error.details.approvalId as string;
+    await approveIn(wideId, true);
+    expect((await api(`/v1/approvals/${wideId}`, KEYS.alice)).body.anySession).toBe(true);
+    const other = await claimWith(wide, wideId, 'session-two');
+    expect(other.status).toBe(201);
+    const ran = await invoke(runner.url, 'repo.apply_patch', wide, other.body.claim, {
+      'toolcage-session': 'session-two',
+    });
+    expect(ran.status).toBe(200);
+    // Used: single use holds across sessions too.
+    const again = await claimWith(wide, wideId, 'session-three');
+    expect(again.body.error.code).toBe('approval_required');
     expect(problems).toEqual([]);
     await ctx.close();
   });
