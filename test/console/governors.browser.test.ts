@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
+import { DEFAULT_POLICY } from '../../src/cli/workspace.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { createBrokerService, type BrokerService } from '../../src/runtime/broker-service.ts';
 import { apiKeyHash } from '../../src/identity/verifier.ts';
@@ -42,23 +43,26 @@ beforeAll(async () => {
     roles,
     tenant,
   });
-  ws = await makeWorkspace({
-    state: { stores: 'redis', redis: { url: SHARED_REDIS_URL, keyPrefix: prefix } },
-    governors: {
-      rateLimits: { principal: { capacity: 20, refillPerSecond: 0.01 } },
-      spend: { budget: 100, windowSeconds: 3600 },
-      loopGuard: { maxRepeats: 3, windowSeconds: 600 },
-      breaker: { maxFailures: 2, windowSeconds: 600 },
+  ws = await makeWorkspace(
+    {
+      state: { stores: 'redis', redis: { url: SHARED_REDIS_URL, keyPrefix: prefix } },
+      governors: {
+        rateLimits: { principal: { capacity: 20, refillPerSecond: 0.01 } },
+        spend: { budget: 100, windowSeconds: 3600 },
+        loopGuard: { maxRepeats: 3, windowSeconds: 600 },
+        breaker: { maxFailures: 2, windowSeconds: 600 },
+      },
+      broker: {
+        apiKeys: [
+          key('agent', KEYS.agent, 'svc-agent', ['admin']),
+          key('alice', KEYS.alice, 'alice', ['approver']),
+          key('victor', KEYS.victor, 'victor', ['viewer']),
+          key('gina', KEYS.gina, 'gina', ['viewer'], 'globex'),
+        ],
+      },
     },
-    broker: {
-      apiKeys: [
-        key('agent', KEYS.agent, 'svc-agent', ['admin']),
-        key('alice', KEYS.alice, 'alice', ['approver']),
-        key('victor', KEYS.victor, 'victor', ['viewer']),
-        key('gina', KEYS.gina, 'gina', ['viewer'], 'globex'),
-      ],
-    },
-  });
+    { policy: DEFAULT_POLICY.replace('allowSelfApproval: true', 'allowSelfApproval: false') },
+  );
   broker = await createBrokerService(loadConfig(ws.configFile));
   url = await broker.listen({ host: '127.0.0.1', port: 0 });
   runner = await startRunner(ws);
