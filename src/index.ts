@@ -98,6 +98,13 @@ export { Governors } from './governors/governors.ts';
 export { ConcurrencyLimiter } from './governors/concurrency.ts';
 export { governorsConfigSchema, type GovernorsConfig } from './governors/config.ts';
 export {
+  governorReport,
+  governorReporter,
+  type GovernorReport,
+  type GovernorReporter,
+  type TenantGovernorReport,
+} from './governors/report.ts';
+export {
   PinoAuditSink,
   MemoryAuditSink,
   NullAuditSink,

@@ -1,9 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import type { Broker } from '../broker/broker.ts';
 import { isAnyApprover } from '../broker/approval-rules.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { GovernorReporter } from '../governors/report.ts';
 import { tenantFor, type Principal } from '../identity/principal.ts';
+
+const query = z.strictObject({ tenant: z.string().min(1).max(128).optional() });
 
 export interface GovernorRoutesOptions {
   broker: Broker;
@@ -27,11 +30,13 @@ export function registerGovernorRoutes(app: FastifyInstance, o: GovernorRoutesOp
       throw new ToolcageError('policy_denied', {
         message: `Reading governor state needs an approver role (${rules.approverRoles.join(', ')}) or a viewer role (broker.console.viewerRoles: ${rules.viewerRoles.join(', ') || 'none'}).`,
       });
-    const asked = (request.query as Record<string, unknown>).tenant;
-    if (asked !== undefined && (typeof asked !== 'string' || asked === '' || asked.length > 128))
+    const q = query.safeParse(request.query ?? {});
+    if (!q.success)
       throw new ToolcageError('request_invalid', {
-        message: 'Invalid query: tenant must be one tenant id of 1 to 128 characters.',
+        message:
+          'Invalid query: the only parameter is tenant, one tenant id of 1 to 128 characters.',
       });
+    const asked = q.data.tenant;
     const tenants =
       asked !== undefined
         ? [tenantFor(principal, asked)]

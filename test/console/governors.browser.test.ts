@@ -176,6 +176,8 @@ describe('Governors page (Chromium)', () => {
     expect(other.body.tenants).toEqual([]);
     const crossTenant = await api('/v1/governors?tenant=acme', KEYS.gina);
     expect(crossTenant.status).toBe(403);
+    const unknown = await api('/v1/governors?tenants=acme', KEYS.victor);
+    expect(unknown.body.error.code).toBe('request_invalid');
     const agent = await api('/v1/governors', KEYS.agent);
     expect(agent.status).toBe(403);
     expect(agent.body.error.code).toBe('policy_denied');
