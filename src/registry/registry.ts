@@ -142,7 +142,8 @@ async function readVerifiedLock(options: RegistryOptions): Promise<RegistryLock>
     text = readFileSync(lockPath, 'utf8');
   } catch (cause) {
     throw new ToolcageError('registry_invalid', {
-      message: `No registry at ${lockPath}. Run \`toolcage registry lock\`.`,
+      message: `No registry at ${lockPath}.`,
+      hint: 'lock_registry',
       cause,
     });
   }
@@ -244,7 +245,8 @@ export async function buildLock(
     }
     if (s.artifactSha256 === undefined) {
       throw new ToolcageError('sandbox_unavailable', {
-        message: `${s.manifestPath}: image ${s.artifact} cannot be hashed: no Docker engine is reachable. Start the engine and build the images (\`toolcage images build\`) before locking.`,
+        message: `${s.manifestPath}: image ${s.artifact} cannot be hashed: no Docker engine is reachable. Start the engine and build the images before locking.`,
+        hint: 'build_images',
       });
     }
     tools.push({

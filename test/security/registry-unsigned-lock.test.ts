@@ -17,7 +17,8 @@ it('refuses a lock without a signature with registry_invalid', async () => {
   try {
     await expect(loadRegistry(s.ws.loaded)).rejects.toMatchObject({
       code: 'registry_invalid',
-      message: `${lockFile()} is not signed. Run \`toolcage registry lock\` with the platform key, or set registry.insecureSkipLockSignature for local experiments.`,
+      message: `${lockFile()} is not signed: lock the registry with the platform key, or set registry.insecureSkipLockSignature for local experiments.`,
+      hint: { kind: 'lock_registry' },
     });
   } finally {
     writeFileSync(lockFile(), original);
