@@ -1,5 +1,6 @@
 /** The egress boundary: allowlisted, address-checked, credential-injecting HTTP for sandboxed tools. */
-export { EgressGateway, type EgressEvent, type EgressGrant } from './gateway.ts';
+export { EgressGateway } from './gateway.ts';
+export type { EgressEvent, EgressGrant } from './types.ts';
 export { EgressError } from './errors.ts';
 export { forbiddenReason } from './address-policy.ts';
 export { type EgressRule } from './allowlist.ts';
