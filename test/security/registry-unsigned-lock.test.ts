@@ -2,7 +2,7 @@
 // access to tool-manifests/ could do this). An unsigned lock is refused unless an option named insecure… says so.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
-import { buildLock } from '../../src/registry/registry.ts';
+import { buildLock } from '../../src/registry/lock-build.ts';
 import { loadRegistry } from '../../src/runtime/runner.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { expectBenignSucceeds, useRunner } from '../helpers/runner.ts';
