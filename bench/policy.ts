@@ -15,7 +15,7 @@ import { createRunner } from '../src/runtime/runner.ts';
 import { createBrokerRuntime } from '../src/runtime/broker.ts';
 import { NullAuditSink } from '../src/audit/audit.ts';
 import { loadSigningKey } from '../src/claims/keys.ts';
-import { writeSignedLock } from '../src/registry/registry.ts';
+import { writeSignedLock } from '../src/registry/lock-build.ts';
 import { Broker } from '../src/broker/broker.ts';
 import { ConditionEngine } from '../src/policy/conditions.ts';
 import { benchWorkspace } from './library.ts';

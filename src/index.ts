@@ -42,14 +42,9 @@ export {
 export type { ConcurrencyGate, GovernorGate } from './ports/gates.ts';
 export type { CredentialLease, CredentialProvider } from './ports/credentials.ts';
 export type { DpopVerifier } from './ports/claims.ts';
-export {
-  Registry,
-  buildLock,
-  verifyRegistry,
-  writeSignedLock,
-  type LoadedTool,
-  type RegistryOptions,
-} from './registry/registry.ts';
+export { Registry, type LoadedTool, type RegistryOptions } from './registry/registry.ts';
+export { buildLock, writeSignedLock } from './registry/lock-build.ts';
+export { verifyRegistry } from './registry/verify.ts';
 export { parseManifest, manifestSchema, type Manifest } from './registry/manifest.ts';
 export { argsHash, canonicalJson, sha256Hex } from './util/hash.ts';
 export { ClaimVerifier, translateJoseError, type ClaimVerifierOptions } from './claims/verify.ts';

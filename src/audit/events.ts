@@ -1,23 +1,7 @@
 /** The event schema lives in src/ports/audit.ts (types only); here: how severe each event is. */
 import type { AuditEntry, AuditKind, AuditLevel } from '../ports/audit.ts';
 
-export type {
-  Correlation,
-  CallEvent,
-  Origin,
-  ClaimMintedEvent,
-  ClaimRefusedEvent,
-  ApprovalRequestedEvent,
-  ApprovalDecidedEvent,
-  RegistryEvent,
-  KeysRotatedEvent,
-  ConfigReloadedEvent,
-  ServiceEvent,
-  AuditRecoveredEvent,
-  AuditEntry,
-  AuditKind,
-  AuditLevel,
-} from '../ports/audit.ts';
+export type { Origin, AuditEntry, AuditKind, AuditLevel } from '../ports/audit.ts';
 
 /**
  * Refusals that look like an attack rather than a mistake: a forged or

@@ -17,8 +17,9 @@ export function conditionRefusal(toolId: string, v: ConditionVerdict): ToolcageE
   return new ToolcageError('policy_denied', {
     message:
       v.policyIds.length > 0
-        ? `The policy ${v.policyIds.join(', ')} forbids this call to ${toolId}. \`toolcage policy explain\` shows why.`
-        : `No policy condition permits this call to ${toolId} (deny by default). \`toolcage policy explain\` shows what was evaluated.`,
+        ? `The policy ${v.policyIds.join(', ')} forbids this call to ${toolId}.`
+        : `No policy condition permits this call to ${toolId} (deny by default).`,
+    hint: 'explain_policy',
     details: { policies: v.policyIds },
   });
 }

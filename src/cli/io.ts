@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { ToolcageError, toToolcageError, type TransportHints } from '../errors/toolcage-error.ts';
+import { ToolcageError, toToolcageError } from '../errors/toolcage-error.ts';
+import { CLI_HINTS } from './hints.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 
 /** Reads a JSON file the user named on the command line; a bad file is the caller's error, said plainly. */
@@ -46,11 +47,6 @@ export function configFrom(opts: { config?: string }): LoadedConfig {
 export function newRequestId(): string {
   return `req_${randomUUID()}`;
 }
-
-/** This transport's words for the next steps core errors point at. */
-const CLI_HINTS: TransportHints = {
-  list_tools: 'List the allowed tools with `toolcage status`.',
-};
 
 /** The contract's CLI refusal: the JSON error body on stderr and a non-zero exit. */
 export function failWith(err: unknown, requestId = newRequestId()): never {

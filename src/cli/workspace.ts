@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeKeyPair } from './commands/keys.ts';
 import { loadSigningKey } from '../claims/keys.ts';
-import { writeSignedLock } from '../registry/registry.ts';
+import { writeSignedLock } from '../registry/lock-build.ts';
 import { parseManifest } from '../registry/manifest.ts';
 import { readFileSync } from 'node:fs';
 import type { ImageIdentityResolver } from '../registry/scan.ts';

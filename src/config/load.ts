@@ -33,7 +33,8 @@ export function loadConfig(file = 'toolcage.config.yaml'): LoadedConfig {
     text = readFileSync(abs, 'utf8');
   } catch (cause) {
     throw new ToolcageError('config_invalid', {
-      message: `Cannot read ${abs}: ${(cause as Error).message}. Create a workspace with \`toolcage init\`, or pass --config FILE.`,
+      message: `Cannot read ${abs}: ${(cause as Error).message}.`,
+      hint: 'init_workspace',
       cause,
     });
   }

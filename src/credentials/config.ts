@@ -183,4 +183,3 @@ export const egressConfigSchema = z.strictObject({
 });
 
 export type CredentialsConfig = z.infer<typeof credentialsConfigSchema>;
-export type EgressConfig = z.infer<typeof egressConfigSchema>;

@@ -3,7 +3,8 @@ import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { CredentialLease, CredentialProvider } from '../ports/credentials.ts';
 import type { LoadedTool } from '../ports/tool.ts';
 import type { RunCredential } from '../ports/sandbox.ts';
-import type { EgressGateway, EgressGrant } from '../egress/gateway.ts';
+import type { EgressGateway } from '../egress/gateway.ts';
+import type { EgressGrant } from '../egress/types.ts';
 import type { CredentialLane, LaneCredential } from './lane.ts';
 
 export interface LaneProviderOptions {

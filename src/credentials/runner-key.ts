@@ -19,7 +19,8 @@ function readJwk(file: string): JWK {
     return JSON.parse(readFileSync(file, 'utf8')) as JWK;
   } catch (cause) {
     throw new ToolcageError('config_invalid', {
-      message: `credentials.signingKey: cannot read the runner's private key from ${file}. Generate one with \`toolcage keys generate\`.`,
+      message: `credentials.signingKey: cannot read the runner's private key from ${file}.`,
+      hint: 'generate_key',
       cause,
     });
   }
@@ -43,8 +44,8 @@ export function runnerJwks(loaded: { config: unknown; path(p: string): string })
   const jwk = readJwk(loaded.path(file));
   if (typeof jwk.kid !== 'string')
     throw new ToolcageError('config_invalid', {
-      message:
-        'credentials.signingKey: the key has no kid; generate it with `toolcage keys generate`.',
+      message: 'credentials.signingKey: the key has no kid.',
+      hint: 'generate_key',
     });
   return { keys: [publicJwkOf(jwk)] };
 }

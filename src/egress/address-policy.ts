@@ -67,11 +67,6 @@ function blockList(
 
 const FORBIDDEN = blockList(V4_FORBIDDEN, V6_FORBIDDEN);
 
-/** The IPv4 address embedded in an IPv4-mapped, SIIT, IPv4-compatible or well-known NAT64 (64:ff9b::/96) IPv6 address, whatever its spelling. */
-export function embeddedIpv4(ip: string): string | undefined {
-  return normaliseAddress(ip)?.embeddedV4;
-}
-
 /**
  * Why an address is special-purpose (e.g. "loopback"), or undefined for a
  * public unicast address. The address is normalised first (see

@@ -16,7 +16,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EgressSession } from './gateway.ts';
+import type { EgressSession } from './session.ts';
 import { EgressError } from './errors.ts';
 
 /** Where the socket appears inside the container. */

@@ -103,7 +103,7 @@ export const ERROR_CATALOGUE = {
     status: 403,
     fault: 'client',
     message:
-      'This is a high-risk tool: a human approval for exactly this call is required. Ask for one with `toolcage broker approve`, then mint a claim carrying its id.',
+      'This is a high-risk tool: a human approval for exactly this call is required. Ask a human for one, then mint a claim carrying its id.',
   },
   input_invalid: {
     status: 422,
@@ -125,7 +125,7 @@ export const ERROR_CATALOGUE = {
     status: 423,
     fault: 'client',
     message:
-      'This session is paused by its circuit breaker after repeated refusals or failures. A human must resume it (`toolcage sessions resume ID` or POST /v1/sessions/{id}/resume).',
+      'This session is paused by its circuit breaker after repeated refusals or failures. A human must resume it.',
   },
   loop_detected: {
     status: 429,

@@ -76,6 +76,7 @@ export function approvalRefusal(outcome: ApprovalConsumeOutcome): ToolcageError 
     denied: 'The approval request was denied.',
   };
   return new ToolcageError('approval_required', {
-    message: `${why[outcome as Exclude<ApprovalConsumeOutcome, 'ok'>]} Ask a human to approve exactly this call (\`toolcage broker approve --tool ID --args FILE --sub S\`), then mint a claim carrying the new approval id.`,
+    message: `${why[outcome as Exclude<ApprovalConsumeOutcome, 'ok'>]} Ask a human to approve exactly this call, then mint a claim carrying the new approval id.`,
+    hint: 'request_approval',
   });
 }

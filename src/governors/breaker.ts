@@ -47,7 +47,8 @@ export class SessionBreaker {
 
 export function pausedError(session: string, p: SessionPause): ToolcageError {
   return new ToolcageError('session_paused', {
-    message: `Session ${session} was paused at ${new Date(p.pausedAtMs).toISOString()} after repeated refusals or failures (the last: ${p.reason}). Nothing more runs in it until a human resumes it: \`toolcage sessions resume ${session}\` or POST /v1/sessions/${encodeURIComponent(session)}/resume.`,
+    message: `Session ${session} was paused at ${new Date(p.pausedAtMs).toISOString()} after repeated refusals or failures (the last: ${p.reason}). Nothing more runs in it until a human resumes it.`,
+    hint: { kind: 'resume_session', session },
     details: { session, reason: p.reason },
   });
 }

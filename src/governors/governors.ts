@@ -1,29 +1,13 @@
-import { ToolcageError } from '../errors/toolcage-error.ts';
+import type { ToolcageError } from '../errors/toolcage-error.ts';
 import { parseGovernorsConfig, type GovernorsConfig, type GovernorsConfigInput } from './config.ts';
 import { tenantKey } from './keys.ts';
-import type {
-  GovernorPlan,
-  GovernorStores,
-  GovernorVerdict,
-  SpendStore,
-} from '../ports/governors.ts';
+import type { GovernorPlan, GovernorStores, GovernorVerdict } from '../ports/governors.ts';
 import { assertNonNegativeInteger, assertTime } from './validate.ts';
+import { decidePlan } from './decide.ts';
+import { governorRefusal } from './refusal.ts';
 
-/**
- * The plan's session caps, charged in order after the rest allowed the call
- * (shared with the Redis admission step, which decides the rest in one script).
- */
-export async function chargeSessions(
-  store: SpendStore,
-  plan: GovernorPlan,
-): Promise<GovernorVerdict> {
-  for (const c of plan.session ?? []) {
-    const d = await store.charge(c.key, c.cost, c.budget, c.windowSeconds, plan.nowMs);
-    if (!d.allowed)
-      return { refused: c.limit, retryAfterSeconds: d.retryAfterSeconds, spent: d.spent };
-  }
-  return { refused: undefined };
-}
+// The Redis admission step charges session caps with the same function.
+export { chargeSessions } from './decide.ts';
 
 /** One call as the governors see it: after the claim is verified, so every field is from the signed claim or the registry. */
 export interface GovernorCheck {
@@ -52,12 +36,6 @@ export interface GovernorsOptions {
 }
 
 type Limit = 'principal' | 'tool' | 'tenant';
-
-const LIMIT_WORDING: Record<Limit, string> = {
-  principal: 'this principal',
-  tool: 'this tool in this tenant',
-  tenant: 'this tenant',
-};
 
 /**
  * The runner's brakes, decided once per call after the claim is verified:
@@ -199,99 +177,6 @@ export class Governors {
 
   /** The contract error (`loop_detected`, `rate_limited`, `quota_exceeded`) for a refused plan. */
   refusal(verdict: Exclude<GovernorVerdict, { refused: undefined }>, cost: number): ToolcageError {
-    const { loopGuard, rateLimits, spend } = this.config;
-    if (verdict.refused === 'loop') {
-      const g = loopGuard as { maxRepeats: number; windowSeconds: number };
-      return new ToolcageError('loop_detected', {
-        message:
-          `Loop guard: this principal made the same call (same tool, same arguments) more than ${g.maxRepeats} times ` +
-          `within ${g.windowSeconds} s. Change the arguments, or wait ${verdict.retryAfterSeconds} s before repeating it.`,
-        retryAfterSeconds: verdict.retryAfterSeconds,
-        details: { limit: 'loop', maxRepeats: g.maxRepeats, windowSeconds: g.windowSeconds },
-      });
-    }
-    if (verdict.refused === 'session_spend' || verdict.refused === 'session_calls') {
-      const g = this.config.sessions as { budget: number; maxCalls: number; windowSeconds: number };
-      const calls = verdict.refused === 'session_calls';
-      return new ToolcageError('quota_exceeded', {
-        message: calls
-          ? `The session call cap is reached: ${verdict.spent} of ${g.maxCalls} calls in this ${g.windowSeconds} s window. Retry after ${verdict.retryAfterSeconds} s, or start a new session with a human's consent.`
-          : `The session spend cap is reached: ${verdict.spent} of ${g.budget} units spent in this ${g.windowSeconds} s window, and this call costs ${cost}. Retry after ${verdict.retryAfterSeconds} s.`,
-        retryAfterSeconds: verdict.retryAfterSeconds,
-        details: {
-          limit: verdict.refused,
-          budget: calls ? g.maxCalls : g.budget,
-          spent: verdict.spent,
-          cost: calls ? 1 : cost,
-          windowSeconds: g.windowSeconds,
-        },
-      });
-    }
-    if (verdict.refused === 'spend') {
-      const g = spend as { budget: number; windowSeconds: number };
-      return new ToolcageError('quota_exceeded', {
-        message:
-          `The tenant spend cap is reached: ${verdict.spent} of ${g.budget} units spent in this ${g.windowSeconds} s window, ` +
-          `and this call costs ${cost}. Retry after ${verdict.retryAfterSeconds} s when the window resets, or ask the operator to raise the cap.`,
-        retryAfterSeconds: verdict.retryAfterSeconds,
-        details: {
-          limit: 'spend',
-          budget: g.budget,
-          spent: verdict.spent,
-          cost,
-          windowSeconds: g.windowSeconds,
-        },
-      });
-    }
-    const rule = rateLimits[verdict.refused] as { capacity: number; refillPerSecond: number };
-    return new ToolcageError('rate_limited', {
-      message:
-        `Rate limit reached for ${LIMIT_WORDING[verdict.refused]} (${rule.refillPerSecond} calls/s, bursts of ${rule.capacity}). ` +
-        `Retry after ${verdict.retryAfterSeconds} s, and slow the caller down.`,
-      retryAfterSeconds: verdict.retryAfterSeconds,
-      details: {
-        limit: verdict.refused,
-        capacity: rule.capacity,
-        refillPerSecond: rule.refillPerSecond,
-      },
-    });
+    return governorRefusal(this.config, verdict, cost);
   }
-}
-
-/** Decides a plan with `stores`: in one atomic step where they can (GovernorPlanStore), else store by store. */
-export function decidePlan(stores: GovernorStores, plan: GovernorPlan): Promise<GovernorVerdict> {
-  return stores.plan ? stores.plan.decideAll(plan) : decideOneByOne(stores, plan);
-}
-
-/** The plan decided store by store: loop guard, then each bucket, then spend; a refusal stops the rest. */
-async function decideOneByOne(
-  stores: GovernorStores,
-  plan: GovernorPlan,
-): Promise<GovernorVerdict> {
-  if (plan.loop) {
-    const d = await stores.loop.hit(
-      plan.loop.key,
-      plan.loop.maxRepeats,
-      plan.loop.windowSeconds,
-      plan.nowMs,
-    );
-    if (!d.allowed)
-      return { refused: 'loop', retryAfterSeconds: d.retryAfterSeconds, count: d.count };
-  }
-  for (const b of plan.buckets) {
-    const d = await stores.rate.take(b.key, b.rule, plan.nowMs, 1);
-    if (!d.allowed) return { refused: b.limit, retryAfterSeconds: d.retryAfterSeconds };
-  }
-  if (plan.spend) {
-    const d = await stores.spend.charge(
-      plan.spend.key,
-      plan.spend.cost,
-      plan.spend.budget,
-      plan.spend.windowSeconds,
-      plan.nowMs,
-    );
-    if (!d.allowed)
-      return { refused: 'spend', retryAfterSeconds: d.retryAfterSeconds, spent: d.spent };
-  }
-  return chargeSessions(stores.spend, plan);
 }

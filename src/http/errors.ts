@@ -58,11 +58,22 @@ function challengeFor(error: ToolcageError): string | undefined {
 }
 
 /**
+ * HTTP's words for the next steps core errors point at (`ToolcageError#hint`):
+ * the route to call. Operator steps that have no route (locking the registry,
+ * building images) are not rendered: an HTTP caller cannot take them.
+ */
+export const HTTP_HINTS: TransportHints = {
+  list_tools: 'List the allowed tools with GET /v1/tools.',
+  request_approval: 'Ask for one with POST /v1/approvals on the broker.',
+  resume_session: (h) =>
+    `An approver resumes it with POST /v1/sessions/${h.session === undefined ? '{id}' : encodeURIComponent(h.session)}/resume on the broker.`,
+  explain_policy: 'An operator sees why with `toolcage policy explain`.',
+};
+
+/**
  * Sends the contract's error body with its status, a `Retry-After` when the
  * error says when a retry may work, and a `WWW-Authenticate` challenge on 401s.
  */
-/** This transport's words for the next steps core errors point at. */
-const HTTP_HINTS: TransportHints = { list_tools: 'List the allowed tools with GET /v1/tools.' };
 
 export function sendError(reply: FastifyReply, err: unknown, requestId: string): FastifyReply {
   const error = translateHttpError(err);

@@ -14,13 +14,13 @@ export class BrokerMetrics {
     if (options.defaultMetrics ?? true) registerProcessMetrics(this.registry);
     this.#claims = new Counter({
       name: 'toolcage_broker_claim_requests_total',
-      help: 'POST /v1/claims answers by HTTP status (201: a claim was issued).',
+      help: 'Claim requests the broker answered, by HTTP status (201: a claim was issued).',
       labelNames: ['status'],
       registers: [this.registry],
     });
   }
 
-  /** One answer of POST /v1/claims. */
+  /** One answer to a claim request (the broker's `POST /v1/claims`). */
   claimAnswered(status: number): void {
     this.#claims.inc({ status: String(status) });
   }

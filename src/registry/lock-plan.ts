@@ -11,7 +11,7 @@ import {
   type LockEntry,
   type RegistryLock,
 } from './lock.ts';
-import { buildLock } from './registry.ts';
+import { buildLock } from './lock-build.ts';
 import type { ImageIdentityResolver } from './scan.ts';
 
 /** One pin as the operator reviews it. */

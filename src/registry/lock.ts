@@ -52,7 +52,8 @@ export async function verifyLockSignature(
 ): Promise<void> {
   if (!lock.signature) {
     throw new ToolcageError('registry_invalid', {
-      message: `${where} is not signed. Run \`toolcage registry lock\` with the platform key, or set registry.insecureSkipLockSignature for local experiments.`,
+      message: `${where} is not signed: lock the registry with the platform key, or set registry.insecureSkipLockSignature for local experiments.`,
+      hint: 'lock_registry',
     });
   }
   const [header, empty, sig, ...rest] = lock.signature.split('.');

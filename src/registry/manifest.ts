@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { formatIssues, parseStrictYaml } from '../util/strict-yaml.ts';
+import { parseStrictYaml } from '../util/strict-yaml.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import { checkScopeTemplates } from '../policy/scope-template.ts';
 import type { ToolManifest } from '../ports/tool.ts';
@@ -89,8 +89,6 @@ export const manifestSchema = z.discriminatedUnion('runtime', [
 
 /** The schema's output, checked by the compiler against the port type in `parseManifest`. */
 export type Manifest = ToolManifest;
-
-export { formatIssues };
 
 /** Parses manifest YAML text. Throws `registry_invalid` naming the file and each failing field. */
 export function parseManifest(text: string, file: string): Manifest {

@@ -108,7 +108,8 @@ async function identityOrProblem(
 export class ImageUnavailableError extends ToolcageError {
   constructor(id: string, image: string, cause: unknown) {
     super('registry_invalid', {
-      message: `${id}: image ${image} is not available: ${(cause as Error).message}. Build or load it (\`toolcage images build\`, or see docs/docker-images.md), then re-run \`toolcage registry verify\`.`,
+      message: `${id}: image ${image} is not available: ${(cause as Error).message}. Build or load it (see docs/docker-images.md), then verify the registry again.`,
+      hint: 'build_images',
       cause,
     });
   }

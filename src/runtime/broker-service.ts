@@ -40,7 +40,8 @@ export async function createBrokerService(
   // Deny-by-default would refuse every caller with 401: a broker nobody can use is a configuration mistake.
   if (!id && c.apiKeys.length === 0)
     throw new ToolcageError('config_invalid', {
-      message: `The broker has no authentication configured, so it would refuse every caller. Set broker.identity (issuer, audience, and jwksFile or jwksUrl of your identity provider) or broker.apiKeys (make a key with \`toolcage keys api-key --name NAME\` and paste the line it prints) in the config file (folder ${loaded.baseDir}).`,
+      message: `The broker has no authentication configured, so it would refuse every caller. Set broker.identity (issuer, audience, and jwksFile or jwksUrl of your identity provider) or broker.apiKeys (the hash line of an API key) in the config file (folder ${loaded.baseDir}).`,
+      hint: 'make_api_key',
     });
   // Built before the runtime opens stores, so a bad identity config leaves nothing open.
   const auth = new IdentityVerifier({

@@ -74,7 +74,8 @@ export async function createBrokerRuntime(
       return JSON.parse(readFileSync(loaded.path(file), 'utf8')) as JWK;
     } catch (cause) {
       throw new ToolcageError('config_invalid', {
-        message: `Cannot read the broker signing key ${loaded.path(file)}: ${(cause as Error).message}. Create one with \`toolcage keys generate\`.`,
+        message: `Cannot read the broker signing key ${loaded.path(file)}: ${(cause as Error).message}.`,
+        hint: 'generate_key',
         cause,
       });
     }
@@ -103,7 +104,8 @@ export async function createBrokerRuntime(
     );
     if (problems.length > 0)
       throw new ToolcageError('config_invalid', {
-        message: `The Cedar policies do not type-check against the registry (run \`toolcage policy check\`): ${problems.map((p) => `${p.policyId}: ${p.message}`).join('; ')}`,
+        message: `The Cedar policies do not type-check against the registry: ${problems.map((p) => `${p.policyId}: ${p.message}`).join('; ')}.`,
+        hint: 'check_policy',
       });
   }
   const audit =

@@ -44,7 +44,8 @@ export async function buildCredentials(
   else if (needsKey)
     throw new ToolcageError('config_invalid', {
       message:
-        'credentials.signingKey is required for minted and exchange lanes: the runner signs their tokens. Generate a key with `toolcage keys generate` and point credentials.signingKey at its private JWK.',
+        'credentials.signingKey is required for minted and exchange lanes: the runner signs their tokens. Point credentials.signingKey at a private JWK.',
+      hint: 'generate_key',
     });
   const lanes = new Map<string, CredentialLane>();
   for (const [name, lane] of Object.entries(config.lanes)) {

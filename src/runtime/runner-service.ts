@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { EgressEvent } from '../egress/gateway.ts';
+import type { EgressEvent } from '../egress/types.ts';
 import type { LoadedConfig } from '../config/load.ts';
 import { recordDecision, type AuditSink } from '../audit/audit.ts';
 import { DpopProofVerifier } from '../claims/dpop.ts';

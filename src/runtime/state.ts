@@ -1,7 +1,7 @@
 import type { LoadedConfig } from '../config/load.ts';
 import type { StateStores } from '../ports/stores.ts';
 import { SequentialAdmission } from '../governors/admission.ts';
-import { decidePlan } from '../governors/governors.ts';
+import { decidePlan } from '../governors/decide.ts';
 import { createMemoryGovernorStores } from '../governors/memory-stores.ts';
 import { openStateDatabase } from '../state/sqlite/database.ts';
 import { SqliteReplayStore } from '../state/sqlite/replay-store.ts';

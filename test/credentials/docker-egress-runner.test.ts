@@ -12,7 +12,7 @@ import { createRunner, type Runner } from '../../src/runtime/runner.ts';
 import { createBrokerRuntime, type BrokerRuntime } from '../../src/runtime/broker.ts';
 import { MemoryAuditSink } from '../../src/audit/audit.ts';
 import { imageContentIdentity } from '../../src/sandbox/docker/index.ts';
-import { writeSignedLock } from '../../src/registry/registry.ts';
+import { writeSignedLock } from '../../src/registry/lock-build.ts';
 import { LABEL } from '../../src/sandbox/docker/owner.ts';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.ts';
 import { startLoopbackServer, type LoopbackServer } from '../egress/helpers.ts';

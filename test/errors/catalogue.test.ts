@@ -10,7 +10,9 @@ import {
   httpStatusOf,
   isErrorCode,
 } from '../../src/errors/catalogue.ts';
-import { ToolcageError } from '../../src/errors/toolcage-error.ts';
+import { ToolcageError, type TransportHintKind } from '../../src/errors/toolcage-error.ts';
+import { CLI_HINTS } from '../../src/cli/hints.ts';
+import { HTTP_HINTS } from '../../src/http/errors.ts';
 
 const ERRORS_DOC = new URL('../../docs/errors.md', import.meta.url);
 const README = new URL('../../README.md', import.meta.url);
@@ -119,6 +121,54 @@ describe('the catalogue itself', () => {
     expect(new ToolcageError('internal').messageFor({ list_tools: 'x' })).toBe(
       ERROR_CATALOGUE.internal.message,
     );
+  });
+
+  it('a hint carries what its step needs, and an adapter renders it from those fields', () => {
+    const e = new ToolcageError('session_paused', {
+      message: 'Session s/1 is paused.',
+      hint: { kind: 'resume_session', session: 's/1' },
+    });
+    expect(e.hint).toEqual({ kind: 'resume_session', session: 's/1' });
+    expect(
+      e.messageFor({ resume_session: (h) => `Resume ${h.session ?? 'ID'}.`, list_tools: 'x' }),
+    ).toBe('Session s/1 is paused. Resume s/1.');
+    expect(e.messageFor({ list_tools: 'x' })).toBe('Session s/1 is paused.');
+    expect(e.messageFor(CLI_HINTS)).toBe(
+      'Session s/1 is paused. Resume it with `toolcage sessions resume s/1`.',
+    );
+    expect(e.messageFor(HTTP_HINTS)).toMatch(/POST \/v1\/sessions\/s%2F1\/resume on the broker\.$/);
+  });
+
+  it('a catalogue message implies its next step as a hint; a specific message brings its own', () => {
+    expect(new ToolcageError('approval_required').hint).toEqual({ kind: 'request_approval' });
+    expect(new ToolcageError('session_paused').messageFor(CLI_HINTS)).toBe(
+      `${ERROR_CATALOGUE.session_paused.message} Resume it with \`toolcage sessions resume ID\`.`,
+    );
+    expect(new ToolcageError('approval_required', { message: 'Call again.' }).hint).toBeUndefined();
+    expect(new ToolcageError('claim_expired').hint).toBeUndefined();
+  });
+
+  it('the CLI has words for every hint kind, each naming the command to run', () => {
+    // Exhaustive: a kind added to TransportHint and missing here fails the type check.
+    const every = {
+      list_tools: true,
+      request_approval: true,
+      resume_session: true,
+      lock_registry: true,
+      build_images: true,
+      generate_key: true,
+      make_api_key: true,
+      init_workspace: true,
+      explain_policy: true,
+      check_policy: true,
+    } satisfies Record<TransportHintKind, true>;
+    const kinds = Object.keys(every) as TransportHintKind[];
+    expect(Object.keys(CLI_HINTS).sort()).toEqual([...kinds].sort());
+    for (const kind of Object.keys(HTTP_HINTS)) expect(kinds, kind).toContain(kind);
+    for (const kind of kinds)
+      expect(
+        new ToolcageError('internal', { message: 'M.', hint: kind }).messageFor(CLI_HINTS),
+      ).toMatch(/^M\. .*`toolcage [a-z]+/);
   });
 
   it('isErrorCode is not fooled by inherited names', () => {

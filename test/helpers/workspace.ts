@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { initWorkspace } from '../../src/cli/workspace.ts';
 import { loadConfig, type LoadedConfig } from '../../src/config/load.ts';
 import { loadSigningKey, type SigningKey } from '../../src/claims/keys.ts';
-import { writeSignedLock } from '../../src/registry/registry.ts';
+import { writeSignedLock } from '../../src/registry/lock-build.ts';
 
 /** A fresh `toolcage init` workspace in a temp folder (JS example tools only, fresh dev keys, signed lock). */
 export interface Workspace {

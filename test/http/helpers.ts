@@ -7,7 +7,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { initWorkspace } from '../../src/cli/workspace.ts';
 import { loadConfig, type LoadedConfig } from '../../src/config/load.ts';
 import { loadSigningKey, type SigningKey } from '../../src/claims/keys.ts';
-import { writeSignedLock } from '../../src/registry/registry.ts';
+import { writeSignedLock } from '../../src/registry/lock-build.ts';
 import { MemoryAuditSink } from '../../src/audit/audit.ts';
 import { createRunnerService, type RunnerService } from '../../src/runtime/runner-service.ts';
 import { createBrokerRuntime, type BrokerRuntime } from '../../src/runtime/broker.ts';

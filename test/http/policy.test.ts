@@ -8,7 +8,7 @@ import { decodeJwt } from 'jose';
 import { apiKeyHash } from '../../src/identity/verifier.ts';
 import { createBrokerService, type BrokerService } from '../../src/runtime/broker-service.ts';
 import { loadSigningKey } from '../../src/claims/keys.ts';
-import { writeSignedLock } from '../../src/registry/registry.ts';
+import { writeSignedLock } from '../../src/registry/lock-build.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import {
   invoke,

@@ -12,7 +12,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_CONFIG } from '../../src/cli/workspace.ts';
 import { loadSigningKey } from '../../src/claims/keys.ts';
-import { writeSignedLock } from '../../src/registry/registry.ts';
+import { writeSignedLock } from '../../src/registry/lock-build.ts';
 import { startLoopbackServer, type LoopbackServer } from '../egress/helpers.ts';
 import {
   call,

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSigningKey } from '../../src/claims/keys.ts';
-import { writeSignedLock } from '../../src/registry/registry.ts';
+import { writeSignedLock } from '../../src/registry/lock-build.ts';
 import { createBrokerRuntime } from '../../src/runtime/broker.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { invoke, makeWorkspace, mint, sleep, waitReady, type Workspace } from './helpers.ts';

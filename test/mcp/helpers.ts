@@ -6,7 +6,8 @@ import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { initWorkspace } from '../../src/cli/workspace.ts';
 import { loadSigningKey, loadJwksFile } from '../../src/claims/keys.ts';
-import { Registry, writeSignedLock } from '../../src/registry/registry.ts';
+import { Registry } from '../../src/registry/registry.ts';
+import { writeSignedLock } from '../../src/registry/lock-build.ts';
 
 export const REPO = new URL('../../', import.meta.url).pathname;
 export const CLI = join(REPO, 'src/cli/main.ts');

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildAllImages, imageContentIdentity } from '../../src/sandbox/docker/index.ts';
 import { loadJwksFile } from '../../src/claims/keys.ts';
-import { verifyRegistry } from '../../src/registry/registry.ts';
+import { verifyRegistry } from '../../src/registry/verify.ts';
 
 const root = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
 

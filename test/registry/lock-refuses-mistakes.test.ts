@@ -4,7 +4,8 @@
 // its problem while the other tools keep serving.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildLock, Registry, writeSignedLock } from '../../src/registry/registry.ts';
+import { Registry } from '../../src/registry/registry.ts';
+import { buildLock, writeSignedLock } from '../../src/registry/lock-build.ts';
 import { checkJsEntry } from '../../src/registry/js-entry.ts';
 import { cliError, runCli } from '../helpers/cli.ts';
 import { addTool, makeWorkspace, type Workspace } from '../helpers/workspace.ts';

@@ -14,7 +14,7 @@ import {
 const s = useRunner();
 const args = patchArgs();
 const EXPIRED =
-  'The approval has expired. Ask a human to approve exactly this call (`toolcage broker approve --tool ID --args FILE --sub S`), then mint a claim carrying the new approval id.';
+  'The approval has expired. Ask a human to approve exactly this call, then mint a claim carrying the new approval id.';
 
 it('refuses an approval recorded past its 900 s lifetime with approval_required', async () => {
   // The broker's clock is an hour behind: the approval it records expired 45 minutes ago.

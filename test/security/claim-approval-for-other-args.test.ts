@@ -14,7 +14,7 @@ import {
 const s = useRunner();
 const scope = ['repo:write'];
 const MISMATCH =
-  'The approval was given for a different tool, subject, tenant, arguments or session. Ask a human to approve exactly this call (`toolcage broker approve --tool ID --args FILE --sub S`), then mint a claim carrying the new approval id.';
+  'The approval was given for a different tool, subject, tenant, arguments or session. Ask a human to approve exactly this call, then mint a claim carrying the new approval id.';
 
 it.each([
   ['other arguments', { args: patchArgs('rm -rf /') }],

@@ -1,6 +1,7 @@
 // Attack: call a high-risk tool (repo.apply_patch) with a claim that carries no approval id, or an
 // approval id nobody recorded, or one still pending / denied.
 import { expect, it } from 'vitest';
+import { CLI_HINTS } from '../../src/cli/hints.ts';
 import { forge } from '../helpers/forge.ts';
 import {
   brokerFor,
@@ -15,16 +16,21 @@ const s = useRunner();
 const args = patchArgs();
 const scope = ['repo:write'];
 const ASK =
-  'Ask a human to approve exactly this call (`toolcage broker approve --tool ID --args FILE --sub S`), then mint a claim carrying the new approval id.';
+  'Ask a human to approve exactly this call, then mint a claim carrying the new approval id.';
 
 it('refuses a high-risk call whose claim has no approval_id with approval_required', async () => {
   const token = await forge(s.ws.brokerKey, { tool: 'repo.apply_patch', args, scope });
   const e = await expectRefusal(
     execute(s.t, 'repo.apply_patch', args, token),
     'approval_required',
-    'This is a high-risk tool: a human approval for exactly this call is required. Ask for one with `toolcage broker approve`, then mint a claim carrying its id.',
+    'This is a high-risk tool: a human approval for exactly this call is required. Ask a human for one, then mint a claim carrying its id.',
   );
   expect(e.status).toBe(403);
+  // The core names no command; the CLI adds the one that records an approval.
+  expect(e.hint).toEqual({ kind: 'request_approval' });
+  expect(e.messageFor(CLI_HINTS)).toMatch(
+    /its id\. A human approves it with `toolcage broker approve --tool ID --args FILE --sub S`\.$/,
+  );
   await expectBenignSucceeds(s.t);
 });
 
@@ -35,11 +41,12 @@ it('refuses an approval id nobody recorded', async () => {
     scope,
     approvalId: 'apr_invented',
   });
-  await expectRefusal(
+  const e = await expectRefusal(
     execute(s.t, 'repo.apply_patch', args, token),
     'approval_required',
     `The approval id in the claim is unknown. ${ASK}`,
   );
+  expect(e.hint).toEqual({ kind: 'request_approval' });
   await expectBenignSucceeds(s.t);
 });
 

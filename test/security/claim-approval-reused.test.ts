@@ -14,7 +14,7 @@ import {
 const s = useRunner();
 const args = patchArgs();
 const USED =
-  'The approval was already used; approvals are single-use. Ask a human to approve exactly this call (`toolcage broker approve --tool ID --args FILE --sub S`), then mint a claim carrying the new approval id.';
+  'The approval was already used; approvals are single-use. Ask a human to approve exactly this call, then mint a claim carrying the new approval id.';
 
 it('refuses the second claim carrying an already used approval with approval_required', async () => {
   const broker = await brokerFor(s.t, s.ws);

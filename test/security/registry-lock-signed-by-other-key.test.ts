@@ -3,7 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { generateSigningKey, signingKeyFromJwk } from '../../src/claims/keys.ts';
-import { buildLock } from '../../src/registry/registry.ts';
+import { buildLock } from '../../src/registry/lock-build.ts';
 import { signLock } from '../../src/registry/lock.ts';
 import { loadRegistry } from '../../src/runtime/runner.ts';
 import { expectBenignSucceeds, useRunner } from '../helpers/runner.ts';

@@ -1,7 +1,7 @@
 // Attack: drop a new tool (manifest + source) into tool-manifests/ without locking it. Nothing outside
 // the lock is ever loaded or run, and no claim can be minted for it.
 import { expect, it } from 'vitest';
-import { verifyRegistry } from '../../src/registry/registry.ts';
+import { verifyRegistry } from '../../src/registry/verify.ts';
 import { loadJwksFile } from '../../src/claims/keys.ts';
 import {
   startRunner,

@@ -2,7 +2,7 @@
 // access to tool-manifests/ could do this). An unsigned lock is refused unless an option named insecure… says so.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
-import { buildLock } from '../../src/registry/registry.ts';
+import { buildLock } from '../../src/registry/lock-build.ts';
 import { loadRegistry } from '../../src/runtime/runner.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { expectBenignSucceeds, useRunner } from '../helpers/runner.ts';
@@ -17,7 +17,8 @@ it('refuses a lock without a signature with registry_invalid', async () => {
   try {
     await expect(loadRegistry(s.ws.loaded)).rejects.toMatchObject({
       code: 'registry_invalid',
-      message: `${lockFile()} is not signed. Run \`toolcage registry lock\` with the platform key, or set registry.insecureSkipLockSignature for local experiments.`,
+      message: `${lockFile()} is not signed: lock the registry with the platform key, or set registry.insecureSkipLockSignature for local experiments.`,
+      hint: { kind: 'lock_registry' },
     });
   } finally {
     writeFileSync(lockFile(), original);

@@ -14,6 +14,8 @@ import {
 } from '../helpers/runner.ts';
 import { cliError, runCli } from '../helpers/cli.ts';
 import type { Broker } from '../../src/broker/broker.ts';
+import { CLI_HINTS } from '../../src/cli/hints.ts';
+import { HTTP_HINTS } from '../../src/http/errors.ts';
 
 vi.setConfig({ testTimeout: 120_000 });
 
@@ -49,10 +51,18 @@ it('pauses a session after three failures, refuses it at runner and broker, and 
     const { claim } = await mint(bad, 'loop-1');
     await expectRefusal(execute(t, 'text.word_count', bad, claim), 'input_invalid', /input schema/);
   }
-  await expectRefusal(
+  const paused = await expectRefusal(
     mint(good, 'loop-1'),
     'session_paused',
-    /^Session loop-1 was paused at .* after repeated refusals or failures \(the last: input_invalid\)\. .*`toolcage sessions resume loop-1`/,
+    /^Session loop-1 was paused at .* after repeated refusals or failures \(the last: input_invalid\)\. Nothing more runs in it until a human resumes it\.$/,
+  );
+  // The core names no command or route; each adapter names its own way to resume.
+  expect(paused.hint).toEqual({ kind: 'resume_session', session: 'loop-1' });
+  expect(paused.messageFor(CLI_HINTS)).toMatch(
+    / Resume it with `toolcage sessions resume loop-1`\.$/,
+  );
+  expect(paused.messageFor(HTTP_HINTS)).toMatch(
+    / POST \/v1\/sessions\/loop-1\/resume on the broker\.$/,
   );
   expect(t.audit.events.at(-1)).toMatchObject({ session: 'loop-1', errorCode: 'input_invalid' });
 

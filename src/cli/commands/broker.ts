@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { ToolcageError } from '../../errors/toolcage-error.ts';
 import { createBrokerRuntime } from '../../runtime/broker.ts';
 import type { Policy } from '../../broker/policy.ts';
-import { action, configFrom, printJson, readJsonFile } from '../io.ts';
+import { action, configFrom, readJsonFile } from '../io.ts';
 import { decideFromCli } from './approvals.ts';
 
 /** The CLI principal's roles come from the policy's `principals` table; unknown principals have none (deny by default). */
@@ -174,5 +174,3 @@ export function brokerCommand(extra: Command[] = []): Command {
   for (const c of extra) broker.addCommand(c);
   return broker;
 }
-
-export { printJson };

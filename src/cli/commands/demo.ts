@@ -9,6 +9,7 @@ import { createRunner } from '../../runtime/runner.ts';
 import { createBrokerRuntime } from '../../runtime/broker.ts';
 import { ToolcageError } from '../../errors/toolcage-error.ts';
 import { action, newRequestId } from '../io.ts';
+import { CLI_HINTS, cliMessage } from '../hints.ts';
 import { localImageIdentity } from './init.ts';
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
@@ -55,7 +56,7 @@ export function demoCommand(): Command {
           } catch (err) {
             const e =
               err instanceof ToolcageError ? err : new ToolcageError('internal', { cause: err });
-            say(`  ${label}: refused ${e.code} (${e.status}): ${e.message}`);
+            say(`  ${label}: refused ${e.code} (${e.status}): ${e.messageFor(CLI_HINTS)}`);
           }
         };
         try {
@@ -104,7 +105,7 @@ export function demoCommand(): Command {
             });
           } catch (err) {
             say(
-              `  mint without approval: refused ${(err as ToolcageError).code}: ${(err as Error).message}`,
+              `  mint without approval: refused ${(err as ToolcageError).code}: ${cliMessage(err)}`,
             );
           }
           const approval = await broker.recordApproval({

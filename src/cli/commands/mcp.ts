@@ -6,6 +6,7 @@ import { createBrokerRuntime } from '../../runtime/broker.ts';
 import type { ToolcageMcpService } from '../../runtime/mcp-service.ts';
 import type { McpHttpServer } from '../../mcp/http.ts';
 import { action, configFrom } from '../io.ts';
+import { cliMessage } from '../hints.ts';
 import { decideFromCli } from './approvals.ts';
 
 interface McpOptions {
@@ -130,8 +131,8 @@ export function mcpCommand(): Command {
         const onHup = () =>
           void service
             .reload()
-            .catch((err: Error) =>
-              process.stderr.write(`toolcage mcp: reload failed: ${err.message}\n`),
+            .catch((err: unknown) =>
+              process.stderr.write(`toolcage mcp: reload failed: ${cliMessage(err)}\n`),
             );
         process.on('SIGHUP', onHup);
         if (opts.watch) service.watchLock();

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { loadSigningKey, loadJwksFile } from '../../claims/keys.ts';
-import { verifyRegistry } from '../../registry/registry.ts';
+import { verifyRegistry } from '../../registry/verify.ts';
 import { describeChange, lockRegistry } from '../../registry/lock-plan.ts';
 import { ToolcageError } from '../../errors/toolcage-error.ts';
 import type { LoadedConfig } from '../../config/load.ts';

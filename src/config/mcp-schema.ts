@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { path } from './fields.ts';
+
+/** `mcp`: the MCP server adapter. Nothing here is needed for stdio. */
+export const mcpConfigSchema = z.strictObject({
+  /**
+   * This MCP server's canonical URL: the RFC 8707 resource its clients' tokens
+   * must be issued for, and the `resource` of its RFC 9728 metadata.
+   * Default `http://127.0.0.1:PORT/mcp`.
+   */
+  resourceUrl: z.url().optional(),
+  /** The identity provider whose bearer tokens HTTP clients present. `toolcage mcp --port` refuses to start without it. */
+  identity: z
+    .strictObject({
+      issuer: z.string().min(1),
+      jwksFile: path.optional(),
+      jwksUrl: z.url().optional(),
+      /** Default: `resourceUrl` (RFC 8707: a token for another resource is refused). */
+      audience: z.string().min(1).optional(),
+      /** Token claim holding the principal's roles (array, or space-separated string). */
+      rolesClaim: z.string().min(1).default('roles'),
+      /** Token claim naming the tenant (or tenants). Set: a token without it is refused. Unset: the config's `tenant`. */
+      tenantClaim: z.string().min(1).optional(),
+      /** Advertised in the protected resource metadata. Default `[issuer]`. */
+      authorizationServers: z.array(z.url()).min(1).optional(),
+      /** RFC 8725 §3.1: the allowlist decides, never the token header. */
+      algorithms: z
+        .array(z.enum(['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256']))
+        .min(1)
+        .default(['ES256', 'EdDSA', 'RS256']),
+      clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+    })
+    .refine((i) => (i.jwksFile === undefined) !== (i.jwksUrl === undefined), {
+      message: 'set exactly one of jwksFile and jwksUrl',
+    })
+    .optional(),
+  /** A remote runner (`toolcage serve`) by URL instead of the in-process one. */
+  runnerUrl: z.url().optional(),
+  http: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      maxSessions: z.number().int().positive().max(100_000).default(1000),
+      /**
+       * Serve every HTTP request as the config's local principal (as stdio
+       * does), with no token: for a loopback-only development or conformance
+       * setup. `toolcage mcp --port` refuses it on any other host.
+       */
+      insecureNoAuth: z.boolean().default(false),
+      /** Open Streamable HTTP sessions one identity (token subject) may hold; one more is 429. */
+      maxSessionsPerPrincipal: z.number().int().positive().max(100_000).default(16),
+      /** A session idle this long (no request in flight) is closed; the client re-initializes. */
+      sessionIdleMs: z.number().int().min(1_000).max(86_400_000).default(900_000),
+    })
+    .prefault({}),
+});
