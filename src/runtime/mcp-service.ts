@@ -202,6 +202,11 @@ export class ToolcageMcpService implements McpSessions {
     });
   }
 
+  onToolsChanged(listener: () => void | Promise<void>): () => void {
+    const off = this.#reloader?.onChange(listener);
+    return () => void off?.();
+  }
+
   /** Reloads the registry now (the runner's reload policy, src/runtime/reload.ts); resolves to whether the tools changed. */
   reload(): Promise<boolean> {
     return this.#reloader?.reload() ?? Promise.resolve(false);
