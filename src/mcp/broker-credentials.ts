@@ -7,8 +7,8 @@ import { ToolcageError } from '../errors/toolcage-error.ts';
 export interface BrokerCredential {
   /** The headers that authenticate this MCP server on one broker request. */
   headers(signal?: AbortSignal): Promise<Record<string, string>>;
-  /** The broker refused the credential: drop anything cached, so the next request fetches anew. */
-  invalidate(): void;
+  /** The broker refused the credential: drop anything cached; true when there was (a retry may succeed). */
+  invalidate(): boolean;
 }
 
 function unavailable(message: string, cause?: unknown): ToolcageError {
@@ -32,7 +32,9 @@ export class ApiKeyCredential implements BrokerCredential {
     return { 'x-api-key': this.#key };
   }
 
-  invalidate(): void {}
+  invalidate(): boolean {
+    return false;
+  }
 }
 
 export interface ClientCredentialsOptions {
@@ -76,8 +78,10 @@ export class ClientCredentialsToken implements BrokerCredential {
     return { authorization: `Bearer ${await this.#pending}` };
   }
 
-  invalidate(): void {
+  invalidate(): boolean {
+    const had = this.#cached !== undefined;
     this.#cached = undefined;
+    return had;
   }
 
   async #fetchToken(signal?: AbortSignal): Promise<string> {

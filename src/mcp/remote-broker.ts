@@ -69,20 +69,36 @@ export class RemoteBrokerClaimProvider implements ClaimProvider {
       },
       ...(request.approvalId !== undefined ? { approvalId: request.approvalId } : {}),
     };
+    let res = await this.#post(request, body);
+    // A cached token the broker no longer accepts (expired early, keys rotated): one fresh try.
+    if (res.status === 401 && this.#o.credential.invalidate()) {
+      await res.body?.cancel();
+      res = await this.#post(request, body);
+    }
+    if (!res.ok) throw this.#refusal(await errorFromResponse(res, 'broker_unavailable'));
+    const issued = (await res.json().catch(() => undefined)) as { claim?: unknown } | undefined;
+    if (typeof issued?.claim !== 'string')
+      throw new ToolcageError('broker_unavailable', {
+        message: `The broker at ${this.#claimsUrl.origin} answered without a claim; nothing ran. Ask the operator.`,
+      });
+    return issued.claim;
+  }
+
+  async #post(request: ClaimRequest, body: unknown): Promise<Response> {
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       ...(await this.#o.credential.headers()),
       ...(request.session ? { 'toolcage-session': request.session } : {}),
     };
+    // A fresh proof per request (RFC 9449 §4.2: each proof's jti is used once).
     if (this.#o.dpopKey)
       headers.dpop = await createDpopProof({
         privateJwk: this.#o.dpopKey,
         htm: 'POST',
         htu: this.#claimsUrl.href,
       });
-    let res: Response;
     try {
-      res = await this.#o.fetch(this.#claimsUrl, {
+      return await this.#o.fetch(this.#claimsUrl, {
         method: 'POST',
         headers,
         body: JSON.stringify(body),
@@ -94,13 +110,6 @@ export class RemoteBrokerClaimProvider implements ClaimProvider {
         cause,
       });
     }
-    if (!res.ok) throw this.#refusal(await errorFromResponse(res, 'broker_unavailable'));
-    const issued = (await res.json().catch(() => undefined)) as { claim?: unknown } | undefined;
-    if (typeof issued?.claim !== 'string')
-      throw new ToolcageError('broker_unavailable', {
-        message: `The broker at ${this.#claimsUrl.origin} answered without a claim; nothing ran. Ask the operator.`,
-      });
-    return issued.claim;
   }
 
   /**
@@ -110,7 +119,6 @@ export class RemoteBrokerClaimProvider implements ClaimProvider {
    */
   #refusal(e: ToolcageError): ToolcageError {
     if (e.code !== 'unauthenticated' && e.code !== 'dpop_invalid') return e;
-    if (e.code === 'unauthenticated') this.#o.credential.invalidate();
     return new ToolcageError('broker_unavailable', {
       message: `The broker at ${this.#claimsUrl.origin} refused this MCP server's own credential (${e.code}: ${e.message}). The operator must fix mcp.broker in the config; nothing ran.`,
       cause: e,

@@ -24,6 +24,8 @@ describe('the MCP server at a remote broker with a client-credentials token, its
   let tokenServer: Server;
   let tokenUrl: string;
   let tokenRequests = 0;
+  /** The next token is signed by a key the broker does not trust (rotated away at the provider). */
+  let nextTokenUntrusted = false;
   let broker: BrokerService;
   let brokerUrl: string;
   let runner: RunningRunner;
@@ -56,8 +58,13 @@ describe('the MCP server at a remote broker with a client-credentials token, its
           res.end(JSON.stringify({ error: 'invalid_client', error_description: 'bad secret' }));
           return;
         }
+        const key = nextTokenUntrusted ? idp.otherKey : undefined;
+        nextTokenUntrusted = false;
         void idp
-          .token({ sub: 'mcp-gateway', roles: ['mcp-delegate'], aud: AUDIENCE, expSeconds: 300 })
+          .token(
+            { sub: 'mcp-gateway', roles: ['mcp-delegate'], aud: AUDIENCE, expSeconds: 300 },
+            key,
+          )
           .then((token) => {
             res.writeHead(200, { 'content-type': 'application/json' });
             res.end(JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: 300 }));
@@ -89,6 +96,19 @@ describe('the MCP server at a remote broker with a client-credentials token, its
     await provider.claimFor(request);
     expect(tokenRequests - before).toBe(1);
     expect(decodeJwt(claim)).toMatchObject({ sub: 'alice', tool: 'text.word_count' });
+  });
+
+  it('fetches a fresh token once when the broker refuses the cached one, and gets the claim', async () => {
+    nextTokenUntrusted = true;
+    const provider = new RemoteBrokerClaimProvider({ url: brokerUrl, credential: credential() });
+    const before = tokenRequests;
+    const claim = await provider.claimFor({
+      toolId: 'text.word_count',
+      args: { text: 'x' },
+      principal: ALICE,
+    });
+    expect(tokenRequests - before).toBe(2);
+    expect(decodeJwt(claim).sub).toBe('alice');
   });
 
   it('binds the claim to the MCP server’s DPoP key: the runner runs it with a proof of that key and refuses it without one', async () => {

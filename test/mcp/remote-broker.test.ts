@@ -7,6 +7,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { apiKeyHash } from '../../src/identity/verifier.ts';
 import { deleteKeys, SHARED_REDIS_URL, uniquePrefix } from '../replicas/helpers.ts';
 import { patchArgs } from '../helpers/runner.ts';
+import { cliError, runCli } from '../helpers/cli.ts';
 import { callRaw, CLI, createWorkspace, errorOf, REPO, type Workspace } from './helpers.ts';
 import {
   mcpHostCopy,
@@ -132,5 +133,16 @@ describe('toolcage mcp (stdio) with a remote broker service: two processes, no s
     const retry = await callRaw(client, 'repo.apply_patch', args);
     expect(retry.isError ?? false, JSON.stringify(retry)).toBe(false);
     expect(JSON.stringify(retry.structuredContent)).toContain('remote world');
+  });
+
+  it('`toolcage mcp approve` on the MCP host points at the broker instead of minting an approval here', async () => {
+    const r = await runCli(['mcp', 'approve', 'apr_x', '--config', host.config], {
+      cwd: host.dir,
+    });
+    expect(r.code).not.toBe(0);
+    expect(cliError(r)).toMatchObject({
+      code: 'request_invalid',
+      message: expect.stringContaining(`${broker.url}/v1/approvals/apr_x/approve`),
+    });
   });
 });
