@@ -13,7 +13,7 @@ import {
   type AuthInfo,
   type ClientCapabilities,
 } from '@modelcontextprotocol/server';
-import { approvalToOpen } from './approval-prompts.ts';
+import { APPROVAL_ELICITATION_TIMEOUT_MS, approvalToOpen } from './approval-prompts.ts';
 import type { ToolcageTools } from './delegate.ts';
 import { ProtocolError } from './results.ts';
 import { MCP_INSTRUCTIONS, MCP_SERVER_INFO } from './server-info.ts';
@@ -45,6 +45,8 @@ export function createToolcageServer(options: ToolcageServerOptions): Server {
   const server = new Server(MCP_SERVER_INFO, {
     capabilities: { tools: options.listChanged ? { listChanged: true } : {} },
     instructions: MCP_INSTRUCTIONS,
+    // Toward a 2025-era client the shim's elicitation waits for a person, as the v1 path does.
+    inputRequired: { roundTimeoutMs: APPROVAL_ELICITATION_TIMEOUT_MS },
   });
   // The v1 and v2 type packages describe the same wire shapes in different words.
   server.setRequestHandler('tools/list', async () => ({
