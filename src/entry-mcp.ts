@@ -11,3 +11,14 @@ export {
   type HttpRunnerClientOptions,
 } from './mcp/runner-client.ts';
 export { BrokerClaimProvider, type ClaimProvider, type Principal } from './mcp/claim-provider.ts';
+// A remote broker: claims from `toolcage broker serve`, with no signing key in this process.
+export {
+  RemoteBrokerClaimProvider,
+  type RemoteBrokerClaimProviderOptions,
+} from './mcp/remote-broker.ts';
+export {
+  ApiKeyCredential,
+  ClientCredentialsToken,
+  type BrokerCredential,
+  type ClientCredentialsOptions,
+} from './mcp/broker-credentials.ts';

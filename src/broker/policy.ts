@@ -63,6 +63,22 @@ export const policySchema = z.strictObject({
    * meant for a one-person dev workspace, and shown as such in the console and CLI.
    */
   allowSelfApproval: z.boolean().default(false),
+  /**
+   * Role → the subjects (globs) its holders may ask claims for, and the roles
+   * (globs) they may assert for them: a service that mints on behalf of its
+   * own callers (`toolcage mcp` with a remote broker, docs/mcp-remote-broker.md).
+   * A claim request naming another subject (`onBehalfOf`) without such a
+   * grant is refused. Empty by default: nobody mints for anybody else.
+   */
+  delegates: z
+    .record(
+      z.string(),
+      z.strictObject({
+        subjects: z.array(z.string().min(1).max(256)).min(1),
+        roles: z.array(pattern).default([]),
+      }),
+    )
+    .default({}),
 });
 
 export type Policy = z.infer<typeof policySchema>;
@@ -80,7 +96,11 @@ export function parsePolicy(text: string, where: string): Policy {
   }
   for (const [sub, roles] of Object.entries(p.principals)) {
     for (const r of roles)
-      if (!Object.hasOwn(p.roles, r) && !Object.hasOwn(p.approvers, r))
+      if (
+        !Object.hasOwn(p.roles, r) &&
+        !Object.hasOwn(p.approvers, r) &&
+        !Object.hasOwn(p.delegates, r)
+      )
         throw new ToolcageError('config_invalid', {
           message: `${where}: principals.${sub} names unknown role ${r}.`,
         });

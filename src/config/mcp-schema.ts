@@ -36,6 +36,35 @@ export const mcpConfigSchema = z.strictObject({
     .optional(),
   /** A remote runner (`toolcage serve`) by URL instead of the in-process one. */
   runnerUrl: z.url().optional(),
+  /**
+   * A broker service (`toolcage broker serve`) that mints this server's claims, so
+   * no broker signing key lives here (docs/mcp-remote-broker.md). This server
+   * authenticates as itself (an API key, or an OAuth client-credentials token) and
+   * asks on behalf of each MCP caller; the broker's policy (`delegates`) decides.
+   */
+  broker: z
+    .strictObject({
+      url: z.url(),
+      /** A file holding this server's broker API key (`toolcage keys api-key`). */
+      apiKeyFile: path.optional(),
+      /** Or a client-credentials token from the identity provider the broker trusts. */
+      clientCredentials: z
+        .strictObject({
+          tokenUrl: z.url(),
+          clientId: z.string().min(1),
+          clientSecretFile: path,
+          scope: z.string().min(1).optional(),
+          /** RFC 8707 `resource` to ask the token for (the broker's audience). */
+          resource: z.string().min(1).optional(),
+        })
+        .optional(),
+      /** A private ES256/EdDSA JWK: claims are DPoP-bound to it (needs `runnerUrl`). */
+      dpopKeyFile: path.optional(),
+    })
+    .refine((b) => (b.apiKeyFile === undefined) !== (b.clientCredentials === undefined), {
+      message: 'set exactly one of apiKeyFile and clientCredentials',
+    })
+    .optional(),
   http: z
     .strictObject({
       host: z.string().default('127.0.0.1'),

@@ -175,6 +175,12 @@ export const ERROR_CATALOGUE = {
     message:
       'Shared state (replay store, governors) is unreachable; the runner fails closed. Retry later.',
   },
+  broker_unavailable: {
+    status: 503,
+    fault: 'server',
+    message:
+      'The broker service that mints claims is unreachable or failed; nothing ran. Retry later or ask the operator.',
+  },
   audit_unavailable: {
     status: 503,
     fault: 'server',

@@ -9,6 +9,7 @@ import type { Registry } from '../registry/registry.ts';
 import type { IdentityVerifier } from '../identity/verifier.ts';
 import { tenantFor, type Principal } from '../identity/principal.ts';
 import { isAnyApprover } from '../broker/approval-rules.ts';
+import { delegatedSubject } from '../broker/delegation.ts';
 import { registerApprovalRoutes } from './approval-routes.ts';
 import { sessionOf } from './session-header.ts';
 import { createBaseApp, objectBody, requestHtu } from './base-app.ts';
@@ -145,20 +146,27 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
         htu: requestHtu(o.publicUrl, request.protocol, request.host, request.url),
       }));
     }
+    // A delegate (toolcage mcp with a remote broker) asks for its caller; the policy decides whether it may.
+    const subject = body.onBehalfOf
+      ? delegatedSubject(o.policy, principal, body.onBehalfOf)
+      : { sub: principal.subject, roles: principal.roles };
+    const via = body.onBehalfOf
+      ? `${principal.via} delegate:${principal.subject.slice(0, 256)}`
+      : principal.via;
     const issued = await o.broker.issueClaim({
       tool: body.tool,
       args: body.args,
-      sub: principal.subject,
-      roles: principal.roles,
+      sub: subject.sub,
+      roles: subject.roles,
       tenant: tenantFor(principal, body.tenant),
       ...(body.scope ? { scope: body.scope } : {}),
       ...(body.ttlSeconds !== undefined ? { ttlSeconds: body.ttlSeconds } : {}),
       ...(body.approvalId ? { approvalId: body.approvalId } : {}),
       ...(dpopJkt ? { dpopJkt } : {}),
       ...sessionOf(request),
-      via: principal.via,
+      via,
       requestId: request.id,
-      context: contextOf(request, principal),
+      context: { ...contextOf(request, principal), via },
     });
     // The decision itself is on the audit trail; this is the operator's log (requestId is bound by fastify).
     request.log.info({ event: 'claim_issued', jti: issued.jti }, 'claim issued');

@@ -9,6 +9,13 @@ export const claimBody = z.strictObject({
   tenant: z.string().min(1).max(128).optional(),
   scope: z.array(z.string().min(1).max(200)).min(1).max(100).optional(),
   approvalId: z.string().min(1).max(128).optional(),
+  /** Ask for another subject (a delegate such as `toolcage mcp`): allowed by the policy's `delegates` only. */
+  onBehalfOf: z
+    .strictObject({
+      subject: z.string().min(1).max(256),
+      roles: z.array(z.string().min(1).max(200)).max(100).optional(),
+    })
+    .optional(),
   // No upper bound here: every over-long TTL, however large (1e400 parses as Infinity), gets the
   // policy's one answer (policy_denied 403), not a 400 or a 403 depending on its size.
   ttlSeconds: z

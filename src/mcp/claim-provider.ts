@@ -8,6 +8,11 @@ export interface Principal {
   roles: readonly string[];
   /** How the principal authenticated (`oidc`, `stdio`), recorded on approval requests. */
   via?: string;
+  /**
+   * The roles are the broker's to give (its policy's `principals`), not this
+   * server's to assert: stdio's local user with a remote broker. `roles` is then empty.
+   */
+  rolesFromBroker?: boolean;
 }
 
 export interface ClaimRequest {

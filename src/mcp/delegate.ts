@@ -16,6 +16,7 @@ import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { ToolSummary } from '../ports/execute.ts';
 import type { ClaimProvider, Principal } from './claim-provider.ts';
 import type { RunnerClient } from './runner-client.ts';
+import { elicitApproval } from './approval-prompts.ts';
 import {
   APPROVAL_META_KEY,
   errorResult,
@@ -139,10 +140,13 @@ export function registerToolcageTools(
     }));
     // The params are checked here rather than by the SDK, whose own parse failure is answered as
     // an internal error (-32603) carrying a schema dump: a malformed call is the caller's -32602.
-    server.setRequestHandler(anyToolsCall, (request, extra) => {
+    server.setRequestHandler(anyToolsCall, async (request, extra) => {
       const parsed = CallToolRequestSchema.safeParse(request);
       if (!parsed.success) throw malformedCall(parsed.error.issues);
-      return tools.callTool(parsed.data.params as Parameters<typeof tools.callTool>[0], extra);
+      const params = parsed.data.params as Parameters<typeof tools.callTool>[0];
+      const call = () => tools.callTool(params, extra);
+      // A client that can open a URL is sent to the approval's console page, then the call is retried once.
+      return elicitApproval({ server, result: await call(), retry: call, signal: extra.signal });
     });
   }
   return tools;

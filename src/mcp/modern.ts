@@ -10,48 +10,19 @@
  * `http.ts` routes 2025-era requests (which open with `initialize`) to its
  * sessionful path and everything else here.
  */
-import {
-  createMcpHandler,
-  ProtocolError as RpcError,
-  Server,
-  type McpHttpHandler,
-} from '@modelcontextprotocol/server';
+import { createMcpHandler, type McpHttpHandler } from '@modelcontextprotocol/server';
 import type { Principal } from './claim-provider.ts';
-import { ProtocolError } from './results.ts';
-import { MCP_INSTRUCTIONS, MCP_SERVER_INFO } from './server-info.ts';
 import type { McpSessions } from './sessions.ts';
+import { createToolcageServer } from './v2-server.ts';
 
 export function createModernHandler(service: McpSessions): McpHttpHandler {
   return createMcpHandler(
     ({ authInfo }) => {
       const principal = authInfo?.extra?.principal as Principal | undefined;
-      const tools = service.requestTools(() => principal);
-      const server = new Server(MCP_SERVER_INFO, {
-        capabilities: { tools: {} },
-        instructions: MCP_INSTRUCTIONS,
+      return createToolcageServer({
+        tools: service.requestTools(() => principal),
+        authInfo,
       });
-      // The v1 and v2 type packages describe the same wire shapes in different words.
-      server.setRequestHandler('tools/list', async () => ({
-        tools: (await tools.listTools()) as never,
-      }));
-      server.setRequestHandler('tools/call', async (request, ctx) => {
-        const traceparent = ctx.http?.req?.headers.get('traceparent') ?? undefined;
-        try {
-          return (await tools.callTool(
-            request.params as Parameters<typeof tools.callTool>[0],
-            {
-              signal: ctx.mcpReq.signal,
-              ...(authInfo ? { authInfo } : {}),
-              requestInfo: { headers: traceparent ? { traceparent } : {} },
-            } as Parameters<typeof tools.callTool>[1],
-          )) as never;
-        } catch (err) {
-          // The v2 server sends its own ProtocolError's code as is; ours would become -32603.
-          if (err instanceof ProtocolError) throw new RpcError(err.code, err.message);
-          throw err;
-        }
-      });
-      return server;
     },
     // 2025-era requests never reach this handler: http.ts serves them with sessions.
     { legacy: 'reject' },

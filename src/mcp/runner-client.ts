@@ -1,5 +1,7 @@
+import type { JWK } from 'jose';
+import { createDpopProof } from '../claims/dpop.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
-import { isErrorCode, type ErrorCode } from '../errors/catalogue.ts';
+import { errorFromResponse } from './contract-errors.ts';
 import type { ExecuteOutcome, Executor, ToolSummary } from '../ports/execute.ts';
 
 /** One invocation as the MCP adapter hands it to a runner. */
@@ -58,6 +60,11 @@ export interface HttpRunnerClientOptions {
   fetch?: typeof fetch;
   /** Per-request timeout for listing tools (invocations are bounded by the runner's own limits and the caller's signal). Default 10 s. */
   listTimeoutMs?: number;
+  /**
+   * The private JWK claims are bound to (a remote broker with `mcp.broker.dpopKeyFile`):
+   * each invocation carries a DPoP proof of it (RFC 9449) and the claim as `DPoP` token.
+   */
+  dpopKey?: JWK | undefined;
 }
 
 /**
@@ -69,6 +76,7 @@ export class HttpRunnerClient implements RunnerClient {
   readonly #base: URL;
   readonly #fetch: typeof fetch;
   readonly #listTimeoutMs: number;
+  readonly #dpopKey: JWK | undefined;
 
   constructor(options: HttpRunnerClientOptions) {
     let base: URL;
@@ -84,6 +92,7 @@ export class HttpRunnerClient implements RunnerClient {
     this.#base = new URL(base.pathname.endsWith('/') ? base.href : `${base.href}/`);
     this.#fetch = options.fetch ?? fetch;
     this.#listTimeoutMs = options.listTimeoutMs ?? 10_000;
+    this.#dpopKey = options.dpopKey;
   }
 
   async listTools(): Promise<ToolSummary[]> {
@@ -105,7 +114,17 @@ export class HttpRunnerClient implements RunnerClient {
     const res = await this.#send(url, {
       method: 'POST',
       headers: {
-        authorization: `Bearer ${call.claim}`,
+        ...(this.#dpopKey
+          ? {
+              authorization: `DPoP ${call.claim}`,
+              dpop: await createDpopProof({
+                privateJwk: this.#dpopKey,
+                htm: 'POST',
+                htu: url.href,
+                accessToken: call.claim,
+              }),
+            }
+          : { authorization: `Bearer ${call.claim}` }),
         'content-type': 'application/json',
         'x-request-id': call.requestId,
         ...(call.traceparent ? { traceparent: call.traceparent } : {}),
@@ -130,45 +149,6 @@ export class HttpRunnerClient implements RunnerClient {
       });
     }
     if (res.ok) return res;
-    throw await errorFromResponse(res);
+    throw await errorFromResponse(res, 'sandbox_unavailable');
   }
-}
-
-/** A contract error body (`{"error": {"code", "message"}}`) back into a ToolcageError; anything else by status. */
-async function errorFromResponse(res: Response): Promise<ToolcageError> {
-  let body:
-    | {
-        error?: {
-          code?: unknown;
-          message?: unknown;
-          retryAfterSeconds?: unknown;
-          details?: unknown;
-        };
-      }
-    | undefined;
-  try {
-    body = (await res.json()) as typeof body;
-  } catch {
-    body = undefined;
-  }
-  const e = body?.error;
-  const code: ErrorCode = isErrorCode(e?.code)
-    ? e.code
-    : res.status >= 500
-      ? 'sandbox_unavailable'
-      : 'request_invalid';
-  const header = Number(res.headers.get('retry-after'));
-  const retryAfterSeconds =
-    typeof e?.retryAfterSeconds === 'number'
-      ? e.retryAfterSeconds
-      : Number.isFinite(header) && header > 0
-        ? header
-        : undefined;
-  return new ToolcageError(code, {
-    ...(typeof e?.message === 'string' ? { message: e.message } : {}),
-    ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
-    ...(e?.details && typeof e.details === 'object'
-      ? { details: e.details as Record<string, unknown> }
-      : {}),
-  });
 }

@@ -15,4 +15,6 @@ export interface McpSessions {
   requestTools(principal: (extra: ToolCallContext) => Principal | undefined): ToolcageTools;
   /** The config's local principal (stdio). */
   localPrincipal(): Principal;
+  /** Calls `listener` after each registry reload that changed what is served; returns how to stop. */
+  onToolsChanged(listener: () => void | Promise<void>): () => void;
 }

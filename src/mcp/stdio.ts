@@ -1,22 +1,38 @@
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { serveStdio as serveBothEras } from '@modelcontextprotocol/server/stdio';
 import type { McpSessions } from './sessions.ts';
+import { createToolcageServer } from './v2-server.ts';
 
 /**
- * `toolcage mcp` over stdio: one session, the config's local principal
- * (`subject`, `tenant`, roles from the policy's `principals`). Resolves when
- * the client closes stdin. Stdout carries only protocol messages.
+ * `toolcage mcp` over stdio, on the SDK v2 stdio entry: the connection's
+ * opening picks the era (a 2025-era `initialize`, or a 2026-07-28 request
+ * with its `_meta` envelope) and one server is pinned for the connection's
+ * lifetime. The caller is the config's local principal (`subject`, `tenant`,
+ * roles from the policy's `principals`). Registry reloads reach the client as
+ * `notifications/tools/list_changed`. Resolves when the client closes stdin.
+ * Stdout carries only protocol messages.
  */
 export async function serveStdio(service: McpSessions): Promise<void> {
   const principal = service.localPrincipal();
-  const server = service.createServer(() => principal);
-  const transport = new StdioServerTransport();
-  const closed = new Promise<void>((resolve) => {
-    server.onclose = ((previous) => () => {
-      previous?.();
-      resolve();
-    })(server.onclose);
+  let stopWatching: (() => void) | undefined;
+  await new Promise<void>((resolve) => {
+    const handle = serveBothEras(
+      () => {
+        const server = createToolcageServer({
+          tools: service.requestTools(() => principal),
+          listChanged: true,
+        });
+        stopWatching = service.onToolsChanged(async () => {
+          await server.sendToolListChanged().catch(() => undefined);
+        });
+        return server;
+      },
+      {
+        legacy: 'serve',
+        onerror: (err) => process.stderr.write(`toolcage mcp: ${err.message}\n`),
+      },
+    );
+    process.stdin.once('end', () => void handle.close().finally(resolve));
+    process.stdin.once('close', () => void handle.close().finally(resolve));
   });
-  await server.connect(transport);
-  process.stdin.once('end', () => void server.close());
-  await closed;
+  stopWatching?.();
 }

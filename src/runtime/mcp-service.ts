@@ -7,7 +7,8 @@ import { createRunner, loadRegistry, type Runner } from './runner.ts';
 import { createBrokerRuntime, type BrokerRuntime } from './broker.ts';
 import { RegistryReloader } from './reload.ts';
 import type { McpSessions } from '../mcp/sessions.ts';
-import { BrokerClaimProvider, type Principal } from '../mcp/claim-provider.ts';
+import { BrokerClaimProvider, type ClaimProvider, type Principal } from '../mcp/claim-provider.ts';
+import { remoteBrokerFrom } from './mcp-broker.ts';
 import {
   createToolcageTools,
   registerToolcageTools,
@@ -42,20 +43,23 @@ export interface McpServiceOptions {
  */
 export class ToolcageMcpService implements McpSessions {
   readonly runner: RunnerClient;
-  readonly claims: BrokerClaimProvider;
+  readonly claims: ClaimProvider;
   readonly #loaded: LoadedConfig;
   readonly #local: Runner | undefined;
-  readonly #broker: BrokerRuntime;
-  readonly #reloader: RegistryReloader;
+  /** The local broker; none with a remote one (`mcp.broker`). */
+  readonly #broker: BrokerRuntime | undefined;
+  /** None with a remote runner and a remote broker: then this host holds no registry at all. */
+  readonly #reloader: RegistryReloader | undefined;
+  readonly #noneWithheld: ReadonlySet<string> = new Set();
   readonly #sessions = new Set<ToolcageTools>();
 
   private constructor(init: {
     loaded: LoadedConfig;
     runner: RunnerClient;
     local: Runner | undefined;
-    broker: BrokerRuntime;
-    reloader: RegistryReloader;
-    claims: BrokerClaimProvider;
+    broker: BrokerRuntime | undefined;
+    reloader: RegistryReloader | undefined;
+    claims: ClaimProvider;
   }) {
     this.#loaded = init.loaded;
     this.runner = init.runner;
@@ -64,7 +68,7 @@ export class ToolcageMcpService implements McpSessions {
     this.#reloader = init.reloader;
     this.claims = init.claims;
     // Every session hears of a reload that changed what is served.
-    this.#reloader.onChange(async () => {
+    this.#reloader?.onChange(async () => {
       await Promise.all([...this.#sessions].map((s) => s.notifyToolsChanged()));
     });
   }
@@ -75,6 +79,19 @@ export class ToolcageMcpService implements McpSessions {
   ): Promise<ToolcageMcpService> {
     const log = options.log ?? ((line: string) => process.stderr.write(`toolcage mcp: ${line}\n`));
     const runnerUrl = options.runnerUrl ?? loaded.config.mcp.runnerUrl;
+    const remote = remoteBrokerFrom(loaded, runnerUrl);
+    if (remote && runnerUrl) {
+      // Nothing to mint and nothing to run here: no signing key, no registry.
+      const runner = new HttpRunnerClient({ baseUrl: runnerUrl, dpopKey: remote.dpopKey });
+      return new ToolcageMcpService({
+        loaded,
+        runner,
+        local: undefined,
+        broker: undefined,
+        claims: remote.claims,
+        reloader: undefined,
+      });
+    }
     if (runnerUrl) {
       // The broker still needs the manifests (risk, scopes): it reads the same signed lock.
       let registry: Registry = await loadRegistry(loaded);
@@ -105,6 +122,15 @@ export class ToolcageMcpService implements McpSessions {
       ...(options.backends ? { backends: options.backends } : {}),
     });
     try {
+      if (remote)
+        return new ToolcageMcpService({
+          loaded,
+          runner: new InProcessRunnerClient(local.executor),
+          local,
+          broker: undefined,
+          claims: remote.claims,
+          reloader: local.reloader,
+        });
       // One registry for both: a reload swaps what the broker mints for and what the runner runs at once.
       const broker = await createBrokerRuntime(loaded, {
         stores: local.stores,
@@ -129,6 +155,9 @@ export class ToolcageMcpService implements McpSessions {
   /** The config's local principal (stdio): `subject`, `tenant`, and the roles the policy's `principals` give it. */
   localPrincipal(): Principal {
     const { subject, tenant } = this.#loaded.config;
+    // A remote broker's policy gives the local user its roles; this host may not even have the policy.
+    if (!this.#broker)
+      return { sub: subject, tenant, roles: [], via: 'stdio', rolesFromBroker: true };
     const policy = loadPolicy(this.#loaded.path(this.#loaded.config.broker.policy));
     return {
       sub: subject,
@@ -148,7 +177,7 @@ export class ToolcageMcpService implements McpSessions {
       runner: this.runner,
       claims: this.claims,
       principal,
-      withheld: () => this.#reloader.withheld(),
+      withheld: () => this.#reloader?.withheld() ?? this.#noneWithheld,
     });
     this.#sessions.add(tools);
     const previous = server.onclose;
@@ -169,23 +198,28 @@ export class ToolcageMcpService implements McpSessions {
       runner: this.runner,
       claims: this.claims,
       principal,
-      withheld: () => this.#reloader.withheld(),
+      withheld: () => this.#reloader?.withheld() ?? this.#noneWithheld,
     });
+  }
+
+  onToolsChanged(listener: () => void | Promise<void>): () => void {
+    const off = this.#reloader?.onChange(listener);
+    return () => void off?.();
   }
 
   /** Reloads the registry now (the runner's reload policy, src/runtime/reload.ts); resolves to whether the tools changed. */
   reload(): Promise<boolean> {
-    return this.#reloader.reload();
+    return this.#reloader?.reload() ?? Promise.resolve(false);
   }
 
   /** Reloads when the lock file changes. */
   watchLock(debounceMs = 150): void {
-    this.#reloader.watch(debounceMs);
+    this.#reloader?.watch(debounceMs);
   }
 
   async close(): Promise<void> {
-    this.#reloader.close();
-    await this.#broker.close();
+    this.#reloader?.close();
+    await this.#broker?.close();
     await this.#local?.close();
   }
 }

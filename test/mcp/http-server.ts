@@ -8,6 +8,7 @@ import { IdentityVerifier } from '../../src/identity/verifier.ts';
 import { startMcpHttp, type McpHttpServer } from '../../src/mcp/http.ts';
 import { ToolcageMcpService } from '../../src/runtime/mcp-service.ts';
 import { createIdp, createWorkspace, type Workspace } from './helpers.ts';
+import { patchConfig } from './broker-process.ts';
 
 export interface McpHttpFixture {
   ws: Workspace;
@@ -18,12 +19,16 @@ export interface McpHttpFixture {
   close(): Promise<void>;
 }
 
-export async function startMcpHttpFixture(): Promise<McpHttpFixture> {
+/** `patch` is merged into the workspace's config before the service starts. */
+export async function startMcpHttpFixture(
+  patch: Record<string, unknown> = {},
+): Promise<McpHttpFixture> {
   const ws = await createWorkspace();
   const idp = await createIdp(ws.dir);
   ws.appendConfig(
     `mcp:\n  identity:\n    issuer: ${idp.issuer}\n    jwksFile: keys/idp.jwks.json\n`,
   );
+  patchConfig(ws.config, patch);
   const loaded = loadConfig(ws.config);
   const service = await ToolcageMcpService.create(loaded, { backends: ['js'], log: () => {} });
   const server = await startMcpHttp({

@@ -168,6 +168,12 @@ export function mcpCommand(): Command {
           reason?: string;
         }>();
         const loaded = configFrom(opts);
+        const remote = loaded.config.mcp.broker;
+        // This host has no broker (and no signing key): the approval is the remote broker's to record.
+        if (remote)
+          throw new ToolcageError('request_invalid', {
+            message: `This MCP server asks the broker at ${remote.url} for its claims, so approvals are decided there: open the request in that broker's console, run \`toolcage approvals approve ${id.slice(0, 128)}\` with the broker's config, or POST ${remote.url.replace(/\/+$/, '')}/v1/approvals/${encodeURIComponent(id.slice(0, 128))}/approve as an approver.`,
+          });
         const rt = await createBrokerRuntime(loaded, {
           auditService: 'cli.mcp-approve',
           origin: 'cli',
