@@ -148,6 +148,8 @@ export interface ServiceEvent extends Correlation {
   /** `runner`, `broker`, `mcp`, or a CLI command name. */
   service: string;
   version?: string | undefined;
+  /** `toolcage mcp`: how it serves (`stdio`, `http`). */
+  transport?: 'stdio' | 'http' | undefined;
 }
 
 /** Written by the sink itself when it recovers from a write failure: how many records were refused. */

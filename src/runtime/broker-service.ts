@@ -56,7 +56,12 @@ export async function createBrokerService(
         }
       : {}),
   });
-  const runtime = await createBrokerRuntime(loaded);
+  // Registry reloads (SIGHUP) are reported on the service's log once it exists.
+  const reloadLog: { to?: FastifyInstance['log'] } = {};
+  const runtime = await createBrokerRuntime(loaded, {
+    log: (line) =>
+      reloadLog.to ? reloadLog.to.info(line) : process.stderr.write(`toolcage broker: ${line}\n`),
+  });
   const app = buildBrokerApp({
     metrics: new BrokerMetrics(),
     broker: runtime.broker,
@@ -93,6 +98,7 @@ export async function createBrokerService(
         }
       : {}),
   });
+  reloadLog.to = app.log;
   // Expired approval requests are marked and old ones dropped once a minute (and at start).
   const sweep = () =>
     void runtime.broker.approvals.sweep().catch((err: Error) => {

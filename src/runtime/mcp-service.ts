@@ -1,11 +1,11 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { LoadedConfig } from '../config/load.ts';
-import type { AuditSink } from '../audit/audit.ts';
+import { recordDecision, type AuditSink } from '../audit/audit.ts';
 import { loadPolicy } from '../broker/policy.ts';
 import type { Registry } from '../registry/registry.ts';
 import { createRunner, loadRegistry, type Runner } from './runner.ts';
 import { createBrokerRuntime, type BrokerRuntime } from './broker.ts';
-import { RegistryReloader } from './reload.ts';
+import { RegistryReloader, auditedSwap } from './reload.ts';
 import type { McpSessions } from '../mcp/sessions.ts';
 import { BrokerClaimProvider, type Principal } from '../mcp/claim-provider.ts';
 import {
@@ -48,6 +48,8 @@ export class ToolcageMcpService implements McpSessions {
   readonly #broker: BrokerRuntime;
   readonly #reloader: RegistryReloader;
   readonly #sessions = new Set<ToolcageTools>();
+  #transport: 'stdio' | 'http' | undefined;
+  #closing: Promise<void> | undefined;
 
   private constructor(init: {
     loaded: LoadedConfig;
@@ -78,19 +80,31 @@ export class ToolcageMcpService implements McpSessions {
     if (runnerUrl) {
       // The broker still needs the manifests (risk, scopes): it reads the same signed lock.
       let registry: Registry = await loadRegistry(loaded);
-      const broker = await createBrokerRuntime(loaded, { registry: () => registry });
+      // This process's chain is `mcp`, as with the in-process runner.
+      const broker = await createBrokerRuntime(loaded, {
+        registry: () => registry,
+        // stdout is the stdio protocol stream: a stdout destination writes to stderr.
+        ...(options.audit
+          ? { audit: options.audit }
+          : { auditService: 'mcp', auditStdoutTo: 'stderr' as const }),
+      });
       const claims = new BrokerClaimProvider({ broker: broker.broker });
       const runner = new HttpRunnerClient({ baseUrl: runnerUrl });
       const key = (r: Registry) =>
         JSON.stringify(r.list().map((t) => [t.manifest.id, t.manifestSha256, t.artifactSha256]));
       const reloader = new RegistryReloader({
         dir: loaded.path(loaded.config.registry.dir),
-        swap: async () => {
-          const next = await loadRegistry(loaded);
-          const changed = key(next) !== key(registry);
-          registry = next;
-          return changed;
-        },
+        // Every reload, whether it took or not, is a record on the trail (as in the runner).
+        swap: auditedSwap({
+          audit: broker.audit,
+          current: () => registry,
+          swap: async () => {
+            const next = await loadRegistry(loaded);
+            const changed = key(next) !== key(registry);
+            registry = next;
+            return changed;
+          },
+        }),
         current: () => registry,
         log,
       });
@@ -183,9 +197,32 @@ export class ToolcageMcpService implements McpSessions {
     this.#reloader.watch(debounceMs);
   }
 
-  async close(): Promise<void> {
-    this.#reloader.close();
-    await this.#broker.close();
-    await this.#local?.close();
+  /**
+   * Records `service_started` once the transport serves (`stdio` or `http`);
+   * `close()` records `service_stopped` before it seals the trail.
+   */
+  async started(transport: 'stdio' | 'http'): Promise<void> {
+    this.#transport = transport;
+    await recordDecision(this.#broker.audit, {
+      kind: 'service_started',
+      service: 'mcp',
+      transport,
+    });
+  }
+
+  /** Idempotent: a signal and the end of the transport may both close the service. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#reloader.close();
+      if (this.#transport)
+        await recordDecision(this.#broker.audit, {
+          kind: 'service_stopped',
+          service: 'mcp',
+          transport: this.#transport,
+        }).catch(() => {});
+      await this.#broker.close();
+      await this.#local?.close();
+    })();
+    return this.#closing;
   }
 }

@@ -16,6 +16,11 @@ export function brokerServeCommand(): Command {
         const loaded = configFrom(opts);
         const service = await createBrokerService(loaded);
         // Before the service says it is listening: a signal right after the announcement is handled.
+        // SIGHUP re-reads and re-verifies the registry (the config and the policy are read at start only).
+        process.on('SIGHUP', () => {
+          service.app.log.info('SIGHUP: reloading the registry');
+          void service.runtime.reloader?.reload();
+        });
         stopOnSignals(
           () => service.shutdown(),
           (msg) => service.app.log.info(msg),

@@ -95,6 +95,7 @@ async function serveHttp(
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  await service.started('http');
   process.stderr.write(
     `${JSON.stringify({ mcp: server.url, resourceMetadata: server.resourceMetadataUrl })}\n`,
   );
@@ -138,7 +139,21 @@ export function mcpCommand(): Command {
         try {
           if (port === undefined) {
             const { serveStdio } = await import('../../mcp/stdio.ts');
-            await serveStdio(service);
+            // Ends when the client closes stdin, or on SIGTERM/SIGINT: either way the service is
+            // closed below (its stop recorded, the trail sealed) before the process exits.
+            const signalled = new Promise<NodeJS.Signals>((done) => {
+              process.once('SIGTERM', done);
+              process.once('SIGINT', done);
+            });
+            const serving = serveStdio(service);
+            await service.started('stdio');
+            const ended = await Promise.race([serving.then(() => undefined), signalled]);
+            if (ended) {
+              process.off('SIGHUP', onHup);
+              await service.close();
+              // stdin stays open (the client did not close it): nothing else ends this process.
+              process.exit(0);
+            }
           } else {
             await serveHttp(loaded, port, opts, service);
           }
