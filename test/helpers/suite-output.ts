@@ -19,6 +19,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
+import type { Stream } from 'node:stream';
 import { MemoryAuditSink, kindOf, type AuditEntry } from '../../src/audit/audit.ts';
 import { CAPTURED_DIR, filesUnder, isAuditTrail } from './canary-scan.ts';
 
@@ -45,14 +46,17 @@ export function captureOutput(
   name: string,
   streams: ReadonlyArray<'stdout' | 'stderr'> = ['stdout', 'stderr'],
 ): void {
-  const root = suiteRoot();
-  if (!root) return;
-  const dir = capturedDir(root);
   for (const s of streams) {
     const source = child[s];
-    if (!source) continue;
-    source.pipe(createWriteStream(join(dir, `${name}-${child.pid ?? 'x'}-${s}.log`)));
+    if (source) captureStream(source, `${name}-${child.pid ?? 'x'}-${s}`);
   }
+}
+
+/** Copies one output stream (a transport's stderr, say) to `<root>/captured/<name>.log`. */
+export function captureStream(source: Stream, name: string): void {
+  const root = suiteRoot();
+  if (!root) return;
+  source.pipe(createWriteStream(join(capturedDir(root), `${name}.log`)));
 }
 
 /**
