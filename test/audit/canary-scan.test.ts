@@ -14,7 +14,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { CANARIES, CANARY_ARG, CANARY_SECRET } from '../helpers/canaries.ts';
+import {
+  CANARIES,
+  CANARY_API_KEY,
+  CANARY_ARG,
+  CANARY_MARK,
+  CANARY_SECRET,
+  canary,
+} from '../helpers/canaries.ts';
 import { scanFile, scanLine, scanSuiteOutput } from '../helpers/canary-scan.ts';
 import { SUITE_ROOT_ENV } from '../helpers/suite-output.ts';
 import setup from '../helpers/suite-setup.ts';
@@ -38,7 +45,8 @@ async function trailWith(file: string, extra: Record<string, unknown>): Promise<
 }
 
 it('finds each canary and any claim or proof in a line, never the trail checkpoint JWS', async () => {
-  for (const c of CANARIES) expect(scanLine(`{"x":"a ${c} b"}`, CANARIES)).toEqual([`canary ${c}`]);
+  for (const c of [CANARY_ARG, CANARY_SECRET, CANARY_API_KEY, canary('lane')])
+    expect(scanLine(`{"x":"a ${c} b"}`, CANARIES)).toEqual([`canary ${CANARY_MARK}`]);
   const k = await attackerKey('EdDSA');
   const claim = await sign(k, payloadFor({ tool: 'text.word_count', args: {} }));
   expect(scanLine(`{"authorization":"Bearer ${claim}"}`, CANARIES)).toEqual([
@@ -72,9 +80,9 @@ it('reports a planted canary in a trail anywhere under the root and in captured 
       {
         file: join(root.dir, 'captured', 'broker-1-stdout.log'),
         line: 2,
-        what: `canary ${CANARY_SECRET}`,
+        what: `canary ${CANARY_MARK}`,
       },
-      { file: trail, line: 2, what: `canary ${CANARY_ARG}` },
+      { file: trail, line: 2, what: `canary ${CANARY_MARK}` },
     ]),
   );
 });
@@ -89,7 +97,7 @@ it('streams a large file and names the line of a canary at its end', async () =>
   const before = process.memoryUsage().rss;
   const r = await scanFile(file, CANARIES);
   expect(r.lines).toBe(100_001);
-  expect(r.findings).toEqual([{ file, line: 100_001, what: `canary ${CANARY_ARG}` }]);
+  expect(r.findings).toEqual([{ file, line: 100_001, what: `canary ${CANARY_MARK}` }]);
   // ~21 MB read line by line: the file is never held whole.
   expect(process.memoryUsage().rss - before).toBeLessThan(20_000_000);
 });
