@@ -140,6 +140,16 @@ export class ToolcageMcpService implements McpSessions {
     }
   }
 
+  /** The trail this service records to (its `mcp` chain). */
+  get audit(): AuditSink {
+    return this.#broker.audit;
+  }
+
+  /** The broker policy in effect (read at start). */
+  get policy(): BrokerRuntime['policy'] {
+    return this.#broker.policy;
+  }
+
   /** The config's local principal (stdio): `subject`, `tenant`, and the roles the policy's `principals` give it. */
   localPrincipal(): Principal {
     const { subject, tenant } = this.#loaded.config;

@@ -73,15 +73,25 @@ function spawnService(name: string, args: string[]): Service {
 const urlIn = (s: Service, re: RegExp) =>
   until(`the listening line (${re})`, () => re.exec(s.output.join(''))?.[1]);
 
-/** SIGHUP, then the next `registry_reloaded` record of the chain. */
-async function reload(w: Workspace, s: Service, service: string): Promise<Rec> {
-  const before = records(w).filter((r) => r.kind === 'registry_reloaded').length;
+/** SIGHUP, then the chain's next `registry_reloaded` and `config_reloaded` records. */
+async function reload(
+  w: Workspace,
+  s: Pick<Service, 'child'>,
+  service: string,
+): Promise<{ registry: Rec; config: Rec }> {
+  const count = (kind: string) => records(w).filter((r) => r.kind === kind).length;
+  const before = { registry: count('registry_reloaded'), config: count('config_reloaded') };
   s.child.kill('SIGHUP');
-  return until(`a registry_reloaded record of ${service}`, () => {
-    const all = records(w).filter((r) => r.kind === 'registry_reloaded');
-    const next = all[before];
-    return next ? (expect(next.chain.startsWith(`${service}.`)).toBe(true), next) : undefined;
-  });
+  const next = (kind: string, n: number) =>
+    until(`a ${kind} record of ${service}`, () => {
+      const r = records(w).filter((x) => x.kind === kind)[n];
+      if (r) expect(r.chain.startsWith(`${service}.`)).toBe(true);
+      return r;
+    });
+  return {
+    registry: await next('registry_reloaded', before.registry),
+    config: await next('config_reloaded', before.config),
+  };
 }
 
 /** A manifest byte changed without a re-lock: the next reload must be refused. */
@@ -103,7 +113,9 @@ async function stopAndVerify(w: Workspace, s: Service, service: string): Promise
   return chain;
 }
 
-const kinds = (chain: Rec[]) => chain.map((r) => r.kind);
+const byKind = (chain: Rec[], kind: string) => chain.find((r) => r.kind === kind);
+// A signal's config verdict is written beside its registry record, in either order.
+const kinds = (chain: Rec[]) => chain.map((r) => r.kind).filter((k) => k !== 'config_reloaded');
 
 describe('every service records its start, its reloads and its stop', () => {
   it('toolcage serve (runner)', async () => {
@@ -119,12 +131,21 @@ describe('every service records its start, its reloads and its stop', () => {
       await broker.close();
     }
     const ok = await reload(ws, s, 'runner');
-    expect(ok).toMatchObject({ outcome: 'ok', origin: 'service' });
-    expect(ok.tools).toContain('text.word_count@1.0.0');
+    expect(ok.registry).toMatchObject({ outcome: 'ok', origin: 'service' });
+    expect(ok.registry.tools).toContain('text.word_count@1.0.0');
+    // The config file on disk is the one in effect.
+    expect(ok.config).toMatchObject({ outcome: 'ok', files: ['config'] });
     breakLock(ws);
+    // An edited config is not applied by a signal: the trail says a restart is needed.
+    appendFileSync(ws.configFile, '# edited while running\n');
     const refused = await reload(ws, s, 'runner');
-    expect(refused).toMatchObject({ outcome: 'refused', errorCode: 'registry_invalid' });
-    expect(String(refused.reason)).toMatch(/test\.slow/);
+    expect(refused.registry).toMatchObject({ outcome: 'refused', errorCode: 'registry_invalid' });
+    expect(String(refused.registry.reason)).toMatch(/test\.slow/);
+    expect(refused.config).toMatchObject({
+      outcome: 'refused',
+      reason: 'restart_required',
+      changed: ['config'],
+    });
 
     const chain = await stopAndVerify(ws, s, 'runner');
     expect(kinds(chain)).toEqual([
@@ -135,7 +156,7 @@ describe('every service records its start, its reloads and its stop', () => {
       'service_stopped',
       'checkpoint',
     ]);
-    expect(chain[4]).toMatchObject({ service: 'runner' });
+    expect(byKind(chain, 'service_stopped')).toMatchObject({ service: 'runner' });
     expect(chain.at(-1)).toMatchObject({ final: true });
   });
 
@@ -157,12 +178,14 @@ describe('every service records its start, its reloads and its stop', () => {
     });
     expect(minted.status).toBe(201);
     // The broker now reloads its registry on SIGHUP (it used to keep the one it started with).
-    expect(await reload(ws, s, 'broker')).toMatchObject({ outcome: 'ok' });
+    const ok = await reload(ws, s, 'broker');
+    expect(ok.registry).toMatchObject({ outcome: 'ok' });
+    expect(ok.config).toMatchObject({ outcome: 'ok', files: ['config', 'policy'] });
     breakLock(ws);
-    expect(await reload(ws, s, 'broker')).toMatchObject({
-      outcome: 'refused',
-      errorCode: 'registry_invalid',
-    });
+    appendFileSync(join(ws.dir, 'broker-policy.yaml'), '# edited while running\n');
+    const refused = await reload(ws, s, 'broker');
+    expect(refused.registry).toMatchObject({ outcome: 'refused', errorCode: 'registry_invalid' });
+    expect(refused.config).toMatchObject({ outcome: 'refused', changed: ['policy'] });
 
     const chain = await stopAndVerify(ws, s, 'broker');
     expect(kinds(chain)).toEqual([
@@ -173,7 +196,7 @@ describe('every service records its start, its reloads and its stop', () => {
       'service_stopped',
       'checkpoint',
     ]);
-    expect(chain[0]).toMatchObject({ service: 'broker' });
+    expect(byKind(chain, 'service_stopped')).toMatchObject({ service: 'broker' });
   });
 
   it('toolcage mcp over stdio', async () => {
@@ -200,7 +223,9 @@ describe('every service records its start, its reloads and its stop', () => {
       expect(result.isError, JSON.stringify(result)).toBeFalsy();
       const hup = () => process.kill(pid, 'SIGHUP');
       const s = { child: { kill: hup } } as unknown as Service;
-      expect(await reload(ws, s, 'mcp')).toMatchObject({ outcome: 'ok' });
+      const ok = await reload(ws, s, 'mcp');
+      expect(ok.registry).toMatchObject({ outcome: 'ok' });
+      expect(ok.config).toMatchObject({ outcome: 'ok', files: ['config', 'policy'] });
       process.kill(pid, 'SIGTERM');
       await exited;
     } finally {
@@ -221,7 +246,7 @@ describe('every service records its start, its reloads and its stop', () => {
       'checkpoint',
     ]);
     expect(chain[0]).toMatchObject({ service: 'mcp', transport: 'stdio' });
-    expect(chain[4]).toMatchObject({ service: 'mcp', transport: 'stdio' });
+    expect(byKind(chain, 'service_stopped')).toMatchObject({ service: 'mcp', transport: 'stdio' });
     const verify = await runCli(['audit', 'verify', '--config', w.configFile], { cwd: w.dir });
     expect(verify.code, verify.stdout + stderr.join('')).toBe(0);
   });
@@ -230,7 +255,7 @@ describe('every service records its start, its reloads and its stop', () => {
     ws = await makeWorkspace({ mcp: { http: { insecureNoAuth: true } } });
     const s = spawnService('mcp-http', ['mcp', '--config', ws.configFile, '--port', '0']);
     await urlIn(s, /"mcp":"(http:\/\/[^"]+)"/);
-    expect(await reload(ws, s, 'mcp')).toMatchObject({ outcome: 'ok' });
+    expect((await reload(ws, s, 'mcp')).registry).toMatchObject({ outcome: 'ok' });
     const chain = await stopAndVerify(ws, s, 'mcp');
     expect(kinds(chain)).toEqual([
       'service_started',
@@ -239,5 +264,6 @@ describe('every service records its start, its reloads and its stop', () => {
       'checkpoint',
     ]);
     expect(chain[0]).toMatchObject({ service: 'mcp', transport: 'http' });
+    expect(byKind(chain, 'service_stopped')).toMatchObject({ service: 'mcp', transport: 'http' });
   });
 });

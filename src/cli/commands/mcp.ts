@@ -5,6 +5,7 @@ import type { LoadedConfig } from '../../config/load.ts';
 import { createBrokerRuntime } from '../../runtime/broker.ts';
 import type { ToolcageMcpService } from '../../runtime/mcp-service.ts';
 import type { McpHttpServer } from '../../mcp/http.ts';
+import { configCheck, startFiles } from '../../runtime/config-check.ts';
 import { action, configFrom } from '../io.ts';
 import { decideFromCli } from './approvals.ts';
 
@@ -128,12 +129,20 @@ export function mcpCommand(): Command {
           configFile: resolve(opts.config),
           ...(opts.runnerUrl ? { runnerUrl: opts.runnerUrl } : {}),
         });
-        const onHup = () =>
+        // SIGHUP reloads the registry; the config and the policy are read at start only, and the
+        // trail says whether the files on disk are still the ones in effect.
+        const checkConfig = configCheck({
+          audit: service.audit,
+          files: startFiles(opts.config, loaded, service.policy),
+        });
+        const onHup = () => {
           void service
             .reload()
             .catch((err: Error) =>
               process.stderr.write(`toolcage mcp: reload failed: ${err.message}\n`),
             );
+          void checkConfig();
+        };
         process.on('SIGHUP', onHup);
         if (opts.watch) service.watchLock();
         try {
