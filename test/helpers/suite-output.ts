@@ -97,3 +97,13 @@ export class SuiteAuditSink extends MemoryAuditSink {
     writeSync(memoryFd, `${JSON.stringify({ ...event, kind: kindOf(event) })}\n`);
   }
 }
+
+let logFd: number | undefined;
+
+/** Appends a service log line a test keeps in memory to `<root>/captured/memory-log-<pid>.log`. */
+export function captureLogLine(line: string): void {
+  const root = suiteRoot();
+  if (!root) return;
+  logFd ??= openSync(join(capturedDir(root), `memory-log-${process.pid}.log`), 'a');
+  writeSync(logFd, line.endsWith('\n') ? line : `${line}\n`);
+}

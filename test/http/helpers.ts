@@ -8,7 +8,7 @@ import { initWorkspace } from '../../src/cli/workspace.ts';
 import { loadConfig, type LoadedConfig } from '../../src/config/load.ts';
 import { loadSigningKey, type SigningKey } from '../../src/claims/keys.ts';
 import { writeSignedLock } from '../../src/registry/registry.ts';
-import { SuiteAuditSink, retire } from '../helpers/suite-output.ts';
+import { SuiteAuditSink, captureLogLine, retire } from '../helpers/suite-output.ts';
 import type { MemoryAuditSink } from '../../src/audit/audit.ts';
 import { createRunnerService, type RunnerService } from '../../src/runtime/runner-service.ts';
 import { createBrokerRuntime, type BrokerRuntime } from '../../src/runtime/broker.ts';
@@ -136,12 +136,13 @@ export async function makeWorkspace(
   };
 }
 
-/** A pino logger writing into an array (to assert what is, and is not, logged). */
+/** A pino logger writing into an array (to assert what is, and is not, logged), and for the canary scan. */
 export function memoryLogger(): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk, _enc, cb) {
       lines.push(String(chunk));
+      captureLogLine(String(chunk));
       cb();
     },
   });
