@@ -18,10 +18,12 @@ const state = globalThis as { __toolcageSuite?: { root: string; users: number } 
 
 export default function setup(): () => Promise<void> {
   if (!state.__toolcageSuite) {
-    const root = mkdtempSync(join(tmpdir(), 'toolcage-suite-'));
-    mkdirSync(join(root, 'tmp'));
+    // Short names: unix socket paths under TMPDIR (egress proxies, nested three folders deep)
+    // must stay within the kernel's 107 bytes.
+    const root = mkdtempSync(join(tmpdir(), 'tcs-'));
+    mkdirSync(join(root, 't'));
     process.env[SUITE_ROOT_ENV] = root;
-    process.env.TMPDIR = join(root, 'tmp');
+    process.env.TMPDIR = join(root, 't');
     state.__toolcageSuite = { root, users: 0 };
   }
   const suite = state.__toolcageSuite;

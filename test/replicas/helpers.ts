@@ -109,6 +109,7 @@ export async function startReplica(ws: Workspace, name: string): Promise<Replica
     [CLI, 'serve', '--config', ws.configFile, '--host', '127.0.0.1', '--port', '0'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  captureOutput(child, `replica-${name}`);
   const output: string[] = [];
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),
@@ -234,6 +235,7 @@ export {
   type HttpResult,
   type Workspace,
 } from '../http/helpers.ts';
+import { captureOutput } from '../helpers/suite-output.ts';
 
 export interface TwoReplicas {
   /** This file's key prefix on the shared Redis. */

@@ -41,7 +41,7 @@ export function serveCommand(): Command {
         // Signals are handled before the service says it is listening: a SIGHUP that follows the
         // announcement at once must reload, never find Node's default (exit) still in place.
         // The same reload policy as `toolcage mcp` (src/runtime/reload.ts): SIGHUP, and the lock watched.
-        // SIGHUP reloads the registry; the config file is read at start only, and the trail says
+        // A reload covers the registry; the config file is read at start only, and the trail says
         // whether the one on disk is still the one in effect (src/runtime/config-check.ts).
         const reloader = service.runner.reloader;
         const checkConfig = configCheck({
