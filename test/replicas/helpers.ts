@@ -12,6 +12,7 @@ import {
   type HttpResult,
   type Workspace,
 } from '../http/helpers.ts';
+import { captureOutput } from '../helpers/suite-output.ts';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -235,7 +236,6 @@ export {
   type HttpResult,
   type Workspace,
 } from '../http/helpers.ts';
-import { captureOutput } from '../helpers/suite-output.ts';
 
 export interface TwoReplicas {
   /** This file's key prefix on the shared Redis. */
