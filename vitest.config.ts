@@ -13,6 +13,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ['default'],
+    // One suite root for every test's temporary files, and the canary scan over what the system
+    // wrote there when the run ends (docs/audit.md, "The canary scan").
+    globalSetup: ['test/helpers/suite-setup.ts'],
     projects: [
       {
         extends: true,

@@ -136,11 +136,22 @@ export interface KeysRotatedEvent extends Correlation {
   replaced: boolean;
 }
 
+/**
+ * A reload signal's verdict on the files a service reads only at start
+ * (src/runtime/config-check.ts): `ok` the files on disk are the ones in
+ * effect; `refused` one changed and needs a restart (`reason:
+ * restart_required`, `changed`); `failed` one cannot be read.
+ */
 export interface ConfigReloadedEvent extends Correlation {
   kind: 'config_reloaded';
   origin: 'service';
-  outcome: 'ok' | 'failed';
+  outcome: 'ok' | 'refused' | 'failed';
+  /** The roles of the files compared: `config`, `policy`, `cedar`. */
+  files: string[];
+  /** The roles of the files that differ from the ones in effect. */
+  changed?: string[] | undefined;
   errorCode?: string | undefined;
+  reason?: string | undefined;
 }
 
 export interface ServiceEvent extends Correlation {
@@ -148,6 +159,8 @@ export interface ServiceEvent extends Correlation {
   /** `runner`, `broker`, `mcp`, or a CLI command name. */
   service: string;
   version?: string | undefined;
+  /** `toolcage mcp`: how it serves (`stdio`, `http`). */
+  transport?: 'stdio' | 'http' | undefined;
 }
 
 /** Written by the sink itself when it recovers from a write failure: how many records were refused. */

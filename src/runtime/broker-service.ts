@@ -61,10 +61,13 @@ export async function createBrokerService(
         }
       : {}),
   });
-  const runtime = await createBrokerRuntime(
-    loaded,
-    options.stores ? { stores: options.stores } : {},
-  );
+  // Registry reloads (SIGHUP) are reported on the service's log once it exists.
+  const reloadLog: { to?: FastifyInstance['log'] } = {};
+  const runtime = await createBrokerRuntime(loaded, {
+    ...(options.stores ? { stores: options.stores } : {}),
+    log: (line) =>
+      reloadLog.to ? reloadLog.to.info(line) : process.stderr.write(`toolcage broker: ${line}\n`),
+  });
   // What the Governors page and GET /v1/governors read: this process's view of the state stores.
   const governors = governorReporter({
     stores: runtime.stores.governors,
@@ -111,6 +114,7 @@ export async function createBrokerService(
         }
       : {}),
   });
+  reloadLog.to = app.log;
   // Expired approval requests are marked and old ones dropped once a minute (and at start).
   const sweep = () =>
     void runtime.broker.approvals.sweep().catch((err: Error) => {

@@ -13,6 +13,7 @@ import { ApprovalWebhook } from '../broker/approval-webhook.ts';
 import type { ApprovalView } from '../broker/approval-view.ts';
 import { loadRegistry } from './runner.ts';
 import { openAuditSink } from './audit.ts';
+import { RegistryReloader, auditedSwap } from './reload.ts';
 import { openStateStores, type StateStores } from './state.ts';
 
 export interface BrokerRuntime {
@@ -24,6 +25,11 @@ export interface BrokerRuntime {
   stores: StateStores;
   registry: () => Registry;
   audit: AuditSink;
+  /**
+   * Re-reads and re-verifies the registry (SIGHUP on `toolcage broker serve`) when this runtime
+   * loaded it itself; undefined when the registry was handed in (its owner reloads it).
+   */
+  reloader: RegistryReloader | undefined;
   close(): Promise<void>;
 }
 
@@ -47,6 +53,17 @@ function approvalWebhookFor(loaded: LoadedConfig): ApprovalWebhook | undefined {
   });
 }
 
+/** A policy that names a field no tool has would silently never match: refused (at start, on reload). */
+function checkConditions(conditions: ConditionEngine | undefined, registry: Registry): void {
+  if (!conditions) return;
+  const problems = conditions.check(registry.list().map((t) => t.manifest));
+  if (problems.length > 0)
+    throw new ToolcageError('config_invalid', {
+      message: `The Cedar policies do not type-check against the registry: ${problems.map((p) => `${p.policyId}: ${p.message}`).join('; ')}.`,
+      hint: 'check_policy',
+    });
+}
+
 /** The console's external base URL: broker.console.publicUrl, else broker.http.publicUrl, else the listen address. */
 export function consoleBaseUrl(loaded: LoadedConfig): string {
   const c = loaded.config.broker;
@@ -64,7 +81,11 @@ export async function createBrokerRuntime(
     audit?: AuditSink;
     /** Names the chain of the sink opened here (default `broker`; the CLI uses `cli.<command>`). */
     auditService?: string;
+    /** `stderr`: a stdout destination writes to stderr instead (stdio MCP owns stdout). */
+    auditStdoutTo?: 'stderr';
     origin?: Origin;
+    /** Where registry reloads are reported. Default: stderr. */
+    log?: (line: string) => void;
     onPendingApproval?: BrokerOptions['onPendingApproval'];
   } = {},
 ): Promise<BrokerRuntime> {
@@ -88,34 +109,25 @@ export async function createBrokerRuntime(
   const webhook = approvalWebhookFor(loaded);
   const stores = options.stores ?? (await openStateStores(loaded));
   let registryFn = options.registry;
+  // Only a registry this runtime loaded itself is reloaded here (one handed in is its owner's).
+  let own: Registry | undefined;
   if (!registryFn) {
     // The broker needs manifests (risk, scopes) but never runs images: docker tools are
     // verified by the runner; here their manifests are read from the signed lock's pins.
-    const registry = await loadRegistry(loaded);
-    registryFn = () => registry;
+    own = await loadRegistry(loaded);
+    registryFn = () => own!;
   }
   const conditions = loadConditions(policy, loaded.path(c.policy));
-  if (conditions) {
-    // A policy that names a field no tool has would silently never match: refuse to start.
-    const problems = conditions.check(
-      registryFn()
-        .list()
-        .map((t) => t.manifest),
-    );
-    if (problems.length > 0)
-      throw new ToolcageError('config_invalid', {
-        message: `The Cedar policies do not type-check against the registry: ${problems.map((p) => `${p.policyId}: ${p.message}`).join('; ')}.`,
-        hint: 'check_policy',
-      });
-  }
+  checkConditions(conditions, registryFn());
   const audit =
     options.audit ??
-    (await openAuditSink(loaded, { service: options.auditService ?? 'broker' }).catch(
-      async (err: unknown) => {
-        if (!options.stores) await stores.close();
-        throw err;
-      },
-    ));
+    (await openAuditSink(loaded, {
+      service: options.auditService ?? 'broker',
+      ...(options.auditStdoutTo ? { stdoutTo: options.auditStdoutTo } : {}),
+    }).catch(async (err: unknown) => {
+      if (!options.stores) await stores.close();
+      throw err;
+    }));
   const broker = new Broker({
     audit,
     origin: options.origin ?? 'http',
@@ -142,6 +154,28 @@ export async function createBrokerRuntime(
         }
       : {}),
   });
+  const key = (r: Registry) =>
+    JSON.stringify(r.list().map((t) => [t.manifest.id, t.manifestSha256, t.artifactSha256]));
+  const reloader = own
+    ? new RegistryReloader({
+        dir: loaded.path(loaded.config.registry.dir),
+        // Every reload, whether it took or not, is a record on the trail (as in the runner).
+        swap: auditedSwap({
+          audit,
+          current: () => own,
+          swap: async () => {
+            const next = await loadRegistry(loaded);
+            // The same check as at start: conditions that do not type-check keep the old registry.
+            checkConditions(conditions, next);
+            const changed = key(next) !== key(own!);
+            own = next;
+            return changed;
+          },
+        }),
+        current: () => own,
+        log: options.log ?? ((line) => process.stderr.write(`toolcage broker: ${line}\n`)),
+      })
+    : undefined;
   return {
     broker,
     policy,
@@ -149,7 +183,9 @@ export async function createBrokerRuntime(
     stores,
     registry: registryFn,
     audit,
+    reloader,
     async close() {
+      reloader?.close();
       await webhook?.close();
       if (!options.audit) await audit.close?.();
       if (!options.stores) await stores.close();

@@ -1,11 +1,12 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { LoadedConfig } from '../config/load.ts';
-import type { AuditSink } from '../audit/audit.ts';
+import { recordDecision, type AuditSink } from '../audit/audit.ts';
 import { loadPolicy } from '../broker/policy.ts';
 import type { Registry } from '../registry/registry.ts';
 import { createRunner, loadRegistry, type Runner } from './runner.ts';
 import { createBrokerRuntime, type BrokerRuntime } from './broker.ts';
-import { RegistryReloader } from './reload.ts';
+import { RegistryReloader, auditedSwap } from './reload.ts';
+import { openAuditSink } from './audit.ts';
 import type { McpSessions } from '../mcp/sessions.ts';
 import { BrokerClaimProvider, type ClaimProvider, type Principal } from '../mcp/claim-provider.ts';
 import { remoteBrokerFrom } from './mcp-broker.ts';
@@ -50,8 +51,13 @@ export class ToolcageMcpService implements McpSessions {
   readonly #broker: BrokerRuntime | undefined;
   /** None with a remote runner and a remote broker: then this host holds no registry at all. */
   readonly #reloader: RegistryReloader | undefined;
+  /** The local broker's or runner's trail; with both remote, a sink of this service's own. */
+  readonly #audit: AuditSink;
+  readonly #ownAudit: boolean;
   readonly #noneWithheld: ReadonlySet<string> = new Set();
   readonly #sessions = new Set<ToolcageTools>();
+  #transport: 'stdio' | 'http' | undefined;
+  #closing: Promise<void> | undefined;
 
   private constructor(init: {
     loaded: LoadedConfig;
@@ -60,6 +66,8 @@ export class ToolcageMcpService implements McpSessions {
     broker: BrokerRuntime | undefined;
     reloader: RegistryReloader | undefined;
     claims: ClaimProvider;
+    /** Only when neither a local broker nor a local runner records; `owned` when opened here. */
+    audit?: { sink: AuditSink; owned: boolean };
   }) {
     this.#loaded = init.loaded;
     this.runner = init.runner;
@@ -67,6 +75,10 @@ export class ToolcageMcpService implements McpSessions {
     this.#broker = init.broker;
     this.#reloader = init.reloader;
     this.claims = init.claims;
+    const audit = init.broker?.audit ?? init.local?.audit ?? init.audit?.sink;
+    if (!audit) throw new Error('ToolcageMcpService needs a trail to record to');
+    this.#audit = audit;
+    this.#ownAudit = !init.broker && !init.local && init.audit?.owned === true;
     // Every session hears of a reload that changed what is served.
     this.#reloader?.onChange(async () => {
       await Promise.all([...this.#sessions].map((s) => s.notifyToolsChanged()));
@@ -83,7 +95,15 @@ export class ToolcageMcpService implements McpSessions {
     if (remote && runnerUrl) {
       // Nothing to mint and nothing to run here: no signing key, no registry.
       const runner = new HttpRunnerClient({ baseUrl: runnerUrl, dpopKey: remote.dpopKey });
+      // Its own start and stop are still decisions on the trail (the broker records the mints).
+      const audit = options.audit
+        ? { sink: options.audit, owned: false }
+        : {
+            sink: await openAuditSink(loaded, { service: 'mcp', stdoutTo: 'stderr' }),
+            owned: true,
+          };
       return new ToolcageMcpService({
+        audit,
         loaded,
         runner,
         local: undefined,
@@ -95,19 +115,31 @@ export class ToolcageMcpService implements McpSessions {
     if (runnerUrl) {
       // The broker still needs the manifests (risk, scopes): it reads the same signed lock.
       let registry: Registry = await loadRegistry(loaded);
-      const broker = await createBrokerRuntime(loaded, { registry: () => registry });
+      // This process's chain is `mcp`, as with the in-process runner.
+      const broker = await createBrokerRuntime(loaded, {
+        registry: () => registry,
+        // stdout is the stdio protocol stream: a stdout destination writes to stderr.
+        ...(options.audit
+          ? { audit: options.audit }
+          : { auditService: 'mcp', auditStdoutTo: 'stderr' as const }),
+      });
       const claims = new BrokerClaimProvider({ broker: broker.broker });
       const runner = new HttpRunnerClient({ baseUrl: runnerUrl });
       const key = (r: Registry) =>
         JSON.stringify(r.list().map((t) => [t.manifest.id, t.manifestSha256, t.artifactSha256]));
       const reloader = new RegistryReloader({
         dir: loaded.path(loaded.config.registry.dir),
-        swap: async () => {
-          const next = await loadRegistry(loaded);
-          const changed = key(next) !== key(registry);
-          registry = next;
-          return changed;
-        },
+        // Every reload, whether it took or not, is a record on the trail (as in the runner).
+        swap: auditedSwap({
+          audit: broker.audit,
+          current: () => registry,
+          swap: async () => {
+            const next = await loadRegistry(loaded);
+            const changed = key(next) !== key(registry);
+            registry = next;
+            return changed;
+          },
+        }),
         current: () => registry,
         log,
       });
@@ -150,6 +182,16 @@ export class ToolcageMcpService implements McpSessions {
       await local.close();
       throw err;
     }
+  }
+
+  /** The trail this service records to (its `mcp` chain). */
+  get audit(): AuditSink {
+    return this.#audit;
+  }
+
+  /** The broker policy in effect (read at start); none when a remote broker decides. */
+  get policy(): BrokerRuntime['policy'] | undefined {
+    return this.#broker?.policy;
   }
 
   /** The config's local principal (stdio): `subject`, `tenant`, and the roles the policy's `principals` give it. */
@@ -217,9 +259,34 @@ export class ToolcageMcpService implements McpSessions {
     this.#reloader?.watch(debounceMs);
   }
 
-  async close(): Promise<void> {
-    this.#reloader?.close();
-    await this.#broker?.close();
-    await this.#local?.close();
+  /**
+   * Records `service_started` once the transport serves (`stdio` or `http`);
+   * `close()` records `service_stopped` before it seals the trail.
+   */
+  async started(transport: 'stdio' | 'http'): Promise<void> {
+    this.#transport = transport;
+    await recordDecision(this.#audit, {
+      kind: 'service_started',
+      service: 'mcp',
+      transport,
+    });
+  }
+
+  /** Idempotent: a signal and the end of the transport may both close the service. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#reloader?.close();
+      if (this.#transport)
+        await recordDecision(this.#audit, {
+          kind: 'service_stopped',
+          service: 'mcp',
+          transport: this.#transport,
+        }).catch(() => {});
+      await this.#broker?.close();
+      await this.#local?.close();
+      // The sink opened for a host with a remote runner and a remote broker is this service's own.
+      if (this.#ownAudit) await this.#audit.close?.();
+    })();
+    return this.#closing;
   }
 }

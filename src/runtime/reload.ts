@@ -2,6 +2,45 @@ import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { LOCK_FILE_NAME } from '../registry/lock.ts';
 import type { ToolSource } from '../ports/tool.ts';
+import { recordDecision, type AuditSink } from '../audit/audit.ts';
+
+/**
+ * Wraps a registry swap so that every reload, whether it took or not, is a
+ * `registry_reloaded` record on the trail: `ok` with the tools now served,
+ * or `refused` with the error code and its message (lock and manifest facts:
+ * ids, hashes, file names; never an argument value or a credential). The
+ * record never blocks the reload: a trail that cannot write still reloads
+ * (the trail's own failure refuses the next decision instead).
+ */
+export function auditedSwap(options: {
+  audit: AuditSink;
+  swap(): Promise<boolean>;
+  current(): ToolSource | undefined;
+}): () => Promise<boolean> {
+  return async () => {
+    let changed: boolean;
+    try {
+      changed = await options.swap();
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      await recordDecision(options.audit, {
+        kind: 'registry_reloaded',
+        origin: 'service',
+        outcome: 'refused',
+        errorCode: typeof code === 'string' ? code : 'registry_invalid',
+        reason: String((err as Error).message).slice(0, 300),
+      }).catch(() => {});
+      throw err;
+    }
+    await recordDecision(options.audit, {
+      kind: 'registry_reloaded',
+      origin: 'service',
+      outcome: 'ok',
+      tools: (options.current()?.list() ?? []).map((t) => `${t.manifest.id}@${t.manifest.version}`),
+    }).catch(() => {});
+    return changed;
+  };
+}
 
 export interface RegistryReloaderOptions {
   /** The manifests folder, which holds the signed lock. */

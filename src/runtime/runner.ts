@@ -2,7 +2,7 @@ import type { LoadedConfig } from '../config/load.ts';
 import { ClaimVerifier } from '../claims/verify.ts';
 import { createKeyResolver } from '../claims/key-source.ts';
 import { loadJwksFile } from '../claims/keys.ts';
-import { recordDecision, type AuditSink } from '../audit/audit.ts';
+import type { AuditSink } from '../audit/audit.ts';
 import { openAuditSink } from './audit.ts';
 import { Registry } from '../registry/registry.ts';
 import type { ImageIdentityResolver } from '../registry/scan.ts';
@@ -23,7 +23,7 @@ import {
   type Resolver,
 } from '../egress/index.ts';
 import { buildCredentials } from './credentials.ts';
-import { RegistryReloader } from './reload.ts';
+import { RegistryReloader, auditedSwap } from './reload.ts';
 
 export interface RunnerOptions {
   /** Which sandbox backends to start (the CLI starts only the one its tool needs). Default: both. */
@@ -216,32 +216,18 @@ export async function createRunner(
       })
     : undefined;
   // Every reload, whether it took or not, is a decision on the trail.
-  const swap = async () => {
-    let next: Registry;
-    try {
-      next = await loadRegistry(loaded, imageIdentity);
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      await recordDecision(audit, {
-        kind: 'registry_reloaded',
-        origin: 'service',
-        outcome: 'refused',
-        errorCode: typeof code === 'string' ? code : 'registry_invalid',
-      }).catch(() => {});
-      throw err;
-    }
-    const key = (r: Registry) =>
-      JSON.stringify(r.list().map((t) => [t.manifest.id, t.manifestSha256, t.artifactSha256]));
-    const changed = key(next) !== key(registry!);
-    registry = next;
-    await recordDecision(audit, {
-      kind: 'registry_reloaded',
-      origin: 'service',
-      outcome: 'ok',
-      tools: next.list().map((t) => `${t.manifest.id}@${t.manifest.version}`),
-    }).catch(() => {});
-    return changed;
-  };
+  const key = (r: Registry) =>
+    JSON.stringify(r.list().map((t) => [t.manifest.id, t.manifestSha256, t.artifactSha256]));
+  const swap = auditedSwap({
+    audit,
+    current: () => registry,
+    swap: async () => {
+      const next = await loadRegistry(loaded, imageIdentity);
+      const changed = key(next) !== key(registry!);
+      registry = next;
+      return changed;
+    },
+  });
   const reloader = new RegistryReloader({
     dir: loaded.path(c.registry.dir),
     swap,

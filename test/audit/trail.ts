@@ -1,5 +1,5 @@
 // Builds a real trail on disk: the chained sink, a file destination and a fresh audit key.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JSONWebKeySet } from 'jose';
@@ -7,6 +7,7 @@ import { generateSigningKey, signingKeyFromJwk, type SigningKey } from '../../sr
 import { ChainedAuditSink } from '../../src/audit/chained-sink.ts';
 import { FileDestination } from '../../src/audit/destination.ts';
 import type { AuditEntry } from '../../src/audit/events.ts';
+import { retire } from '../helpers/suite-output.ts';
 
 export interface TestKey {
   key: SigningKey;
@@ -20,7 +21,7 @@ export async function auditKey(): Promise<TestKey> {
 
 export function tempDir(): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'toolcage-audit-'));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { dir, cleanup: () => retire(dir) };
 }
 
 export function call(i: number, extra: Partial<AuditEntry> = {}): AuditEntry {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, vi } from 'vitest';
-import { MemoryAuditSink } from '../../src/audit/audit.ts';
+import type { MemoryAuditSink } from '../../src/audit/audit.ts';
 import { createRunner, type Runner } from '../../src/runtime/runner.ts';
 import { createBrokerRuntime } from '../../src/runtime/broker.ts';
 import { Broker } from '../../src/broker/broker.ts';
@@ -8,6 +8,7 @@ import { ToolcageError } from '../../src/errors/toolcage-error.ts';
 import type { ErrorCode } from '../../src/errors/catalogue.ts';
 import type { ExecuteOutcome } from '../../src/ports/execute.ts';
 import { makeWorkspace, type Workspace } from './workspace.ts';
+import { SuiteAuditSink } from './suite-output.ts';
 import { forge } from './forge.ts';
 
 export interface TestRunner {
@@ -23,7 +24,7 @@ export const requestId = (): string => `req_test_${++seq}`;
 
 /** The real runtime of a workspace: SQLite stores, the isolated-vm backend, the verified registry; audit in memory. */
 export async function startRunner(ws: Workspace): Promise<TestRunner> {
-  const audit = new MemoryAuditSink();
+  const audit = new SuiteAuditSink();
   const runner = await createRunner(ws.loaded, { backends: ['js'], audit });
   const js = runner.backends.js!;
   for (let i = 0; i < 500 && !(await js.health()).usable; i++)

@@ -1,10 +1,11 @@
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initWorkspace } from '../../src/cli/workspace.ts';
 import { loadConfig, type LoadedConfig } from '../../src/config/load.ts';
 import { loadSigningKey, type SigningKey } from '../../src/claims/keys.ts';
 import { writeSignedLock } from '../../src/registry/lock-build.ts';
+import { retire } from './suite-output.ts';
 
 /** A fresh `toolcage init` workspace in a temp folder (JS example tools only, fresh dev keys, signed lock). */
 export interface Workspace {
@@ -48,7 +49,8 @@ export async function makeWorkspace(
     relock: async () => {
       await writeSignedLock(ws.manifests, registryKey);
     },
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    // Its audit trail stays for the suite's canary scan.
+    cleanup: () => retire(dir),
   };
   return ws;
 }

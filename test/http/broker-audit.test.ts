@@ -5,12 +5,13 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { apiKeyHash } from '../../src/identity/verifier.ts';
 import { createBrokerService, type BrokerService } from '../../src/runtime/broker-service.ts';
 import { makeWorkspace, memoryLogger, type Workspace } from './helpers.ts';
+import { CANARY_MARK } from '../helpers/canaries.ts';
 
 const KEYS = {
-  admin: 'tck_admin_audit_0123456789',
-  auditor: 'tck_auditor_audit_0123456789',
-  auditorB: 'tck_auditorb_audit_0123456789',
-  approver: 'tck_approver_audit_0123456789',
+  admin: `tck_admin_audit_${CANARY_MARK}_0123456789`,
+  auditor: `tck_auditor_audit_${CANARY_MARK}_0123456789`,
+  auditorB: `tck_auditorb_audit_${CANARY_MARK}_0123456789`,
+  approver: `tck_approver_audit_${CANARY_MARK}_0123456789`,
 };
 const key = (id: string, secret: string, subject: string, roles: string[], tenant: string) => ({
   id,

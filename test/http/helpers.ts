@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -8,7 +8,8 @@ import { initWorkspace } from '../../src/cli/workspace.ts';
 import { loadConfig, type LoadedConfig } from '../../src/config/load.ts';
 import { loadSigningKey, type SigningKey } from '../../src/claims/keys.ts';
 import { writeSignedLock } from '../../src/registry/lock-build.ts';
-import { MemoryAuditSink } from '../../src/audit/audit.ts';
+import { SuiteAuditSink, captureLogLine, retire } from '../helpers/suite-output.ts';
+import type { MemoryAuditSink } from '../../src/audit/audit.ts';
 import { createRunnerService, type RunnerService } from '../../src/runtime/runner-service.ts';
 import { createBrokerRuntime, type BrokerRuntime } from '../../src/runtime/broker.ts';
 import type { IssuedClaim } from '../../src/broker/broker.ts';
@@ -130,16 +131,18 @@ export async function makeWorkspace(
     configFile,
     loaded: loadConfig(configFile),
     brokerKey: await loadSigningKey(join(dir, 'keys', 'broker.private.jwk.json')),
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    // Its audit trail stays for the suite's canary scan.
+    cleanup: () => retire(dir),
   };
 }
 
-/** A pino logger writing into an array (to assert what is, and is not, logged). */
+/** A pino logger writing into an array (to assert what is, and is not, logged), and for the canary scan. */
 export function memoryLogger(): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk, _enc, cb) {
       lines.push(String(chunk));
+      captureLogLine(String(chunk));
       cb();
     },
   });
@@ -167,7 +170,7 @@ export async function waitReady(url: string, timeoutMs = 20_000): Promise<void> 
 
 /** `toolcage serve` in-process on 127.0.0.1 and a free port, ready to run JS tools. */
 export async function startRunner(ws: Workspace): Promise<RunningRunner> {
-  const audit = new MemoryAuditSink();
+  const audit = new SuiteAuditSink();
   const { logger, lines } = memoryLogger();
   const service = await createRunnerService(ws.loaded, { audit, logger, backends: ['js'] });
   const url = await service.listen({ host: '127.0.0.1', port: 0 });

@@ -11,6 +11,7 @@ import { writeSignedLock } from '../../src/registry/lock-build.ts';
 import { createBrokerRuntime } from '../../src/runtime/broker.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { invoke, makeWorkspace, mint, sleep, waitReady, type Workspace } from './helpers.ts';
+import { captureOutput } from '../helpers/suite-output.ts';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -68,6 +69,7 @@ describe('toolcage serve: registry reload (lock watched, SIGHUP)', () => {
       [CLI, 'serve', '--config', ws.configFile, '--host', '127.0.0.1', '--port', '0'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
+    captureOutput(child, 'runner');
     url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`serve did not start: ${lines.join('')}`)),

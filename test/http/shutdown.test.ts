@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, makeWorkspace, openBroker, sleep, waitReady, type Workspace } from './helpers.ts';
 import type { BrokerRuntime } from '../../src/runtime/broker.ts';
+import { captureOutput } from '../helpers/suite-output.ts';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -20,6 +21,7 @@ async function serve(ws: Workspace): Promise<Served> {
     [CLI, 'serve', '--config', ws.configFile, '--host', '127.0.0.1', '--port', '0'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  captureOutput(child, 'runner');
   const stdout: string[] = [];
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),

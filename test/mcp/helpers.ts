@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
@@ -8,6 +8,7 @@ import { initWorkspace } from '../../src/cli/workspace.ts';
 import { loadSigningKey, loadJwksFile } from '../../src/claims/keys.ts';
 import { Registry } from '../../src/registry/registry.ts';
 import { writeSignedLock } from '../../src/registry/lock-build.ts';
+import { retire } from '../helpers/suite-output.ts';
 
 export const REPO = new URL('../../', import.meta.url).pathname;
 export const CLI = join(REPO, 'src/cli/main.ts');
@@ -88,7 +89,8 @@ export async function createWorkspace(): Promise<Workspace> {
       writeFileSync(ws.config, `${readFileSync(ws.config, 'utf8')}${yaml}`);
     },
     cleanup() {
-      rmSync(dir, { recursive: true, force: true });
+      // Its audit trail stays for the suite's canary scan.
+      retire(dir);
     },
   };
   for (const [id, t] of Object.entries(TEST_TOOLS)) ws.writeTool(id, t.manifest, t.js);

@@ -12,6 +12,7 @@ import {
   type HttpResult,
   type Workspace,
 } from '../http/helpers.ts';
+import { captureOutput } from '../helpers/suite-output.ts';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -109,6 +110,7 @@ export async function startReplica(ws: Workspace, name: string): Promise<Replica
     [CLI, 'serve', '--config', ws.configFile, '--host', '127.0.0.1', '--port', '0'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  captureOutput(child, `replica-${name}`);
   const output: string[] = [];
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),

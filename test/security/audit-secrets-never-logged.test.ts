@@ -9,8 +9,9 @@ import { runCli } from '../helpers/cli.ts';
 import { flipSignatureByte, forge } from '../helpers/forge.ts';
 import { brokerFor, execute, patchArgs, useRunner } from '../helpers/runner.ts';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.ts';
+import { CANARY_MARK } from '../helpers/canaries.ts';
 
-const SECRET_TEXT = 'hunter2-SECRET-ARGUMENT-VALUE-7f3a';
+const SECRET_TEXT = `hunter2-${CANARY_MARK}-ARGUMENT-VALUE-7f3a`;
 const SECRET_NUMBER = 918273645546372;
 const CONTRACT_FIELDS = [
   'requestId',

@@ -10,8 +10,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { expectRefusal } from '../helpers/runner.ts';
 import { startKit, type Kit } from '../egress/kit.ts';
 import { startLoopbackServer, type LoopbackServer } from '../egress/helpers.ts';
+import { CANARY_MARK } from '../helpers/canaries.ts';
 
-const SECRET = 'shownCredentialValue-7f3a9c2e41d8';
+const SECRET = `shownCredentialValue-${CANARY_MARK}-7f3a9c2e41d8`;
 const TRANSFORMS: Record<string, string> = {
   reversed: `[...v].reverse().join('')`,
   'split in two': `({ a: v.slice(0, 15), note: 'x', b: v.slice(15) })`,

@@ -9,8 +9,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { expectRefusal } from '../helpers/runner.ts';
 import { startKit, type Kit } from '../egress/kit.ts';
+import { CANARY_MARK } from '../helpers/canaries.ts';
 
-const SECRET = 'lane-decides-exposure-0123456789';
+const SECRET = `lane-decides-exposure-${CANARY_MARK}-0123456789`;
 const READ = `export default function run(input, ctx) { return { v: [...String(ctx.credentials.T ?? '')].reverse().join('') }; }`;
 let kit: Kit;
 

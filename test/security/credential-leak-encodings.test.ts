@@ -6,7 +6,8 @@
  * encoding is tested through the real executor, lanes and leak scan.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryAuditSink } from '../../src/audit/audit.ts';
+import { SuiteAuditSink } from '../helpers/suite-output.ts';
+import { CANARY_MARK } from '../helpers/canaries.ts';
 import { ClaimVerifier } from '../../src/claims/verify.ts';
 import { createKeyResolver } from '../../src/claims/key-source.ts';
 import { buildCredentials } from '../../src/runtime/credentials.ts';
@@ -18,7 +19,7 @@ import { expectRefusal, requestId } from '../helpers/runner.ts';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.ts';
 import { writeEgressTool } from '../egress/kit.ts';
 
-const SECRET = 'tok/en+with=odd chars&é-0123456789';
+const SECRET = `tok/en+with=odd chars&é-${CANARY_MARK}-0123456789`;
 const b = Buffer.from(SECRET, 'utf8');
 const ENCODINGS: Record<string, string> = {
   raw: SECRET,
@@ -41,7 +42,7 @@ const ENCODINGS: Record<string, string> = {
 let ws: Workspace;
 let runner: Runner;
 let executor: ToolcageExecutor;
-const audit = new MemoryAuditSink();
+const audit = new SuiteAuditSink();
 let next: { outputJson: string; stderr?: string } = { outputJson: '{}' };
 const stand_in: SandboxBackend = {
   kind: 'js',

@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectRefusal } from '../helpers/runner.ts';
 import { startLoopbackServer, type LoopbackServer } from '../egress/helpers.ts';
 import { startKit, type Kit } from '../egress/kit.ts';
+import { CANARY_MARK } from '../helpers/canaries.ts';
 
-const SECRET = 'ghs_static-secret-for-the-lane-0123456789';
+const SECRET = `ghs_static-secret-for-the-lane-${CANARY_MARK}-0123456789`;
 let lane: LoopbackServer; // the lane's own host: echoes what it receives
 let elsewhere: LoopbackServer; // allowlisted, but not the lane's host
 let kit: Kit;

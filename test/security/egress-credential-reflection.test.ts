@@ -13,8 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EgressGateway, type EgressGrant } from '../../src/egress/index.ts';
 import type { SandboxTool } from '../../src/ports/sandbox.ts';
 import { startLoopbackServer, type LoopbackServer, type Seen } from '../egress/helpers.ts';
+import { CANARY_MARK } from '../helpers/canaries.ts';
 
-const SECRET = 'ghs_R3flect3dCredentialValue0123456789';
+const SECRET = `ghs_R3flect3dCredentialValue${CANARY_MARK}0123456789`;
 const tool = {
   id: 'test.tool',
   version: '1.0.0',

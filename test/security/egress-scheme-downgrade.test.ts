@@ -21,8 +21,9 @@ import {
 } from '../../src/egress/index.ts';
 import type { SandboxTool } from '../../src/ports/sandbox.ts';
 import { startLoopbackServer, type LoopbackServer } from '../egress/helpers.ts';
+import { CANARY_MARK } from '../helpers/canaries.ts';
 
-const SECRET = 'tls-only-lane-secret-0123456789';
+const SECRET = `tls-only-lane-secret-${CANARY_MARK}-0123456789`;
 const tool = {
   id: 'test.tool',
   version: '1.0.0',

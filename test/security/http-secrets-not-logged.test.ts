@@ -11,6 +11,7 @@ import {
 } from '../http/helpers.ts';
 import type { BrokerRuntime } from '../../src/runtime/broker.ts';
 import { newKey } from './dpop-helpers.ts';
+import { CANARY_MARK } from '../helpers/canaries.ts';
 
 // Attack surface: access logs and audit lines leaking bearer claims, DPoP proofs, arguments or output.
 describe('HTTP: Authorization, DPoP, bodies and query strings never reach the logs', () => {
@@ -29,7 +30,7 @@ describe('HTTP: Authorization, DPoP, bodies and query strings never reach the lo
   });
 
   it('logs one line per request with no claim, proof, argument, result or query string', async () => {
-    const secretText = 'top-secret-argument-value';
+    const secretText = `top-secret-argument-value-${CANARY_MARK}`;
     const key = await newKey();
     const { claim } = await mint(
       broker,

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { createBrokerService } from '../../runtime/broker-service.ts';
+import { configCheck, startFiles } from '../../runtime/config-check.ts';
 import { action, configFrom } from '../io.ts';
 import { stopOnSignals } from './serve.ts';
 
@@ -16,6 +17,17 @@ export function brokerServeCommand(): Command {
         const loaded = configFrom(opts);
         const service = await createBrokerService(loaded);
         // Before the service says it is listening: a signal right after the announcement is handled.
+        // SIGHUP re-reads and re-verifies the registry; the config and the policy are read at start
+        // only, and the trail says whether the files on disk are still the ones in effect.
+        const checkConfig = configCheck({
+          audit: service.runtime.audit,
+          files: startFiles(opts.config, loaded, service.runtime.policy),
+        });
+        process.on('SIGHUP', () => {
+          service.app.log.info('SIGHUP: reloading the registry');
+          void service.runtime.reloader?.reload();
+          void checkConfig();
+        });
         stopOnSignals(
           () => service.shutdown(),
           (msg) => service.app.log.info(msg),

@@ -5,6 +5,7 @@ import type { LoadedConfig } from '../../config/load.ts';
 import { createBrokerRuntime } from '../../runtime/broker.ts';
 import type { ToolcageMcpService } from '../../runtime/mcp-service.ts';
 import type { McpHttpServer } from '../../mcp/http.ts';
+import { configCheck, startFiles } from '../../runtime/config-check.ts';
 import { action, configFrom } from '../io.ts';
 import { cliMessage } from '../hints.ts';
 import { decideFromCli } from './approvals.ts';
@@ -96,6 +97,7 @@ async function serveHttp(
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  await service.started('http');
   process.stderr.write(
     `${JSON.stringify({ mcp: server.url, resourceMetadata: server.resourceMetadataUrl })}\n`,
   );
@@ -128,18 +130,41 @@ export function mcpCommand(): Command {
           configFile: resolve(opts.config),
           ...(opts.runnerUrl ? { runnerUrl: opts.runnerUrl } : {}),
         });
-        const onHup = () =>
+        // SIGHUP reloads the registry; the config and the policy are read at start only, and the
+        // trail says whether the files on disk are still the ones in effect.
+        const checkConfig = configCheck({
+          audit: service.audit,
+          // With a remote broker the policy files are not this host's: only the config is.
+          files: startFiles(opts.config, service.policy ? loaded : undefined, service.policy),
+        });
+        const onHup = () => {
           void service
             .reload()
             .catch((err: unknown) =>
               process.stderr.write(`toolcage mcp: reload failed: ${cliMessage(err)}\n`),
             );
+          void checkConfig();
+        };
         process.on('SIGHUP', onHup);
         if (opts.watch) service.watchLock();
         try {
           if (port === undefined) {
             const { serveStdio } = await import('../../mcp/stdio.ts');
-            await serveStdio(service);
+            // Ends when the client closes stdin, or on SIGTERM/SIGINT: either way the service is
+            // closed below (its stop recorded, the trail sealed) before the process exits.
+            const signalled = new Promise<NodeJS.Signals>((done) => {
+              process.once('SIGTERM', done);
+              process.once('SIGINT', done);
+            });
+            const serving = serveStdio(service);
+            await service.started('stdio');
+            const ended = await Promise.race([serving.then(() => undefined), signalled]);
+            if (ended) {
+              process.off('SIGHUP', onHup);
+              await service.close();
+              // stdin stays open (the client did not close it): nothing else ends this process.
+              process.exit(0);
+            }
           } else {
             await serveHttp(loaded, port, opts, service);
           }

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { createRunnerService } from '../../runtime/runner-service.ts';
+import { configCheck, startFiles } from '../../runtime/config-check.ts';
 import { action, configFrom } from '../io.ts';
 
 /** Stops a service once on SIGTERM or SIGINT, then exits 0 (1 when the stop itself failed). */
@@ -40,10 +41,17 @@ export function serveCommand(): Command {
         // Signals are handled before the service says it is listening: a SIGHUP that follows the
         // announcement at once must reload, never find Node's default (exit) still in place.
         // The same reload policy as `toolcage mcp` (src/runtime/reload.ts): SIGHUP, and the lock watched.
+        // A reload covers the registry; the config file is read at start only, and the trail says
+        // whether the one on disk is still the one in effect (src/runtime/config-check.ts).
         const reloader = service.runner.reloader;
+        const checkConfig = configCheck({
+          audit: service.runner.audit,
+          files: startFiles(opts.config),
+        });
         process.on('SIGHUP', () => {
           service.app.log.info('SIGHUP: reloading the registry');
           void reloader.reload();
+          void checkConfig();
         });
         stopOnSignals(
           async () => {
