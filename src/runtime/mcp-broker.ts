@@ -72,7 +72,8 @@ export function remoteBrokerFrom(
     }
     if (typeof dpopKey?.d !== 'string' || (dpopKey.kty !== 'EC' && dpopKey.kty !== 'OKP'))
       throw new ToolcageError('config_invalid', {
-        message: `mcp.broker.dpopKeyFile (${b.dpopKeyFile}) must hold a private EC P-256 or Ed25519 JWK (toolcage keys generate).`,
+        message: `mcp.broker.dpopKeyFile (${b.dpopKeyFile}) must hold a private EC P-256 or Ed25519 JWK.`,
+        hint: 'generate_key',
       });
   }
   return {
