@@ -251,15 +251,21 @@ export class ApprovalService {
   /** The refusal an agent gets while its call waits for (or was refused) a human decision. */
   refusal(record: ApprovalRecord): ToolcageError {
     const view = this.view(record);
-    const where = view.consoleUrl
-      ? `open ${view.consoleUrl} or run \`toolcage approvals approve ${record.id}\``
-      : `run \`toolcage approvals approve ${record.id}\``;
     const message =
       record.status === 'denied'
         ? `${record.tool}: approval request ${record.id} for exactly this call was denied by ${record.decidedBy ?? 'an approver'}: ${record.reason ?? '(no reason)'}. Do not retry these arguments; change them or talk to the approver.`
-        : `${record.tool} needs a human's approval of exactly this call. Approval request ${record.id} is pending until ${view.expiresAt}: ask an approver to ${where}, then call again with the same arguments.`;
+        : `${record.tool} needs a human's approval of exactly this call. Approval request ${record.id} is pending until ${view.expiresAt}; once an approver has approved it, call again with the same arguments.`;
     return new ToolcageError('approval_required', {
       message,
+      ...(record.status === 'denied'
+        ? {}
+        : {
+            hint: {
+              kind: 'approve_request' as const,
+              requestId: record.id,
+              ...(view.consoleUrl ? { consoleUrl: view.consoleUrl } : {}),
+            },
+          }),
       details: {
         approvalId: record.id,
         status: record.status,

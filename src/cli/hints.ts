@@ -8,6 +8,8 @@ export const CLI_HINTS: TransportHints = {
   list_tools: 'List the allowed tools with `toolcage status`.',
   request_approval:
     'A human approves it with `toolcage broker approve --tool ID --args FILE --sub S`.',
+  approve_request: (h) =>
+    `An approver approves it${h.consoleUrl ? ` at ${h.consoleUrl} or` : ''} with \`toolcage approvals approve ${h.requestId ?? 'ID'}\`.`,
   resume_session: (h) => `Resume it with \`toolcage sessions resume ${h.session ?? 'ID'}\`.`,
   lock_registry: 'Run `toolcage registry lock`.',
   build_images: 'Build the images with `toolcage images build`.',

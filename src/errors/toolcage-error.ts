@@ -13,6 +13,8 @@ export type TransportHint =
   | { kind: 'list_tools' }
   /** Have a human approve exactly this call, then mint a claim carrying the approval's id. */
   | { kind: 'request_approval' }
+  /** Have an approver decide the pending request `requestId` (in the console at `consoleUrl` when there is one). */
+  | { kind: 'approve_request'; requestId?: string; consoleUrl?: string }
   /** Have a human resume a session its circuit breaker paused. */
   | { kind: 'resume_session'; session?: string }
   /** Hash, pin and sign the registry (the operator, with the platform key). */

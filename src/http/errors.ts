@@ -65,6 +65,8 @@ function challengeFor(error: ToolcageError): string | undefined {
 export const HTTP_HINTS: TransportHints = {
   list_tools: 'List the allowed tools with GET /v1/tools.',
   request_approval: 'Ask for one with POST /v1/approvals on the broker.',
+  approve_request: (h) =>
+    `An approver approves it${h.consoleUrl ? ` at ${h.consoleUrl} or` : ''} with POST /v1/approvals/${h.requestId ?? '{id}'}/approve on the broker.`,
   resume_session: (h) =>
     `An approver resumes it with POST /v1/sessions/${h.session === undefined ? '{id}' : encodeURIComponent(h.session)}/resume on the broker.`,
   explain_policy: 'An operator sees why with `toolcage policy explain`.',

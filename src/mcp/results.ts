@@ -98,7 +98,17 @@ function detailLines(details: Record<string, unknown> | undefined, message: stri
 }
 
 /** This transport's words for the next steps core errors point at. */
-const MCP_HINTS: TransportHints = { list_tools: 'List the allowed tools with tools/list.' };
+/**
+ * The words an MCP client's user reads: the person beside the agent usually
+ * holds the CLI, so the approval step names the console page and the command.
+ */
+const MCP_HINTS: TransportHints = {
+  list_tools: 'List the allowed tools with tools/list.',
+  approve_request: (h) =>
+    `Ask an approver to approve it${h.consoleUrl ? ` at ${h.consoleUrl} or` : ''} with \`toolcage approvals approve ${h.requestId ?? 'ID'}\`.`,
+  resume_session: (h) =>
+    `Ask an approver to resume it in the console or with \`toolcage sessions resume ${h.session ?? 'ID'}\`.`,
+};
 
 /**
  * Every refused or failed run, the MCP way (spec 2025-11-25, "Error Handling"):

@@ -153,6 +153,7 @@ describe('the catalogue itself', () => {
     const every = {
       list_tools: true,
       request_approval: true,
+      approve_request: true,
       resume_session: true,
       lock_registry: true,
       build_images: true,
