@@ -5,7 +5,7 @@ import type { ConditionEngine } from '../policy/conditions.ts';
 import { policySetHash } from './policy-set.ts';
 import { checkSession } from '../policy/session-id.ts';
 import { pausedError, sessionKey, type SessionBreakerStore } from '../governors/breaker.ts';
-import { argsHash as hashArgs } from '../util/hash.ts';
+import { argsHash as hashArgs, canonicalJson } from '../util/hash.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { SigningKey } from '../claims/keys.ts';
 import { consumeOutcome, type ApprovalRecord, type ApprovalStore } from './approval-store.ts';
@@ -108,6 +108,7 @@ export class Broker {
     this.approvals = new ApprovalService({
       store: options.approvals,
       policy: options.policy,
+      conditions: options.conditions,
       registry: options.registry,
       ...(options.approverRoles ? { approverRoles: options.approverRoles } : {}),
       ...(options.viewerRoles ? { viewerRoles: options.viewerRoles } : {}),
@@ -196,6 +197,55 @@ export class Broker {
         ...trace,
         allowed: false,
         tool: req.tool,
+        error: { code: e.code, message: e.message },
+        pol: trace.pol ?? { h: this.#policyHash, ids: [] },
+      };
+    }
+  }
+
+  /**
+   * Explains whether `approver` (holding `approverRoles`) may approve the
+   * request for this call, without opening or deciding anything: the role
+   * rule, self-approval, then Cedar's `approve` action.
+   */
+  explainApproval(req: {
+    tool: string;
+    args: unknown;
+    /** Who asked for the call. */
+    sub: string;
+    tenant: string;
+    session?: string | undefined;
+    approver: string;
+    approverRoles: readonly string[];
+  }): Explanation {
+    const trace: Partial<Explanation> = {};
+    const base = {
+      action: 'approve' as const,
+      tool: req.tool,
+      approver: req.approver,
+      approverRoles: [...req.approverRoles],
+    };
+    try {
+      const tool = this.#tool(req.tool);
+      checkSession(req.session);
+      const { pol } = this.approvals.explainApprove(
+        { subject: req.approver, roles: req.approverRoles, tenants: ['*'], via: 'cli' },
+        {
+          tool: tool.manifest.id,
+          tenant: req.tenant,
+          sub: req.sub,
+          argsJson: canonicalJson(req.args ?? null),
+          session: req.session,
+        },
+        trace,
+      );
+      return { ...trace, ...base, allowed: true, pol };
+    } catch (err) {
+      const e = toToolcageError(err);
+      return {
+        ...trace,
+        ...base,
+        allowed: false,
         error: { code: e.code, message: e.message },
         pol: trace.pol ?? { h: this.#policyHash, ids: [] },
       };
