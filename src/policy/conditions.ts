@@ -41,9 +41,14 @@ const MEMO_KEY_MAX = 2048;
 /** Preparsed ids in this process: cedar-wasm keeps them for its lifetime (it has no drop). */
 const preparsedIds = new Set<string>();
 
-function preparse(id: string, policies: Record<string, string>): void {
+function anyAction(policy: Record<string, unknown>): Record<string, unknown> {
+  const op = (policy.action as { op?: unknown } | undefined)?.op;
+  return op === '==' || op === 'in' ? { ...policy, action: { op: 'All' } } : policy;
+}
+
+function preparse(id: string, policies: Record<string, string | Record<string, unknown>>): void {
   if (preparsedIds.has(id)) return;
-  const r = cedar().preparsePolicySet(id, { staticPolicies: policies });
+  const r = cedar().preparsePolicySet(id, { staticPolicies: policies as never });
   if (r.type !== 'success')
     throw new ToolcageError('config_invalid', {
       message: `Cedar policies: ${r.errors.map((e) => e.message).join('; ')}`,
@@ -136,19 +141,24 @@ export class ConditionEngine {
     const action = actionOf(verb, toolId);
     let set = this.#actions.get(action);
     if (set !== undefined) return set;
-    const applying = this.#policies.filter((p) => !p.json || mayApply(p.json, verb, action));
+    const applying = this.#policies
+      .filter((p) => !p.json || mayApply(p.json, verb, action))
+      // An action scope that matched is true for every request of this set: it becomes
+      // `action` (any), so the action's group need not be sent to decide it (exact, since this
+      // set only ever sees this action, whose only parent is its verb's group).
+      .map((p) => ({ id: p.id, policy: p.json ? anyAction(p.json) : p.text }));
     set = null;
     if (applying.length > 0) {
       const needs = emptyNeeds();
       for (const p of applying)
-        if (p.json) addPolicyNeeds(needs, p.json);
+        if (typeof p.policy !== 'string') addPolicyNeeds(needs, p.policy);
         else needs.all = true;
       // Named by content: sets shared by many actions are preparsed once, and reloading the
       // same policies preparses nothing new (cedar-wasm cannot drop a preparsed set).
       const preparsed = `toolcage-${createHash('sha256')
         .update(`${this.hash}\n${applying.map((p) => p.id).join('\n')}`)
         .digest('hex')}`;
-      preparse(preparsed, Object.fromEntries(applying.map((p) => [p.id, p.text])));
+      preparse(preparsed, Object.fromEntries(applying.map((p) => [p.id, p.policy])));
       set = { preparsed, needs };
     }
     this.#actions.set(action, set);
