@@ -28,6 +28,14 @@ const CEDAR = `@id("base") permit(principal, action in Action::"call", resource)
 @id("business-hours") forbid(principal, action, resource) when { resource.risk == "high" && context.hourUtc < 6 };
 `;
 
+/**
+ * The same set plus a policy that reads an argument unique to each call, so no
+ * request repeats and the decision memo never answers: Cedar's cost in full.
+ */
+const CEDAR_UNIQUE = `${CEDAR}@id("doc-read") forbid(principal, action == Action::"call:bench.count", resource)
+  when { context.args.doc like "secret-*" };
+`;
+
 const SOURCE =
   'export default function run(input) { return { words: input.text.split(/\\s+/).filter(Boolean).length }; }\n';
 
@@ -59,6 +67,8 @@ function addTool(manifests: string, id: string, templated: boolean): void {
 export interface PolicyFigures {
   mintPlain: Figures;
   mintConditions: Figures;
+  /** Every request new to Cedar (no memo hit). */
+  mintUnique: Figures;
   callPlain: Figures;
   callTemplated: Figures;
 }
@@ -80,24 +90,35 @@ export async function benchPolicy(opts: { n?: number } = {}): Promise<PolicyFigu
     registry: runner.registry,
   });
   const brokerKey = await loadSigningKey(join(ws.dir, 'keys', 'broker.private.jwk.json'));
-  const conditions = ConditionEngine.fromText(CEDAR, 'bench.cedar');
-  const problems = conditions.check(
-    runner
-      .registry()
-      .list()
-      .map((t) => t.manifest),
-  );
-  if (problems.length > 0) throw new Error(JSON.stringify(problems));
-  const withConditions = new Broker({
-    issuer: loaded.config.broker.issuer,
-    audience: loaded.config.runner.audience,
-    keys: [brokerKey],
-    publicJwks: [],
-    policy: rt.policy,
-    registry: runner.registry,
-    approvals: runner.stores.approvals,
-    conditions,
-  });
+  // Every broker is built alike (the runtime's audit sink and session store), differing only in
+  // its conditions, so that the ratio is Cedar's cost and nothing else.
+  const brokerWith = (text: string | undefined) => {
+    const conditions =
+      text === undefined ? undefined : ConditionEngine.fromText(text, 'bench.cedar');
+    const problems =
+      conditions?.check(
+        runner
+          .registry()
+          .list()
+          .map((t) => t.manifest),
+      ) ?? [];
+    if (problems.length > 0) throw new Error(JSON.stringify(problems));
+    return new Broker({
+      issuer: loaded.config.broker.issuer,
+      audience: loaded.config.runner.audience,
+      keys: [brokerKey],
+      publicJwks: [],
+      policy: rt.policy,
+      registry: runner.registry,
+      approvals: runner.stores.approvals,
+      sessions: runner.stores.sessions,
+      audit: rt.audit,
+      conditions,
+    });
+  };
+  const plain = brokerWith(undefined);
+  const withConditions = brokerWith(CEDAR);
+  const withUnique = brokerWith(CEDAR_UNIQUE);
   const args = (i: number) => ({ doc: `doc-${i}`, text: `one two three ${i}` });
   const req = (tool: string, i: number) => ({
     tool,
@@ -110,8 +131,10 @@ export async function benchPolicy(opts: { n?: number } = {}): Promise<PolicyFigu
   try {
     const mint = await measureInterleaved(
       {
-        'mint, roles only': (i) => rt.broker.issueClaim(req('bench.count', i)),
+        'mint, roles only': (i) => plain.issueClaim(req('bench.count', i)),
         'mint, roles + Cedar conditions': (i) => withConditions.issueClaim(req('bench.count', i)),
+        'mint, roles + Cedar, each request new': (i) =>
+          withUnique.issueClaim(req('bench.count', i)),
       },
       { n, warmup: 100 },
     );
@@ -139,6 +162,7 @@ export async function benchPolicy(opts: { n?: number } = {}): Promise<PolicyFigu
     return {
       mintPlain: mint['mint, roles only']!,
       mintConditions: mint['mint, roles + Cedar conditions']!,
+      mintUnique: mint['mint, roles + Cedar, each request new']!,
       callPlain: calls['library call, no scope template']!,
       callTemplated: calls['library call, scope template']!,
     };
@@ -155,6 +179,11 @@ export function reportPolicy(r: PolicyFigures, out: (line: string) => void): voi
   const m = r.mintConditions.p50 / r.mintPlain.p50;
   out(
     `  mint p50 with conditions / without = ${m.toFixed(2)}x (target ≤ 1.5x: ${verdict(m <= 1.5)})`,
+  );
+  out(formatRow(r.mintUnique, r.mintPlain, 'roles only'));
+  const u = r.mintUnique.p50 / r.mintPlain.p50;
+  out(
+    `  mint p50 with conditions, no request repeated / without = ${u.toFixed(2)}x (target ≤ 1.5x: ${verdict(u <= 1.5)})`,
   );
   out(formatRow(r.callPlain));
   out(formatRow(r.callTemplated, r.callPlain, 'no template'));

@@ -1,5 +1,6 @@
 import { recordDecision, type AuditSink } from '../audit/audit.ts';
 import type { ApprovalRecord } from './approval-store.ts';
+import type { DecisionRecord } from './decision.ts';
 
 /**
  * One audit record per approval request and per decision, through the same
@@ -18,6 +19,8 @@ export async function auditApproval(
     via?: string | undefined;
     /** Where the decision was made: the broker service (`http`) or a CLI command. */
     origin?: 'http' | 'cli' | undefined;
+    /** What decided a decision: the approver roles and the Cedar policies (`pol`). */
+    policy?: DecisionRecord | undefined;
   },
 ): Promise<void> {
   if (!sink) return;
@@ -44,6 +47,7 @@ export async function auditApproval(
           approver: o.actor,
           ...(o.event === 'denied' && r.reason ? { reason: r.reason.slice(0, 500) } : {}),
           ...(o.selfApproved ? { via: `${o.via ?? 'http'};self-approval allowed by policy` } : {}),
+          ...(o.policy ? { policy: o.policy } : {}),
         },
   );
 }
@@ -59,6 +63,8 @@ export async function auditRefusedDecision(
     requestId?: string | undefined;
     origin?: 'http' | 'cli' | undefined;
     record?: ApprovalRecord | undefined;
+    /** The Cedar policies that forbade the approval (or failed to evaluate). */
+    policy?: DecisionRecord | undefined;
   },
 ): Promise<void> {
   if (!sink) return;
@@ -72,5 +78,6 @@ export async function auditRefusedDecision(
     approver: o.approver,
     errorCode: o.errorCode,
     ...(r ? { subject: r.sub, tenant: r.tenant, toolId: r.tool, argsHash: r.argsHash } : {}),
+    ...(o.policy ? { policy: o.policy } : {}),
   });
 }

@@ -25,11 +25,33 @@ function actsFor(actor: Actor, tenant: string): boolean {
 }
 
 /** The approver grants the actor's roles carry, from the policy and the config. */
-function grants(rules: ApprovalRules, actor: Actor): { tools: string[]; tenants: string[] }[] {
+function grants(
+  rules: ApprovalRules,
+  actor: Actor,
+): { role: string; tools: string[]; tenants: string[] }[] {
   return actor.roles.flatMap((r) => [
-    ...(Object.hasOwn(rules.policy.approvers, r) ? [rules.policy.approvers[r]!] : []),
-    ...(rules.approverRoles.includes(r) ? [{ tools: ['*'], tenants: ['*'] }] : []),
+    ...(Object.hasOwn(rules.policy.approvers, r)
+      ? [{ ...rules.policy.approvers[r]!, role: r }]
+      : []),
+    ...(rules.approverRoles.includes(r) ? [{ role: r, tools: ['*'], tenants: ['*'] }] : []),
   ]);
+}
+
+/** The actor's roles that make them an approver for this tool and tenant (none: not an approver). */
+export function approverRolesFor(
+  rules: ApprovalRules,
+  actor: Actor,
+  record: Pick<ApprovalRecord, 'tool' | 'tenant'>,
+): string[] {
+  if (!actsFor(actor, record.tenant)) return [];
+  const roles = grants(rules, actor)
+    .filter(
+      (g) =>
+        g.tools.some((t) => globMatch(t, record.tool)) &&
+        g.tenants.some((t) => globMatch(t, record.tenant)),
+    )
+    .map((g) => g.role);
+  return [...new Set(roles)];
 }
 
 /** Whether the actor holds an approver role for this tool and tenant (self-approval aside). */
@@ -38,12 +60,7 @@ export function isApproverFor(
   actor: Actor,
   record: Pick<ApprovalRecord, 'tool' | 'tenant'>,
 ): boolean {
-  if (!actsFor(actor, record.tenant)) return false;
-  return grants(rules, actor).some(
-    (g) =>
-      g.tools.some((t) => globMatch(t, record.tool)) &&
-      g.tenants.some((t) => globMatch(t, record.tenant)),
-  );
+  return approverRolesFor(rules, actor, record).length > 0;
 }
 
 /** Whether the actor may approve anything at all (the console shows the buttons only then). */
@@ -55,7 +72,7 @@ export function isAnyApprover(rules: ApprovalRules, actor: Actor): boolean {
 export function mayDecide(
   rules: ApprovalRules,
   actor: Actor,
-  record: ApprovalRecord,
+  record: Pick<ApprovalRecord, 'tool' | 'tenant' | 'sub'>,
 ): { ok: true; self: boolean } | { ok: false; why: string } {
   if (!isApproverFor(rules, actor, record))
     return {
@@ -75,7 +92,7 @@ export function mayDecide(
 export function assertMayDecide(
   rules: ApprovalRules,
   actor: Actor,
-  record: ApprovalRecord,
+  record: Pick<ApprovalRecord, 'tool' | 'tenant' | 'sub'>,
 ): boolean {
   const r = mayDecide(rules, actor, record);
   if (!r.ok) throw new ToolcageError('policy_denied', { message: r.why });

@@ -5,8 +5,8 @@ import { checkSession } from '../policy/session-id.ts';
 import { argsHash as hashArgs, canonicalJson } from '../util/hash.ts';
 import type { Registry } from '../registry/registry.ts';
 import { auditApproval, auditRefusedDecision } from './approval-audit.ts';
+import { decideApprove } from './approval-decision.ts';
 import {
-  assertMayDecide,
   isAnyApprover,
   isApproverFor,
   mayView,
@@ -21,10 +21,15 @@ import type {
 } from './approval-store.ts';
 import { approvalView, type ApprovalView } from './approval-view.ts';
 import type { Policy } from './policy.ts';
+import type { ConditionEngine } from '../policy/conditions.ts';
+import { policySetHash } from './policy-set.ts';
+import type { DecisionRecord } from './decision.ts';
 
 export interface ApprovalServiceOptions {
   store: ApprovalStore;
   policy: Policy;
+  /** Cedar conditions: when set, approving also needs Cedar's `approve` action to allow. */
+  conditions?: ConditionEngine | undefined;
   registry: () => Registry;
   /** `broker.approverRoles`: approvers of every tool and tenant (besides the policy's `approvers`). */
   approverRoles?: readonly string[];
@@ -74,9 +79,11 @@ const MAX_REASON = 1000;
 export class ApprovalService {
   readonly rules: ApprovalRules;
   readonly #o: ApprovalServiceOptions & { now: () => number };
+  readonly #policyHash: string;
 
   constructor(options: ApprovalServiceOptions) {
     this.#o = { now: Date.now, ...options };
+    this.#policyHash = policySetHash(options.policy, options.conditions);
     this.rules = {
       policy: options.policy,
       approverRoles: options.approverRoles ?? ['approver'],
@@ -193,6 +200,7 @@ export class ApprovalService {
     } catch (err) {
       const code = err instanceof ToolcageError ? err.code : 'internal';
       const known = await this.get(String(d.id).slice(0, 200)).catch(() => undefined);
+      const forbids = err instanceof ToolcageError ? err.details?.policies : undefined;
       await auditRefusedDecision(this.#o.audit, {
         approvalId: String(d.id).slice(0, 128),
         decision: d.decision,
@@ -201,6 +209,10 @@ export class ApprovalService {
         requestId: d.requestId,
         origin: this.#o.origin,
         record: known,
+        // The Cedar policies that forbade (or failed): the refused attempt names them too.
+        ...(Array.isArray(forbids)
+          ? { policy: { h: this.#policyHash, ids: forbids.map(String) } }
+          : {}),
       }).catch(() => undefined);
       throw err;
     }
@@ -221,8 +233,8 @@ export class ApprovalService {
         message: `You hold no approver role, so you cannot ${d.decision === 'approved' ? 'approve' : 'deny'} approval requests. Ask an administrator for one (policy \`approvers\` or broker.approverRoles).`,
       });
     const record = await this.show(d.actor, d.id);
-    const self = assertMayDecide(this.rules, d.actor, record);
     const nowMs = this.#o.now();
+    const { self, pol } = this.#approveDecision(d, record, nowMs);
     if (
       !(await this.#o.store.decide(
         record.id,
@@ -244,8 +256,55 @@ export class ApprovalService {
       requestId: d.requestId,
       selfApproved: self,
       origin: this.#o.origin,
+      policy: pol,
     });
     return { record: decided, selfApproved: self };
+  }
+
+  /**
+   * The rules for one decision. Approving needs the role rule and, with Cedar
+   * conditions, Cedar's `approve` action; denying needs only the role rule (a
+   * denial never lets a call through, so no condition can make it unsafe).
+   */
+  #approveDecision(
+    d: DecideRequest,
+    record: ApprovalRecord,
+    nowMs: number,
+  ): { self: boolean; pol: DecisionRecord } {
+    return decideApprove({
+      rules: this.rules,
+      conditions: d.decision === 'approved' ? this.#o.conditions : undefined,
+      policyHash: this.#policyHash,
+      registry: this.#o.registry,
+      actor: d.actor,
+      record,
+      nowMs,
+    });
+  }
+
+  /** The policy set hash the decision records name. */
+  get policyHash(): string {
+    return this.#policyHash;
+  }
+
+  /** The decision approving `record` would get, without deciding anything (`policy explain`). */
+  explainApprove(
+    actor: Actor,
+    record: Parameters<typeof decideApprove>[0]['record'],
+    trace: Parameters<typeof decideApprove>[1],
+  ) {
+    return decideApprove(
+      {
+        rules: this.rules,
+        conditions: this.#o.conditions,
+        policyHash: this.#policyHash,
+        registry: this.#o.registry,
+        actor,
+        record,
+        nowMs: this.#o.now(),
+      },
+      trace,
+    );
   }
 
   /** The refusal an agent gets while its call waits for (or was refused) a human decision. */

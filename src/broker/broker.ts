@@ -1,21 +1,23 @@
-import { randomUUID } from 'node:crypto';
-import { SignJWT, type JSONWebKeySet, type JWK } from 'jose';
-import { ToolcageError, toToolcageError } from '../errors/toolcage-error.ts';
+import type { JSONWebKeySet, JWK } from 'jose';
+import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { ConditionEngine } from '../policy/conditions.ts';
 import { policySetHash } from './policy-set.ts';
 import { checkSession } from '../policy/session-id.ts';
 import { pausedError, sessionKey, type SessionBreakerStore } from '../governors/breaker.ts';
-import { argsHash as hashArgs } from '../util/hash.ts';
+import { argsHash as hashArgs, canonicalJson } from '../util/hash.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { SigningKey } from '../claims/keys.ts';
 import { consumeOutcome, type ApprovalRecord, type ApprovalStore } from './approval-store.ts';
 import { ApprovalService } from './approval-service.ts';
 import type { ApprovalView } from './approval-view.ts';
-import { decide, type Policy } from './policy.ts';
-import { renderFor, validateFor } from './render.ts';
-import { conditionRefusal, type DecisionRecord, type Explanation } from './decision.ts';
+import type { Policy } from './policy.ts';
+import type { Explanation } from './decision.ts';
+import { decideCall } from './call-decision.ts';
+import { signClaim, type IssuedClaim } from './sign-claim.ts';
+import { explainApproval, explainCall, type ApprovalQuestion } from './explain.ts';
 
 export type { DecisionRecord, Explanation } from './decision.ts';
+export type { ApprovalQuestion } from './explain.ts';
 import { NullAuditSink, recordDecision, type AuditSink, type Origin } from '../audit/audit.ts';
 import { markAudited } from '../audit/context.ts';
 
@@ -79,11 +81,7 @@ export interface ClaimRequest {
   context?: DecisionContext;
 }
 
-export interface IssuedClaim {
-  claim: string;
-  expiresAt: string;
-  jti: string;
-}
+export type { IssuedClaim } from './sign-claim.ts';
 
 /** Mints claims by policy, and records human approvals. */
 export class Broker {
@@ -108,6 +106,7 @@ export class Broker {
     this.approvals = new ApprovalService({
       store: options.approvals,
       policy: options.policy,
+      conditions: options.conditions,
       registry: options.registry,
       ...(options.approverRoles ? { approverRoles: options.approverRoles } : {}),
       ...(options.viewerRoles ? { viewerRoles: options.viewerRoles } : {}),
@@ -137,69 +136,50 @@ export class Broker {
     return this.#policyHash;
   }
 
-  /**
-   * The whole policy decision for one call, without approvals or minting:
-   * roles and scopes (YAML), rendered scopes, then Cedar conditions. Throws
-   * the refusal; `trace` collects what was decided on the way.
-   */
+  /** The whole policy decision for one call (call-decision.ts); throws the refusal. */
   #decideCall(req: ClaimRequest, nowMs: number, trace: Partial<Explanation> = {}) {
-    const tool = this.#tool(req.tool);
-    checkSession(req.session);
-    const rendered = renderFor(tool, req.args);
-    trace.renderedScope = rendered;
-    const decision = decide(this.#o.policy, tool.manifest, req.roles, {
-      ...(req.ttlSeconds !== undefined ? { ttlSeconds: req.ttlSeconds } : {}),
-      ...(req.scope ? { scope: req.scope } : {}),
-      rendered,
-    });
-    Object.assign(trace, {
-      scope: decision.scope,
-      ttlSeconds: decision.ttlSeconds,
-      approvalRequired: decision.approvalRequired,
-      roles: decision.roles,
-    });
-    const ids = decision.roles.map((r) => `role:${r}`);
-    const c = this.#o.conditions;
-    if (c) {
-      if (rendered.length === 0) validateFor(tool, req.args);
-      const verdict = c.evaluate({
-        manifest: tool.manifest,
-        sub: req.sub,
-        roles: req.roles,
-        tenant: req.tenant,
-        args: req.args,
-        rendered,
-        session: req.session,
-        nowMs,
-      });
-      trace.cedar = {
-        decision: verdict.allowed ? 'allow' : 'deny',
-        policies: verdict.policyIds,
-        errors: verdict.errors,
-      };
-      trace.pol = { h: this.#policyHash, ids: [...ids, ...verdict.policyIds] };
-      if (!verdict.allowed) throw conditionRefusal(tool.manifest.id, verdict);
-      ids.push(...verdict.policyIds);
-    }
-    return { tool, decision, pol: { h: this.#policyHash, ids } satisfies DecisionRecord };
+    return decideCall(
+      {
+        policy: this.#o.policy,
+        conditions: this.#o.conditions,
+        policyHash: this.#policyHash,
+        tool: (id) => this.#tool(id),
+      },
+      req,
+      nowMs,
+      trace,
+    );
   }
 
   /** Explains the decision for a call without minting or consuming anything. */
   explain(req: ClaimRequest): Explanation {
-    const trace: Partial<Explanation> = {};
-    try {
-      const { pol } = this.#decideCall(req, this.#o.now(), trace);
-      return { ...trace, allowed: true, tool: req.tool, pol };
-    } catch (err) {
-      const e = toToolcageError(err);
-      return {
-        ...trace,
-        allowed: false,
-        tool: req.tool,
-        error: { code: e.code, message: e.message },
-        pol: trace.pol ?? { h: this.#policyHash, ids: [] },
-      };
-    }
+    return explainCall(
+      req,
+      this.#policyHash,
+      (trace) => this.#decideCall(req, this.#o.now(), trace).pol,
+    );
+  }
+
+  /**
+   * Explains whether `req.approver` may approve the request for this call,
+   * without opening or deciding anything (explain.ts).
+   */
+  explainApproval(req: ApprovalQuestion): Explanation {
+    return explainApproval(req, this.#policyHash, (trace) => {
+      const tool = this.#tool(req.tool);
+      checkSession(req.session);
+      return this.approvals.explainApprove(
+        { subject: req.approver, roles: req.approverRoles, tenants: ['*'], via: 'cli' },
+        {
+          tool: tool.manifest.id,
+          tenant: req.tenant,
+          sub: req.sub,
+          argsJson: canonicalJson(req.args ?? null),
+          session: req.session,
+        },
+        trace,
+      ).pol;
+    });
   }
 
   async issueClaim(req: ClaimRequest): Promise<IssuedClaim> {
@@ -292,31 +272,27 @@ export class Broker {
           message: `Approval ${approvalId.slice(0, 128)} cannot be used for this call (${outcome}): it must be for exactly this tool, subject, tenant, arguments and session. Call again without an approval id: a request for exactly this call is then opened (or found) for a human to approve.`,
         });
     }
-    const iat = Math.floor(nowMs / 1000);
-    const jti = randomUUID();
     const key = this.#o.keys[0]!;
-    const payload: Record<string, unknown> = {
-      tool: tool.manifest.id,
-      scope: decision.scope,
-      args_hash: argsHash,
-      tenant: req.tenant,
-      ...(approvalId ? { approval_id: approvalId } : {}),
-      ...(req.dpopJkt ? { cnf: { jkt: req.dpopJkt } } : {}),
-      ...(req.session ? { sid: req.session } : {}),
-      pol,
-    };
-    const claim = await new SignJWT(payload)
-      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
-      .setIssuer(this.#o.issuer)
-      .setSubject(req.sub)
-      .setAudience(this.#o.audience)
-      .setIssuedAt(iat)
-      .setNotBefore(iat)
-      .setExpirationTime(iat + decision.ttlSeconds)
-      .setJti(jti)
-      .sign(key.key);
+    const claim = await signClaim({
+      key,
+      issuer: this.#o.issuer,
+      audience: this.#o.audience,
+      sub: req.sub,
+      nowMs,
+      ttlSeconds: decision.ttlSeconds,
+      payload: {
+        tool: tool.manifest.id,
+        scope: decision.scope,
+        args_hash: argsHash,
+        tenant: req.tenant,
+        ...(approvalId ? { approval_id: approvalId } : {}),
+        ...(req.dpopJkt ? { cnf: { jkt: req.dpopJkt } } : {}),
+        ...(req.session ? { sid: req.session } : {}),
+        pol,
+      },
+    });
     return {
-      claim: { claim, expiresAt: new Date((iat + decision.ttlSeconds) * 1000).toISOString(), jti },
+      claim,
       rule: decision.rule,
       scope: decision.scope,
       ttl: decision.ttlSeconds,

@@ -1,11 +1,14 @@
 import type { ToolManifest as Manifest } from '../ports/tool.ts';
 
 /**
- * The Cedar schema generated from the registry: one action per tool
- * (`Action::"call:<tool id>"`, a member of the group `Action::"call"`) whose
+ * The Cedar schema generated from the registry: two actions per tool,
+ * `Action::"call:<tool id>"` (a member of the group `Action::"call"`) and
+ * `Action::"approve:<tool id>"` (a member of `Action::"approve"`), whose
  * context types `args` by the tool's input schema. A policy naming a field
  * the tool does not have fails validation; a policy on the whole group must
  * test `context.args has field` first, as Cedar's strict validator demands.
+ * An approve action's context also has `requester` (the subject who asked)
+ * and `tenant` (the request's tenant).
  *
  * JSON Schema → Cedar: string → String, integer → Long, boolean → Boolean,
  * object with properties → Record, array with typed items → Set. Anything
@@ -82,7 +85,12 @@ const STRING = { type: 'String' } as const;
 const STRINGS = { type: 'Set', element: STRING } as const;
 const LONG = { type: 'Long' } as const;
 
+/** The two things a policy decides: calling a tool, and approving someone's call of it. */
+export type CedarVerb = 'call' | 'approve';
+
 export const callAction = (toolId: string): string => `call:${toolId}`;
+export const approveAction = (toolId: string): string => `approve:${toolId}`;
+export const actionOf = (verb: CedarVerb, toolId: string): string => `${verb}:${toolId}`;
 
 export interface GeneratedSchema {
   /** Cedar JSON schema (empty namespace). */
@@ -93,27 +101,27 @@ export interface GeneratedSchema {
 
 export function generateSchema(manifests: readonly Manifest[]): GeneratedSchema {
   const argTypes = new Map<string, CedarType>();
-  const actions: Record<string, unknown> = { call: {} };
+  const actions: Record<string, unknown> = { call: {}, approve: {} };
   for (const m of manifests) {
     const args = cedarTypeOf(m.inputSchema) ?? { type: 'Record', attributes: {} };
     argTypes.set(m.id, args);
-    actions[callAction(m.id)] = {
-      memberOf: [{ id: 'call' }],
-      appliesTo: {
-        principalTypes: ['User'],
-        resourceTypes: ['Tool'],
-        context: {
-          type: 'Record',
-          attributes: {
-            args,
-            scopes: STRINGS,
-            session: STRING,
-            now: LONG,
-            hourUtc: LONG,
-            weekdayUtc: LONG,
-          },
-        },
-      },
+    const context = {
+      args,
+      scopes: STRINGS,
+      session: STRING,
+      now: LONG,
+      hourUtc: LONG,
+      weekdayUtc: LONG,
+    };
+    const appliesTo = (attributes: Record<string, unknown>) => ({
+      principalTypes: ['User'],
+      resourceTypes: ['Tool'],
+      context: { type: 'Record', attributes },
+    });
+    actions[callAction(m.id)] = { memberOf: [{ id: 'call' }], appliesTo: appliesTo(context) };
+    actions[approveAction(m.id)] = {
+      memberOf: [{ id: 'approve' }],
+      appliesTo: appliesTo({ ...context, requester: STRING, tenant: STRING }),
     };
   }
   return {

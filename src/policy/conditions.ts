@@ -2,25 +2,11 @@ import { createHash } from 'node:crypto';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { ToolManifest as Manifest } from '../ports/tool.ts';
 import { cedar } from './cedar-module.ts';
-import {
-  callAction,
-  cedarTypeOf,
-  generateSchema,
-  project,
-  type CedarType,
-} from './cedar-schema.ts';
+import { addPolicyNeeds, emptyNeeds, mayApply, type CedarNeeds } from './cedar-needs.ts';
+import { cedarRequest, toolFacts, type ConditionInput, type ToolFacts } from './cedar-request.ts';
+import { actionOf, cedarTypeOf, generateSchema, type CedarVerb } from './cedar-schema.ts';
 
-export interface ConditionInput {
-  manifest: Manifest;
-  sub: string;
-  roles: readonly string[];
-  tenant: string;
-  /** Validated against the tool's input schema by the caller. */
-  args: unknown;
-  rendered: readonly string[];
-  session?: string | undefined;
-  nowMs: number;
-}
+export type { ConditionInput } from './cedar-request.ts';
 
 export interface ConditionVerdict {
   allowed: boolean;
@@ -35,31 +21,74 @@ export interface PolicyProblem {
   message: string;
 }
 
-let seq = 0;
+interface ParsedPolicy {
+  id: string;
+  text: string;
+  /** Cedar's JSON form (EST); undefined if it could not be had (then it applies everywhere, reads everything). */
+  json: Record<string, unknown> | undefined;
+}
+
+/** The policies that can apply to one action, preparsed in the wasm module, and what they read. */
+interface ActionSet {
+  preparsed: string;
+  needs: CedarNeeds;
+}
+
+/** Decisions remembered per engine, and the longest request remembered (bytes of JSON). */
+const MEMO_ENTRIES = 4096;
+const MEMO_KEY_MAX = 2048;
+
+/** Preparsed ids in this process: cedar-wasm keeps them for its lifetime (it has no drop). */
+const preparsedIds = new Set<string>();
+
+function anyAction(policy: Record<string, unknown>): Record<string, unknown> {
+  const op = (policy.action as { op?: unknown } | undefined)?.op;
+  return op === '==' || op === 'in' ? { ...policy, action: { op: 'All' } } : policy;
+}
+
+function preparse(id: string, policies: Record<string, string | Record<string, unknown>>): void {
+  if (preparsedIds.has(id)) return;
+  const r = cedar().preparsePolicySet(id, { staticPolicies: policies as never });
+  if (r.type !== 'success')
+    throw new ToolcageError('config_invalid', {
+      message: `Cedar policies: ${r.errors.map((e) => e.message).join('; ')}`,
+    });
+  preparsedIds.add(id);
+}
 
 /**
- * Conditions in Cedar, beside the YAML policy: a call is allowed when the
- * YAML roles allow it AND Cedar says Allow (deny by default: no permit, no
- * claim; any forbid wins; any evaluation error denies). Policies are named
- * by their `@id("...")` annotation, else `policy<N>` by position.
+ * Conditions in Cedar, beside the YAML policy: a call (or an approval) is
+ * allowed when the YAML roles allow it AND Cedar says Allow (deny by default:
+ * no permit, no claim; any forbid wins; any evaluation error denies).
+ * Policies are named by their `@id("...")` annotation, else `policy<N>` by position.
+ *
+ * Speed: each action (`call:<tool>`, `approve:<tool>`) is evaluated against
+ * only the policies whose action scope can match it, preparsed once, with a
+ * request holding only what those policies read (cedar-needs.ts). The same
+ * policies decide, so the decision and its reasons are Cedar's own.
+ * A Cedar decision is a pure function of its request (time is in the
+ * context; no entity store beyond what is sent), so an identical pruned
+ * request gets the remembered verdict: an agent repeating a call whose read
+ * values are the same pays for the JSON of its request, not for Cedar.
  */
 export class ConditionEngine {
   readonly text: string;
   readonly hash: string;
   readonly ids: readonly string[];
-  readonly #preparsed: string;
-  readonly #argTypes = new WeakMap<Manifest, CedarType>();
+  readonly #policies: readonly ParsedPolicy[];
+  readonly #actions = new Map<string, ActionSet | null>();
+  /** Per manifest (a registry reload makes new ones). */
+  readonly #tools = new WeakMap<Manifest, ToolFacts>();
+  /** Pruned request (JSON) → verdict; insertion order is age, the oldest goes first. */
+  readonly #memo = new Map<string, ConditionVerdict>();
 
-  private constructor(text: string, policies: Record<string, string>) {
+  private constructor(text: string, policies: ParsedPolicy[]) {
     this.text = text;
     this.hash = createHash('sha256').update(text).digest('hex');
-    this.ids = Object.keys(policies);
-    this.#preparsed = `toolcage-${++seq}-${this.hash.slice(0, 16)}`;
-    const r = cedar().preparsePolicySet(this.#preparsed, { staticPolicies: policies });
-    if (r.type !== 'success')
-      throw new ToolcageError('config_invalid', {
-        message: `Cedar policies: ${r.errors.map((e) => e.message).join('; ')}`,
-      });
+    this.ids = policies.map((p) => p.id);
+    this.#policies = policies;
+    // The whole set once, so that anything Cedar refuses is refused at load, not at a call.
+    preparse(`toolcage-${this.hash}`, Object.fromEntries(policies.map((p) => [p.id, p.text])));
   }
 
   /** Parses a Cedar policy set; `config_invalid` naming the file on a syntax error or a duplicate id. */
@@ -74,31 +103,30 @@ export class ConditionEngine {
       throw new ToolcageError('config_invalid', {
         message: `${where}: policy templates (?principal, ?resource) are not supported; write static policies.`,
       });
-    const policies: Record<string, string> = {};
-    parts.policies.forEach((p, i) => {
-      const json = c.policyToJson(p);
-      const id =
-        json.type === 'success' && typeof json.json.annotations?.id === 'string'
-          ? json.json.annotations.id
-          : `policy${i}`;
-      if (Object.hasOwn(policies, id))
+    const seen = new Set<string>();
+    const policies = parts.policies.map((p, i): ParsedPolicy => {
+      const r = c.policyToJson(p);
+      const json =
+        r.type === 'success' ? (r.json as unknown as Record<string, unknown>) : undefined;
+      const annotations = json?.annotations as Record<string, unknown> | undefined;
+      const id = typeof annotations?.id === 'string' ? annotations.id : `policy${i}`;
+      if (seen.has(id))
         throw new ToolcageError('config_invalid', {
           message: `${where}: two policies have the id "${id}"; give each a unique @id("...").`,
         });
-      policies[id] = p;
+      seen.add(id);
+      return { id, text: p, json };
     });
     return new ConditionEngine(text, policies);
   }
 
   /** Type-checks every policy against the schema generated from these manifests. */
   check(manifests: readonly Manifest[]): PolicyProblem[] {
-    const policies: Record<string, string> = {};
-    const parts = cedar().policySetTextToParts(this.text);
-    if (parts.type !== 'success') return [{ policyId: '*', message: 'does not parse' }];
-    parts.policies.forEach((p, i) => (policies[this.ids[i]!] = p));
     const r = cedar().validate({
       schema: generateSchema(manifests).json as never,
-      policies: { staticPolicies: policies },
+      policies: {
+        staticPolicies: Object.fromEntries(this.#policies.map((p) => [p.id, p.text])),
+      },
       validationSettings: { mode: 'strict' },
     });
     if (r.type !== 'success') return r.errors.map((e) => ({ policyId: '*', message: e.message }));
@@ -108,71 +136,94 @@ export class ConditionEngine {
     }));
   }
 
-  evaluate(input: ConditionInput): ConditionVerdict {
-    const m = input.manifest;
-    let argType = this.#argTypes.get(m);
-    if (!argType) {
-      argType = cedarTypeOf(m.inputSchema) ?? { type: 'Record', attributes: {} };
-      this.#argTypes.set(m, argType);
+  /** The policies that can apply to this action; null when none can (Cedar would deny). */
+  #actionSet(verb: CedarVerb, toolId: string): ActionSet | null {
+    const action = actionOf(verb, toolId);
+    let set = this.#actions.get(action);
+    if (set !== undefined) return set;
+    const applying = this.#policies
+      .filter((p) => !p.json || mayApply(p.json, verb, action))
+      // An action scope that matched is true for every request of this set: it becomes
+      // `action` (any), so the action's group need not be sent to decide it (exact, since this
+      // set only ever sees this action, whose only parent is its verb's group).
+      .map((p) => ({ id: p.id, policy: p.json ? anyAction(p.json) : p.text }));
+    set = null;
+    if (applying.length > 0) {
+      const needs = emptyNeeds();
+      for (const p of applying)
+        if (typeof p.policy !== 'string') addPolicyNeeds(needs, p.policy);
+        else needs.all = true;
+      // Named by content: sets shared by many actions are preparsed once, and reloading the
+      // same policies preparses nothing new (cedar-wasm cannot drop a preparsed set).
+      const preparsed = `toolcage-${createHash('sha256')
+        .update(`${this.hash}\n${applying.map((p) => p.id).join('\n')}`)
+        .digest('hex')}`;
+      preparse(preparsed, Object.fromEntries(applying.map((p) => [p.id, p.policy])));
+      set = { preparsed, needs };
     }
-    const now = new Date(input.nowMs);
-    let answer: ReturnType<ReturnType<typeof cedar>['statefulIsAuthorized']>;
+    this.#actions.set(action, set);
+    return set;
+  }
+
+  #tool(m: Manifest): ToolFacts {
+    let t = this.#tools.get(m);
+    if (!t) {
+      t = toolFacts(m, cedarTypeOf(m.inputSchema) ?? { type: 'Record', attributes: {} });
+      this.#tools.set(m, t);
+    }
+    return t;
+  }
+
+  evaluate(input: ConditionInput): ConditionVerdict {
+    let verdict: ConditionVerdict;
     try {
-      answer = cedar().statefulIsAuthorized({
-        principal: { type: 'User', id: input.sub },
-        action: { type: 'Action', id: callAction(m.id) },
-        resource: { type: 'Tool', id: m.id },
-        context: {
-          args: (project(argType, input.args) ?? {}) as never,
-          scopes: [...input.rendered],
-          session: input.session ?? '',
-          now: Math.floor(input.nowMs / 1000),
-          hourUtc: now.getUTCHours(),
-          weekdayUtc: now.getUTCDay(),
-        },
-        entities: [
-          // Without a schema at evaluation the action group must be given as an entity.
-          {
-            uid: { type: 'Action', id: callAction(m.id) },
-            attrs: {},
-            parents: [{ type: 'Action', id: 'call' }],
-          },
-          {
-            uid: { type: 'User', id: input.sub },
-            attrs: { subject: input.sub, roles: [...input.roles], tenant: input.tenant },
-            parents: [],
-          },
-          {
-            uid: { type: 'Tool', id: m.id },
-            attrs: {
-              risk: m.risk,
-              scopes: [...new Set([...m.scopes, ...m.credentials.flatMap((c) => c.scopes)])],
-              lanes: m.credentials.map((c) => c.lane),
-              egress: m.network === 'none' ? [] : m.network.egress.map((e) => e.host),
-            },
-            parents: [],
-          },
-        ],
-        preparsedPolicySetId: this.#preparsed,
+      const set = this.#actionSet(input.action ?? 'call', input.manifest.id);
+      // No policy can apply: Cedar's answer is Deny with no reasons; asking it changes nothing.
+      if (!set) return { allowed: false, policyIds: [], errors: [] };
+      const request = {
+        ...cedarRequest(input, this.#tool(input.manifest), set.needs),
+        preparsedPolicySetId: set.preparsed,
         validateRequest: false,
-      });
+      };
+      const key = JSON.stringify(request);
+      const known = this.#memo.get(key);
+      if (known) return copy(known);
+      verdict = verdictOf(cedar().statefulIsAuthorized(request as never));
+      if (key.length <= MEMO_KEY_MAX) {
+        if (this.#memo.size >= MEMO_ENTRIES) this.#memo.delete(this.#memo.keys().next().value!);
+        this.#memo.set(key, copy(verdict));
+      }
     } catch (cause) {
       return { allowed: false, policyIds: [], errors: [{ policyId: '*', message: String(cause) }] };
     }
-    if (answer.type !== 'success')
-      return {
-        allowed: false,
-        policyIds: [],
-        errors: answer.errors.map((e) => ({ policyId: '*', message: e.message })),
-      };
-    const errors = answer.response.diagnostics.errors.map((e) => ({
-      policyId: e.policyId,
-      message: e.error.message,
-    }));
-    return {
-      allowed: answer.response.decision === 'allow' && errors.length === 0,
-      policyIds: [...answer.response.diagnostics.reason],
-      errors,
-    };
+    return verdict;
   }
+}
+
+function copy(v: ConditionVerdict): ConditionVerdict {
+  return {
+    allowed: v.allowed,
+    policyIds: [...v.policyIds],
+    errors: v.errors.map((e) => ({ ...e })),
+  };
+}
+
+function verdictOf(
+  answer: ReturnType<ReturnType<typeof cedar>['statefulIsAuthorized']>,
+): ConditionVerdict {
+  if (answer.type !== 'success')
+    return {
+      allowed: false,
+      policyIds: [],
+      errors: answer.errors.map((e) => ({ policyId: '*', message: e.message })),
+    };
+  const errors = answer.response.diagnostics.errors.map((e) => ({
+    policyId: e.policyId,
+    message: e.error.message,
+  }));
+  return {
+    allowed: answer.response.decision === 'allow' && errors.length === 0,
+    policyIds: [...answer.response.diagnostics.reason],
+    errors,
+  };
 }

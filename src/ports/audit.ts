@@ -113,6 +113,8 @@ export interface ApprovalDecidedEvent extends Correlation {
   argsHash?: string | undefined;
   reason?: string | undefined;
   expiresAt?: string | undefined;
+  /** What decided (`pol`): the policy set hash, `approver:<role>` and the Cedar policy ids; on a Cedar refusal, the forbidding ones. */
+  policy?: { h: string; ids: string[] } | undefined;
 }
 
 export interface RegistryEvent extends Correlation {

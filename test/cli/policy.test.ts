@@ -35,7 +35,7 @@ it('policy check passes the shipped conditions and names the policies', async ()
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   expect(r.stdout).toMatch(
-    /4 Cedar policies \(base, comment-docs-only, no-quarantined-session, pull-overflow\) type-check against \d+ tools/,
+    /5 Cedar policies \(base, comment-docs-only, no-quarantined-session, pull-overflow, approvers\) type-check against \d+ tools/,
   );
 });
 

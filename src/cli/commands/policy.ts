@@ -41,12 +41,16 @@ export function policyCommand(): Command {
     );
   policy
     .command('explain')
-    .description('Print the decision for one call and why, without minting a claim')
+    .description(
+      'Print the decision for one call (or for approving it, --action approve) and why, without minting or deciding anything',
+    )
     .requiredOption('--tool <id>', 'tool id')
     .requiredOption('--args <file>', 'JSON file with the arguments of the call')
-    .option('--sub <subject>', 'principal (default: config subject)')
+    .option('--sub <subject>', 'who calls (default: config subject)')
     .option('--tenant <tenant>', 'tenant (default: config tenant)')
     .option('--session <id>', 'the session the call belongs to')
+    .option('--action <action>', 'call (default) or approve', 'call')
+    .option('--approver <subject>', 'with --action approve: who approves (default: config subject)')
     .option('--config <file>', 'config file', 'toolcage.config.yaml')
     .action(
       action(
@@ -57,13 +61,34 @@ export function policyCommand(): Command {
           sub?: string;
           tenant?: string;
           session?: string;
+          action: string;
+          approver?: string;
         }) => {
+          if (opts.action !== 'call' && opts.action !== 'approve')
+            throw new ToolcageError('request_invalid', {
+              message: `--action must be call or approve, got ${opts.action.slice(0, 50)}`,
+            });
           const loaded = configFrom(opts);
           const args = readJsonFile(opts.args, 'arguments');
           const sub = opts.sub ?? loaded.config.subject;
           const rt = await createBrokerRuntime(loaded);
           try {
             const roles = localRoles(rt.policy, sub);
+            if (opts.action === 'approve') {
+              const approver = opts.approver ?? loaded.config.subject;
+              const out = rt.broker.explainApproval({
+                tool: opts.tool,
+                args,
+                sub,
+                tenant: opts.tenant ?? loaded.config.tenant,
+                session: opts.session,
+                approver,
+                approverRoles: localRoles(rt.policy, approver),
+              });
+              printJson({ sub, ...out });
+              if (!out.allowed) process.exitCode = 1;
+              return;
+            }
             const out = rt.broker.explain({
               tool: opts.tool,
               args,

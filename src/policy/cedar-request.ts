@@ -1,0 +1,105 @@
+import type { ToolManifest as Manifest } from '../ports/tool.ts';
+import { keep, type CedarNeeds } from './cedar-needs.ts';
+import { actionOf, project, type CedarType, type CedarVerb } from './cedar-schema.ts';
+
+/** One Cedar request's inputs: who, what (call or approve), which tool, and the call's facts. */
+export interface ConditionInput {
+  /** What is decided: calling the tool (default), or approving someone's call of it. */
+  action?: CedarVerb;
+  manifest: Manifest;
+  /** The principal: the caller, or for `approve` the approver. */
+  sub: string;
+  roles: readonly string[];
+  /** The principal's tenant: the caller's, or for `approve` the request's. */
+  tenant: string;
+  /** For `approve`: the subject who asked for the call. */
+  requester?: string | undefined;
+  /** Validated against the tool's input schema by the caller. */
+  args: unknown;
+  rendered: readonly string[];
+  session?: string | undefined;
+  nowMs: number;
+}
+
+export interface Entity {
+  uid: { type: string; id: string };
+  attrs: Record<string, unknown>;
+  parents: Array<{ type: string; id: string }>;
+}
+
+/** What never changes for a manifest: its `args` type and its `Tool` attributes. */
+export interface ToolFacts {
+  args: CedarType;
+  attrs: Record<string, unknown>;
+}
+
+export function toolFacts(m: Manifest, args: CedarType): ToolFacts {
+  return {
+    args,
+    attrs: {
+      risk: m.risk,
+      scopes: [...new Set([...m.scopes, ...m.credentials.flatMap((c) => c.scopes)])],
+      lanes: m.credentials.map((c) => c.lane),
+      egress: m.network === 'none' ? [] : m.network.egress.map((e) => e.host),
+    },
+  };
+}
+
+const pick = (needs: CedarNeeds, root: string, attrs: Record<string, unknown>) =>
+  needs.all ? attrs : keep(attrs, needs.roots.get(root));
+
+/**
+ * The context and entities of one request, holding only what the policies
+ * that can apply to this action read (src/policy/cedar-needs.ts says why that
+ * is exact): the action with its group when some policy tests `in`, the
+ * principal and the tool with the attributes read, the context values read.
+ */
+export function cedarRequest(input: ConditionInput, tool: ToolFacts, needs: CedarNeeds) {
+  const verb = input.action ?? 'call';
+  const m = input.manifest;
+  const action = actionOf(verb, m.id);
+  const entities: Entity[] = [];
+  if (needs.all || needs.actionParents)
+    // No schema at evaluation, so the action's group is given as an entity.
+    entities.push({
+      uid: { type: 'Action', id: action },
+      attrs: {},
+      parents: [{ type: 'Action', id: verb }],
+    });
+  if (needs.all || needs.roots.has('principal'))
+    entities.push({
+      uid: { type: 'User', id: input.sub },
+      attrs: pick(needs, 'principal', {
+        subject: input.sub,
+        roles: [...input.roles],
+        tenant: input.tenant,
+      }),
+      parents: [],
+    });
+  if (needs.all || needs.roots.has('resource'))
+    entities.push({
+      uid: { type: 'Tool', id: m.id },
+      attrs: pick(needs, 'resource', tool.attrs),
+      parents: [],
+    });
+  let context: Record<string, unknown> = {};
+  if (needs.all || needs.roots.has('context')) {
+    const now = new Date(input.nowMs);
+    context = pick(needs, 'context', {
+      args: project(tool.args, input.args) ?? {},
+      scopes: [...input.rendered],
+      session: input.session ?? '',
+      now: Math.floor(input.nowMs / 1000),
+      hourUtc: now.getUTCHours(),
+      weekdayUtc: now.getUTCDay(),
+      ...(verb === 'approve' ? { requester: input.requester ?? '', tenant: input.tenant } : {}),
+    });
+  }
+  return {
+    principal: { type: 'User', id: input.sub },
+    action: { type: 'Action', id: action },
+    resource: { type: 'Tool', id: m.id },
+    context,
+    entities,
+  };
+}
