@@ -37,6 +37,8 @@ function classOf(r: AuditRecord): ClassOf {
         activity_id: 99,
         activity_name: r.kind === 'approval_requested' ? 'Request Approval' : 'Decide Approval',
       };
+    case 'session_resumed':
+      return { ...authz, activity_id: 99, activity_name: 'Resume Session' };
     case 'service_started':
       return { ...life, activity_id: 3, activity_name: 'Start' };
     case 'service_stopped':

@@ -321,9 +321,30 @@ export class Broker {
   }
 
   /** Resumes a paused session (a human's decision); `not_found` when it is not paused. */
-  async resumeSession(tenant: string, session: string): Promise<void> {
+  /**
+   * Lifts a session's circuit-breaker pause: a human's decision, so it is a
+   * record on the trail (who, where, which session), refused attempts too.
+   */
+  async resumeSession(
+    tenant: string,
+    session: string,
+    by: { actor: string; origin?: Origin | 'console'; requestId?: string },
+  ): Promise<void> {
     checkSession(session);
-    if (!this.#o.sessions || !(await this.#o.sessions.resume(sessionKey(tenant, session))))
+    const resumed =
+      this.#o.sessions !== undefined &&
+      (await this.#o.sessions.resume(sessionKey(tenant, session)));
+    await recordDecision(this.#o.audit, {
+      kind: 'session_resumed',
+      origin: by.origin ?? this.#o.origin,
+      session,
+      tenant,
+      actor: by.actor,
+      outcome: resumed ? 'ok' : 'refused',
+      ...(resumed ? {} : { errorCode: 'not_found' }),
+      ...(by.requestId ? { requestId: by.requestId } : {}),
+    });
+    if (!resumed)
       throw new ToolcageError('not_found', {
         message: `Session ${session} is not paused in tenant ${tenant}.`,
       });

@@ -58,7 +58,11 @@ export function registerGovernorsRoutes(
       });
     const session = (request.params as { id: string }).id;
     const tenant = tenantFor(s.principal, formField(request.body, 'tenant'));
-    await o.broker.resumeSession(tenant, session);
+    await o.broker.resumeSession(tenant, session, {
+      actor: s.principal.subject,
+      origin: 'console',
+      requestId: request.id,
+    });
     request.log.info(
       { event: 'session_resumed', session, tenant, by: s.principal.subject, via: 'console' },
       'session resumed',

@@ -193,7 +193,11 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
           message: `Only an approver (a role in the policy's \`approvers\` or broker.approverRoles: ${o.broker.approvals.rules.approverRoles.join(', ')}) may resume a paused session.`,
         });
       const tenant = tenantFor(principal, request.query.tenant);
-      await o.broker.resumeSession(tenant, request.params.id);
+      await o.broker.resumeSession(tenant, request.params.id, {
+        actor: principal.subject,
+        origin: 'http',
+        requestId: request.id,
+      });
       request.log.info(
         {
           event: 'session_resumed',

@@ -156,6 +156,19 @@ export interface ConfigReloadedEvent extends Correlation {
   reason?: string | undefined;
 }
 
+/** A human lifted a session's circuit-breaker pause (or tried to: `errorCode`). */
+export interface SessionResumedEvent extends Correlation {
+  kind: 'session_resumed';
+  /** Where the approver acted: the HTTP API, the CLI or the console. */
+  origin: Origin | 'console';
+  session: string;
+  tenant: string;
+  /** Who resumed it (the approver's subject). */
+  actor: string;
+  outcome: 'ok' | 'refused';
+  errorCode?: string | undefined;
+}
+
 export interface ServiceEvent extends Correlation {
   kind: 'service_started' | 'service_stopped';
   /** `runner`, `broker`, `mcp`, or a CLI command name. */
@@ -183,6 +196,7 @@ export type AuditEntry =
   | RegistryEvent
   | KeysRotatedEvent
   | ConfigReloadedEvent
+  | SessionResumedEvent
   | ServiceEvent
   | AuditRecoveredEvent;
 

@@ -3,11 +3,13 @@
 // the loop guard refuses and the breaker pauses the session. The operator sees it per tenant, says
 // where the state comes from, and resumes the paused session (approvers only, CSRF-checked); viewers
 // see it read-only; GET /v1/governors answers the same, for the caller's tenants only.
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { DEFAULT_POLICY } from '../../src/cli/workspace.ts';
 import { loadConfig } from '../../src/config/load.ts';
+import { configuredAuditFiles } from '../../src/runtime/audit.ts';
 import { createBrokerService, type BrokerService } from '../../src/runtime/broker-service.ts';
 import { apiKeyHash } from '../../src/identity/verifier.ts';
 import {
@@ -163,6 +165,16 @@ describe('Governors page (Chromium)', () => {
     await expect(page.locator('.banner.ok').textContent()).resolves.toContain('sess-stuck');
     await expect(page.locator('tr[data-session="sess-stuck"]').count()).resolves.toBe(0);
     expect((await agentCall('other', 'sess-stuck')).status).toBe(200);
+    // The console's resume is a record on the trail, naming the approver.
+    const trail = configuredAuditFiles(loadConfig(ws.configFile)).flatMap((f) =>
+      readFileSync(f, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    );
+    expect(trail.filter((r) => r.kind === 'session_resumed')).toEqual([
+      expect.objectContaining({ origin: 'console', session: 'sess-stuck', outcome: 'ok' }),
+    ]);
     expect(problems).toEqual([]);
     await ctx.close();
   });

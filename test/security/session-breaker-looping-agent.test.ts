@@ -100,7 +100,7 @@ it('the runner refuses a claim of a paused session minted before the pause', asy
     'session_paused',
     /Session loop-3 was paused/,
   );
-  await broker.resumeSession('default', 'loop-3');
+  await broker.resumeSession('default', 'loop-3', { actor: 'ops' });
 });
 
 it('forged or unverifiable claims naming a session do not count against it', async () => {
