@@ -18,8 +18,10 @@ import { makeWorkspace, type Workspace } from '../helpers/workspace.ts';
 import { startLoopbackServer, type LoopbackServer } from '../egress/helpers.ts';
 import { docker, testImages } from '../sandbox/docker/helpers.ts';
 import { requireEgressClient } from '../sandbox/docker/egress-helpers.ts';
+import { CANARY_MARK } from '../helpers/canaries.ts';
 
-const SECRET = 'runner-level-docker-lane-secret-41c9';
+// A canary: the suite's scan fails the run if a trail or log line ever holds it.
+const SECRET = `${CANARY_MARK}-runner-level-docker-lane-secret-41c9`;
 const TOOL = 'test.docker_egress';
 
 describe("runner: a Docker tool's egress through the boundary", () => {

@@ -15,8 +15,10 @@ import {
   egressClientTool,
   type EgressBackend,
 } from '../sandbox/docker/egress-helpers.ts';
+import { CANARY_MARK } from '../helpers/canaries.ts';
 
-const SECRET = 'hidden-lane-credential-93c1d7e5';
+// A canary: the suite's scan fails the run if a trail or log line ever holds it.
+const SECRET = `${CANARY_MARK}-hidden-lane-credential-93c1d7e5`;
 
 describe('docker tool cannot read its egress credential', () => {
   let k: EgressBackend;

@@ -17,8 +17,10 @@ import {
   secretsLeft,
   type EgressBackend,
 } from '../sandbox/docker/egress-helpers.ts';
+import { CANARY_MARK } from '../helpers/canaries.ts';
 
-const FILE_SECRET = 'file-exposed-credential-4e8b2a61';
+// A canary: the suite's scan fails the run if a trail or log line ever holds it.
+const FILE_SECRET = `${CANARY_MARK}-file-exposed-credential-4e8b2a61`;
 
 describe('docker file credential', () => {
   let k: EgressBackend;
