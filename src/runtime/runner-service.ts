@@ -7,7 +7,6 @@ import { DpopProofVerifier } from '../claims/dpop.ts';
 import { RunnerMetrics, combineObservers } from '../metrics/runner-metrics.ts';
 import { createRunner, type Runner } from './runner.ts';
 import { openStateStores } from './state.ts';
-import { startTracing } from '../telemetry/tracing.ts';
 import type { DockerBackend } from '../sandbox/docker/docker-backend.ts';
 import { buildRunnerApp } from '../http/runner-app.ts';
 import { listenOrExplain } from '../http/listen.ts';
@@ -56,7 +55,11 @@ export async function createRunnerService(
   const stores = await openStateStores(loaded);
   const metrics = new RunnerMetrics();
   // Off unless `telemetry.tracing.enabled`: then spans go to the OTLP exporter beside the metrics.
-  const tracing = startTracing(loaded.config.telemetry.tracing);
+  // The OpenTelemetry SDK and exporter (~200 modules, ~15 MB resident) load only when it is on.
+  const tracingConfig = loaded.config.telemetry.tracing;
+  const tracing = tracingConfig.enabled
+    ? (await import('../telemetry/tracing.ts')).startTracing(tracingConfig)
+    : undefined;
   const dpop = new DpopProofVerifier({
     replay: stores.replay,
     maxAgeSeconds: http.dpopMaxAgeSeconds,

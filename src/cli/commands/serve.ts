@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { createRunnerService } from '../../runtime/runner-service.ts';
+import { createRunnerService } from '../lazy.ts';
 import { action, configFrom } from '../io.ts';
 
 /** Stops a service once on SIGTERM or SIGINT, then exits 0 (1 when the stop itself failed). */

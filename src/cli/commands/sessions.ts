@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { createBrokerRuntime } from '../../runtime/broker.ts';
+import { createBrokerRuntime } from '../lazy.ts';
 import { action, configFrom, printJson } from '../io.ts';
 
 /** `toolcage sessions resume ID`: a human lifts a session's circuit-breaker pause. */

@@ -69,8 +69,17 @@ export interface DockerBackend extends SandboxBackend {
  * const result = await docker.run({ invocationId, tool, input: { text: 'hi' } });
  */
 export function createDockerBackend(options: DockerBackendOptions = {}): DockerBackend {
-  const { poolSize, idleMs, tmpfsMb, shmMb, nofile, maxStderrBytes, defaultCpus, defaultPids } =
-    resolveOptions(options);
+  const {
+    poolSize,
+    idleMs,
+    maxStarting,
+    tmpfsMb,
+    shmMb,
+    nofile,
+    maxStderrBytes,
+    defaultCpus,
+    defaultPids,
+  } = resolveOptions(options);
   const api = options.api ?? dockerodeApi(options.socketPath ?? DEFAULT_SOCKET_PATH);
   const owner: Owner = currentOwner(options.runnerId ?? randomUUID());
   const reaper = new Reaper(api);
@@ -213,6 +222,7 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
       pool = new ToolPool({
         tool: `${tool.id}@${tool.version}`,
         size: poolSize,
+        maxStarting,
         // Pooled containers are made before their call is known: the invocation label says `pooled`, the audit line names the container.
         make: () => prepare(tool, imageId, limits, 'pooled', [], [], runtime, gateHostPath),
         discard: (warm) => {
