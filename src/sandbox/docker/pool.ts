@@ -31,10 +31,11 @@ export interface ToolPoolOptions {
  * pool ever made is either handed out by `take()` or passed to `discard`.
  *
  * Back to back, the engine's lifecycle throughput is the limit: a caller that
- * finds the pool empty while containers are being made waits for the first
- * of them rather than making one more (which would arrive later, being
- * started later, and would add a lifecycle to an engine that is already the
- * bottleneck). It goes cold only when nothing is being made.
+ * finds the pool empty while containers are being made (more than callers
+ * already wait for) waits for the next of them rather than making one more,
+ * which would arrive later, being started later, and would add a lifecycle
+ * to an engine that is already the bottleneck. Each waiting caller raises the
+ * refill target by one, up to `maxStarting` being made at once.
  */
 export class ToolPool {
   private readonly ready: WarmContainer[] = [];
@@ -95,11 +96,11 @@ export class ToolPool {
   }
 
   /**
-   * The next container made, when one is being made and no ready one is
-   * left; undefined (go cold) when none is on the way or the pool stops.
+   * The next container made, when more are being made than calls wait for
+   * them; undefined (go cold) otherwise, or when the pool stops.
    */
   private next(): Promise<WarmContainer | undefined> {
-    if (!this.refilling) return Promise.resolve(undefined);
+    if (!this.refilling || this.filling <= this.waiters.length) return Promise.resolve(undefined);
     return new Promise((resolve) => {
       this.waiters.push(resolve);
       this.refill();

@@ -36,6 +36,11 @@ const RSS_POLL_MS = 5;
 const IDLE_CPU_SLACK_NS = 2_000_000n;
 /** How often isolates that no run owns are checked for CPU they should not be using. */
 const IDLE_CHECK_MS = 20;
+/**
+ * CPU a spare context's preparation (a context and the prelude, ~0.5 ms) may
+ * use and still count as the worker's own work, not a guest's.
+ */
+const PREPARE_CPU_SLACK_NS = 10_000_000n;
 
 const PRELUDE_SOURCE = readFileSync(
   new URL('../../../sandboxes/isolated-vm/prelude.js', import.meta.url),
@@ -49,8 +54,8 @@ interface Slot {
   calls: number;
   /** The isolate's CPU time when it was last left quiet (after a run or a spare's preparation). */
   quietCpu: bigint;
-  /** A spare context is being prepared. */
-  preparing?: boolean;
+  /** A spare context is being prepared: settles when it is done (a run waits for it). */
+  preparing?: Promise<void> | undefined;
   /**
    * A context made and preluded while the worker was idle, never yet shown to
    * any tool: the next call takes it instead of paying for a new one on its
@@ -153,27 +158,33 @@ function takeContext(slot: Slot, timeoutMs: number): Prepared {
 async function prepareSpare(memoryMb: number): Promise<void> {
   const slot = slots.get(memoryMb);
   if (busy || !slot || slot.spare || slot.preparing || !isQuiet(slot)) return;
-  slot.preparing = true;
+  const cpuBefore = slot.isolate.cpuTime;
   let prepared: Prepared | undefined;
-  try {
-    const context = await slot.isolate.createContext();
-    prepared = { context, invoke: undefined as unknown as ivm.Reference };
-    prepared.invoke = (await slot.prelude.run(context, {
-      reference: true,
-      timeout: 1000,
-    })) as ivm.Reference;
-  } catch {
-    // the next call makes its own
-  } finally {
-    slot.preparing = false;
-  }
+  const preparing = (async () => {
+    try {
+      const context = await slot.isolate.createContext();
+      prepared = { context, invoke: undefined as unknown as ivm.Reference };
+      prepared.invoke = (await slot.prelude.run(context, {
+        reference: true,
+        timeout: 1000,
+      })) as ivm.Reference;
+    } catch {
+      // the next call makes its own
+    }
+  })();
+  slot.preparing = preparing;
+  await preparing;
+  slot.preparing = undefined;
   if (!prepared?.invoke || slot.spare || slot.isolate.isDisposed || slots.get(memoryMb) !== slot) {
     release(prepared?.invoke);
     release(prepared?.context);
     return;
   }
   slot.spare = prepared;
-  if (!busy) markQuiet(slot);
+  // The preparation's CPU is this worker's, not a guest's: the slot is quiet again when that is
+  // all it used. (Before, a run that arrived mid-preparation found the slot "restless" and paid
+  // for a new isolate and prelude: under load, nearly every call.) More than that stays counted.
+  if (owned !== slot && slot.isolate.cpuTime - cpuBefore <= PREPARE_CPU_SLACK_NS) markQuiet(slot);
 }
 
 /**
@@ -183,7 +194,8 @@ async function prepareSpare(memoryMb: number): Promise<void> {
  */
 function disposeRestless(): void {
   for (const slot of [...slots.values()]) {
-    if (slot !== owned && !isQuiet(slot)) disposeSlot(slot);
+    // A preparation's own CPU is judged when it ends (prepareSpare), not while it runs.
+    if (slot !== owned && !slot.preparing && !isQuiet(slot)) disposeSlot(slot);
   }
 }
 setInterval(disposeRestless, IDLE_CHECK_MS).unref();
@@ -318,6 +330,9 @@ function isNearLimit(isolate: ivm.Isolate, memoryMb: number): boolean {
 let retire = false;
 
 async function execute(msg: RunMessage, source: string): Promise<Success | Failure> {
+  // A spare being prepared for this limit is this run's context: wait for it rather than judge
+  // the slot by CPU the preparation is using right now.
+  await slots.get(msg.memoryMb)?.preparing;
   const slot = slotFor(msg.memoryMb);
   slot.calls++;
   let reason: StopReason | undefined;
