@@ -24,6 +24,9 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BUILT = join(ROOT, 'dist/cli/main.js');
 const SOURCE = join(ROOT, 'src/cli/main.ts');
 
+/** V8's young generation capped (MB per semi-space), for the row that shows what start-up's growth of it costs. */
+const SMALL_YOUNG = '--max-semi-space-size=1';
+
 /** Targets of issue 17. */
 export const STARTUP_TARGETS = { readyMs: 500, mainRssMb: 100, workerRssMb: 40 } as const;
 
@@ -40,6 +43,8 @@ export interface StartupFigures {
   workers: number;
   /** A bare Node process, idle: the part of every figure above that no code of ours can remove. */
   bare: Rss;
+  /** The main process started with `--max-semi-space-size=1` (one round): V8's young generation, grown by start-up, is not given back. */
+  mainSmallYoung: Rss;
 }
 
 function freePort(): Promise<number> {
@@ -142,12 +147,21 @@ async function oneRound(
   dir: string,
   entry: string,
   settleMs: number,
+  nodeArgs: string[] = [],
 ): Promise<{ readyMs: number; main: Rss; workers: Rss[] }> {
   const port = await freePort();
   const start = performance.now();
   const child = spawn(
     process.execPath,
-    [entry, 'serve', '--config', join(dir, 'toolcage.config.yaml'), '--port', String(port)],
+    [
+      ...nodeArgs,
+      entry,
+      'serve',
+      '--config',
+      join(dir, 'toolcage.config.yaml'),
+      '--port',
+      String(port),
+    ],
     { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
@@ -188,7 +202,12 @@ export async function benchStartup(
       const r = await oneRound(dir, entry, settleMs);
       ready.push(r.readyMs);
       main.push(r.main);
-      worker.push(r.workers.reduce((a, b) => (b.rss > a.rss ? b : a), { rss: NaN, anon: NaN }));
+      worker.push(
+        r.workers.reduce<Rss>((a, b) => (Number.isNaN(a.rss) || b.rss > a.rss ? b : a), {
+          rss: NaN,
+          anon: NaN,
+        }),
+      );
       workers = r.workers.length;
     }
     const med = (xs: number[]) =>
@@ -209,6 +228,7 @@ export async function benchStartup(
       worker: medRss(worker),
       workers,
       bare: await bareNode(settleMs),
+      mainSmallYoung: (await oneRound(dir, entry, settleMs, [SMALL_YOUNG])).main,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -226,6 +246,9 @@ export function reportStartup(f: StartupFigures, out: (line: string) => void): v
   out(`floor: bare node process, idle                ${mb(f.bare)}`);
   out(
     `serve main process, idle                      ${mb(f.main)}  (target ≤ ${t.mainRssMb} MB: ${v(f.main.rss <= t.mainRssMb)})`,
+  );
+  out(
+    `serve main process, node ${SMALL_YOUNG}         ${mb(f.mainSmallYoung)}  (target ≤ ${t.mainRssMb} MB: ${v(f.mainSmallYoung.rss <= t.mainRssMb)})`,
   );
   out(
     `serve JS worker, idle (largest of ${f.workers})           ${mb(f.worker)}  (target ≤ ${t.workerRssMb} MB: ${v(f.worker.rss <= t.workerRssMb)}; ${(f.worker.rss - f.bare.rss).toFixed(1)} MB above the bare-node floor)`,
