@@ -35,6 +35,8 @@ export interface StartupFigures {
   rounds: number;
   /** Spawn to first 200 on /healthz, ms. */
   readyP50Ms: number;
+  /** The floor: spawn of a bare `node:http` server to its first 200, ms (median). */
+  bareReadyMs: number;
   readyMaxMs: number;
   /** Idle RSS of the main process (MB), median over rounds. */
   main: Rss;
@@ -73,6 +75,23 @@ export function rssOf(pid: number): Rss {
     return { rss: kb('VmRSS') / 1024, anon: kb('RssAnon') / 1024 };
   } catch {
     return { rss: NaN, anon: NaN };
+  }
+}
+
+/** Spawn of a bare Node HTTP server to its first 200: the start-up floor on this machine now. */
+async function bareServerReady(): Promise<number> {
+  const port = await freePort();
+  const start = performance.now();
+  const child = spawn(
+    process.execPath,
+    ['-e', `require('node:http').createServer((q, r) => r.end('ok')).listen(${port}, '127.0.0.1')`],
+    { stdio: 'ignore' },
+  );
+  try {
+    while (!(await healthz(port))) await new Promise((r) => setTimeout(r, 5));
+    return performance.now() - start;
+  } finally {
+    await stop(child);
   }
 }
 
@@ -195,10 +214,12 @@ export async function benchStartup(
     await oneRound(dir, entry, 0);
     const settleMs = opts.settleMs ?? 2000;
     const ready: number[] = [];
+    const bareReady: number[] = [];
     const main: Rss[] = [];
     const worker: Rss[] = [];
     let workers = 0;
     for (let i = 0; i < rounds; i++) {
+      bareReady.push(await bareServerReady());
       const r = await oneRound(dir, entry, settleMs);
       ready.push(r.readyMs);
       main.push(r.main);
@@ -224,6 +245,7 @@ export async function benchStartup(
       rounds,
       readyP50Ms: med(ready),
       readyMaxMs: Math.max(...ready),
+      bareReadyMs: med(bareReady),
       main: medRss(main),
       worker: medRss(worker),
       workers,
@@ -239,8 +261,9 @@ export async function benchStartup(
 export function reportStartup(f: StartupFigures, out: (line: string) => void): void {
   const v = (ok: boolean) => (ok ? 'target met' : 'target MISSED');
   const t = STARTUP_TARGETS;
+  out(`floor: bare node:http server, spawn to 200   p50 ${f.bareReadyMs.toFixed(0)} ms`);
   out(
-    `serve start to /healthz 200 (${f.entry}, ${f.rounds} rounds)   p50 ${f.readyP50Ms.toFixed(0)} ms  max ${f.readyMaxMs.toFixed(0)} ms  (target ≤ ${t.readyMs} ms: ${v(f.readyP50Ms <= t.readyMs)})`,
+    `serve start to /healthz 200 (${f.entry}, ${f.rounds} rounds)   p50 ${f.readyP50Ms.toFixed(0)} ms  max ${f.readyMaxMs.toFixed(0)} ms = ${(f.readyP50Ms / f.bareReadyMs).toFixed(1)}x the floor (target ≤ ${t.readyMs} ms: ${v(f.readyP50Ms <= t.readyMs)})`,
   );
   const mb = (r: Rss) => `RSS ${r.rss.toFixed(1)} MB (private ${r.anon.toFixed(1)} MB)`;
   out(`floor: bare node process, idle                ${mb(f.bare)}`);
