@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type Dockerode from 'dockerode';
-import { Docker } from './dockerode.ts';
+import { loadDockerode } from './dockerode.ts';
 
 /** The container settings toolcage passes to the engine (a subset of the Engine API's create body). */
 export interface ContainerSpec {
@@ -104,6 +104,7 @@ function statusOf(err: unknown): number | undefined {
 
 /** The dockerode-backed {@link DockerApi}, talking to the engine over a unix socket. */
 export function dockerodeApi(socketPath: string): DockerApi {
+  const Docker = loadDockerode();
   const docker = new Docker({ socketPath });
   return {
     endpoint: `unix://${socketPath}`,

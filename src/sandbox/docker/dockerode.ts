@@ -36,7 +36,17 @@ function deferBuildkitSession(): void {
   } as unknown as NodeJS.Module;
 }
 
-deferBuildkitSession();
+let docker: typeof Dockerode | undefined;
 
-/** The dockerode class (the same module `import Docker from 'dockerode'` gives). */
-export const Docker = require('dockerode') as typeof Dockerode;
+/**
+ * The dockerode class (the same module `import Docker from 'dockerode'`
+ * gives), loaded on first use: a command or a runner without Docker never
+ * loads it (nor ssh2, through docker-modem).
+ */
+export function loadDockerode(): typeof Dockerode {
+  if (!docker) {
+    deferBuildkitSession();
+    docker = require('dockerode') as typeof Dockerode;
+  }
+  return docker;
+}
