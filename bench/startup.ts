@@ -24,9 +24,6 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BUILT = join(ROOT, 'dist/cli/main.js');
 const SOURCE = join(ROOT, 'src/cli/main.ts');
 
-/** V8's young generation capped (MB per semi-space), for the row that shows what start-up's growth of it costs. */
-const SMALL_YOUNG = '--max-semi-space-size=1';
-
 /** Targets of issue 17. */
 export const STARTUP_TARGETS = { readyMs: 500, mainRssMb: 100, workerRssMb: 40 } as const;
 
@@ -45,8 +42,6 @@ export interface StartupFigures {
   workers: number;
   /** A bare Node process, idle: the part of every figure above that no code of ours can remove. */
   bare: Rss;
-  /** The main process started with `--max-semi-space-size=1` (one round): V8's young generation, grown by start-up, is not given back. */
-  mainSmallYoung: Rss;
 }
 
 function freePort(): Promise<number> {
@@ -166,21 +161,12 @@ async function oneRound(
   dir: string,
   entry: string,
   settleMs: number,
-  nodeArgs: string[] = [],
 ): Promise<{ readyMs: number; main: Rss; workers: Rss[] }> {
   const port = await freePort();
   const start = performance.now();
   const child = spawn(
     process.execPath,
-    [
-      ...nodeArgs,
-      entry,
-      'serve',
-      '--config',
-      join(dir, 'toolcage.config.yaml'),
-      '--port',
-      String(port),
-    ],
+    [entry, 'serve', '--config', join(dir, 'toolcage.config.yaml'), '--port', String(port)],
     { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
@@ -250,7 +236,6 @@ export async function benchStartup(
       worker: medRss(worker),
       workers,
       bare: await bareNode(settleMs),
-      mainSmallYoung: (await oneRound(dir, entry, settleMs, [SMALL_YOUNG])).main,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -269,9 +254,6 @@ export function reportStartup(f: StartupFigures, out: (line: string) => void): v
   out(`floor: bare node process, idle                ${mb(f.bare)}`);
   out(
     `serve main process, idle                      ${mb(f.main)}  (target ≤ ${t.mainRssMb} MB: ${v(f.main.rss <= t.mainRssMb)})`,
-  );
-  out(
-    `serve main process, node ${SMALL_YOUNG}         ${mb(f.mainSmallYoung)}  (target ≤ ${t.mainRssMb} MB: ${v(f.mainSmallYoung.rss <= t.mainRssMb)})`,
   );
   out(
     `serve JS worker, idle (largest of ${f.workers})           ${mb(f.worker)}  (target ≤ ${t.workerRssMb} MB: ${v(f.worker.rss <= t.workerRssMb)}; ${(f.worker.rss - f.bare.rss).toFixed(1)} MB above the bare-node floor)`,
