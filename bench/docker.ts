@@ -267,9 +267,22 @@ export async function benchDocker(options: BenchDockerOptions = {}): Promise<Ben
   log(
     `p50 backend / docker run --rm at c=1, calls ${gapMs} ms apart: ${spacedRatio.toFixed(2)}x (target <= 0.3x)`,
   );
-  log(`p50 backend / docker run --rm at c=1, back to back (engine-bound): ${ratio.toFixed(2)}x`);
+  const v = (ok: boolean) => (ok ? 'target met' : 'target MISSED');
   log(
-    `calls/s at c=8: backend ${f('backend', 8)?.callsPerSec} vs dockerode lifecycle ${f('dockerode lifecycle', 8)?.callsPerSec} (target >=)`,
+    `p50 backend / docker run --rm at c=1, back to back: ${ratio.toFixed(2)}x (target <= 0.3x: ${v(ratio <= 0.3)})`,
+  );
+  // Back to back, every call still needs a container made and removed: the engine's own lifecycle
+  // rate (raw dockerode, 8 in flight) bounds the sustained rate, so 1000 / that rate is the floor
+  // of a back-to-back call's mean latency that no pool can beat.
+  const engineRate = f('dockerode lifecycle', 8)?.callsPerSec ?? NaN;
+  const b2b = f('backend', 1);
+  if (b2b)
+    log(
+      `back to back at c=1: backend ${b2b.callsPerSec} calls/s; the engine's lifecycle ceiling (dockerode, 8 in flight) ${engineRate} calls/s = a floor of ${(1000 / engineRate).toFixed(0)} ms per call (${(1000 / engineRate / (f('docker run --rm', 1)?.p50Ms ?? NaN)).toFixed(2)}x docker run --rm p50)`,
+    );
+  const c8 = (f('backend', 8)?.callsPerSec ?? 0) / engineRate;
+  log(
+    `calls/s at c=8: backend ${f('backend', 8)?.callsPerSec} / dockerode lifecycle ${engineRate} = ${c8.toFixed(2)}x (target >= 1.3x: ${v(c8 >= 1.3)})`,
   );
   return figures;
 }

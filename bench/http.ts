@@ -243,7 +243,28 @@ export async function benchHttp(opts: BenchHttpOptions = {}): Promise<BenchRow[]
     const b = rows.find((r) => r.mode === 'http' && r.concurrency === c)!;
     log(`c=${c}: HTTP p50 / in-process p50 = ${(b.p50Ms / Math.max(a.p50Ms, 0.001)).toFixed(2)}x`);
   }
+  reportHttpTargets(rows, log);
   return rows;
+}
+
+/**
+ * Issue 17's HTTP targets, each as a verdict: at c=32 the service does
+ * ≥ 0.85x the library's own rate with 8 calls in flight (the in-process c=8
+ * row, same workspace and run), and at c=1 its p99 is ≤ 3 ms.
+ */
+export function reportHttpTargets(rows: BenchRow[], log: (line: string) => void): void {
+  const v = (ok: boolean) => (ok ? 'target met' : 'target MISSED');
+  const lib8 = rows.find((r) => r.mode === 'in-process' && r.concurrency === 8);
+  const http32 = rows.find((r) => r.mode === 'http' && r.concurrency === 32);
+  const http1 = rows.find((r) => r.mode === 'http' && r.concurrency === 1);
+  if (lib8 && http32) {
+    const ratio = http32.callsPerSecond / lib8.callsPerSecond;
+    log(
+      `HTTP c=32 / library with 8 in flight = ${http32.callsPerSecond.toFixed(0)} / ${lib8.callsPerSecond.toFixed(0)} calls/s = ${ratio.toFixed(2)}x (target ≥ 0.85x: ${v(ratio >= 0.85)})`,
+    );
+  }
+  if (http1)
+    log(`HTTP c=1 p99 = ${http1.p99Ms.toFixed(2)} ms (target ≤ 3 ms: ${v(http1.p99Ms <= 3)})`);
 }
 
 async function child(configFile: string): Promise<void> {

@@ -7,11 +7,9 @@
  *   node --no-node-snapshot bench/library.ts
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import ivm from 'isolated-vm';
-import { createLocalJWKSet, jwtVerify } from 'jose';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { initWorkspace } from '../src/cli/workspace.ts';
 import { loadConfig } from '../src/config/load.ts';
@@ -19,8 +17,8 @@ import { createRunner } from '../src/runtime/runner.ts';
 import { createBrokerRuntime } from '../src/runtime/broker.ts';
 import { NullAuditSink, type AuditSink } from '../src/audit/audit.ts';
 import type { LoadedConfig } from '../src/config/load.ts';
-import { loadJwksFile } from '../src/claims/keys.ts';
 import { formatRow, measure, measureInterleaved, type Figures } from './stats.ts';
+import { argsOf, floorCaller, floorOnCores } from './floor.ts';
 
 const WIDE = { capacity: 1_000_000, refillPerSecond: 1_000_000 };
 /** Governors opened wide but ON: the bench pays for their bookkeeping, it just never trips them. */
@@ -59,10 +57,6 @@ export interface BenchRunner {
   dir: string;
   close(): Promise<void>;
 }
-
-const argsOf = (i: number) => ({
-  text: `The model suggests actions; the system verifies and enforces them. (${i})`,
-});
 
 export async function benchRunner(
   total: number,
@@ -112,52 +106,10 @@ export async function benchRunner(
   };
 }
 
-/** The floor: jose verify of a claim + a raw isolated-vm fresh-context call of the same tool, in this process. */
-function floorCaller(
-  dir: string,
-  claims: string[],
-): { call(i: number): Promise<unknown>; dispose(): void } {
-  const jwks = createLocalJWKSet(loadJwksFile(join(dir, 'keys/broker.jwks.json')));
-  const source = readFileSync(join(dir, 'tool-manifests/text.word_count/word_count.js'), 'utf8');
-  const isolate = new ivm.Isolate({ memoryLimit: 32 });
-  const invoker = isolate.compileScriptSync(
-    '(async function invoke(ns, i) { return JSON.stringify(await ns.default(JSON.parse(i))); })',
-  );
-  const compiled = isolate.compileModuleSync(source, { produceCachedData: true }) as ivm.Module & {
-    cachedData?: ivm.ExternalCopy<ArrayBuffer>;
-  };
-  const cachedData = compiled.cachedData;
-  return {
-    async call(i) {
-      await jwtVerify(claims[i % claims.length]!, jwks, {
-        algorithms: ['EdDSA', 'ES256'],
-        issuer: 'toolcage-broker',
-        audience: 'toolcage-runner',
-      });
-      const context = isolate.createContextSync();
-      const invoke = invoker.runSync(context, { reference: true }) as ivm.Reference;
-      const mod = isolate.compileModuleSync(source, cachedData ? { cachedData } : {});
-      mod.instantiateSync(context, () => {
-        throw new Error('no imports');
-      });
-      await mod.evaluate({ timeout: 1000 });
-      const ns = mod.namespace;
-      const out = await invoke.apply(undefined, [ns.derefInto(), JSON.stringify(argsOf(i))], {
-        result: { promise: true, copy: true },
-        timeout: 1000,
-      });
-      ns.release();
-      invoke.release();
-      mod.release();
-      context.release();
-      return out;
-    },
-    dispose: () => isolate.dispose(),
-  };
-}
-
 export interface LibraryFigures {
   floor: Figures;
+  /** The floor on every core at once: what 8 calls in flight can at best reach. */
+  floorAllCores: Figures;
   library: Figures;
   libraryConcurrent: Figures;
   redis?: Figures;
@@ -201,12 +153,20 @@ export async function benchLibrary(
       });
     };
     const libraryConcurrent = await concurrent(memory, 'library execute() (embedded stores)');
+    // Right after the library's own run, so that both see the same machine conditions.
+    const floorAllCores = await floorOnCores({
+      dir: memory.dir,
+      claims: memory.claims,
+      processes: cpus().length,
+      n: Math.ceil(libraryConcurrent.n / cpus().length),
+    });
     const redisConcurrent = redis
       ? await concurrent(redis, 'library execute() (redis stores)')
       : undefined;
     next += n;
     return {
       floor: r['floor: jose verify + raw isolated-vm call']!,
+      floorAllCores,
       library: r['library execute() (embedded stores)']!,
       libraryConcurrent,
       ...(redis

@@ -7,10 +7,7 @@ import { DpopProofVerifier } from '../claims/dpop.ts';
 import { RunnerMetrics, combineObservers } from '../metrics/runner-metrics.ts';
 import { createRunner, type Runner } from './runner.ts';
 import { openStateStores } from './state.ts';
-import { startTracing } from '../telemetry/tracing.ts';
 import type { DockerBackend } from '../sandbox/docker/docker-backend.ts';
-import { buildRunnerApp } from '../http/runner-app.ts';
-import { listenOrExplain } from '../http/listen.ts';
 
 export interface RunnerService {
   app: FastifyInstance;
@@ -53,10 +50,19 @@ export async function createRunnerService(
   options: { logger?: Logger; audit?: AuditSink; backends?: ReadonlyArray<'js' | 'docker'> } = {},
 ): Promise<RunnerService> {
   const http = loaded.config.runner.http;
+  // The HTTP app (fastify and its plugins) loads while the runner starts, which mostly waits on
+  // I/O (worker processes, the Docker engine, the registry's image identities): start-up overlaps
+  // the two instead of paying for them one after the other.
+  const httpModules = Promise.all([import('../http/runner-app.ts'), import('../http/listen.ts')]);
+  httpModules.catch(() => undefined); // awaited below; a failure must not surface as unhandled first
   const stores = await openStateStores(loaded);
   const metrics = new RunnerMetrics();
   // Off unless `telemetry.tracing.enabled`: then spans go to the OTLP exporter beside the metrics.
-  const tracing = startTracing(loaded.config.telemetry.tracing);
+  // The OpenTelemetry SDK and exporter (~200 modules, ~15 MB resident) load only when it is on.
+  const tracingConfig = loaded.config.telemetry.tracing;
+  const tracing = tracingConfig.enabled
+    ? (await import('../telemetry/tracing.ts')).startTracing(tracingConfig)
+    : undefined;
   const dpop = new DpopProofVerifier({
     replay: stores.replay,
     maxAgeSeconds: http.dpopMaxAgeSeconds,
@@ -88,6 +94,7 @@ export async function createRunnerService(
     ...(runner.concurrency ? { concurrency: () => runner.concurrency!.stats() } : {}),
     ...(typeof docker?.poolState === 'function' ? { dockerPool: () => docker.poolState!() } : {}),
   });
+  const [{ buildRunnerApp }, { listenOrExplain }] = await httpModules;
   const app = buildRunnerApp(runner, {
     metrics,
     ...(options.logger ? { logger: options.logger } : { logLevel: http.logLevel }),

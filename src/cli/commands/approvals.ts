@@ -5,7 +5,8 @@ import type {
   ApprovalStatus,
 } from '../../broker/approval-store.ts';
 import { ToolcageError } from '../../errors/toolcage-error.ts';
-import { createBrokerRuntime, type BrokerRuntime } from '../../runtime/broker.ts';
+import type { BrokerRuntime } from '../../runtime/broker.ts';
+import { createBrokerRuntime } from '../lazy.ts';
 import { cliActor, selfApprovalNotice } from '../approval-actor.ts';
 import { action, configFrom, printJson } from '../io.ts';
 

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { createBrokerService } from '../../runtime/broker-service.ts';
+import { createBrokerService } from '../lazy.ts';
 import { configCheck, startFiles } from '../../runtime/config-check.ts';
 import { action, configFrom } from '../io.ts';
 import { stopOnSignals } from './serve.ts';

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ToolcageError } from '../../errors/toolcage-error.ts';
-import { createBrokerRuntime } from '../../runtime/broker.ts';
+import { createBrokerRuntime } from '../lazy.ts';
 import type { Policy } from '../../broker/policy.ts';
 import { action, configFrom, readJsonFile } from '../io.ts';
 import { decideFromCli } from './approvals.ts';

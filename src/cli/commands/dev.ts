@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { ToolcageError } from '../../errors/toolcage-error.ts';
-import { createBrokerRuntime } from '../../runtime/broker.ts';
-import { createRunner } from '../../runtime/runner.ts';
+import { createBrokerRuntime } from '../lazy.ts';
+import { createRunner } from '../lazy.ts';
 import type { LoadedConfig } from '../../config/load.ts';
 import { action, configFrom, failWith, newRequestId, printJson, readJsonFile } from '../io.ts';
 

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { resolve } from 'node:path';
 import { ToolcageError } from '../../errors/toolcage-error.ts';
 import type { LoadedConfig } from '../../config/load.ts';
-import { createBrokerRuntime } from '../../runtime/broker.ts';
+import { createBrokerRuntime } from '../lazy.ts';
 import type { ToolcageMcpService } from '../../runtime/mcp-service.ts';
 import type { McpHttpServer } from '../../mcp/http.ts';
 import { configCheck, startFiles } from '../../runtime/config-check.ts';

@@ -2,8 +2,7 @@ import { Command } from 'commander';
 import { ToolcageError } from '../../errors/toolcage-error.ts';
 import { loadPolicy } from '../../broker/policy.ts';
 import { loadConditions } from '../../broker/policy-set.ts';
-import { createBrokerRuntime } from '../../runtime/broker.ts';
-import { loadRegistry } from '../../runtime/runner.ts';
+import { createBrokerRuntime, loadRegistry } from '../lazy.ts';
 import { action, configFrom, printJson, readJsonFile } from '../io.ts';
 import { localRoles } from './broker.ts';
 

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { createRunnerService } from '../../runtime/runner-service.ts';
+import { createRunnerService } from '../lazy.ts';
 import { configCheck, startFiles } from '../../runtime/config-check.ts';
 import { action, configFrom } from '../io.ts';
 

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { isAnyApprover } from '../../broker/approval-rules.ts';
 import { ToolcageError } from '../../errors/toolcage-error.ts';
-import { createBrokerRuntime } from '../../runtime/broker.ts';
+import { createBrokerRuntime } from '../lazy.ts';
 import { cliActor } from '../approval-actor.ts';
 import { action, configFrom, printJson } from '../io.ts';
 

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { createRunner } from '../../runtime/runner.ts';
+import { createRunner } from '../lazy.ts';
 import { action, configFrom, printJson } from '../io.ts';
 
 /**

@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
-import Docker from 'dockerode';
+import type Dockerode from 'dockerode';
+import { loadDockerode } from './dockerode.ts';
 
 /** The container settings toolcage passes to the engine (a subset of the Engine API's create body). */
 export interface ContainerSpec {
@@ -103,6 +104,7 @@ function statusOf(err: unknown): number | undefined {
 
 /** The dockerode-backed {@link DockerApi}, talking to the engine over a unix socket. */
 export function dockerodeApi(socketPath: string): DockerApi {
+  const Docker = loadDockerode();
   const docker = new Docker({ socketPath });
   return {
     endpoint: `unix://${socketPath}`,
@@ -115,7 +117,7 @@ export function dockerodeApi(socketPath: string): DockerApi {
       return Object.keys(info.Runtimes ?? {}).sort();
     },
     async createContainer(spec) {
-      const container = await docker.createContainer(spec as Docker.ContainerCreateOptions);
+      const container = await docker.createContainer(spec as Dockerode.ContainerCreateOptions);
       return container.id;
     },
     async attach(id) {

@@ -1,4 +1,4 @@
-import { randomUUID, createHash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type {
@@ -11,18 +11,19 @@ import type {
 import { dockerodeApi, isEngineUnreachable } from './api.ts';
 import { classify } from './classify.ts';
 import { CallMountError, prepareCallMounts, type CallMounts } from './call-mounts.ts';
-import { containerSpec, type BindMount } from './container-spec.ts';
-import { DEFAULT_GATE_PATH, loadGate, type Gate } from './build/gate.ts';
+import { containerMaker } from './container-maker.ts';
 import { sweepHostLeftovers } from './host-sweep.ts';
 import { ImageVerifier } from './image-verify.ts';
 import { EngineMonitor } from './engine-monitor.ts';
 import { RuntimeChooser } from './runtime-choice.ts';
 import { checkTool, resolveOptions, type DockerBackendOptions } from './options.ts';
 import { DEFAULT_SOCKET_PATH } from './build/images.ts';
-import { currentOwner, isOrphan, LABEL, ownerLabels, type Owner } from './owner.ts';
-import { ToolPool, type ToolPoolState } from './pool.ts';
+import { currentOwner, isOrphan, LABEL, type Owner } from './owner.ts';
+import type { ToolPoolState } from './pool.ts';
+import { ToolPools } from './tool-pools.ts';
+import { dockerHealth } from './health.ts';
 import { Reaper } from './reaper.ts';
-import { callContainer, prepareContainer, type WarmContainer } from './warm.ts';
+import { callContainer, type WarmContainer } from './warm.ts';
 
 export type { DockerBackendOptions } from './options.ts';
 
@@ -69,27 +70,22 @@ export interface DockerBackend extends SandboxBackend {
  * const result = await docker.run({ invocationId, tool, input: { text: 'hi' } });
  */
 export function createDockerBackend(options: DockerBackendOptions = {}): DockerBackend {
-  const { poolSize, idleMs, tmpfsMb, shmMb, nofile, maxStderrBytes, defaultCpus, defaultPids } =
-    resolveOptions(options);
+  const {
+    poolSize,
+    idleMs,
+    maxStarting,
+    tmpfsMb,
+    shmMb,
+    nofile,
+    maxStderrBytes,
+    defaultCpus,
+    defaultPids,
+  } = resolveOptions(options);
   const api = options.api ?? dockerodeApi(options.socketPath ?? DEFAULT_SOCKET_PATH);
   const owner: Owner = currentOwner(options.runnerId ?? randomUUID());
   const reaper = new Reaper(api);
-  const pools = new Map<string, ToolPool>();
   const verifier = new ImageVerifier(api);
   const chooser = new RuntimeChooser(api, options.runtime ?? 'auto');
-  /** The pool gate, loaded (built when missing) on the first pool; without it there is no pool. */
-  let gate: Gate | undefined;
-  let gateError: string | undefined;
-  const gatePath = (): string | undefined => {
-    if (gate === undefined && gateError === undefined) {
-      try {
-        gate = loadGate(options.gatePath ?? DEFAULT_GATE_PATH);
-      } catch (err) {
-        gateError = (err as Error).message;
-      }
-    }
-    return gate?.path;
-  };
   const active = new Map<string, AbortController>();
   let disposed = false;
 
@@ -119,20 +115,6 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
       self: owner,
     });
 
-  const idleTimer = setInterval(
-    () => {
-      const now = Date.now();
-      for (const [key, pool] of pools) {
-        if (pool.idleFor(now) > idleMs) {
-          pool.close();
-          pools.delete(key);
-        }
-      }
-    },
-    Math.min(idleMs, 5000),
-  );
-  idleTimer.unref();
-
   const limitsOf = (limits: RunLimits): Required<RunLimits> => ({
     timeoutMs: limits.timeoutMs,
     memoryMb: limits.memoryMb,
@@ -143,87 +125,28 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
 
   const verifiedImage = (tool: SandboxTool) => verifier.verify(tool);
 
-  const specFor = (
-    tool: SandboxTool,
-    imageId: string,
-    limits: Required<RunLimits>,
-    invocation: string,
-    env: string[],
-    mounts: readonly BindMount[],
-    runtime: 'runsc' | 'runc',
-    gateHostPath?: string,
-  ) =>
-    containerSpec({
-      runtime,
-      imageId,
-      command: tool.command as string[],
-      limits,
-      labels: {
-        ...ownerLabels(owner),
-        [LABEL.invocation]: invocation,
-        [LABEL.tool]: `${tool.id}@${tool.version}`,
-      },
-      env,
-      tmpfsMb: Math.max(1, Math.min(tmpfsMb, Math.floor(limits.memoryMb / 2))),
-      shmMb,
-      nofile,
-      mounts,
-      ...(gateHostPath ? { gate: gateHostPath } : {}),
-    });
+  const prepare = containerMaker({
+    api,
+    owner,
+    reaper,
+    tmpfsMb,
+    shmMb,
+    nofile,
+    maxStderrBytes,
+  });
 
-  const prepare = (
-    tool: SandboxTool,
-    imageId: string,
-    limits: Required<RunLimits>,
-    invocation: string,
-    env: string[],
-    mounts: readonly BindMount[],
-    runtime: 'runsc' | 'runc',
-    gateHostPath?: string,
-  ): Promise<WarmContainer> =>
-    prepareContainer(
-      api,
-      specFor(tool, imageId, limits, invocation, env, mounts, runtime, gateHostPath),
-      { maxStdoutBytes: limits.maxOutputBytes, maxStderrBytes },
-      (id) => void reaper.remove(id),
-    );
-
-  const poolFor = (
-    tool: SandboxTool,
-    imageId: string,
-    limits: Required<RunLimits>,
-    runtime: 'runsc' | 'runc',
-  ): ToolPool | undefined => {
-    if (poolSize === 0 || disposed) return undefined;
-    // A pooled container is started before its call: without the gate its tool would run early. No gate, no pool.
-    const gateHostPath = gatePath();
-    if (gateHostPath === undefined) return undefined;
-    const key = createHash('sha256')
-      .update(JSON.stringify([tool.id, tool.version, imageId, tool.command, limits, runtime]))
-      .digest('hex');
-    let pool = pools.get(key);
-    if (!pool) {
-      // The tool's image or limits changed: its old pool must not serve another call.
-      for (const [k, p] of pools) {
-        if (p.state().tool === `${tool.id}@${tool.version}`) {
-          p.close();
-          pools.delete(k);
-        }
-      }
-      pool = new ToolPool({
-        tool: `${tool.id}@${tool.version}`,
-        size: poolSize,
-        // Pooled containers are made before their call is known: the invocation label says `pooled`, the audit line names the container.
-        make: () => prepare(tool, imageId, limits, 'pooled', [], [], runtime, gateHostPath),
-        discard: (warm) => {
-          warm.stream.destroy();
-          void reaper.remove(warm.id);
-        },
-      });
-      pools.set(key, pool);
-    }
-    return pool;
-  };
+  const pools = new ToolPools({
+    size: poolSize,
+    maxStarting,
+    idleMs,
+    ...(options.gatePath ? { gatePath: options.gatePath } : {}),
+    // Pooled containers are made before their call is known: the invocation label says `pooled`, the audit line names the container.
+    make: (key, gateHostPath) => prepare({ ...key, invocation: 'pooled', gateHostPath }),
+    discard: (warm) => {
+      warm.stream.destroy();
+      void reaper.remove(warm.id);
+    },
+  });
 
   /** A pooled container is handed out only if it still runs and its attach stream is open. */
   const isLive = async (warm: WarmContainer): Promise<boolean> => {
@@ -240,7 +163,7 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
     busy: () => active.size > 0,
     onLost: (error) => {
       for (const controller of active.values()) controller.abort(error);
-      for (const pool of pools.values()) pool.drain();
+      pools.drainAll();
     },
     // Removals that failed while it was down are retried now.
     onBack: () => {
@@ -290,18 +213,20 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
           owner,
           ...(options.secretsDir ? { secretsRoot: options.secretsDir } : {}),
         });
-      const pool = perCall ? undefined : poolFor(tool, image.imageId, limits, runtime);
+      const pool = perCall
+        ? undefined
+        : pools.poolFor({ tool, imageId: image.imageId, limits, runtime });
       const warm =
         (await pool?.take(isLive)) ??
-        (await prepare(
+        (await prepare({
           tool,
-          image.imageId,
+          imageId: image.imageId,
           limits,
-          request.invocationId,
-          [...env, ...(call?.env ?? [])],
-          call?.mounts ?? [],
           runtime,
-        ));
+          invocation: request.invocationId,
+          env: [...env, ...(call?.env ?? [])],
+          mounts: call?.mounts ?? [],
+        }));
       containerId = warm.id;
       const input = Buffer.from(`${JSON.stringify(request.input)}\n`, 'utf8');
       const outcome = await callContainer(warm, {
@@ -358,42 +283,16 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
     runnerId: owner.runnerId,
     endpoint: api.endpoint,
     run,
-    async health() {
-      try {
-        await api.ping(1000);
-        const registered = await chooser.registered();
-        const runtime = await chooser.defaultRuntime();
-        const gvisor = registered.includes('runsc');
-        const runtimeInfo = { default: runtime ?? 'none', registered, gvisor };
-        if (runtime === undefined)
-          return {
-            usable: false,
-            detail: `Docker engine reachable at ${api.endpoint}, but sandbox.docker.runtime is runsc and the engine has no runsc runtime registered: Docker tools are refused. See docs/gvisor.md.`,
-            runtime: runtimeInfo,
-          };
-        return {
-          usable: true,
-          detail:
-            runtime === 'runsc'
-              ? `Docker engine reachable at ${api.endpoint}; tools run under gVisor (runsc)`
-              : gvisor
-                ? `Docker engine reachable at ${api.endpoint}; tools run under runc on the host kernel: gVisor is turned off (sandbox.docker.runtime: runc)`
-                : `Docker engine reachable at ${api.endpoint}; WARNING: tools run under runc on the host kernel, gVisor (runsc) is not registered with this engine (see docs/gvisor.md); tools that require gVisor are refused`,
-          runtime: runtimeInfo,
-        };
-      } catch (err) {
-        return { usable: false, detail: unavailable(err) };
-      }
-    },
+    health: () => dockerHealth(api, chooser, unavailable),
     poolState() {
       const now = Date.now();
       return {
         size: poolSize,
         idleMs,
-        tools: [...pools.values()].map((p) => p.state(now)),
+        tools: pools.states(now),
         inFlight: active.size,
         pendingRemovals: reaper.pending,
-        ...(gateError !== undefined ? { gateError } : {}),
+        ...(pools.gateError !== undefined ? { gateError: pools.gateError } : {}),
       };
     },
     cleanupOrphans,
@@ -404,7 +303,12 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
       if (!('imageId' in image)) throw new Error(image.message);
       const choice = await chooser.choose(tool);
       if (!('runtime' in choice)) throw new Error(choice.message);
-      const pool = poolFor(tool, image.imageId, limitsOf(tool.limits), choice.runtime);
+      const pool = pools.poolFor({
+        tool,
+        imageId: image.imageId,
+        limits: limitsOf(tool.limits),
+        runtime: choice.runtime,
+      });
       pool?.refill();
       await pool?.settled();
     },
@@ -412,12 +316,9 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
     async dispose() {
       if (disposed) return;
       disposed = true;
-      clearInterval(idleTimer);
       monitor.stop();
       for (const controller of active.values()) controller.abort();
-      for (const pool of pools.values()) pool.close();
-      await Promise.all([...pools.values()].map((p) => p.settled()));
-      pools.clear();
+      await pools.close();
       while (active.size > 0) await new Promise((r) => setTimeout(r, 10));
       await reaper.flush();
     },

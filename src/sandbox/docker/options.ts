@@ -15,8 +15,13 @@ export interface DockerBackendOptions {
    * (0 turns the pool off: every call creates its own); a tool's pool is
    * emptied after `idleMs` without calls (default 60 000) and refilled on
    * its next call. Default `{ size: 2, idleMs: 60000 }`.
+   *
+   * `maxStarting` caps the containers one tool's pool makes at once (the
+   * engine's parallel ceiling: past it, parallel creations only slow each
+   * other). Calls that find the pool empty wait for the next one made
+   * instead of making their own. Default `max(size, 8)`; never below `size`.
    */
-  pool?: { size: number; idleMs?: number };
+  pool?: { size: number; idleMs?: number; maxStarting?: number };
   /** Size cap of the /tmp tmpfs in MiB (default 8), never more than half the tool's memory limit. */
   tmpfsMb?: number;
   /** Size of /dev/shm in MiB (default 1). */
@@ -62,6 +67,7 @@ export interface DockerBackendOptions {
 export interface ResolvedOptions {
   poolSize: number;
   idleMs: number;
+  maxStarting: number;
   tmpfsMb: number;
   shmMb: number;
   nofile: number;
@@ -128,6 +134,13 @@ export function resolveOptions(options: DockerBackendOptions): ResolvedOptions {
   }
   const poolSize = intOption('options.pool.size', options.pool?.size, 2, 0, 64);
   const idleMs = intOption('options.pool.idleMs', options.pool?.idleMs, 60_000, 100, 86_400_000);
+  const maxStarting = intOption(
+    'options.pool.maxStarting',
+    options.pool?.maxStarting,
+    Math.max(poolSize, 8),
+    Math.max(poolSize, 1),
+    256,
+  );
   const tmpfsMb = intOption('options.tmpfsMb', options.tmpfsMb, 8, 1, 1024);
   const shmMb = intOption('options.shmMb', options.shmMb, 1, 1, 64);
   const nofile = intOption('options.nofile', options.nofile, 64, 16, 65_536);
@@ -161,7 +174,17 @@ export function resolveOptions(options: DockerBackendOptions): ResolvedOptions {
     throw new TypeError(
       `Expected options.runtime to be 'auto', 'runsc' or 'runc', got ${describe(options.runtime)}`,
     );
-  return { poolSize, idleMs, tmpfsMb, shmMb, nofile, maxStderrBytes, defaultCpus, defaultPids };
+  return {
+    poolSize,
+    idleMs,
+    maxStarting,
+    tmpfsMb,
+    shmMb,
+    nofile,
+    maxStderrBytes,
+    defaultCpus,
+    defaultPids,
+  };
 }
 
 /** Throws a TypeError naming the field when a tool is not a runnable Docker tool (a bad call, not a refusal). */

@@ -16,6 +16,8 @@ export interface ToolPoolState {
 export interface ToolPoolOptions {
   tool: string;
   size: number;
+  /** At most this many containers being made at once (the engine's parallel ceiling); ≥ size. */
+  maxStarting: number;
   make: () => Promise<WarmContainer>;
   /** Hands a container that will not be used to the reaper. */
   discard: (warm: WarmContainer) => void;
@@ -24,8 +26,16 @@ export interface ToolPoolOptions {
 /**
  * A per-tool pool of started containers, each blocked reading stdin and
  * used for exactly one call, then removed (fresh state per call). Refilled
- * in the background after every take. Invariant: every container this pool
- * ever made is either handed out by `take()` or passed to `discard`.
+ * in the background after every take, every missing container at once (the
+ * engine runs the creations in parallel). Invariant: every container this
+ * pool ever made is either handed out by `take()` or passed to `discard`.
+ *
+ * Back to back, the engine's lifecycle throughput is the limit: a caller that
+ * finds the pool empty while containers are being made (more than callers
+ * already wait for) waits for the next of them rather than making one more,
+ * which would arrive later, being started later, and would add a lifecycle
+ * to an engine that is already the bottleneck. Each waiting caller raises the
+ * refill target by one, up to `maxStarting` being made at once.
  */
 export class ToolPool {
   private readonly ready: WarmContainer[] = [];
@@ -35,6 +45,8 @@ export class ToolPool {
   private failures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private lastUsed = Date.now();
+  /** Callers waiting for the next container made (first come, first served). */
+  private readonly waiters: Array<(warm: WarmContainer | undefined) => void> = [];
   private readonly options: ToolPoolOptions;
 
   constructor(options: ToolPoolOptions) {
@@ -53,8 +65,14 @@ export class ToolPool {
   ): Promise<WarmContainer | undefined> {
     this.lastUsed = Date.now();
     try {
-      while (this.ready.length > 0) {
-        const warm = this.ready.shift();
+      // One wait per call at most: a container that arrives dead sends the call cold.
+      let waited = false;
+      for (;;) {
+        let warm = this.ready.shift();
+        if (!warm && !waited) {
+          waited = true;
+          warm = await this.next();
+        }
         if (!warm) break;
         if (warm.isDone() || warm.used) {
           this.options.discard(warm);
@@ -77,15 +95,42 @@ export class ToolPool {
     }
   }
 
+  /**
+   * The next container made, when more are being made than calls wait for
+   * them; undefined (go cold) otherwise, or when the pool stops.
+   */
+  private next(): Promise<WarmContainer | undefined> {
+    if (!this.refilling || this.filling <= this.waiters.length) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      this.waiters.push(resolve);
+      this.refill();
+    });
+  }
+
+  /** Whether the pool makes containers now (not closed, not disabled, not backing off). */
+  private get refilling(): boolean {
+    return !this.closed && this.earlyExits < 3 && this.retryTimer === undefined;
+  }
+
+  /** Every waiter goes cold (the engine was lost, the pool closed). */
+  private release(): void {
+    for (const waiter of this.waiters.splice(0)) waiter(undefined);
+  }
+
   /** Discards every ready container (the engine was lost: they are dead or soon will be); keeps refilling. */
   drain(): void {
     for (const warm of this.ready.splice(0)) this.options.discard(warm);
+    this.release();
   }
 
-  /** Starts containers until `size` are ready or on the way. */
+  /**
+   * Starts containers until `size` are ready or on the way, plus one for
+   * each waiting call, never more than `maxStarting` being made at once.
+   */
   refill(): void {
-    if (this.closed || this.earlyExits >= 3 || this.retryTimer) return;
-    while (this.ready.length + this.filling < this.options.size) {
+    if (!this.refilling) return;
+    const want = this.options.size + this.waiters.length;
+    while (this.ready.length + this.filling < want && this.filling < this.options.maxStarting) {
       this.filling++;
       this.options.make().then(
         (warm) => {
@@ -93,6 +138,12 @@ export class ToolPool {
           this.failures = 0;
           if (this.closed) {
             this.options.discard(warm);
+            return;
+          }
+          const waiter = this.waiters.shift();
+          if (waiter) {
+            // Straight to the caller that waits (take() checks it like any other).
+            waiter(warm);
             return;
           }
           this.ready.push(warm);
@@ -105,12 +156,14 @@ export class ToolPool {
             this.ready.splice(at, 1);
             this.options.discard(warm);
             if (!('error' in exit)) this.earlyExits++;
+            if (!this.refilling) this.release(); // disabled: nothing more is coming for them
             this.refill();
           });
         },
         () => {
           this.filling--;
           // Engine trouble: back off instead of spinning; calls still go cold and report it.
+          this.waiters.shift()?.(undefined);
           this.failures++;
           this.retryTimer = setTimeout(
             () => {
@@ -120,6 +173,8 @@ export class ToolPool {
             Math.min(5000, 100 * 2 ** this.failures),
           );
           this.retryTimer.unref();
+          // Calls waiting beyond what is still being made would wait out the backoff: cold now.
+          this.waiters.splice(this.filling).forEach((waiter) => waiter(undefined));
         },
       );
     }
@@ -144,6 +199,7 @@ export class ToolPool {
     this.closed = true;
     clearTimeout(this.retryTimer);
     for (const warm of this.ready.splice(0)) this.options.discard(warm);
+    this.release();
   }
 
   /** Resolves once no container of this pool is still being made. */
