@@ -97,7 +97,10 @@ export async function runInSandbox(
       });
     const message =
       RUN_FAILURE_MESSAGES[result.code]?.(tool) ?? `${tool.manifest.id}: ${result.message}`;
-    throw new ToolcageError(result.code, { message });
+    throw new ToolcageError(result.code, {
+      message,
+      ...(result.hint ? { hint: result.hint } : {}),
+    });
   }
   return result;
 }

@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../errors/catalogue.ts';
+import type { TransportHintKind } from '../errors/toolcage-error.ts';
 
 /** The hard limits a manifest sets for one run. Every field is required and positive: zero never means "unlimited". */
 export interface RunLimits {
@@ -80,6 +81,8 @@ export type RunResult =
       code: RunFailureCode;
       /** Short, sanitised, for a person: never raw tool output. */
       message: string;
+      /** The operator's next step, named by each adapter in its own words (e.g. build the images). */
+      hint?: TransportHintKind;
       durationMs: number;
       stderr?: string;
       /** `sandbox_unavailable` from overload: seconds after which a retry may find a free sandbox. */

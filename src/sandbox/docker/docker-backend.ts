@@ -8,6 +8,7 @@ import type {
   SandboxBackend,
   SandboxTool,
 } from '../../ports/sandbox.ts';
+import { ToolcageError } from '../../errors/toolcage-error.ts';
 import { dockerodeApi, isEngineUnreachable } from './api.ts';
 import { classify } from './classify.ts';
 import { CallMountError, prepareCallMounts, type CallMounts } from './call-mounts.ts';
@@ -197,7 +198,13 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
       await startup;
       const image = await verifiedImage(tool);
       if (!('imageId' in image))
-        return { ok: false, code: image.code, message: image.message, durationMs: durationMs() };
+        return {
+          ok: false,
+          code: image.code,
+          message: image.message,
+          hint: image.hint,
+          durationMs: durationMs(),
+        };
       const choice = await chooser.choose(tool);
       if (!('runtime' in choice))
         return { ok: false, code: choice.code, message: choice.message, durationMs: durationMs() };
@@ -300,7 +307,8 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
     async prewarm(tool) {
       checkTool(tool);
       const image = await verifiedImage(tool);
-      if (!('imageId' in image)) throw new Error(image.message);
+      if (!('imageId' in image))
+        throw new ToolcageError(image.code, { message: image.message, hint: image.hint });
       const choice = await chooser.choose(tool);
       if (!('runtime' in choice)) throw new Error(choice.message);
       const pool = pools.poolFor({

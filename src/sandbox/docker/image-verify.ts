@@ -4,7 +4,8 @@ import { identityOfLayers, withTag } from './build/images.ts';
 
 /** An image that passed verification: the engine's id for it (what containers are made from). */
 export type VerifiedImage =
-  { imageId: string } | { code: 'sandbox_unavailable' | 'sandbox_failed'; message: string };
+  | { imageId: string }
+  | { code: 'sandbox_unavailable' | 'sandbox_failed'; message: string; hint: 'build_images' };
 
 function isEmpty(value: unknown): boolean {
   if (value === null || value === undefined || value === '' || value === false) return true;
@@ -50,7 +51,8 @@ export class ImageVerifier {
     if (!info) {
       return {
         code: 'sandbox_unavailable',
-        message: `The image ${image} is not on the Docker engine at ${this.api.endpoint}. Build it with \`toolcage images build\`.`,
+        message: `The image ${image} is not on the Docker engine at ${this.api.endpoint}. Build the images.`,
+        hint: 'build_images',
       };
     }
     let identity = this.identities.get(info.Id);
@@ -61,14 +63,16 @@ export class ImageVerifier {
     if (identity !== tool.imageId) {
       return {
         code: 'sandbox_failed',
-        message: `Refusing to run ${tool.id}: the local image ${image} has content identity ${identity.slice(0, 12)}…, not the ${String(tool.imageId).slice(0, 12)}… pinned in the registry. Rebuild it from the shipped recipes with \`toolcage images build\`; if it still differs, the recipe or the machine's packages changed and the lock must be reviewed.`,
+        message: `Refusing to run ${tool.id}: the local image ${image} has content identity ${identity.slice(0, 12)}…, not the ${String(tool.imageId).slice(0, 12)}… pinned in the registry. Rebuild it from the shipped recipes; if it still differs, the recipe or the machine's packages changed and the lock must be reviewed.`,
+        hint: 'build_images',
       };
     }
     const applied = appliedConfigFields(info);
     if (applied.length > 0) {
       return {
         code: 'sandbox_failed',
-        message: `Refusing to run ${tool.id}: the local image ${image} has the pinned layers but also sets ${applied.join(', ')} in its config, which the engine would apply to the container; toolcage's images carry no config. Rebuild it with \`toolcage images build\`.`,
+        message: `Refusing to run ${tool.id}: the local image ${image} has the pinned layers but also sets ${applied.join(', ')} in its config, which the engine would apply to the container; toolcage's images carry no config. Rebuild it.`,
+        hint: 'build_images',
       };
     }
     return { imageId: info.Id };

@@ -9,6 +9,7 @@ import {
 import { rootfsEntries } from '../../../src/sandbox/docker/build/recipe.ts';
 import { deterministicTar } from '../../../src/sandbox/docker/build/tar.ts';
 import { docker } from './helpers.ts';
+import { cliMessage } from '../../../src/cli/hints.ts';
 
 const tag = `toolcage-test/repro-${process.pid}:latest`;
 afterAll(async () => {
@@ -51,9 +52,14 @@ describe('offline, reproducible images', () => {
     expect((await buildImage(recipe, { tag })).status).toBe('unchanged');
   });
 
-  it('imageContentIdentity says how to fix a missing image', async () => {
-    await expect(imageContentIdentity('toolcage-test/never-built')).rejects.toThrow(
-      'image toolcage-test/never-built is not present on the engine at unix:///var/run/docker.sock; build it with `toolcage images build`',
-    );
+  it('imageContentIdentity says how to fix a missing image (the CLI names the command)', async () => {
+    const err = await imageContentIdentity('toolcage-test/never-built').catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'sandbox_unavailable',
+      message:
+        'The image toolcage-test/never-built is not present on the engine at unix:///var/run/docker.sock.',
+      hint: { kind: 'build_images' },
+    });
+    expect(cliMessage(err)).toMatch(/Build the images with `toolcage images build`\.$/);
   });
 });

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { RECIPES_DIR, isStaticElf } from './recipe.ts';
+import { ToolcageError } from '../../../errors/toolcage-error.ts';
 
 /**
  * The pool gate: a tiny static binary (sandboxes/docker/gate/gate.c) that
@@ -47,10 +48,11 @@ export function buildGate(path: string = DEFAULT_GATE_PATH): Gate {
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { stderr?: Buffer };
       const detail = e.code === 'ENOENT' ? 'gcc is not installed' : (e.stderr?.toString() ?? '');
-      throw new Error(
-        `Could not build the pool gate (${detail.trim().split('\n').slice(-2).join(' | ')}). Install gcc and libc6-dev, then run \`toolcage images build\`.`,
-        { cause: err },
-      );
+      throw new ToolcageError('sandbox_unavailable', {
+        message: `Could not build the pool gate (${detail.trim().split('\n').slice(-2).join(' | ')}). Install gcc and libc6-dev.`,
+        hint: 'build_images',
+        cause: err,
+      });
     }
     const data = readFileSync(join(out, 'gate'));
     if (!isStaticElf(data)) throw new Error('gcc built the pool gate as a dynamic binary');
@@ -72,10 +74,11 @@ export function loadGate(path: string = DEFAULT_GATE_PATH, build = true): Gate {
     data = readFileSync(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' && build) return buildGate(path);
-    throw new Error(
-      `The pool gate ${path} cannot be read; run \`toolcage images build\` to build it.`,
-      { cause: err },
-    );
+    throw new ToolcageError('sandbox_unavailable', {
+      message: `The pool gate ${path} cannot be read.`,
+      hint: 'build_images',
+      cause: err,
+    });
   }
   if (!isStaticElf(data))
     throw new Error(`The pool gate ${path} is not a static binary; rebuild it.`);

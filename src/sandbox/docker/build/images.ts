@@ -1,3 +1,4 @@
+import { ToolcageError } from '../../../errors/toolcage-error.ts';
 import { dockerodeApi, type DockerApi } from '../api.ts';
 import { buildGate } from './gate.ts';
 import { loadRecipe, loadRecipes, rootfsEntries, type Recipe } from './recipe.ts';
@@ -51,9 +52,10 @@ export async function imageContentIdentity(
   const api = options.api ?? dockerodeApi(options.socketPath ?? DEFAULT_SOCKET_PATH);
   const info = await api.inspectImage(withTag(image));
   if (!info)
-    throw new Error(
-      `image ${image} is not present on the engine at ${api.endpoint}; build it with \`toolcage images build\``,
-    );
+    throw new ToolcageError('sandbox_unavailable', {
+      message: `The image ${image} is not present on the engine at ${api.endpoint}.`,
+      hint: 'build_images',
+    });
   return identityOfLayers(info.RootFS.Layers);
 }
 
