@@ -119,8 +119,13 @@ export class ToolcageExecutor implements Executor {
     const audit = await this.#o.audit
       .health?.()
       .catch((e: Error) => ({ ready: false, detail: e.message }));
+    // A backend still starting (a service listens while it is made) holds readiness back: a
+    // replica is ready only once every sandbox it was configured with has started.
     const ready =
-      !this.#closed && Object.values(backends).some((b) => b.usable) && audit?.ready !== false;
+      !this.#closed &&
+      Object.values(backends).some((b) => b.usable) &&
+      !Object.values(backends).some((b) => 'starting' in b && b.starting === true) &&
+      audit?.ready !== false;
     const withheld = this.#o
       .registry()
       .withheld.map((w) => ({ id: w.id, problems: [...w.problems] }));

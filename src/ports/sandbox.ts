@@ -95,6 +95,8 @@ export type RunResult =
 export interface BackendHealth {
   usable: boolean;
   detail: string;
+  /** Still being made while the service listens: readiness waits for it (src/runtime/deferred-backend.ts). */
+  starting?: boolean;
   /** Docker: the OCI runtime tools run on by default, and every runtime the engine has registered. */
   runtime?: { default: string; registered: string[]; gvisor: boolean };
 }

@@ -7,6 +7,7 @@ import { DpopProofVerifier } from '../claims/dpop.ts';
 import { RunnerMetrics, combineObservers } from '../metrics/runner-metrics.ts';
 import { createRunner, type Runner } from './runner.ts';
 import { openStateStores } from './state.ts';
+import { DeferredBackend } from './deferred-backend.ts';
 import type { DockerBackend } from '../sandbox/docker/docker-backend.ts';
 
 export interface RunnerService {
@@ -56,6 +57,8 @@ export async function createRunnerService(
   const httpModules = Promise.all([import('../http/runner-app.ts'), import('../http/listen.ts')]);
   httpModules.catch(() => undefined); // awaited below; a failure must not surface as unhandled first
   const stores = await openStateStores(loaded);
+  let listened!: () => void;
+  const listening = new Promise<void>((resolve) => (listened = resolve));
   const metrics = new RunnerMetrics();
   // Off unless `telemetry.tracing.enabled`: then spans go to the OTLP exporter beside the metrics.
   // The OpenTelemetry SDK and exporter (~200 modules, ~15 MB resident) load only when it is on.
@@ -82,17 +85,35 @@ export async function createRunnerService(
         egressLog.to ? egressLog.to.info(line) : process.stderr.write(`toolcage: ${line}\n`),
       ...(options.audit ? { audit: options.audit } : {}),
       ...(options.backends ? { backends: options.backends } : {}),
+      // The Docker backend is made once the service listens (or has failed to); /readyz waits for it.
+      dockerInBackground: { after: listening },
     });
   } catch (err) {
     await stores.close();
     await tracing?.shutdown();
     throw err;
   }
-  const docker = runner.backends.docker as Partial<Pick<DockerBackend, 'poolState'>> | undefined;
+  // Made in the background (DeferredBackend): no pool to report until the backend exists.
+  const made = runner.backends.docker;
+  const docker = (made instanceof DeferredBackend ? made.current : made) as
+    Partial<Pick<DockerBackend, 'poolState'>> | undefined;
+  const dockerPool =
+    made instanceof DeferredBackend
+      ? () =>
+          (
+            made.current as Partial<Pick<DockerBackend, 'poolState'>> | undefined
+          )?.poolState?.() ?? {
+            inFlight: 0,
+            pendingRemovals: 0,
+            tools: [],
+          }
+      : typeof docker?.poolState === 'function'
+        ? () => docker.poolState!()
+        : undefined;
   metrics.attach({
     isKnownTool: (id) => runner.registry().get(id) !== undefined,
     ...(runner.concurrency ? { concurrency: () => runner.concurrency!.stats() } : {}),
-    ...(typeof docker?.poolState === 'function' ? { dockerPool: () => docker.poolState!() } : {}),
+    ...(dockerPool ? { dockerPool } : {}),
   });
   const [{ buildRunnerApp }, { listenOrExplain }] = await httpModules;
   const app = buildRunnerApp(runner, {
@@ -118,12 +139,13 @@ export async function createRunnerService(
         host: override.host ?? http.host,
         port: override.port ?? http.port,
         configKey: 'runner.http.host/port',
-      });
+      }).finally(listened);
       await recordDecision(runner.audit, { kind: 'service_started', service: 'runner' });
       return url;
     },
     shutdown(graceMs = http.shutdownGraceMs) {
       stopping ??= (async () => {
+        listened(); // a backend still waiting to be made is made, then disposed
         const control = app.toolcage;
         control.draining = true;
         // Stop accepting; fastify closes idle keep-alive sockets and answers 503 on busy ones.

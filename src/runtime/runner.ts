@@ -24,6 +24,7 @@ import {
 } from '../egress/index.ts';
 import { buildCredentials } from './credentials.ts';
 import { RegistryReloader, auditedSwap } from './reload.ts';
+import { DeferredBackend } from './deferred-backend.ts';
 
 export interface RunnerOptions {
   /** Which sandbox backends to start (the CLI starts only the one its tool needs). Default: both. */
@@ -45,6 +46,17 @@ export interface RunnerOptions {
   stores?: StateStores;
   /** Where registry reloads are reported. Default: stderr. */
   log?: (line: string) => void;
+  /**
+   * Make the Docker backend in the background instead of before `createRunner`
+   * resolves (a service listens meanwhile; see `DeferredBackend`). Docker tools
+   * are then loaded with their manifests and lock pins verified but their
+   * images not yet hashed (the backend checks each run's image against its pin,
+   * as when the engine is down at start); once the engine answers, the registry
+   * is verified again with image identities before the backend counts as ready.
+   * Making it starts once `after` settles (a service: once it listens), so its
+   * module loading does not hold up what comes first.
+   */
+  dockerInBackground?: { after: Promise<unknown> };
 }
 
 export interface Runner {
@@ -113,14 +125,41 @@ function egressRulesFrom(
   };
 }
 
+interface StartedBackends {
+  backends: Partial<Record<'js' | 'docker', SandboxBackend>>;
+  imageIdentity?: ImageIdentityResolver;
+}
+
+/** Makes the Docker backend and probes its engine; the resolver hashes images only when it answers. */
+async function makeDockerBackend(
+  d: LoadedConfig['config']['sandbox']['docker'],
+  egress: EgressGateway,
+): Promise<{ backend: SandboxBackend; imageIdentity?: ImageIdentityResolver }> {
+  const docker = await import('../sandbox/docker/index.ts');
+  // Tools with `network: { egress }` reach the same boundary as JS tools, through a per-call socket proxy.
+  const backend = docker.createDockerBackend({
+    socketPath: d.socketPath,
+    pool: { size: d.poolSize },
+    runtime: d.runtime,
+    egress,
+  });
+  if (!(await backend.health()).usable) return { backend };
+  return {
+    backend,
+    imageIdentity: (image) => docker.imageContentIdentity(image, { socketPath: d.socketPath }),
+  };
+}
+
 async function startBackends(
   loaded: LoadedConfig,
   kinds: ReadonlyArray<'js' | 'docker'>,
   egress: EgressGateway,
-): Promise<{
-  backends: Partial<Record<'js' | 'docker', SandboxBackend>>;
-  imageIdentity?: ImageIdentityResolver;
-}> {
+  docker:
+    | ((
+        make: () => Promise<{ backend: SandboxBackend; imageIdentity?: ImageIdentityResolver }>,
+      ) => SandboxBackend)
+    | undefined,
+): Promise<StartedBackends> {
   const backends: Partial<Record<'js' | 'docker', SandboxBackend>> = {};
   let imageIdentity: ImageIdentityResolver | undefined;
   if (kinds.includes('js')) {
@@ -133,17 +172,12 @@ async function startBackends(
   }
   const d = loaded.config.sandbox.docker;
   if (kinds.includes('docker') && d.enabled) {
-    const docker = await import('../sandbox/docker/index.ts');
-    // Tools with `network: { egress }` reach the same boundary as JS tools, through a per-call socket proxy.
-    const backend = docker.createDockerBackend({
-      socketPath: d.socketPath,
-      pool: { size: d.poolSize },
-      runtime: d.runtime,
-      egress,
-    });
-    backends.docker = backend;
-    if ((await backend.health()).usable)
-      imageIdentity = (image) => docker.imageContentIdentity(image, { socketPath: d.socketPath });
+    if (docker) backends.docker = docker(() => makeDockerBackend(d, egress));
+    else {
+      const made = await makeDockerBackend(d, egress);
+      backends.docker = made.backend;
+      imageIdentity = made.imageIdentity;
+    }
   }
   return { backends, ...(imageIdentity ? { imageIdentity } : {}) };
 }
@@ -172,14 +206,47 @@ export async function createRunner(
   const built = options.credentials ? undefined : await buildCredentials(loaded, egress);
   const credentials = options.credentials ?? built?.provider;
   const stores = options.stores ?? (await openStateStores(loaded));
-  const { backends, imageIdentity } = await startBackends(
+  // In the background (a service): the Docker backend counts as made only once the registry has
+  // been verified again with image identities, after the first load (which it must not overwrite).
+  const log = options.log ?? ((line: string) => process.stderr.write(`toolcage: ${line}\n`));
+  let firstLoaded!: (ok: boolean) => void;
+  const firstLoad = new Promise<boolean>((resolve) => (firstLoaded = resolve));
+  const background = options.dockerInBackground;
+  const inBackground = background
+    ? (make: () => Promise<{ backend: SandboxBackend; imageIdentity?: ImageIdentityResolver }>) =>
+        new DeferredBackend({
+          kind: 'docker',
+          make: async () => {
+            await background.after.catch(() => undefined);
+            const docker = await make();
+            if (docker.imageIdentity && (await firstLoad)) {
+              imageIdentity = docker.imageIdentity;
+              try {
+                registry = await loadRegistry(loaded, imageIdentity);
+              } catch (err) {
+                // The first load stands: its docker tools' images are checked against their pins per run.
+                log(
+                  `the registry could not be verified with image identities: ${(err as Error).message}`,
+                );
+              }
+            }
+            return docker.backend;
+          },
+        })
+    : undefined;
+  const started = await startBackends(
     loaded,
     options.backends ?? ['js', 'docker'],
     egress,
+    inBackground,
   );
+  const backends = started.backends;
+  let imageIdentity = started.imageIdentity;
   try {
     registry = await loadRegistry(loaded, imageIdentity);
+    firstLoaded(true);
   } catch (err) {
+    firstLoaded(false);
     await Promise.allSettled(Object.values(backends).map((b) => b?.dispose()));
     if (!options.stores) await stores.close();
     throw err;
@@ -232,7 +299,7 @@ export async function createRunner(
     dir: loaded.path(c.registry.dir),
     swap,
     current: () => registry,
-    log: options.log ?? ((line) => process.stderr.write(`toolcage: ${line}\n`)),
+    log,
   });
   const executor = new ToolcageExecutor({
     registry: () => registry!,
