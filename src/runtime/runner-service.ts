@@ -17,6 +17,11 @@ export interface RunnerService {
   /** Listens on the configured (or given) host and port; resolves to the base URL. */
   listen(override?: { host?: string; port?: number }): Promise<string>;
   /**
+   * Resolves once the backends made after listening (Docker) have started or
+   * failed to; never rejects. `/readyz` says which.
+   */
+  started(): Promise<void>;
+  /**
    * Graceful stop: readiness goes false, the server stops accepting, in-flight
    * runs get `graceMs` to finish and are then aborted, sandboxes are disposed.
    * Resolves to how many runs were aborted.
@@ -142,6 +147,10 @@ export async function createRunnerService(
       }).finally(listened);
       await recordDecision(runner.audit, { kind: 'service_started', service: 'runner' });
       return url;
+    },
+    started() {
+      const docker = runner.backends.docker;
+      return docker instanceof DeferredBackend ? docker.settled() : Promise.resolve();
     },
     shutdown(graceMs = http.shutdownGraceMs) {
       stopping ??= (async () => {

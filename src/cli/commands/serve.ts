@@ -72,6 +72,9 @@ export function serveCommand(): Command {
           });
         if (opts.watch) reloader.watch();
         service.app.log.info({ url }, 'toolcage runner listening');
+        // The action ends (and start-up's young-generation hold with it, main.ts) once the backends
+        // made after listening have started: their module loading is start-up's, not the service's.
+        await service.started();
       }),
     );
 }
