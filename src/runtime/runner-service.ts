@@ -62,6 +62,7 @@ export async function createRunnerService(
   const httpModules = Promise.all([import('../http/runner-app.ts'), import('../http/listen.ts')]);
   httpModules.catch(() => undefined); // awaited below; a failure must not surface as unhandled first
   const stores = await openStateStores(loaded);
+  let stopping: Promise<{ aborted: number }> | undefined;
   let listened!: () => void;
   const listening = new Promise<void>((resolve) => (listened = resolve));
   const metrics = new RunnerMetrics();
@@ -91,7 +92,7 @@ export async function createRunnerService(
       ...(options.audit ? { audit: options.audit } : {}),
       ...(options.backends ? { backends: options.backends } : {}),
       // The Docker backend is made once the service listens (or has failed to); /readyz waits for it.
-      dockerInBackground: { after: listening },
+      dockerInBackground: { after: listening, cancelled: () => stopping !== undefined },
     });
   } catch (err) {
     await stores.close();
@@ -134,7 +135,6 @@ export async function createRunnerService(
   });
   egressLog.to = app.log;
 
-  let stopping: Promise<{ aborted: number }> | undefined;
   return {
     app,
     runner,
@@ -154,7 +154,7 @@ export async function createRunnerService(
     },
     shutdown(graceMs = http.shutdownGraceMs) {
       stopping ??= (async () => {
-        listened(); // a backend still waiting to be made is made, then disposed
+        listened(); // a backend still waiting to be made is not made (`stopping` is set)
         const control = app.toolcage;
         control.draining = true;
         // Stop accepting; fastify closes idle keep-alive sockets and answers 503 on busy ones.

@@ -54,9 +54,10 @@ export interface RunnerOptions {
    * as when the engine is down at start); once the engine answers, the registry
    * is verified again with image identities before the backend counts as ready.
    * Making it starts once `after` settles (a service: once it listens), so its
-   * module loading does not hold up what comes first.
+   * module loading does not hold up what comes first; not at all when `cancelled`
+   * says so by then (a service stopped before it listened).
    */
-  dockerInBackground?: { after: Promise<unknown> };
+  dockerInBackground?: { after: Promise<unknown>; cancelled: () => boolean };
 }
 
 export interface Runner {
@@ -218,6 +219,7 @@ export async function createRunner(
           kind: 'docker',
           make: async () => {
             await background.after.catch(() => undefined);
+            if (background.cancelled()) throw new Error('the runner stopped before it started');
             const docker = await make();
             if (docker.imageIdentity && (await firstLoad)) {
               imageIdentity = docker.imageIdentity;

@@ -11,6 +11,7 @@ import { loadConfig, type LoadedConfig } from '../../src/config/load.ts';
 import { createBrokerRuntime, type BrokerRuntime } from '../../src/runtime/broker.ts';
 import { createRunnerService, type RunnerService } from '../../src/runtime/runner-service.ts';
 import { imageContentIdentity } from '../../src/sandbox/docker/index.ts';
+import type { DeferredBackend } from '../../src/runtime/deferred-backend.ts';
 import { SuiteAuditSink, retire } from '../helpers/suite-output.ts';
 import { call, memoryLogger, waitReady } from './helpers.ts';
 
@@ -73,3 +74,18 @@ it('answers /healthz while Docker starts, holds /readyz until it is usable, and 
   // Verified again with image identities once the engine answered: the image is pinned and held.
   expect(service.runner.registry().unverified).toEqual([]);
 }, 120_000);
+
+it('makes no Docker backend (no engine calls, no warm containers) for a service stopped before it listened', async () => {
+  const stopped = await createRunnerService(loaded, {
+    audit: new SuiteAuditSink(),
+    logger: memoryLogger().logger,
+  });
+  await stopped.shutdown(1_000);
+  const docker = stopped.runner.backends.docker as DeferredBackend;
+  await docker.settled();
+  expect(docker.current).toBeUndefined();
+  expect(await docker.health()).toMatchObject({
+    usable: false,
+    detail: 'could not start: the runner stopped before it started',
+  });
+}, 60_000);
