@@ -9,6 +9,10 @@
 import { pathToFileURL } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import {
+  Client as ModernClient,
+  StreamableHTTPClientTransport as ModernTransport,
+} from '@modelcontextprotocol/client';
 import { loadConfig } from '../src/config/load.ts';
 import { ToolcageMcpService } from '../src/runtime/mcp-service.ts';
 import { startMcpHttp } from '../src/mcp/http.ts';
@@ -23,11 +27,15 @@ export interface BenchMcpOptions {
 }
 
 export interface BenchMcpResult {
+  /** The 2025-11-25 era: the SDK v1 client in a session. */
   mcp: Figures;
+  /** The 2026-07-28 era: the SDK v2 client, stateless (what issue 14's target measures). */
+  modern: Figures;
   direct: Figures;
   /** What the direct figure measured: the runner's HTTP app, or the in-process executor when src/http is absent. */
   directKind: 'http' | 'in-process';
   ratioP50: number;
+  modernRatioP50: number;
 }
 
 export async function benchMcp(opts: BenchMcpOptions = {}): Promise<BenchMcpResult> {
@@ -65,6 +73,19 @@ export async function benchMcp(opts: BenchMcpOptions = {}): Promise<BenchMcpResu
       requestInit: { headers: { authorization: `Bearer ${token}` } },
     }),
   );
+
+  // The current era: no session, every request carries its version and capabilities.
+  const modern = new ModernClient(
+    { name: 'bench-modern', version: '1.0.0' },
+    { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+  );
+  await modern.connect(
+    new ModernTransport(new URL(server.url), {
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
+    }),
+  );
+  if (modern.getProtocolEra() !== 'modern')
+    throw new Error('the v2 client did not negotiate 2026-07-28');
 
   // The direct path: the runner's own HTTP app over the same executor, or the executor itself.
   const { createBrokerRuntime } = await import('../src/runtime/broker.ts');
@@ -110,6 +131,7 @@ export async function benchMcp(opts: BenchMcpOptions = {}): Promise<BenchMcpResu
   try {
     // Interleaved rounds (one MCP call, one direct call): both see the same machine conditions.
     const mcpName = 'MCP Streamable HTTP (SDK client) text.word_count';
+    const modernName = 'MCP 2026-07-28 stateless (SDK v2) text.word_count';
     const directName =
       directKind === 'http'
         ? 'direct HTTP runner (POST /invoke) text.word_count'
@@ -123,19 +145,36 @@ export async function benchMcp(opts: BenchMcpOptions = {}): Promise<BenchMcpResu
           });
           if (res.isError) throw new Error(`MCP call failed: ${JSON.stringify(res.content)}`);
         },
+        [modernName]: async (i) => {
+          const res = await modern.callTool({
+            name: 'text.word_count',
+            arguments: { text: `modern number ${i}` },
+          });
+          if (res.isError) throw new Error(`MCP call failed: ${JSON.stringify(res.content)}`);
+        },
         [directName]: (i) => direct({ text: `direct number ${i}` }),
       },
       { n, warmup },
     );
     const mcp = r[mcpName]!;
     const directFigures = r[directName]!;
+    const modernFigures = r[modernName]!;
     const ratioP50 = mcp.p50 / directFigures.p50;
+    const modernRatioP50 = modernFigures.p50 / directFigures.p50;
     log(formatRow(directFigures));
     log(formatRow(mcp, directFigures, 'direct'));
-    log(`MCP p50 / direct ${directKind} p50 = ${ratioP50.toFixed(2)}x (target ≤ 1.5x)`);
-    return { mcp, direct: directFigures, directKind, ratioP50 };
+    log(formatRow(modernFigures, directFigures, 'direct'));
+    return {
+      mcp,
+      modern: modernFigures,
+      direct: directFigures,
+      directKind,
+      ratioP50,
+      modernRatioP50,
+    };
   } finally {
     await client.close();
+    await modern.close();
     await server.close();
     await closeApp();
     await broker.close();

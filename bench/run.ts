@@ -79,11 +79,16 @@ if (only.has('http')) {
 }
 
 if (only.has('mcp')) {
-  out('\n## MCP Streamable HTTP with the SDK client against the direct HTTP call (issue 6)');
+  out(
+    '\n## MCP Streamable HTTP, both protocol eras, against the direct HTTP call (issues 6 and 14)',
+  );
   const { benchMcp } = await import('./mcp.ts');
   const r = await benchMcp({ n: Math.min(N, 2000), log: out });
   out(
-    `  MCP p50 / direct ${r.directKind} p50 = ${r.ratioP50.toFixed(2)}x (target ≤ 1.5x: ${verdict(r.ratioP50 <= 1.5)})`,
+    `  MCP 2025-11-25 (v1 client, session) p50 / direct ${r.directKind} p50 = ${r.ratioP50.toFixed(2)}x (issue 6 target ≤ 1.5x: ${verdict(r.ratioP50 <= 1.5)})`,
+  );
+  out(
+    `  MCP 2026-07-28 (v2 client, stateless) p50 / direct ${r.directKind} p50 = ${r.modernRatioP50.toFixed(2)}x (issue 14 target ≤ 1.3x: ${verdict(r.modernRatioP50 <= 1.3)})`,
   );
 }
 
