@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { createBrokerService } from '../lazy.ts';
 import { configCheck, startFiles } from '../../runtime/config-check.ts';
 import { action, configFrom } from '../io.ts';
-import { stopOnSignals } from './serve.ts';
+import { listenOrShutdown, stopOnSignals } from '../service-lifecycle.ts';
 
 export function brokerServeCommand(): Command {
   return new Command('serve')
@@ -32,15 +32,7 @@ export function brokerServeCommand(): Command {
           () => service.shutdown(),
           (msg) => service.app.log.info(msg),
         );
-        const url = await service
-          .listen({
-            ...(opts.host ? { host: opts.host } : {}),
-            ...(opts.port !== undefined ? { port: Number(opts.port) } : {}),
-          })
-          .catch(async (err: unknown) => {
-            await service.shutdown().catch(() => undefined);
-            throw err;
-          });
+        const url = await listenOrShutdown(service, opts);
         service.app.log.info({ url }, 'toolcage broker listening');
       }),
     );

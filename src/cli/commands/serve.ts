@@ -2,28 +2,7 @@ import { Command } from 'commander';
 import { createRunnerService } from '../lazy.ts';
 import { configCheck, startFiles } from '../../runtime/config-check.ts';
 import { action, configFrom } from '../io.ts';
-
-/** Stops a service once on SIGTERM or SIGINT, then exits 0 (1 when the stop itself failed). */
-export function stopOnSignals(stop: () => Promise<unknown>, log: (msg: string) => void): void {
-  let stopping = false;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    log(`${signal}: draining`);
-    stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log(`shutdown failed: ${(err as Error).message}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
-  // Node's default for SIGHUP is to exit; a service must never die of a closed terminal or a
-  // reload signal. A listener that only logs replaces that default (a reload handler may add its own).
-  process.on('SIGHUP', () => log('SIGHUP: the service keeps running'));
-}
+import { listenOrShutdown, stopOnSignals } from '../service-lifecycle.ts';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -60,16 +39,7 @@ export function serveCommand(): Command {
           },
           (msg) => service.app.log.info(msg),
         );
-        const url = await service
-          .listen({
-            ...(opts.host ? { host: opts.host } : {}),
-            ...(opts.port !== undefined ? { port: Number(opts.port) } : {}),
-          })
-          .catch(async (err: unknown) => {
-            // Nothing may stay open (workers, stores) once start-up has failed: the process must exit.
-            await service.shutdown().catch(() => undefined);
-            throw err;
-          });
+        const url = await listenOrShutdown(service, opts);
         if (opts.watch) reloader.watch();
         service.app.log.info({ url }, 'toolcage runner listening');
         // The action ends (and start-up's young-generation hold with it, main.ts) once the backends
