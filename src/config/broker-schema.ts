@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { path, port } from './fields.ts';
+import { path, port, clockToleranceSeconds, tokenAlgorithms } from './fields.ts';
 
 /** `broker`: the claim broker, its HTTP service, who may call it, approvals and the operator console. */
 export const brokerConfigSchema = z.strictObject({
@@ -44,12 +44,8 @@ export const brokerConfigSchema = z.strictObject({
        * credential does not list.
        */
       tenantClaim: z.string().min(1).optional(),
-      /** RFC 8725 §3.1: the allowlist decides, never the token header. */
-      algorithms: z
-        .array(z.enum(['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256']))
-        .min(1)
-        .default(['ES256', 'EdDSA', 'RS256']),
-      clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+      algorithms: tokenAlgorithms,
+      clockToleranceSeconds,
     })
     .refine((i) => (i.jwksFile === undefined) !== (i.jwksUrl === undefined), {
       message: 'set exactly one of jwksFile or jwksUrl',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { path } from './fields.ts';
+import { path, clockToleranceSeconds, tokenAlgorithms } from './fields.ts';
 
 /** `mcp`: the MCP server adapter. Nothing here is needed for stdio. */
 export const mcpConfigSchema = z.strictObject({
@@ -23,12 +23,8 @@ export const mcpConfigSchema = z.strictObject({
       tenantClaim: z.string().min(1).optional(),
       /** Advertised in the protected resource metadata. Default `[issuer]`. */
       authorizationServers: z.array(z.url()).min(1).optional(),
-      /** RFC 8725 §3.1: the allowlist decides, never the token header. */
-      algorithms: z
-        .array(z.enum(['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256']))
-        .min(1)
-        .default(['ES256', 'EdDSA', 'RS256']),
-      clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+      algorithms: tokenAlgorithms,
+      clockToleranceSeconds,
     })
     .refine((i) => (i.jwksFile === undefined) !== (i.jwksUrl === undefined), {
       message: 'set exactly one of jwksFile and jwksUrl',
