@@ -1,7 +1,6 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { LoadedConfig } from '../config/load.ts';
 import { recordDecision, type AuditSink } from '../audit/audit.ts';
-import { loadPolicy } from '../broker/policy.ts';
 import type { Registry } from '../registry/registry.ts';
 import { createRunner, loadRegistry, type Runner } from './runner.ts';
 import { createBrokerRuntime, type BrokerRuntime } from './broker.ts';
@@ -200,7 +199,8 @@ export class ToolcageMcpService implements McpSessions {
     // A remote broker's policy gives the local user its roles; this host may not even have the policy.
     if (!this.#broker)
       return { sub: subject, tenant, roles: [], via: 'stdio', rolesFromBroker: true };
-    const policy = loadPolicy(this.#loaded.path(this.#loaded.config.broker.policy));
+    // The policy the local broker read at start: the same one that decides this principal's claims.
+    const policy = this.#broker.policy;
     return {
       sub: subject,
       tenant,
