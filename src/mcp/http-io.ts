@@ -3,8 +3,12 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ToolcageError } from '../errors/toolcage-error.ts';
 
-/** The request as the SDK v2 handler reads it: the body already read (and size-checked) here. */
-export function toWebRequest(req: IncomingMessage, body: Buffer, resourceUrl: string): Request {
+/**
+ * The request as the SDK v2 handler reads it: method, URL and headers. No
+ * body: the handler is given the body this edge already read (size-checked)
+ * and parsed, as `parsedBody`, so it is neither copied nor parsed again.
+ */
+export function toWebRequest(req: IncomingMessage, resourceUrl: string): Request {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue;
@@ -13,15 +17,21 @@ export function toWebRequest(req: IncomingMessage, body: Buffer, resourceUrl: st
   return new Request(new URL(req.url ?? '/', resourceUrl), {
     method: req.method ?? 'POST',
     headers,
-    body: new Uint8Array(body),
   });
 }
 
+/** The SDK's answer on the Node response: a JSON answer in one write, an SSE stream as it comes. */
 export async function writeWebResponse(answer: Response, res: ServerResponse): Promise<void> {
   res.statusCode = answer.status;
   answer.headers.forEach((value, name) => res.setHeader(name, value));
   if (!answer.body) {
     res.end();
+    return;
+  }
+  if (!answer.headers.get('content-type')?.startsWith('text/event-stream')) {
+    const bytes = Buffer.from(await answer.arrayBuffer());
+    res.setHeader('content-length', bytes.length);
+    res.end(bytes);
     return;
   }
   for await (const chunk of answer.body as unknown as AsyncIterable<Uint8Array>) res.write(chunk);

@@ -160,11 +160,16 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
       if (body === undefined) return;
       if (sessionId === undefined) {
         // The 2026-07-28 era has no initialize and no session: it is served statelessly, per request.
-        const request = toWebRequest(req, raw, resourceUrl);
+        // The SDK is handed the body read and parsed above: neither its routing predicate nor its
+        // handler reads or parses it again (the Mcp-Method / Mcp-Name check is on this same body).
+        const request = toWebRequest(req, resourceUrl);
         if (!(await isLegacyRequest(request, body))) {
           if (!allowedHosts.includes(header(req, 'host') ?? ''))
             return sendRpcError(res, 403, -32000, 'Forbidden: the Host header is not this server.');
-          const answer = await modern.fetch(request, { authInfo: authInfoOf(caller) });
+          const answer = await modern.fetch(request, {
+            authInfo: authInfoOf(caller),
+            parsedBody: body,
+          });
           return writeWebResponse(answer, res);
         }
         if (!isInitializeRequest(body))
