@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { createKeyResolver, type TrustedKeysConfig } from '../claims/key-source.ts';
+import { createVersionedKeyResolver, type TrustedKeysConfig } from '../claims/key-source.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import { ANY_TENANT, type Principal, type VerifiedToken } from './principal.ts';
 import { defaultTenantOf, tenantList } from './tenants.ts';
@@ -108,6 +108,7 @@ export class IdentityVerifier {
     | (Required<Omit<TokenIssuerConfig, 'tenantClaim' | 'keys'>> & {
         tenantClaim?: string;
         keys: JWTVerifyGetKey;
+        keysVersion: () => object | undefined;
       })
     | undefined;
   readonly #apiKeys: Array<{ record: ApiKeyRecord; digest: Buffer; tenants: string[] }>;
@@ -130,6 +131,7 @@ export class IdentityVerifier {
         throw new TypeError(
           `Expected tokens.algorithms to be a non-empty subset of ${IDENTITY_ALGS.join(', ')}, got ${algorithms.join(', ')}`,
         );
+      const resolver = createVersionedKeyResolver(t.keys);
       this.#tokens = {
         issuer: t.issuer,
         audience: t.audience,
@@ -137,7 +139,8 @@ export class IdentityVerifier {
         ...(t.tenantClaim ? { tenantClaim: t.tenantClaim } : {}),
         algorithms,
         clockToleranceSeconds: t.clockToleranceSeconds ?? 30,
-        keys: createKeyResolver(t.keys),
+        keys: resolver.getKey,
+        keysVersion: resolver.version,
       };
     }
     this.#apiKeys = (options.apiKeys ?? []).map((record) => {
@@ -149,6 +152,22 @@ export class IdentityVerifier {
       };
     });
     this.#now = options.now ?? Date.now;
+  }
+
+  /** The clock tokens are checked against (ms since the epoch). */
+  now(): number {
+    return this.#now();
+  }
+
+  /**
+   * What `verifyToken` depends on besides the token and the clock: the
+   * identity provider's key set. The same object while a verification would
+   * use the same keys; undefined while it would first fetch them, or when no
+   * provider is configured. A verification result may be reused only under
+   * the version it was reached under (src/identity/token-cache.ts).
+   */
+  tokenKeysVersion(): object | undefined {
+    return this.#tokens?.keysVersion();
   }
 
   /** True when no credential of any kind would be accepted. */

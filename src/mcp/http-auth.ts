@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { ToolcageError } from '../errors/toolcage-error.ts';
-import type { IdentityVerifier } from '../identity/verifier.ts';
+import type { TokenVerifier } from '../identity/token-cache.ts';
 import type { Principal } from './claim-provider.ts';
 import { header, sendError } from './http-io.ts';
 
@@ -15,8 +15,8 @@ export interface VerifiedCaller {
 }
 
 export interface BearerAuthOptions {
-  /** The verifier (known once listening: its audience is the resource URL). */
-  identity: () => IdentityVerifier | undefined;
+  /** The token verifier (known once listening: its audience is the resource URL). */
+  identity: () => TokenVerifier | undefined;
   /** `mcp.http.insecureNoAuth`: every request is this principal, no token asked. */
   insecureLocalPrincipal?: Principal | undefined;
   resourceUrl: () => string;

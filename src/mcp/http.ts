@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { isLegacyRequest } from '@modelcontextprotocol/server';
 import { ToolcageError } from '../errors/toolcage-error.ts';
+import { CachedTokenVerifier } from '../identity/token-cache.ts';
 import type { IdentityVerifier } from '../identity/verifier.ts';
 import type { Principal } from './claim-provider.ts';
 import { authInfoOf, bearerAuth, withAuth } from './http-auth.ts';
@@ -95,7 +96,7 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
   let resourceUrl = '';
   let prmUrl = '';
   let allowedHosts: string[] = [];
-  let identity: IdentityVerifier | undefined;
+  let identity: CachedTokenVerifier | undefined;
   const sessions = new SessionTable({
     service: options.service,
     maxSessions: positiveInt('maxSessions', options.maxSessions ?? 1000),
@@ -225,8 +226,11 @@ export async function startMcpHttp(options: McpHttpOptions): Promise<McpHttpServ
   prmUrl = `${origin}${PRM_PATH}${MCP_PATH}`;
   allowedHosts = [`${host}:${port}`, `localhost:${port}`, `127.0.0.1:${port}`];
   try {
-    identity =
+    const verifier =
       typeof options.identity === 'function' ? options.identity(resourceUrl) : options.identity;
+    // Every request's token is authenticated; one already verified under the same keys, and not
+    // yet expired, is not checked against its signature again (src/identity/token-cache.ts).
+    if (verifier) identity = new CachedTokenVerifier({ verifier });
   } catch (err) {
     await sessions.close();
     http.close();
