@@ -86,6 +86,31 @@ describe('toolcage mcp in the 2026-07-28 era (SDK v2 client, stateless)', () => 
     );
   });
 
+  it('serves a re-locked registry from the next stateless request on', async () => {
+    // No session hears list_changed in this era: each request reads the registry as it is then.
+    f.ws.writeTool(
+      'text.echo',
+      `id: text.echo
+version: 1.0.0
+description: Echoes a text.
+runtime: js
+entry: echo.js
+inputSchema: { type: object, properties: { text: { type: string } }, required: [text], additionalProperties: false }
+outputSchema: { type: object, properties: { text: { type: string } }, required: [text], additionalProperties: false }
+limits: { timeoutMs: 1000, memoryMb: 32, maxOutputBytes: 1024 }
+scopes: [text:read]
+risk: low
+`,
+      'export default function run({ text }) { return { text }; }\n',
+    );
+    expect((await client.listTools()).tools.map((t) => t.name)).not.toContain('text.echo');
+    await f.ws.relock();
+    expect(await f.service.reload()).toBe(true);
+    expect((await client.listTools()).tools.map((t) => t.name)).toContain('text.echo');
+    const result = await client.callTool({ name: 'text.echo', arguments: { text: 'new' } });
+    expect(result.structuredContent).toEqual({ text: 'new' });
+  });
+
   it('still refuses a request without a bearer token', async () => {
     const res = await fetch(f.server.url, {
       method: 'POST',
