@@ -7,6 +7,8 @@
  * with the 2026-07-28 headers (`Mcp-Method`, `Mcp-Name` mirroring the body).
  */
 import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import {
   createTaskSessionFromClient,
@@ -158,4 +160,16 @@ export async function connectTaskClient(
       await client.close();
     },
   };
+}
+
+/** Every record of the workspace's audit trail (each service's chain: `.toolcage/audit*.log`). */
+export function readTrail(dir: string): Array<Record<string, any>> {
+  const stateDir = join(dir, '.toolcage');
+  const out: Array<Record<string, any>> = [];
+  for (const f of readdirSync(stateDir)) {
+    if (!/^audit.*\.log$/.test(f)) continue;
+    for (const line of readFileSync(join(stateDir, f), 'utf8').split('\n'))
+      if (line.trim()) out.push(JSON.parse(line) as Record<string, any>);
+  }
+  return out;
 }

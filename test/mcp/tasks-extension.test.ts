@@ -5,8 +5,6 @@
 // broker's HTTP API. Approved: the task completes with the call's result (the call ran once,
 // with a fresh claim). Denied: the task fails with the approver's reason and the code.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resultFromTaskOutcome } from '@modelcontextprotocol/ext-tasks/client';
 import { loadConfig } from '../../src/config/load.ts';
@@ -18,6 +16,7 @@ import { createIdp, createWorkspace, type TestIdp, type Workspace } from './help
 import {
   connectTaskClient,
   rawRequest,
+  readTrail,
   startMcpProcess,
   taskEnvelope,
   type McpProcess,
@@ -195,15 +194,3 @@ describe('MCP Tasks: a task for a call waiting on a human approval', () => {
     expect(got.result).toMatchObject({ taskId: task.taskId, status: 'cancelled' });
   });
 });
-
-/** Every record of the workspace's audit trail (each service's chain: `.toolcage/audit*.log`). */
-export function readTrail(dir: string): Array<Record<string, any>> {
-  const stateDir = join(dir, '.toolcage');
-  const out: Array<Record<string, any>> = [];
-  for (const f of readdirSync(stateDir)) {
-    if (!/^audit.*\.log$/.test(f)) continue;
-    for (const line of readFileSync(join(stateDir, f), 'utf8').split('\n'))
-      if (line.trim()) out.push(JSON.parse(line) as Record<string, any>);
-  }
-  return out;
-}
