@@ -1,6 +1,6 @@
 import type { LoadedConfig } from '../config/load.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
-import type { TaskStore } from '../mcp/tasks/task-record.ts';
+import type { TaskStore } from '../ports/mcp-tasks.ts';
 import { openStateDatabase } from '../state/sqlite/database.ts';
 import { SqliteTaskStore } from '../state/sqlite/task-store.ts';
 

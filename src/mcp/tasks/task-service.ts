@@ -4,7 +4,7 @@ import { recordDecision, type AuditSink } from '../../audit/audit.ts';
 import { ToolcageError } from '../../errors/toolcage-error.ts';
 import { approvalToOpen, type ApprovalToOpen } from '../approval-prompts.ts';
 import { ERROR_META_KEY } from '../results.ts';
-import type { TaskError, TaskRecord, TaskStore } from './task-record.ts';
+import type { TaskError, TaskRecord, TaskStore } from '../../ports/mcp-tasks.ts';
 
 /**
  * The JSON-RPC code of a failed task's `error` (the server-error range,

@@ -19,7 +19,7 @@ import { z } from 'zod';
 import { ToolcageError } from '../../errors/toolcage-error.ts';
 import type { Principal } from '../claim-provider.ts';
 import type { ToolcageTools } from '../delegate.ts';
-import type { TaskRecord } from './task-record.ts';
+import type { TaskRecord } from '../../ports/mcp-tasks.ts';
 import { taskOwner, type RunCall, type TaskService } from './task-service.ts';
 
 export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';

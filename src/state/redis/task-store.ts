@@ -1,4 +1,4 @@
-import type { TaskRecord, TaskStore } from '../../mcp/tasks/task-record.ts';
+import type { TaskRecord, TaskStore } from '../../ports/mcp-tasks.ts';
 import { checkPrefix, closeRedisClient, stateUnavailable, type RedisClient } from './client.ts';
 
 // One hash per task: `v` (version) and `r` (the record), expiring by itself.

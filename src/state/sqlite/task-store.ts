@@ -1,5 +1,5 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import type { TaskRecord, TaskStore } from '../../mcp/tasks/task-record.ts';
+import type { TaskRecord, TaskStore } from '../../ports/mcp-tasks.ts';
 
 /**
  * MCP tasks in the workspace database, so that every `toolcage mcp` process
