@@ -110,7 +110,7 @@ export class TaskService {
       retainUntilMs: Math.max(approvalExpiresAtMs, now) + this.#o.retentionMs,
       nextProbeAtMs: now + this.#o.pollIntervalMs,
     };
-    await this.#o.store.create(record);
+    // Recorded before it exists: a task nobody can find on the trail never runs anything.
     await recordDecision(this.#o.audit, {
       kind: 'mcp_task',
       event: 'created',
@@ -120,6 +120,7 @@ export class TaskService {
       tenant: input.tenant,
       toolId: input.call.name,
     });
+    await this.#o.store.create(record);
     return record;
   }
 

@@ -124,7 +124,8 @@ export function wireTask(r: TaskRecord, pollIntervalMs: number): Record<string, 
 function rpcError(err: unknown): unknown {
   if (!(err instanceof ToolcageError)) return err;
   // Unknown, expired and another identity's tasks are one answer: invalid params, as for an unknown tool.
-  return new RpcError(-32602, `${err.code}: ${err.message}`, { code: err.code });
+  const callers = err.code === 'task_not_found' || err.code === 'request_invalid';
+  return new RpcError(callers ? -32602 : -32603, `${err.code}: ${err.message}`, { code: err.code });
 }
 
 const taskIdParams = z.looseObject({ taskId: z.string().min(1).max(200) });
@@ -185,13 +186,20 @@ export async function offerTask(options: {
 }): Promise<Record<string, unknown> | undefined> {
   if (!options.result.isError || !declaresTasks(options.envelope)) return undefined;
   const { service, principal } = options.caller;
-  const task = await service.create({
-    owner: taskOwner(principal),
-    subject: principal.sub,
-    tenant: principal.tenant,
-    call: options.call,
-    refusal: options.result,
-  });
+  let task: TaskRecord | undefined;
+  try {
+    task = await service.create({
+      owner: taskOwner(principal),
+      subject: principal.sub,
+      tenant: principal.tenant,
+      call: options.call,
+      refusal: options.result,
+    });
+  } catch {
+    // No task store or trail right now (state_unavailable, audit_unavailable): the plain
+    // approval_required result still tells the person what to approve, and a retry works.
+    return undefined;
+  }
   if (!task) return undefined;
   return { ...wireTask(task, service.pollIntervalMs), resultType: 'task' };
 }
