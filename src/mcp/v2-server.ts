@@ -42,7 +42,8 @@ export interface ToolcageServerOptions {
  * client the SDK's legacy shim turns the same answer into an
  * `elicitation/create` request and re-invokes the handler with the answer.
  * Nothing rides in `requestState`: the broker finds the approval by the
- * call's envelope, so a forged retry gains nothing.
+ * call's envelope, so a forged retry gains nothing. With `tasks`, a client
+ * that declared the Tasks extension gets a task instead (src/mcp/tasks/).
  */
 export function createToolcageServer(options: ToolcageServerOptions): Server {
   const { tools, authInfo } = options;
