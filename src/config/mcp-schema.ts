@@ -61,6 +61,22 @@ export const mcpConfigSchema = z.strictObject({
       message: 'set exactly one of apiKeyFile and clientCredentials',
     })
     .optional(),
+  /**
+   * MCP Tasks (`io.modelcontextprotocol/tasks`, docs/mcp.md): a 2026-07-28
+   * client that declares the extension gets a task for a call waiting for a
+   * human approval; the task lives in the state stores (`state.stores`).
+   */
+  tasks: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** How long a task is kept after its approval request expires (its result stays readable). */
+      retentionSeconds: z.number().int().min(60).max(604_800).default(3_600),
+      /** The poll interval suggested to clients, and the least time between two looks at the approval. */
+      pollIntervalMs: z.number().int().min(100).max(60_000).default(2_000),
+      /** How long one replica may run an approved call before the task counts as interrupted. */
+      runLeaseSeconds: z.number().int().min(10).max(86_400).default(900),
+    })
+    .prefault({}),
   http: z
     .strictObject({
       host: z.string().default('127.0.0.1'),

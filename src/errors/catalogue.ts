@@ -105,6 +105,12 @@ export const ERROR_CATALOGUE = {
     message:
       'This is a high-risk tool: a human approval for exactly this call is required. Ask a human for one, then mint a claim carrying its id.',
   },
+  approval_expired: {
+    status: 410,
+    fault: 'client',
+    message:
+      'The approval request expired before anybody approved it, so the call did not run. Call the tool again to open a new request.',
+  },
   input_invalid: {
     status: 422,
     fault: 'client',
@@ -199,6 +205,12 @@ export const ERROR_CATALOGUE = {
   },
   request_invalid: { status: 400, fault: 'client', message: 'The request is malformed.' },
   not_found: { status: 404, fault: 'client', message: 'No such route or resource.' },
+  task_not_found: {
+    status: 404,
+    fault: 'client',
+    message:
+      'No such MCP task for this identity: it never existed, has expired, or belongs to another identity. Call the tool again to get a new task.',
+  },
   payload_too_large: {
     status: 413,
     fault: 'client',
@@ -224,6 +236,12 @@ export const ERROR_CATALOGUE = {
     fault: 'client',
     message:
       'The request headers are larger than this service accepts. Send fewer or shorter headers.',
+  },
+  task_interrupted: {
+    status: 500,
+    fault: 'server',
+    message:
+      'The replica running this approved call stopped before it finished. Check the audit trail for the approval before calling again.',
   },
   registry_invalid: {
     status: 500,

@@ -14,14 +14,17 @@ import { createMcpHandler, type McpHttpHandler } from '@modelcontextprotocol/ser
 import type { Principal } from './claim-provider.ts';
 import type { McpSessions } from './sessions.ts';
 import { createToolcageServer } from './v2-server.ts';
+import { callerTasks } from './tasks/task-wire.ts';
 
 export function createModernHandler(service: McpSessions): McpHttpHandler {
   return createMcpHandler(
     ({ authInfo }) => {
       const principal = authInfo?.extra?.principal as Principal | undefined;
+      const tools = service.requestTools(() => principal);
       return createToolcageServer({
-        tools: service.requestTools(() => principal),
+        tools,
         authInfo,
+        tasks: callerTasks(service.tasks, principal, tools, authInfo),
       });
     },
     // 2025-era requests never reach this handler: http.ts serves them with sessions.

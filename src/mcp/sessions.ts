@@ -1,6 +1,7 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { Principal } from './claim-provider.ts';
 import type { ToolCallContext, ToolcageTools } from './delegate.ts';
+import type { TaskService } from './tasks/task-service.ts';
 
 /**
  * What the MCP transports (stdio, Streamable HTTP) need of the service the
@@ -13,6 +14,8 @@ export interface McpSessions {
   createServer(principal: (extra: ToolCallContext) => Principal | undefined): Server;
   /** The tools' handlers for one stateless request (no session, no notifications). */
   requestTools(principal: (extra: ToolCallContext) => Principal | undefined): ToolcageTools;
+  /** MCP Tasks for calls waiting on an approval (2026-07-28 clients); none when `mcp.tasks.enabled` is false. */
+  readonly tasks?: TaskService | undefined;
   /** The config's local principal (stdio). */
   localPrincipal(): Principal;
   /** Calls `listener` after each registry reload that changed what is served; returns how to stop. */

@@ -16,6 +16,8 @@ import {
 import { APPROVAL_ELICITATION_TIMEOUT_MS, approvalToOpen } from './approval-prompts.ts';
 import type { ToolcageTools } from './delegate.ts';
 import { ProtocolError } from './results.ts';
+import { installTasks, offerTask, type CallerTasks } from './tasks/task-wire.ts';
+import { TaskServer } from './tasks/task-server.ts';
 import { MCP_INSTRUCTIONS, MCP_SERVER_INFO } from './server-info.ts';
 
 /** The key of the approval's URL elicitation in an `input_required` result (and the client's answer). */
@@ -27,6 +29,8 @@ export interface ToolcageServerOptions {
   authInfo?: AuthInfo | undefined;
   /** Advertise `tools.listChanged` (a connection that lives long enough to hear of reloads). */
   listChanged?: boolean;
+  /** The Tasks extension for this caller (src/mcp/tasks/); none: not advertised. */
+  tasks?: CallerTasks | undefined;
 }
 
 /**
@@ -38,16 +42,19 @@ export interface ToolcageServerOptions {
  * client the SDK's legacy shim turns the same answer into an
  * `elicitation/create` request and re-invokes the handler with the answer.
  * Nothing rides in `requestState`: the broker finds the approval by the
- * call's envelope, so a forged retry gains nothing.
+ * call's envelope, so a forged retry gains nothing. With `tasks`, a client
+ * that declared the Tasks extension gets a task instead (src/mcp/tasks/).
  */
 export function createToolcageServer(options: ToolcageServerOptions): Server {
   const { tools, authInfo } = options;
-  const server = new Server(MCP_SERVER_INFO, {
+  // Only a server that serves tasks lets a task past the SDK's tools/call result check.
+  const server = new (options.tasks ? TaskServer : Server)(MCP_SERVER_INFO, {
     capabilities: { tools: options.listChanged ? { listChanged: true } : {} },
     instructions: MCP_INSTRUCTIONS,
     // Toward a 2025-era client the shim's elicitation waits for a person, as the v1 path does.
     inputRequired: { roundTimeoutMs: APPROVAL_ELICITATION_TIMEOUT_MS },
   });
+  if (options.tasks) installTasks(server, options.tasks);
   // The v1 and v2 type packages describe the same wire shapes in different words.
   server.setRequestHandler('tools/list', async () => ({
     tools: (await tools.listTools()) as never,
@@ -68,6 +75,17 @@ export function createToolcageServer(options: ToolcageServerOptions): Server {
       // The v2 server sends its own ProtocolError's code as is; ours would become -32603.
       if (err instanceof ProtocolError) throw new RpcError(err.code, err.message);
       throw err;
+    }
+    // A client that declared the Tasks extension gets a task that completes once a human decides.
+    if (options.tasks) {
+      const { name, arguments: args } = request.params as { name: string; arguments?: never };
+      const task = await offerTask({
+        caller: options.tasks,
+        envelope: ctx.mcpReq.envelope,
+        call: { name, ...(args ? { arguments: args } : {}) },
+        result,
+      });
+      if (task) return task as never;
     }
     // The retry after the person was sent to the console: its result, whatever it is.
     if (ctx.mcpReq.inputResponses?.[APPROVAL_INPUT] !== undefined) return result as never;

@@ -178,6 +178,22 @@ export interface ServiceEvent extends Correlation {
   transport?: 'stdio' | 'http' | undefined;
 }
 
+/**
+ * An MCP task (the Tasks extension) for a call waiting on a human approval:
+ * `created` when a task-capable client's call was answered with it; then
+ * `completed` (the approved call ran: its own `call` record follows the
+ * mint), `failed` (`errorCode`: denied, expired, interrupted) or `cancelled`.
+ */
+export interface McpTaskEvent extends Correlation {
+  kind: 'mcp_task';
+  event: 'created' | 'completed' | 'failed' | 'cancelled';
+  taskId: string;
+  subject?: string | undefined;
+  tenant?: string | undefined;
+  toolId?: string | undefined;
+  errorCode?: string | undefined;
+}
+
 /** Written by the sink itself when it recovers from a write failure: how many records were refused. */
 export interface AuditRecoveredEvent extends Correlation {
   kind: 'audit_recovered';
@@ -198,6 +214,7 @@ export type AuditEntry =
   | ConfigReloadedEvent
   | SessionResumedEvent
   | ServiceEvent
+  | McpTaskEvent
   | AuditRecoveredEvent;
 
 export type AuditKind = NonNullable<AuditEntry['kind']>;

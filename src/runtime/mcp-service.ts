@@ -21,6 +21,8 @@ import {
   type RunnerClient,
 } from '../mcp/runner-client.ts';
 import { MCP_INSTRUCTIONS, MCP_SERVER_INFO } from '../mcp/server-info.ts';
+import { TaskService, type ApprovalState } from '../mcp/tasks/task-service.ts';
+import { openTaskStore } from './task-state.ts';
 
 export { MCP_INSTRUCTIONS, MCP_SERVER_INFO };
 
@@ -55,6 +57,8 @@ export class ToolcageMcpService implements McpSessions {
   readonly #ownAudit: boolean;
   readonly #noneWithheld: ReadonlySet<string> = new Set();
   readonly #sessions = new Set<ToolcageTools>();
+  /** MCP Tasks for calls waiting on an approval; none when `mcp.tasks.enabled` is false. */
+  tasks: TaskService | undefined;
   #transport: 'stdio' | 'http' | undefined;
   #closing: Promise<void> | undefined;
 
@@ -87,6 +91,43 @@ export class ToolcageMcpService implements McpSessions {
   static async create(
     loaded: LoadedConfig,
     options: McpServiceOptions = {},
+  ): Promise<ToolcageMcpService> {
+    const service = await ToolcageMcpService.#build(loaded, options);
+    try {
+      await service.#openTasks();
+    } catch (err) {
+      await service.close();
+      throw err;
+    }
+    return service;
+  }
+
+  /** MCP Tasks (`mcp.tasks`) on the configured state stores, reading approvals where a local broker holds them. */
+  async #openTasks(): Promise<void> {
+    const cfg = this.#loaded.config.mcp.tasks;
+    if (!cfg.enabled) return;
+    const approvals = this.#broker?.broker.approvals;
+    this.tasks = new TaskService({
+      store: await openTaskStore(this.#loaded),
+      audit: this.#audit,
+      pollIntervalMs: cfg.pollIntervalMs,
+      retentionMs: cfg.retentionSeconds * 1000,
+      runLeaseMs: cfg.runLeaseSeconds * 1000,
+      ...(approvals
+        ? {
+            approvalState: async (id: string): Promise<ApprovalState> => {
+              const status = (await approvals.get(id))?.status;
+              // `used`: somebody's claim consumed it; the call's own answer says what that means here.
+              return status === undefined || status === 'used' ? 'unknown' : status;
+            },
+          }
+        : {}),
+    });
+  }
+
+  static async #build(
+    loaded: LoadedConfig,
+    options: McpServiceOptions,
   ): Promise<ToolcageMcpService> {
     const log = options.log ?? ((line: string) => process.stderr.write(`toolcage mcp: ${line}\n`));
     const runnerUrl = options.runnerUrl ?? loaded.config.mcp.runnerUrl;
@@ -282,6 +323,7 @@ export class ToolcageMcpService implements McpSessions {
           service: 'mcp',
           transport: this.#transport,
         }).catch(() => {});
+      await this.tasks?.close().catch(() => {});
       await this.#broker?.close();
       await this.#local?.close();
       // The sink opened for a host with a remote runner and a remote broker is this service's own.
