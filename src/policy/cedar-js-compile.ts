@@ -7,6 +7,7 @@ import {
   isRecord,
   isSet,
   like,
+  membership,
   negate,
   typeError,
   Uid,
@@ -237,7 +238,8 @@ export function compileExpr(expr: unknown): Fn {
       return (env) => {
         const a = asSet(l(env));
         const b = asSet(r(env));
-        return all ? b.every((x) => contains(a, x)) : b.some((x) => contains(a, x));
+        const inA = membership(a);
+        return all ? b.every(inA) : b.some(inA);
       };
     }
     case '.':

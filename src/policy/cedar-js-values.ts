@@ -56,7 +56,9 @@ export function equal(a: Value, b: Value): boolean {
   if (b instanceof Uid) return false;
   if (Array.isArray(a)) {
     if (!Array.isArray(b)) return false;
-    return a.every((x) => contains(b, x)) && b.every((y) => contains(a, y));
+    const inA = membership(a);
+    const inB = membership(b);
+    return a.every(inB) && b.every(inA);
   }
   if (Array.isArray(b)) return false;
   const ka = Object.keys(a);
@@ -67,6 +69,27 @@ export function equal(a: Value, b: Value): boolean {
 export function contains(set: readonly Value[], v: Value): boolean {
   for (const x of set) if (equal(x, v)) return true;
   return false;
+}
+
+/** Past this many elements a set's primitive members are hashed (sets from arguments can be long). */
+const HASH_FROM = 16;
+
+/**
+ * A membership test for `set`, linear for a short set; for a long one its
+ * primitive elements go in a JavaScript Set (exact: a Long has one canonical
+ * form, and SameValueZero is `===` on these types), and only entity, set and
+ * record elements are scanned, so `containsAll`/`containsAny`/`==` on two long
+ * argument sets are not quadratic.
+ */
+export function membership(set: readonly Value[]): (v: Value) => boolean {
+  if (set.length < HASH_FROM) return (v) => contains(set, v);
+  const primitives = new Set<Value>();
+  const others: Value[] = [];
+  for (const x of set) {
+    if (typeof x === 'object') others.push(x);
+    else primitives.add(x);
+  }
+  return (v) => (typeof v === 'object' ? contains(others, v) : primitives.has(v));
 }
 
 /** The canonical Long of an exact integer, or an overflow error naming the operation. */

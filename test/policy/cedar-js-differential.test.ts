@@ -338,3 +338,52 @@ it('agrees with cedar-wasm on Long overflow and the range between 2^53 and 2^63'
   }
   expect(errors).toBeGreaterThan(20);
 });
+
+it('agrees with cedar-wasm on long sets (hashed membership), mixed element types included', () => {
+  const r = rng(7);
+  const long = (n: number) => Array.from({ length: n }, (_, i) => quote(`t${i}`)).join(', ');
+  const mixed = `[1, "t3", User::"alice", [1, 2], {a: 1}, true, ${long(20)}]`;
+  const conditions = [
+    'context.args.tags.containsAll(["admin", "approver"])',
+    'context.args.tags.containsAny(principal.roles)',
+    'principal.roles.containsAll(context.args.tags)',
+    `context.args.tags == [${long(20)}]`,
+    `${mixed}.containsAny(context.args.tags)`,
+    `${mixed}.containsAll(context.args.tags)`,
+    `context.args.tags.containsAll(${mixed})`,
+    `${mixed}.contains({a: 1}) && ${mixed}.contains([2, 1]) && !${mixed}.contains([2])`,
+    `[${long(20)}, User::"bob"].contains(principal)`,
+  ];
+  const policies = Object.fromEntries(
+    conditions.map((c, i) => [`s${i}`, `permit(principal, action, resource) when { ${c} };`]),
+  );
+  const text = Object.entries(policies)
+    .map(([id, p]) => `@id("${id}") ${p}`)
+    .join('\n');
+  const engine = ConditionEngine.fromText(text, 'sets.cedar');
+  const allows = new Set<string>();
+  for (let q = 0; q < 150; q++) {
+    const n = r.pick([0, 2, 15, 16, 17, 20, 40]);
+    const pool = [...ROLES, ...Array.from({ length: 25 }, (_, i) => `t${i}`)];
+    const tags = r.chance(0.2)
+      ? Array.from({ length: 20 }, (_, i) => `t${19 - i}`) // the literal set, reordered
+      : Array.from({ length: n }, () => r.pick(pool));
+    const req: ConditionInput = {
+      manifest: TOOLS[0]!,
+      sub: r.pick(['alice', 'bob']),
+      roles: Array.from({ length: r.pick([1, 3, 20]) }, () => r.pick(pool)),
+      tenant: 't1',
+      args: { path: 'x', n: 1, tags },
+      rendered: [],
+      nowMs: 0,
+    };
+    for (const [id, p] of Object.entries(policies)) {
+      const one = ConditionEngine.fromText(`@id("${id}") ${p}`, 'set.cedar');
+      const want = referenceDecision(req, { [id]: p });
+      expect(outcomeOf(one.evaluate(req)), `${p} ${JSON.stringify(req)}`).toEqual(want);
+      if (want.allowed) allows.add(id);
+    }
+    expect(outcomeOf(engine.evaluate(req))).toEqual(referenceDecision(req, policies));
+  }
+  expect(allows.size).toBeGreaterThanOrEqual(7);
+});
