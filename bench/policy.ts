@@ -30,10 +30,20 @@ const CEDAR = `@id("base") permit(principal, action in Action::"call", resource)
 
 /**
  * The same set plus a policy that reads an argument unique to each call, so no
- * request repeats and the decision memo never answers: Cedar's cost in full.
+ * request repeats: the JavaScript evaluator decides every one (it has no memo;
+ * it costs less than a memo key).
  */
 const CEDAR_UNIQUE = `${CEDAR}@id("doc-read") forbid(principal, action == Action::"call:bench.count", resource)
   when { context.args.doc like "secret-*" };
+`;
+
+/**
+ * And with one policy outside the JavaScript evaluator's subset (an extension
+ * function), so that cedar-wasm decides every request, none repeated: the
+ * fallback's cost, for reference (no target).
+ */
+const CEDAR_WASM = `${CEDAR_UNIQUE}@id("decimal") forbid(principal, action == Action::"call:bench.count", resource)
+  when { context.args.doc like "x*" && decimal("1.5").lessThan(decimal("1.0")) };
 `;
 
 const SOURCE =
@@ -67,8 +77,10 @@ function addTool(manifests: string, id: string, templated: boolean): void {
 export interface PolicyFigures {
   mintPlain: Figures;
   mintConditions: Figures;
-  /** Every request new to Cedar (no memo hit). */
+  /** Every request new (the JavaScript evaluator decides). */
   mintUnique: Figures;
+  /** Every request new, a policy set only cedar-wasm can decide (no memo hit). */
+  mintWasm: Figures;
   callPlain: Figures;
   callTemplated: Figures;
 }
@@ -119,6 +131,7 @@ export async function benchPolicy(opts: { n?: number } = {}): Promise<PolicyFigu
   const plain = brokerWith(undefined);
   const withConditions = brokerWith(CEDAR);
   const withUnique = brokerWith(CEDAR_UNIQUE);
+  const withWasm = brokerWith(CEDAR_WASM);
   const args = (i: number) => ({ doc: `doc-${i}`, text: `one two three ${i}` });
   const req = (tool: string, i: number) => ({
     tool,
@@ -135,6 +148,8 @@ export async function benchPolicy(opts: { n?: number } = {}): Promise<PolicyFigu
         'mint, roles + Cedar conditions': (i) => withConditions.issueClaim(req('bench.count', i)),
         'mint, roles + Cedar, each request new': (i) =>
           withUnique.issueClaim(req('bench.count', i)),
+        'mint, roles + Cedar in cedar-wasm, each new': (i) =>
+          withWasm.issueClaim(req('bench.count', i)),
       },
       { n, warmup: 100 },
     );
@@ -163,6 +178,7 @@ export async function benchPolicy(opts: { n?: number } = {}): Promise<PolicyFigu
       mintPlain: mint['mint, roles only']!,
       mintConditions: mint['mint, roles + Cedar conditions']!,
       mintUnique: mint['mint, roles + Cedar, each request new']!,
+      mintWasm: mint['mint, roles + Cedar in cedar-wasm, each new']!,
       callPlain: calls['library call, no scope template']!,
       callTemplated: calls['library call, scope template']!,
     };
@@ -184,6 +200,10 @@ export function reportPolicy(r: PolicyFigures, out: (line: string) => void): voi
   const u = r.mintUnique.p50 / r.mintPlain.p50;
   out(
     `  mint p50 with conditions, no request repeated / without = ${u.toFixed(2)}x (target ≤ 1.5x: ${verdict(u <= 1.5)})`,
+  );
+  out(formatRow(r.mintWasm, r.mintPlain, 'roles only'));
+  out(
+    `  mint p50 with conditions cedar-wasm decides, no request repeated / without = ${(r.mintWasm.p50 / r.mintPlain.p50).toFixed(2)}x (fallback, for reference)`,
   );
   out(formatRow(r.callPlain));
   out(formatRow(r.callTemplated, r.callPlain, 'no template'));

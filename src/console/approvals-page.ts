@@ -16,31 +16,68 @@ function toolFacts(tool: LoadedTool | undefined): Html {
 export interface InboxItem {
   view: ApprovalView;
   tool: LoadedTool | undefined;
-  /** Whether this operator may decide it, and whether that is a self-approval. */
+  /** Whether this operator may decide it (the role rule: approve or deny), and whether that is a self-approval. */
   decide: { ok: true; self: boolean } | { ok: false; why: string };
+  /**
+   * For a pending request this operator may decide: whether approving it would
+   * be allowed (the role rule and Cedar's `approve` action, the very decision
+   * pressing Approve runs), else the refusal and the policies that decided it.
+   */
+  approve?: ApproveOutlook | undefined;
+}
+
+export type ApproveOutlook =
+  { ok: true } | { ok: false; why: string; policies: string[]; errors: string[] };
+
+function approveRefusal(a: Extract<ApproveOutlook, { ok: false }>): Html {
+  const ids = a.errors.length > 0 ? a.errors : a.policies;
+  return html`<div class="banner warn approve-refused" role="note">
+    <p><strong>You cannot approve this request.</strong> ${a.why}</p>
+    <p class="muted">
+      ${
+        a.errors.length > 0
+          ? 'Policies that could not be evaluated: '
+          : ids.length > 0
+            ? 'Deciding policies: '
+            : 'No policy permits it (deny by default).'
+      }
+      ${ids.map((id) => html`<code class="policy-id">${id}</code> `)}
+    </p>
+  </div>`;
+}
+
+function approveForm(item: InboxItem, csrf: string): Html {
+  const v = item.view;
+  const self = item.decide.ok && item.decide.self;
+  return html`<form
+    method="post"
+    action="/console/approvals/${v.id}/approve"
+    class="inline approve-form"
+  >
+    <input type="hidden" name="csrf" value="${csrf}" />
+    <button type="submit" class="approve" data-action="approve">
+      Approve${self ? ' (self-approval)' : ''}
+    </button>
+    <label class="any-session">
+      <input type="checkbox" name="anySession" value="on" />
+      for any session
+      <span class="muted"
+        >(off: the approval holds only
+        ${v.session ? html`in session <code>${v.session}</code>` : 'for calls outside any session'},
+        where the agent asked; on: ${v.subject} may also use it from another session, by citing this
+        request's id, for the same tool and arguments in ${v.tenant}; still once)</span
+      >
+    </label>
+  </form>`;
 }
 
 function decisionForms(item: InboxItem, csrf: string): Html {
   const v = item.view;
   if (v.status !== 'pending') return html``;
   if (!item.decide.ok) return html`<p class="muted decide-why">${item.decide.why}</p>`;
+  const approve = item.approve ?? { ok: true };
   return html`<div class="decide">
-    <form method="post" action="/console/approvals/${v.id}/approve" class="inline approve-form">
-      <input type="hidden" name="csrf" value="${csrf}" />
-      <button type="submit" class="approve" data-action="approve">
-        Approve${item.decide.self ? ' (self-approval)' : ''}
-      </button>
-      <label class="any-session">
-        <input type="checkbox" name="anySession" value="on" />
-        for any session
-        <span class="muted"
-          >(off: the approval holds only
-          ${v.session ? html`in session <code>${v.session}</code>` : 'for calls outside any session'},
-          where the agent asked; on: ${v.subject} may also use it from another session, by citing
-          this request's id, for the same tool and arguments in ${v.tenant}; still once)</span
-        >
-      </label>
-    </form>
+    ${!approve.ok ? approveRefusal(approve) : approveForm(item, csrf)}
     <form method="post" action="/console/approvals/${v.id}/deny" class="inline deny-form">
       <input type="hidden" name="csrf" value="${csrf}" />
       <input

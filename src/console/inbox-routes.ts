@@ -4,7 +4,9 @@ import type { Broker } from '../broker/broker.ts';
 import { mayDecide } from '../broker/approval-rules.ts';
 import type { ApprovalRecord } from '../broker/approval-store.ts';
 import type { Registry } from '../registry/registry.ts';
-import { detailPage, inboxPage, type InboxItem } from './approvals-page.ts';
+import type { Explanation } from '../broker/decision.ts';
+import { toToolcageError } from '../errors/toolcage-error.ts';
+import { detailPage, inboxPage, type ApproveOutlook, type InboxItem } from './approvals-page.ts';
 import { formField, page, type ConsoleGuard } from './guard.ts';
 import type { ConsoleSession } from './sessions.ts';
 
@@ -19,11 +21,34 @@ export function registerInboxRoutes(
 ): void {
   const { guard } = o;
   const svc = o.broker.approvals;
-  const item = (s: ConsoleSession, r: ApprovalRecord): InboxItem => ({
-    view: svc.view(r),
-    tool: o.registry().get(r.tool),
-    decide: mayDecide(svc.rules, s.principal, r),
-  });
+  /**
+   * Whether pressing Approve would succeed: the decision the approve route
+   * runs (role rule, self-approval, Cedar's `approve` action for this
+   * approver and this request), run now without deciding anything.
+   */
+  const outlook = (s: ConsoleSession, r: ApprovalRecord): ApproveOutlook => {
+    const trace: Partial<Explanation> = {};
+    try {
+      svc.explainApprove(s.principal, r, trace);
+      return { ok: true };
+    } catch (err) {
+      return {
+        ok: false,
+        why: toToolcageError(err).message,
+        policies: trace.cedar?.policies ?? [],
+        errors: trace.cedar?.errors.map((e) => e.policyId) ?? [],
+      };
+    }
+  };
+  const item = (s: ConsoleSession, r: ApprovalRecord): InboxItem => {
+    const decide = mayDecide(svc.rules, s.principal, r);
+    return {
+      view: svc.view(r),
+      tool: o.registry().get(r.tool),
+      decide,
+      approve: decide.ok && r.status === 'pending' ? outlook(s, r) : undefined,
+    };
+  };
   const pendingVersion = (records: ApprovalRecord[]) =>
     createHash('sha256')
       .update(records.map((r) => r.id).join(','))

@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { z } from 'zod';
 import type { Broker } from '../broker/broker.ts';
 import type { Policy } from '../broker/policy.ts';
 import type { DpopProofVerifier } from '../claims/dpop.ts';
@@ -12,7 +11,9 @@ import { isAnyApprover } from '../broker/approval-rules.ts';
 import { delegatedSubject } from '../broker/delegation.ts';
 import { registerApprovalRoutes } from './approval-routes.ts';
 import { sessionOf } from './session-header.ts';
-import { createBaseApp, objectBody, requestHtu } from './base-app.ts';
+import { createBaseApp, requestHtu } from './base-app.ts';
+import { parseBody as parse } from './parse-body.ts';
+import { registerPolicyRoutes } from './policy-routes.ts';
 import { InFlight } from './in-flight.ts';
 import { claimBody } from './schemas.ts';
 import type { RunnerAppControl } from './runner-app.ts';
@@ -47,23 +48,6 @@ export interface BrokerAppOptions {
   metrics?: BrokerMetrics;
   /** Serves `GET /v1/governors` (governor state per tenant) when given. */
   governors?: GovernorReporter;
-}
-
-function parse<T>(schema: z.ZodType<T>, body: unknown, required: string[]): T {
-  objectBody(
-    body,
-    Object.keys((schema as unknown as { shape: Record<string, unknown> }).shape),
-    required,
-  );
-  const r = schema.safeParse(body);
-  if (!r.success)
-    throw new ToolcageError('request_invalid', {
-      message: `Invalid body: ${r.error.issues
-        .slice(0, 5)
-        .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-        .join('; ')}.`,
-    });
-  return r.data;
 }
 
 /**
@@ -181,6 +165,7 @@ export function buildBrokerApp(o: BrokerAppOptions): FastifyInstance {
   });
   if (o.governors)
     registerGovernorRoutes(app, { broker: o.broker, governors: o.governors, authenticate });
+  registerPolicyRoutes(app, { broker: o.broker, policy: o.policy, authenticate });
   o.extend?.(app, o.auth);
 
   // A paused session resumes only by a human approver's word (the breaker's off switch).

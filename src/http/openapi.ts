@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ERROR_CATALOGUE } from '../errors/catalogue.ts';
-import { approvalBody, claimBody, invokeBody } from './schemas.ts';
+import { approvalBody, claimBody, explainBody, invokeBody } from './schemas.ts';
 
 /** Where both services serve their OpenAPI document. */
 export const OPENAPI_PATH = '/openapi.json';
@@ -156,6 +156,23 @@ export const ROUTES: readonly Route[] = [
       responses: {
         '200': ok(
           '{at, governors: {store, reportable, shared}, pauses: {store, reportable}, tenants: [{tenant, rate, spend, sessions, loops, paused}], truncated}',
+        ),
+        ...errors,
+      },
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/policy/explain',
+    service: 'broker',
+    summary:
+      'The decision for one call, or for approving it (action: approve), and why, without minting or deciding anything (approver and viewer roles; their tenants only)',
+    op: {
+      security: caller,
+      requestBody: body(explainBody),
+      responses: {
+        '200': ok(
+          'What `toolcage policy explain` prints: {sub, roles?, allowed, tool, action?, error?, pol, scope?, renderedScope?, cedar?, ...}',
         ),
         ...errors,
       },

@@ -29,5 +29,25 @@ export const approvalBody = z.strictObject({
   tenant: z.string().min(1).max(128).optional(),
 });
 
+const subject = z.string().min(1).max(256);
+const roles = z.array(z.string().min(1).max(200)).max(100);
+
+/**
+ * `POST /v1/policy/explain`: the call to explain (`toolcage policy explain`'s
+ * flags). `sub`/`roles`: who calls (default: the caller itself); `action:
+ * "approve"` asks whether `approver` (default: the caller) may approve it.
+ */
+export const explainBody = z.strictObject({
+  tool: id,
+  args: z.unknown(),
+  sub: subject.optional(),
+  roles: roles.optional(),
+  tenant: z.string().min(1).max(128).optional(),
+  session: z.string().min(1).max(128).optional(),
+  action: z.enum(['call', 'approve']).optional(),
+  approver: subject.optional(),
+  approverRoles: roles.optional(),
+});
+
 /** `POST /v1/tools/{id}/invoke`: only `args` (checked by `objectBody`). */
 export const invokeBody = z.strictObject({ args: z.unknown() });

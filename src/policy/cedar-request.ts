@@ -1,5 +1,7 @@
 import type { ToolManifest as Manifest } from '../ports/tool.ts';
 import { keep, type CedarNeeds } from './cedar-needs.ts';
+import { Uid, type Value } from './cedar-js-values.ts';
+import { wellFormed, type JsRequest } from './cedar-js.ts';
 import { actionOf, project, type CedarType, type CedarVerb } from './cedar-schema.ts';
 
 /** One Cedar request's inputs: who, what (call or approve), which tool, and the call's facts. */
@@ -31,17 +33,56 @@ export interface Entity {
 export interface ToolFacts {
   args: CedarType;
   attrs: Record<string, unknown>;
+  /** The tool's id and attributes hold no lone surrogate (the JavaScript evaluator may take it). */
+  wellFormed: boolean;
 }
 
 export function toolFacts(m: Manifest, args: CedarType): ToolFacts {
+  const attrs = {
+    risk: m.risk,
+    scopes: [...new Set([...m.scopes, ...m.credentials.flatMap((c) => c.scopes)])],
+    lanes: m.credentials.map((c) => c.lane),
+    egress: m.network === 'none' ? [] : m.network.egress.map((e) => e.host),
+  };
+  return { args, attrs, wellFormed: wellFormed(m.id) && wellFormed(attrs) };
+}
+
+/** The context every request has: the call's facts, time, and for `approve` who asked. */
+function fullContext(input: ConditionInput, tool: ToolFacts): Record<string, unknown> {
+  const now = new Date(input.nowMs);
   return {
-    args,
-    attrs: {
-      risk: m.risk,
-      scopes: [...new Set([...m.scopes, ...m.credentials.flatMap((c) => c.scopes)])],
-      lanes: m.credentials.map((c) => c.lane),
-      egress: m.network === 'none' ? [] : m.network.egress.map((e) => e.host),
-    },
+    args: project(tool.args, input.args) ?? {},
+    scopes: input.rendered,
+    session: input.session ?? '',
+    now: Math.floor(input.nowMs / 1000),
+    hourUtc: now.getUTCHours(),
+    weekdayUtc: now.getUTCDay(),
+    ...(input.action === 'approve'
+      ? { requester: input.requester ?? '', tenant: input.tenant }
+      : {}),
+  };
+}
+
+/**
+ * The whole request (every entity, every attribute) for the JavaScript
+ * evaluator, which reads values in place: nothing is pruned or serialised.
+ * Undefined when a string is not well-formed UTF-16: cedar-wasm refuses such a
+ * request, and that refusal is left to cedar-wasm to give.
+ */
+export function jsRequest(input: ConditionInput, tool: ToolFacts): JsRequest | undefined {
+  const verb = input.action ?? 'call';
+  const m = input.manifest;
+  const context = fullContext(input, tool);
+  const principalAttrs = { subject: input.sub, roles: input.roles, tenant: input.tenant };
+  if (!tool.wellFormed || !wellFormed(principalAttrs) || !wellFormed(context)) return undefined;
+  return {
+    principal: new Uid('User', input.sub),
+    action: new Uid('Action', actionOf(verb, m.id)),
+    group: new Uid('Action', verb),
+    resource: new Uid('Tool', m.id),
+    principalAttrs: principalAttrs as unknown as { [k: string]: Value },
+    resourceAttrs: tool.attrs as { [k: string]: Value },
+    context: context as { [k: string]: Value },
   };
 }
 
@@ -83,18 +124,8 @@ export function cedarRequest(input: ConditionInput, tool: ToolFacts, needs: Ceda
       parents: [],
     });
   let context: Record<string, unknown> = {};
-  if (needs.all || needs.roots.has('context')) {
-    const now = new Date(input.nowMs);
-    context = pick(needs, 'context', {
-      args: project(tool.args, input.args) ?? {},
-      scopes: [...input.rendered],
-      session: input.session ?? '',
-      now: Math.floor(input.nowMs / 1000),
-      hourUtc: now.getUTCHours(),
-      weekdayUtc: now.getUTCDay(),
-      ...(verb === 'approve' ? { requester: input.requester ?? '', tenant: input.tenant } : {}),
-    });
-  }
+  if (needs.all || needs.roots.has('context'))
+    context = pick(needs, 'context', fullContext(input, tool));
   return {
     principal: { type: 'User', id: input.sub },
     action: { type: 'Action', id: action },

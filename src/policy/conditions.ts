@@ -3,7 +3,14 @@ import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { ToolManifest as Manifest } from '../ports/tool.ts';
 import { cedar } from './cedar-module.ts';
 import { addPolicyNeeds, emptyNeeds, mayApply, type CedarNeeds } from './cedar-needs.ts';
-import { cedarRequest, toolFacts, type ConditionInput, type ToolFacts } from './cedar-request.ts';
+import { JsPolicySet } from './cedar-js.ts';
+import {
+  cedarRequest,
+  jsRequest,
+  toolFacts,
+  type ConditionInput,
+  type ToolFacts,
+} from './cedar-request.ts';
 import { actionOf, cedarTypeOf, generateSchema, type CedarVerb } from './cedar-schema.ts';
 
 export type { ConditionInput } from './cedar-request.ts';
@@ -28,8 +35,14 @@ interface ParsedPolicy {
   json: Record<string, unknown> | undefined;
 }
 
-/** The policies that can apply to one action, preparsed in the wasm module, and what they read. */
+/**
+ * The policies that can apply to one action: compiled to JavaScript when all of
+ * them are inside the subset cedar-js evaluates, and for cedar-wasm (preparsed
+ * on first use) what they read and their preparsed set's id.
+ */
 interface ActionSet {
+  js: JsPolicySet | undefined;
+  policies: Record<string, string | Record<string, unknown>>;
   preparsed: string;
   needs: CedarNeeds;
 }
@@ -40,6 +53,18 @@ const MEMO_KEY_MAX = 2048;
 
 /** Preparsed ids in this process: cedar-wasm keeps them for its lifetime (it has no drop). */
 const preparsedIds = new Set<string>();
+
+/**
+ * Whether every number in a policy's JSON form is exact. Cedar's Longs are i64;
+ * one beyond 2^53 reaches JavaScript rounded, so that policy's JSON says
+ * something else than its text: such a policy is used as text only.
+ */
+function exactJson(v: unknown): boolean {
+  if (typeof v === 'number') return Number.isSafeInteger(v);
+  if (Array.isArray(v)) return v.every(exactJson);
+  if (v && typeof v === 'object') return Object.values(v).every(exactJson);
+  return true;
+}
 
 function anyAction(policy: Record<string, unknown>): Record<string, unknown> {
   const op = (policy.action as { op?: unknown } | undefined)?.op;
@@ -63,13 +88,14 @@ function preparse(id: string, policies: Record<string, string | Record<string, u
  * Policies are named by their `@id("...")` annotation, else `policy<N>` by position.
  *
  * Speed: each action (`call:<tool>`, `approve:<tool>`) is evaluated against
- * only the policies whose action scope can match it, preparsed once, with a
- * request holding only what those policies read (cedar-needs.ts). The same
- * policies decide, so the decision and its reasons are Cedar's own.
- * A Cedar decision is a pure function of its request (time is in the
- * context; no entity store beyond what is sent), so an identical pruned
- * request gets the remembered verdict: an agent repeating a call whose read
- * values are the same pays for the JSON of its request, not for Cedar.
+ * only the policies whose action scope can match it. When every one of them is
+ * inside the subset of Cedar that cedar-js.ts evaluates, they are compiled to
+ * JavaScript once and decide there (docs/policy.md: why that is Cedar's answer).
+ * Otherwise, or for a request the evaluator leaves alone, cedar-wasm decides:
+ * the set is preparsed once, the request holds only what those policies read
+ * (cedar-needs.ts), and since a Cedar decision is a pure function of its
+ * request (time is in the context; no entity store beyond what is sent), an
+ * identical pruned request gets the remembered verdict.
  */
 export class ConditionEngine {
   readonly text: string;
@@ -106,9 +132,10 @@ export class ConditionEngine {
     const seen = new Set<string>();
     const policies = parts.policies.map((p, i): ParsedPolicy => {
       const r = c.policyToJson(p);
-      const json =
+      const full =
         r.type === 'success' ? (r.json as unknown as Record<string, unknown>) : undefined;
-      const annotations = json?.annotations as Record<string, unknown> | undefined;
+      const json = full && exactJson(full) ? full : undefined;
+      const annotations = full?.annotations as Record<string, unknown> | undefined;
       const id = typeof annotations?.id === 'string' ? annotations.id : `policy${i}`;
       if (seen.has(id))
         throw new ToolcageError('config_invalid', {
@@ -158,8 +185,14 @@ export class ConditionEngine {
       const preparsed = `toolcage-${createHash('sha256')
         .update(`${this.hash}\n${applying.map((p) => p.id).join('\n')}`)
         .digest('hex')}`;
-      preparse(preparsed, Object.fromEntries(applying.map((p) => [p.id, p.policy])));
-      set = { preparsed, needs };
+      set = {
+        js: JsPolicySet.compile(
+          this.#policies.filter((p) => !p.json || mayApply(p.json, verb, action)),
+        ),
+        policies: Object.fromEntries(applying.map((p) => [p.id, p.policy])),
+        preparsed,
+        needs,
+      };
     }
     this.#actions.set(action, set);
     return set;
@@ -180,8 +213,15 @@ export class ConditionEngine {
       const set = this.#actionSet(input.action ?? 'call', input.manifest.id);
       // No policy can apply: Cedar's answer is Deny with no reasons; asking it changes nothing.
       if (!set) return { allowed: false, policyIds: [], errors: [] };
+      const tool = this.#tool(input.manifest);
+      if (set.js) {
+        const r = jsRequest(input, tool);
+        const v = r && set.js.authorize(r);
+        if (v) return v;
+      }
+      preparse(set.preparsed, set.policies);
       const request = {
-        ...cedarRequest(input, this.#tool(input.manifest), set.needs),
+        ...cedarRequest(input, tool, set.needs),
         preparsedPolicySetId: set.preparsed,
         validateRequest: false,
       };
