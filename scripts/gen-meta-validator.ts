@@ -37,10 +37,12 @@ export function metaValidatorSource(): string {
   const validate = ajv.getSchema(META_SCHEMA_ID);
   if (!validate) throw new Error(`Ajv has no ${META_SCHEMA_ID}`);
   // The one runtime helper the code needs, imported as ES module code can.
-  const code = standaloneCode(ajv, validate).replace(
+  let code = standaloneCode(ajv, validate).replace(
     /const (func\d+) = require\("ajv\/dist\/runtime\/equal"\)\.default;/g,
     'const $1 = equal.default;',
   );
+  // The default export is the one used; the named twin would be an unused export.
+  code = code.replace('export const validate = validate0;', '');
   if (/\brequire\(/.test(code))
     throw new Error('the standalone meta-validator needs another helper');
   return [
