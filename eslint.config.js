@@ -11,6 +11,7 @@ export default tseslint.config(
       'tool-manifests/**/*.js',
       'sandboxes/**/*.js',
       '**/.toolcage/',
+      'src/validation/json-schema-meta.generated.ts',
     ],
   },
   js.configs.recommended,

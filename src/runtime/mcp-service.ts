@@ -6,6 +6,7 @@ import { createRunner, loadRegistry, type Runner } from './runner.ts';
 import { createBrokerRuntime, type BrokerRuntime } from './broker.ts';
 import { RegistryReloader, auditedSwap } from './reload.ts';
 import { openAuditSink } from './audit.ts';
+import { DeferredBackend } from './deferred-backend.ts';
 import type { McpSessions } from '../mcp/sessions.ts';
 import { BrokerClaimProvider, type ClaimProvider, type Principal } from '../mcp/claim-provider.ts';
 import { remoteBrokerFrom } from './mcp-broker.ts';
@@ -36,6 +37,15 @@ export interface McpServiceOptions {
   configFile?: string;
   /** Which sandbox backends the in-process runner starts. Default both. */
   backends?: ReadonlyArray<'js' | 'docker'>;
+  /**
+   * Make the in-process runner's Docker backend once the transport serves
+   * (`started()`), as `toolcage serve` does once it listens, instead of before
+   * `create` resolves: its module loading and engine probe then do not hold up
+   * the first `initialize`. A Docker call made meanwhile waits for it
+   * (`DeferredBackend`); `sandboxesSettled()` says when it is made. Only for a
+   * caller that calls `started()` (the CLI): without it the backend is never made.
+   */
+  dockerAfterServing?: boolean;
 }
 
 /**
@@ -61,6 +71,8 @@ export class ToolcageMcpService implements McpSessions {
   tasks: TaskService | undefined;
   #transport: 'stdio' | 'http' | undefined;
   #closing: Promise<void> | undefined;
+  /** Lets a Docker backend waiting in the background be made (serving) or not at all (closed). */
+  readonly #background: { serving(): void; cancel(): void } | undefined;
 
   private constructor(init: {
     loaded: LoadedConfig;
@@ -71,7 +83,9 @@ export class ToolcageMcpService implements McpSessions {
     claims: ClaimProvider;
     /** Only when neither a local broker nor a local runner records; `owned` when opened here. */
     audit?: { sink: AuditSink; owned: boolean };
+    background?: { serving(): void; cancel(): void };
   }) {
+    this.#background = init.background;
     this.#loaded = init.loaded;
     this.runner = init.runner;
     this.#local = init.local;
@@ -185,6 +199,7 @@ export class ToolcageMcpService implements McpSessions {
       });
       return new ToolcageMcpService({ loaded, runner, local: undefined, broker, claims, reloader });
     }
+    const background = options.dockerAfterServing ? inBackground() : undefined;
     const local = await createRunner(loaded, {
       // The configured sink, except that stdout (the stdio protocol stream) becomes stderr.
       ...(options.audit
@@ -192,7 +207,9 @@ export class ToolcageMcpService implements McpSessions {
         : { auditService: 'mcp', auditStdoutTo: 'stderr' as const }),
       log,
       ...(options.backends ? { backends: options.backends } : {}),
+      ...(background ? { dockerInBackground: background.runner } : {}),
     });
+    const control = background?.control;
     try {
       if (remote)
         return new ToolcageMcpService({
@@ -202,6 +219,7 @@ export class ToolcageMcpService implements McpSessions {
           broker: undefined,
           claims: remote.claims,
           reloader: local.reloader,
+          ...(control ? { background: control } : {}),
         });
       // One registry for both: a reload swaps what the broker mints for and what the runner runs at once.
       const broker = await createBrokerRuntime(loaded, {
@@ -217,8 +235,10 @@ export class ToolcageMcpService implements McpSessions {
         broker,
         claims,
         reloader: local.reloader,
+        ...(control ? { background: control } : {}),
       });
     } catch (err) {
+      control?.cancel();
       await local.close();
       throw err;
     }
@@ -306,6 +326,7 @@ export class ToolcageMcpService implements McpSessions {
    */
   async started(transport: 'stdio' | 'http'): Promise<void> {
     this.#transport = transport;
+    this.#background?.serving();
     await recordDecision(this.#audit, {
       kind: 'service_started',
       service: 'mcp',
@@ -313,9 +334,20 @@ export class ToolcageMcpService implements McpSessions {
     });
   }
 
+  /**
+   * Resolves once the in-process runner's sandbox backends made in the
+   * background (`dockerAfterServing`) have been made or have failed to; at
+   * once when there are none. Never rejects.
+   */
+  sandboxesSettled(): Promise<void> {
+    const docker = this.#local?.backends.docker;
+    return docker instanceof DeferredBackend ? docker.settled() : Promise.resolve();
+  }
+
   /** Idempotent: a signal and the end of the transport may both close the service. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#background?.cancel();
       this.#reloader?.close();
       if (this.#transport)
         await recordDecision(this.#audit, {
@@ -331,4 +363,24 @@ export class ToolcageMcpService implements McpSessions {
     })();
     return this.#closing;
   }
+}
+
+/** The gate a background Docker backend waits on: opened when the transport serves, or cancelled. */
+function inBackground(): {
+  runner: { after: Promise<void>; cancelled: () => boolean };
+  control: { serving(): void; cancel(): void };
+} {
+  let open!: () => void;
+  let cancelled = false;
+  const after = new Promise<void>((resolve) => (open = resolve));
+  return {
+    runner: { after, cancelled: () => cancelled },
+    control: {
+      serving: open,
+      cancel() {
+        cancelled = true;
+        open();
+      },
+    },
+  };
 }

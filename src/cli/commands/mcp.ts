@@ -129,6 +129,8 @@ export function mcpCommand(): Command {
         const service = await ToolcageMcpService.create(loaded, {
           configFile: resolve(opts.config),
           ...(opts.runnerUrl ? { runnerUrl: opts.runnerUrl } : {}),
+          // As `serve`: the Docker backend is made once the transport serves, not before.
+          dockerAfterServing: true,
         });
         // SIGHUP reloads the registry; the config and the policy are read at start only, and the
         // trail says whether the files on disk are still the ones in effect.
