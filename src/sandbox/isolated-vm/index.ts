@@ -146,6 +146,7 @@ export function createIsolatedVmBackend(options: IsolatedVmBackendOptions = {}):
       if (!job) return;
       clearTimeout(job.expiry);
       job.worker = worker;
+      job.run.message.more = queue.size > 0;
       job.begin();
       worker.start(job.run);
     }

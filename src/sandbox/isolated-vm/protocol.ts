@@ -27,6 +27,13 @@ export interface RunMessage {
    * itself, so requests the boundary would refuse anyway never cross the IPC.
    */
   maxRequests?: number;
+  /**
+   * More runs were waiting at the host when this one was sent: the worker
+   * makes no spare context after it (the next run would arrive while the
+   * spare is being made and wait for it; making its context on its own path
+   * costs less CPU than isolated-vm's asynchronous calls do).
+   */
+  more?: boolean;
 }
 
 export interface AbortMessage {

@@ -179,7 +179,7 @@ async function drain(): Promise<void> {
               retire,
             },
       );
-      if (queue.length === 0 && !retire) {
+      if (queue.length === 0 && !retire && msg.more !== true) {
         const memoryMb = msg.memoryMb;
         setImmediate(() => void prepareSpare(memoryMb));
       }
