@@ -22,7 +22,7 @@ import {
 import { createTaskSessionFromClient } from '@modelcontextprotocol/ext-tasks/client';
 import { MODERN, type TaskClient } from './task-client.ts';
 
-interface JsonRpcAnswer {
+export interface JsonRpcAnswer {
   result?: unknown;
   error?: { code: number; message: string; data?: unknown };
 }
@@ -124,11 +124,18 @@ export class RawDispatchTransport implements Transport {
   }
 }
 
+export interface StdioTaskClient extends TaskClient {
+  /** The server process's stderr so far (for a failing test's message). */
+  stderr: string[];
+  /** One raw JSON-RPC request on the same connection, as the session's `rawDispatch` sends it. */
+  raw(request: { method: string; params?: Record<string, unknown> }): Promise<JsonRpcAnswer>;
+}
+
 /** An SDK v2 client (2026-07-28) over stdio to the spawned server, and an ext-tasks session on it. */
 export async function connectStdioTaskClient(
   server: StdioServerParameters,
   options: Pick<Parameters<typeof createTaskSessionFromClient>[1], 'onInputRequest'> = {},
-): Promise<TaskClient & { stderr: string[] }> {
+): Promise<StdioTaskClient> {
   const clientInfo = { name: 'toolcage-stdio-tasks-test', version: '1.0.0' };
   const client = new Client(clientInfo, { versionNegotiation: { mode: { pin: MODERN } } });
   const stdio = new StdioClientTransport(server);
@@ -152,6 +159,7 @@ export async function connectStdioTaskClient(
     client,
     session,
     stderr,
+    raw: (request) => transport.dispatch(request),
     async close() {
       await session.close();
       await client.close();

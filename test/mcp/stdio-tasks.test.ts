@@ -4,8 +4,8 @@
 // principal's and lives in the workspace's state store. The test acts as the person: it approves
 // through the broker's HTTP API (a broker service on the same workspace state), and denies with
 // `toolcage mcp approve --deny` in a terminal. Approved: the task completes with the call's result
-// (the call ran once). Denied: the task fails with the reason and the code. A 2025-era client on
-// the same command is not offered the extension.
+// (the call ran once). Denied: the task fails with the reason and the code. Cancelled: it stays
+// cancelled. A 2025-era client on the same command is not offered the extension.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
@@ -19,8 +19,8 @@ import { createBrokerService, type BrokerService } from '../../src/runtime/broke
 import { patchArgs } from '../helpers/runner.ts';
 import { patchConfig } from './broker-process.ts';
 import { CLI, createWorkspace, REPO, type Workspace } from './helpers.ts';
-import { connectStdioTaskClient } from './stdio-task-client.ts';
-import { readTrail, type TaskClient } from './task-client.ts';
+import { connectStdioTaskClient, type StdioTaskClient } from './stdio-task-client.ts';
+import { readTrail, taskEnvelope } from './task-client.ts';
 
 const run = promisify(execFile);
 const OPS_KEY = randomBytes(24).toString('base64url');
@@ -32,7 +32,7 @@ describe('MCP Tasks over stdio (spawned `toolcage mcp`)', () => {
   let ws: Workspace;
   let broker: BrokerService;
   let brokerUrl: string;
-  let tc: TaskClient & { stderr: string[] };
+  let tc: StdioTaskClient;
   let decision: Decision = { by: 'http-approve' };
   const asked: Array<Record<string, unknown>> = [];
 
@@ -155,6 +155,38 @@ describe('MCP Tasks over stdio (spawned `toolcage mcp`)', () => {
     expect(
       trail.filter((r) => (r.kind ?? 'call') === 'call' && r.approvalId === records[0]!.approvalId),
     ).toHaveLength(0);
+  });
+
+  it('tasks/cancel cancels a waiting task on the same connection; it stays cancelled', async () => {
+    const created = await tc.raw({
+      method: 'tools/call',
+      params: {
+        name: 'repo.apply_patch',
+        arguments: patchArgs('stdio-cancel'),
+        _meta: taskEnvelope(),
+      },
+    });
+    const task = created.result as { resultType: string; taskId: string; status: string };
+    expect(task, JSON.stringify(created)).toMatchObject({
+      resultType: 'task',
+      status: 'input_required',
+    });
+    const cancelled = await tc.raw({
+      method: 'tasks/cancel',
+      params: { taskId: task.taskId, _meta: taskEnvelope() },
+    });
+    expect(cancelled.error).toBeUndefined();
+    const got = await tc.raw({
+      method: 'tasks/get',
+      params: { taskId: task.taskId, _meta: taskEnvelope() },
+    });
+    expect(got.result).toMatchObject({ taskId: task.taskId, status: 'cancelled' });
+    // An id that is not the local principal's task reads as unknown: invalid params.
+    const unknown = await tc.raw({
+      method: 'tasks/get',
+      params: { taskId: 'tsk_nobody', _meta: taskEnvelope() },
+    });
+    expect(unknown.error).toMatchObject({ code: -32602, data: { code: 'task_not_found' } });
   });
 
   it('does not offer the extension to a 2025-era client on the same command', async () => {
