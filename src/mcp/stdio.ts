@@ -1,5 +1,6 @@
 import { serveStdio as serveBothEras } from '@modelcontextprotocol/server/stdio';
 import type { McpSessions } from './sessions.ts';
+import { callerTasks } from './tasks/task-wire.ts';
 import { createToolcageServer } from './v2-server.ts';
 
 /**
@@ -10,17 +11,28 @@ import { createToolcageServer } from './v2-server.ts';
  * roles from the policy's `principals`). Registry reloads reach the client as
  * `notifications/tools/list_changed`. Resolves when the client closes stdin.
  * Stdout carries only protocol messages.
+ *
+ * A 2026-07-28 connection is also offered the Tasks extension, as over
+ * Streamable HTTP (modern.ts): the same task service on the same state store,
+ * the tasks owned by the local principal. A 2025-era connection is not: that
+ * era's `tasks` are another protocol (docs/mcp.md, "Approvals as tasks").
  */
 export async function serveStdio(service: McpSessions): Promise<void> {
   const principal = service.localPrincipal();
   let stopWatching: (() => void) | undefined;
   await new Promise<void>((resolve) => {
     const handle = serveBothEras(
-      () => {
+      ({ era }) => {
+        const tools = service.requestTools(() => principal);
         const server = createToolcageServer({
-          tools: service.requestTools(() => principal),
+          tools,
           listChanged: true,
+          ...(era === 'modern'
+            ? { tasks: callerTasks(service.tasks, principal, tools, undefined) }
+            : {}),
         });
+        // A discarded opening probe's server stops hearing of reloads: the pinned one is told.
+        stopWatching?.();
         stopWatching = service.onToolsChanged(async () => {
           await server.sendToolListChanged().catch(() => undefined);
         });
