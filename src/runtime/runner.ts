@@ -140,7 +140,10 @@ async function makeDockerBackend(
   // Tools with `network: { egress }` reach the same boundary as JS tools, through a per-call socket proxy.
   const backend = docker.createDockerBackend({
     socketPath: d.socketPath,
-    pool: { size: d.poolSize },
+    pool: {
+      size: d.poolSize,
+      ...(d.poolMaxStarting !== undefined ? { maxStarting: d.poolMaxStarting } : {}),
+    },
     runtime: d.runtime,
     egress,
   });

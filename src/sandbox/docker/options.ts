@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { EgressGateway } from '../../egress/gateway.ts';
 import type { SandboxTool } from '../../ports/sandbox.ts';
 import type { DockerApi } from './api.ts';
@@ -17,9 +18,11 @@ export interface DockerBackendOptions {
    * its next call. Default `{ size: 2, idleMs: 60000 }`.
    *
    * `maxStarting` caps the containers one tool's pool makes at once (the
-   * engine's parallel ceiling: past it, parallel creations only slow each
-   * other). Calls that find the pool empty wait for the next one made
-   * instead of making their own. Default `max(size, 8)`; never below `size`.
+   * engine's parallel ceiling: past it, parallel starts only slow each
+   * other and the calls running beside them; `bench/docker-phases.ts`
+   * measures it). Calls that find the pool empty wait for the next one made
+   * instead of making their own. Default twice the host's cores, from 2 to
+   * 8 (4 on a 2-core host); below `size` the pool fills in waves.
    */
   pool?: { size: number; idleMs?: number; maxStarting?: number };
   /** Size cap of the /tmp tmpfs in MiB (default 8), never more than half the tool's memory limit. */
@@ -75,6 +78,13 @@ export interface ResolvedOptions {
   defaultCpus: number;
   defaultPids: number;
 }
+
+/**
+ * Measured on a 2-core host (bench/docker-phases.ts): lifecycles/s rise
+ * from 1 to 2 to 4 starts at once and stay flat at 8, while each start
+ * takes twice as long: the engine's work is CPU-bound, about two starts per core.
+ */
+export const DEFAULT_MAX_STARTING = Math.min(8, Math.max(2, 2 * availableParallelism()));
 
 const RUNNER_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -137,8 +147,8 @@ export function resolveOptions(options: DockerBackendOptions): ResolvedOptions {
   const maxStarting = intOption(
     'options.pool.maxStarting',
     options.pool?.maxStarting,
-    Math.max(poolSize, 8),
-    Math.max(poolSize, 1),
+    DEFAULT_MAX_STARTING,
+    1,
     256,
   );
   const tmpfsMb = intOption('options.tmpfsMb', options.tmpfsMb, 8, 1, 1024);
