@@ -18,9 +18,22 @@ describe('createDockerBackend options', () => {
     ],
     [{ tmpfsMb: 0 }, 'Expected options.tmpfsMb to be an integer from 1 to 1024, got 0'],
     [{ pool: 3 }, 'Expected options.pool to be an object like { size: 2, idleMs: 60000 }, got 3'],
+    [
+      { pool: { size: 2, maxStarting: 0 } },
+      'Expected options.pool.maxStarting to be an integer from 1 to 256, got 0',
+    ],
   ])('refuses %j with a TypeError', (options, message) => {
     expect(() => createDockerBackend({ ...(options as object), cleanupOnStart: false })).toThrow(
       new TypeError(message),
+    );
+  });
+
+  it('takes a maxStarting below the pool size (the pool fills in waves) and defaults it to 2 per core, 2 to 8', async () => {
+    const { resolveOptions } = await import('../../../src/sandbox/docker/options.ts');
+    const { availableParallelism } = await import('node:os');
+    expect(resolveOptions({ pool: { size: 8, maxStarting: 2 } }).maxStarting).toBe(2);
+    expect(resolveOptions({ pool: { size: 8 } }).maxStarting).toBe(
+      Math.min(8, Math.max(2, 2 * availableParallelism())),
     );
   });
 
