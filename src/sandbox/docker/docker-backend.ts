@@ -34,7 +34,7 @@ export interface DockerPoolState {
   tools: ToolPoolState[];
   /** Calls running now. */
   inFlight: number;
-  /** Containers whose removal is under way or is being retried. */
+  /** Containers whose removal waits for a quiet engine (at most 16), is under way or is being retried. */
   pendingRemovals: number;
   /** Why there is no pool although `size` > 0: the pool gate could not be loaded or built. */
   gateError?: string;
