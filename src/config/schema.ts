@@ -72,7 +72,7 @@ export const configSchema = z.strictObject({
           enabled: z.boolean().default(true),
           socketPath: path.default('/var/run/docker.sock'),
           poolSize: z.number().int().min(0).max(64).default(2),
-          /** Containers one tool's warm pool starts at once (the engine's parallel ceiling, docs/performance.md). Default: twice the host's cores, 2 to 8. */
+          /** Containers one tool's warm pool starts at once (the engine's parallel ceiling, docs/performance.md). Default: max(poolSize, 8). */
           poolMaxStarting: z.number().int().min(1).max(256).optional(),
           /** OCI runtime for Docker tools: `auto` = gVisor (runsc) where registered, else runc (docs/gvisor.md). */
           runtime: z.enum(['auto', 'runsc', 'runc']).default('auto'),

@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import type { EgressGateway } from '../../egress/gateway.ts';
 import type { SandboxTool } from '../../ports/sandbox.ts';
 import type { DockerApi } from './api.ts';
@@ -21,8 +20,8 @@ export interface DockerBackendOptions {
    * engine's parallel ceiling: past it, parallel starts only slow each
    * other and the calls running beside them; `bench/docker-phases.ts`
    * measures it). Calls that find the pool empty wait for the next one made
-   * instead of making their own. Default twice the host's cores, from 2 to
-   * 8 (4 on a 2-core host); below `size` the pool fills in waves.
+   * instead of making their own. Default `max(size, 8)`; below `size` the
+   * pool fills in waves.
    */
   pool?: { size: number; idleMs?: number; maxStarting?: number };
   /** Size cap of the /tmp tmpfs in MiB (default 8), never more than half the tool's memory limit. */
@@ -80,11 +79,14 @@ export interface ResolvedOptions {
 }
 
 /**
- * Measured on a 2-core host (bench/docker-phases.ts): lifecycles/s rise
- * from 1 to 2 to 4 starts at once and stay flat at 8, while each start
- * takes twice as long: the engine's work is CPU-bound, about two starts per core.
+ * The default cap on containers one pool makes at once. On a 2-core host
+ * (bench/docker-phases.ts) lifecycles/s stop rising at about two starts per
+ * core; but with many calls in flight, those beyond the cap make their own
+ * containers, started after the pool's, so a low cap turns waits into later
+ * starts, and a cap of 4 showed no gain over 8 in the bench (8 in flight:
+ * 2.4-3.7 calls/s at 4, 3.3 at 8, on a shared machine).
  */
-export const DEFAULT_MAX_STARTING = Math.min(8, Math.max(2, 2 * availableParallelism()));
+const DEFAULT_MAX_STARTING = 8;
 
 const RUNNER_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -147,7 +149,7 @@ export function resolveOptions(options: DockerBackendOptions): ResolvedOptions {
   const maxStarting = intOption(
     'options.pool.maxStarting',
     options.pool?.maxStarting,
-    DEFAULT_MAX_STARTING,
+    Math.max(poolSize, DEFAULT_MAX_STARTING),
     1,
     256,
   );

@@ -28,13 +28,11 @@ describe('createDockerBackend options', () => {
     );
   });
 
-  it('takes a maxStarting below the pool size (the pool fills in waves) and defaults it to 2 per core, 2 to 8', async () => {
+  it('takes a maxStarting below the pool size (the pool fills in waves) and defaults it to max(size, 8)', async () => {
     const { resolveOptions } = await import('../../../src/sandbox/docker/options.ts');
-    const { availableParallelism } = await import('node:os');
     expect(resolveOptions({ pool: { size: 8, maxStarting: 2 } }).maxStarting).toBe(2);
-    expect(resolveOptions({ pool: { size: 8 } }).maxStarting).toBe(
-      Math.min(8, Math.max(2, 2 * availableParallelism())),
-    );
+    expect(resolveOptions({ pool: { size: 2 } }).maxStarting).toBe(8);
+    expect(resolveOptions({ pool: { size: 12 } }).maxStarting).toBe(12);
   });
 
   it('refuses a run whose tool is not a docker tool, or has no pinned identity (a bad call throws)', async () => {
