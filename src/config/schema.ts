@@ -72,18 +72,10 @@ export const configSchema = z.strictObject({
           enabled: z.boolean().default(true),
           socketPath: path.default('/var/run/docker.sock'),
           poolSize: z.number().int().min(0).max(64).default(2),
-          /**
-           * How many warm containers one tool's pool makes at once when it refills (docs/performance.md):
-           * default `max(poolSize, 8)`; at least `poolSize` (and 1). Past what the engine starts in
-           * parallel, more only queue inside the engine.
-           */
+          /** Containers one tool's warm pool starts at once (the engine's parallel ceiling, docs/performance.md); below poolSize it fills in waves. Default: max(poolSize, 8). */
           poolMaxStarting: z.number().int().min(1).max(256).optional(),
           /** OCI runtime for Docker tools: `auto` = gVisor (runsc) where registered, else runc (docs/gvisor.md). */
           runtime: z.enum(['auto', 'runsc', 'runc']).default('auto'),
-        })
-        .refine((d) => d.poolMaxStarting === undefined || d.poolMaxStarting >= d.poolSize, {
-          message: 'poolMaxStarting must be at least poolSize (the pool fills all at once)',
-          path: ['poolMaxStarting'],
         })
         .prefault({}),
     })

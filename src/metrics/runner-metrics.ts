@@ -118,7 +118,7 @@ export class RunnerMetrics {
     });
     new Gauge({
       name: 'toolcage_docker_pending_removals',
-      help: 'Docker containers whose removal is under way or being retried.',
+      help: 'Docker containers whose removal is under way, being retried, or waiting until the runner is idle.',
       registers,
       collect() {
         this.set(sources().dockerPool?.().pendingRemovals ?? 0);

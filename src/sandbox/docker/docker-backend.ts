@@ -34,7 +34,7 @@ export interface DockerPoolState {
   tools: ToolPoolState[];
   /** Calls running now. */
   inFlight: number;
-  /** Containers whose removal is under way or is being retried. */
+  /** Containers whose removal waits for a quiet engine (at most 16), is under way or is being retried. */
   pendingRemovals: number;
   /** Why there is no pool although `size` > 0: the pool gate could not be loaded or built. */
   gateError?: string;
@@ -84,10 +84,11 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
   } = resolveOptions(options);
   const api = options.api ?? dockerodeApi(options.socketPath ?? DEFAULT_SOCKET_PATH);
   const owner: Owner = currentOwner(options.runnerId ?? randomUUID());
-  const reaper = new Reaper(api);
+  const active = new Map<string, AbortController>();
+  // Removals of exited containers wait while the engine makes pooled containers or runs a call.
+  const reaper = new Reaper(api, { busy: () => active.size > 0 || pools.busy });
   const verifier = new ImageVerifier(api);
   const chooser = new RuntimeChooser(api, options.runtime ?? 'auto');
-  const active = new Map<string, AbortController>();
   let disposed = false;
 
   const unavailable = (err: unknown): string => {
@@ -187,6 +188,8 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
     const key = `${request.invocationId}:${randomUUID()}`;
     active.set(key, controller);
     let containerId: string | undefined;
+    /** Set when the engine said the container stopped: its removal may wait for a quiet engine. */
+    let stopped = false;
     let runtime: 'runsc' | 'runc' | undefined;
     // The egress session's deadline is the run's own timeout counted from now, so it never outlives the call.
     const session = options.egress?.open(
@@ -244,6 +247,7 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
         // `docker top` does not see inside a gVisor sandbox (here it lists the host's processes).
         ...(runtime === 'runc' ? { probePids: (id: string) => api.pidsCurrent(id) } : {}),
       });
+      stopped = outcome.kind === 'exited';
       return {
         ...(await classify(outcome, {
           limits,
@@ -278,7 +282,10 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
       signal?.removeEventListener('abort', onAbort);
       active.delete(key);
       // Off the response path, never skipped.
-      if (containerId !== undefined) void reaper.remove(containerId);
+      if (containerId !== undefined) {
+        if (stopped) reaper.removeLater(containerId);
+        else void reaper.remove(containerId);
+      }
       // The call is over: its proxy stops (the session with it) and its file credentials leave the host's tmpfs.
       if (call) await call.close();
       else session?.close();

@@ -16,7 +16,11 @@ export interface ToolPoolState {
 export interface ToolPoolOptions {
   tool: string;
   size: number;
-  /** At most this many containers being made at once (the engine's parallel ceiling); ≥ size. */
+  /**
+   * At most this many containers being made at once: the engine's parallel
+   * ceiling, past which parallel starts only slow each other (and the calls
+   * running beside them). May be below `size`: the pool then fills in waves.
+   */
   maxStarting: number;
   make: () => Promise<WarmContainer>;
   /** Hands a container that will not be used to the reaper. */
@@ -147,6 +151,8 @@ export class ToolPool {
             return;
           }
           this.ready.push(warm);
+          // With maxStarting below size, the next wave starts as each one lands.
+          this.refill();
           void warm.exited.then((exit) => {
             const at = this.ready.indexOf(warm);
             if (at < 0 || warm.used) return;
@@ -205,5 +211,10 @@ export class ToolPool {
   /** Resolves once no container of this pool is still being made. */
   async settled(): Promise<void> {
     while (this.filling > 0) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  /** Whether containers are being made now (removals wait for that; see `Reaper.removeLater`). */
+  get busy(): boolean {
+    return this.filling > 0;
   }
 }

@@ -101,6 +101,12 @@ export class ToolPools {
     for (const pool of this.pools.values()) pool.drain();
   }
 
+  /** Whether any pool is making containers now. */
+  get busy(): boolean {
+    for (const pool of this.pools.values()) if (pool.busy) return true;
+    return false;
+  }
+
   states(now = Date.now()): ToolPoolState[] {
     return [...this.pools.values()].map((p) => p.state(now));
   }

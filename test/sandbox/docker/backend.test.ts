@@ -232,6 +232,23 @@ describe('docker backend: pool and concurrency', () => {
     expect(health.runtime?.registered).toEqual(expect.arrayContaining(['runc', 'runsc']));
   });
 
+  it('removes the finished containers of calls back to back, whose removal waited for the refills, by dispose', async () => {
+    const id = `${runnerId}-b`;
+    const other = createDockerBackend({ runnerId: id, pool: { size: 2, maxStarting: 1 } });
+    const tool = await textTool('sha256sum');
+    await other.prewarm(tool);
+    for (let i = 0; i < 4; i++) {
+      const r = await other.run({ invocationId: `b2b-${i}`, tool, input: { text: `${i}` } });
+      expect(r.ok).toBe(true);
+    }
+    // A finished call's container may wait for its removal, but only once it exited: what still runs
+    // is the pool's own (2 ready, at most 1 being made).
+    const list = await containersOf(id);
+    expect(list.filter((c) => c.State === 'running').length).toBeLessThanOrEqual(2 + 1);
+    await other.dispose();
+    await expectNoContainersLeft(id);
+  });
+
   it('dispose removes every pooled container', async () => {
     const other = createDockerBackend({ runnerId: `${runnerId}-d`, pool: { size: 3 } });
     await other.prewarm(await textTool('sha256sum'));

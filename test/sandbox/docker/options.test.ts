@@ -18,10 +18,21 @@ describe('createDockerBackend options', () => {
     ],
     [{ tmpfsMb: 0 }, 'Expected options.tmpfsMb to be an integer from 1 to 1024, got 0'],
     [{ pool: 3 }, 'Expected options.pool to be an object like { size: 2, idleMs: 60000 }, got 3'],
+    [
+      { pool: { size: 2, maxStarting: 0 } },
+      'Expected options.pool.maxStarting to be an integer from 1 to 256, got 0',
+    ],
   ])('refuses %j with a TypeError', (options, message) => {
     expect(() => createDockerBackend({ ...(options as object), cleanupOnStart: false })).toThrow(
       new TypeError(message),
     );
+  });
+
+  it('takes a maxStarting below the pool size (the pool fills in waves) and defaults it to max(size, 8)', async () => {
+    const { resolveOptions } = await import('../../../src/sandbox/docker/options.ts');
+    expect(resolveOptions({ pool: { size: 8, maxStarting: 2 } }).maxStarting).toBe(2);
+    expect(resolveOptions({ pool: { size: 2 } }).maxStarting).toBe(8);
+    expect(resolveOptions({ pool: { size: 12 } }).maxStarting).toBe(12);
   });
 
   it('refuses a run whose tool is not a docker tool, or has no pinned identity (a bad call throws)', async () => {

@@ -2,7 +2,8 @@
  * The warm pool's refill policy against a make() the test controls: calls
  * that find the pool empty wait for containers already being made, a new
  * pool's first call makes its own (labelled with its invocation), the pool
- * never makes more than `maxStarting` at once, and a waiting call goes cold
+ * never makes more than `maxStarting` at once (filling in waves when that is
+ * below the pool's size), and a waiting call goes cold
  * (never hangs) when the engine fails or the pool closes.
  */
 import { PassThrough } from 'node:stream';
@@ -81,6 +82,22 @@ describe('warm pool refill', () => {
     const got = await Promise.all(calls);
     // Three were being made: three calls got them, the other seven made their own.
     expect(got.filter((w) => w !== undefined)).toHaveLength(3);
+    pool.close();
+  });
+
+  it('fills in waves of maxStarting when maxStarting is below size, until size are ready', async () => {
+    const e = engine();
+    const pool = new ToolPool({ tool: 't@1', size: 5, maxStarting: 2, make: e.make, discard() {} });
+    pool.refill();
+    expect(e.made()).toBe(2);
+    for (let landed = 1; landed <= 5; landed++) {
+      e.pending.shift()!.ok();
+      await tick();
+      expect(pool.state().filling).toBeLessThanOrEqual(2);
+      expect(pool.state().ready).toBe(landed);
+    }
+    expect(e.made()).toBe(5);
+    expect(pool.state().filling).toBe(0);
     pool.close();
   });
 
