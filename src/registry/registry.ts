@@ -22,38 +22,87 @@ export interface RegistryOptions extends LockSource {
   imageIdentity?: ImageIdentityResolver;
 }
 
+/** A lock entry whose pins matched at load, or that was withheld before any check (its image). */
+type Pinned =
+  { id: string; scanned: ScannedTool; artifactSha256: string } | { id: string; withheld: string[] };
+
+interface Checked {
+  tools: ReadonlyMap<string, LoadedTool>;
+  unverified: readonly string[];
+  withheld: readonly WithheldTool[];
+}
+
 export class Registry {
-  readonly #tools: ReadonlyMap<string, LoadedTool>;
+  #pinned: readonly Pinned[] | undefined;
+  #checked: Checked | undefined;
+
+  private constructor(pinned: Pinned[]) {
+    this.#pinned = pinned;
+  }
+
+  get(id: string): LoadedTool | undefined {
+    return this.#check().tools.get(id);
+  }
+
+  list(): LoadedTool[] {
+    return [...this.#check().tools.values()];
+  }
+
   /**
    * Docker tools whose image could not be hashed at load (no engine reachable):
    * their manifests are verified and they are listed, and the Docker backend
    * checks the pinned image identity before each run instead.
    */
-  readonly unverified: readonly string[];
+  get unverified(): readonly string[] {
+    return this.#check().unverified;
+  }
+
   /**
    * Pinned tools whose pins match but which cannot run (a schema the strict
    * validator refuses, an entry that imports or has no default export, a
    * Docker image the engine does not hold). They are not served; readiness
    * and `toolcage status` name them with their problems.
    */
-  readonly withheld: readonly WithheldTool[];
-
-  private constructor(
-    tools: Map<string, LoadedTool>,
-    unverified: string[],
-    withheld: WithheldTool[],
-  ) {
-    this.#tools = tools;
-    this.unverified = unverified;
-    this.withheld = withheld;
+  get withheld(): readonly WithheldTool[] {
+    return this.#check().withheld;
   }
 
-  get(id: string): LoadedTool | undefined {
-    return this.#tools.get(id);
+  /**
+   * Runs the checks of whether each pinned tool can run (see `toolProblems`)
+   * and compiles the validators of those that can, once. Every accessor runs
+   * them first, so no one sees a tool, a validator or the withheld list
+   * before they have run; `load` only verifies. Their outcome depends only on
+   * the bytes the verified lock pins, which the registry already holds, so
+   * running them later reads nothing again. They are most of the per-tool
+   * cost of a load (Ajv generating code, acorn parsing each entry), and a
+   * service's first registry is often replaced (by the load with image
+   * identities) before anything looks: `serve` listens without them.
+   */
+  check(): void {
+    this.#check();
   }
 
-  list(): LoadedTool[] {
-    return [...this.#tools.values()];
+  #check(): Checked {
+    if (this.#checked) return this.#checked;
+    const tools = new Map<string, LoadedTool>();
+    const unverified: string[] = [];
+    const withheld: WithheldTool[] = [];
+    for (const p of this.#pinned!) {
+      if ('withheld' in p) {
+        withheld.push({ id: p.id, problems: p.withheld });
+        continue;
+      }
+      const cannotRun = toolProblems(p.scanned);
+      if (cannotRun.length > 0) {
+        withheld.push({ id: p.id, problems: cannotRun });
+        continue;
+      }
+      if (p.scanned.artifactSha256 === undefined) unverified.push(p.id);
+      tools.set(p.id, toLoadedTool({ ...p.scanned, artifactSha256: p.artifactSha256 }));
+    }
+    this.#checked = { tools, unverified, withheld };
+    this.#pinned = undefined; // the tools now hold what they need
+    return this.#checked;
   }
 
   /**
@@ -64,13 +113,12 @@ export class Registry {
    * exact bytes it hashed, so nothing is re-read between hashing and running.
    * A tool whose pins match but which cannot run is withheld (see `withheld`)
    * while the others load: one broken tool does not take down the registry.
+   * Whether a tool can run is checked on first use of the registry (`check`).
    */
   static async load(options: RegistryOptions): Promise<Registry> {
     const lockPath = join(options.dir, LOCK_FILE_NAME);
     const lock = await readVerifiedLock(options);
-    const tools = new Map<string, LoadedTool>();
-    const unverified: string[] = [];
-    const withheld: WithheldTool[] = [];
+    const pinned: Pinned[] = [];
     const problems: string[] = [];
     for (const entry of lock.tools) {
       let scanned: ScannedTool;
@@ -82,7 +130,7 @@ export class Registry {
         );
       } catch (err) {
         if (err instanceof ImageUnavailableError)
-          withheld.push({ id: entry.id, problems: [err.message] });
+          pinned.push({ id: entry.id, withheld: [err.message] });
         else problems.push(err instanceof Error ? err.message : String(err));
         continue;
       }
@@ -91,13 +139,7 @@ export class Registry {
         problems.push(...mismatch);
         continue;
       }
-      const cannotRun = toolProblems(scanned);
-      if (cannotRun.length > 0) {
-        withheld.push({ id: entry.id, problems: cannotRun });
-        continue;
-      }
-      if (scanned.artifactSha256 === undefined) unverified.push(entry.id);
-      tools.set(entry.id, toLoadedTool({ ...scanned, artifactSha256: entry.artifactSha256 }));
+      pinned.push({ id: entry.id, scanned, artifactSha256: entry.artifactSha256 });
     }
     if (problems.length > 0) {
       throw new ToolcageError('registry_invalid', {
@@ -105,6 +147,6 @@ export class Registry {
         details: { problems },
       });
     }
-    return new Registry(tools, unverified, withheld);
+    return new Registry(pinned);
   }
 }
