@@ -68,6 +68,11 @@ export function isAnyApprover(rules: ApprovalRules, actor: Actor): boolean {
   return grants(rules, actor).length > 0;
 }
 
+/** Whether the actor may read approval-side state (governors, policy explanations): an approver or a viewer. */
+export function isApproverOrViewer(rules: ApprovalRules, actor: Actor): boolean {
+  return isAnyApprover(rules, actor) || actor.roles.some((r) => rules.viewerRoles.includes(r));
+}
+
 /** Whether the actor may decide this request now; `self` says a self-approval the policy allows. */
 export function mayDecide(
   rules: ApprovalRules,

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Broker } from '../broker/broker.ts';
-import { isAnyApprover } from '../broker/approval-rules.ts';
+import { isApproverOrViewer } from '../broker/approval-rules.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { GovernorReporter } from '../governors/report.ts';
 import { tenantFor, type Principal } from '../identity/principal.ts';
@@ -23,10 +23,7 @@ export function registerGovernorRoutes(app: FastifyInstance, o: GovernorRoutesOp
   app.get('/v1/governors', async (request) => {
     const principal = await o.authenticate(request);
     const rules = o.broker.approvals.rules;
-    if (
-      !isAnyApprover(rules, principal) &&
-      !principal.roles.some((r) => rules.viewerRoles.includes(r))
-    )
+    if (!isApproverOrViewer(rules, principal))
       throw new ToolcageError('policy_denied', {
         message: `Reading governor state needs an approver role (${rules.approverRoles.join(', ')}) or a viewer role (broker.console.viewerRoles: ${rules.viewerRoles.join(', ') || 'none'}).`,
       });

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Broker } from '../broker/broker.ts';
-import { isAnyApprover } from '../broker/approval-rules.ts';
+import { isApproverOrViewer } from '../broker/approval-rules.ts';
 import type { Policy } from '../broker/policy.ts';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import { tenantFor, type Principal } from '../identity/principal.ts';
@@ -41,10 +41,7 @@ export function registerPolicyRoutes(app: FastifyInstance, o: PolicyRoutesOption
   app.post('/v1/policy/explain', async (request) => {
     const principal = await o.authenticate(request);
     const rules = o.broker.approvals.rules;
-    if (
-      !isAnyApprover(rules, principal) &&
-      !principal.roles.some((r) => rules.viewerRoles.includes(r))
-    )
+    if (!isApproverOrViewer(rules, principal))
       throw new ToolcageError('policy_denied', {
         message: `Explaining policy decisions needs an approver role (${rules.approverRoles.join(', ') || 'none'}) or a viewer role (broker.console.viewerRoles: ${rules.viewerRoles.join(', ') || 'none'}).`,
       });

@@ -15,13 +15,14 @@ import {
 import type { StateStores } from '../ports/stores.ts';
 
 /**
- * Every store on one Redis, so that replicas share one replay set, one set of
- * approvals and one budget per governor. Fails closed: while Redis is
- * unreachable each store call is `state_unavailable`; there is no fallback to
- * per-process memory. The password comes from an environment variable named
+ * A client on the configured Redis and the key prefix (ending in `:`) every
+ * toolcage key takes. The password comes from an environment variable named
  * in the config (`state.redis.passwordEnv`), never from the file itself.
  */
-export async function openRedisStateStores(loaded: LoadedConfig): Promise<StateStores> {
+export function openConfiguredRedis(loaded: LoadedConfig): {
+  client: ReturnType<typeof createRedisClient>;
+  prefix: string;
+} {
   const r = loaded.config.state.redis;
   let password: string | undefined;
   if (r.passwordEnv !== undefined) {
@@ -38,6 +39,18 @@ export async function openRedisStateStores(loaded: LoadedConfig): Promise<StateS
     ...(password !== undefined ? { password } : {}),
   });
   const prefix = r.keyPrefix.endsWith(':') ? r.keyPrefix : `${r.keyPrefix}:`;
+  return { client, prefix };
+}
+
+/**
+ * Every store on one Redis, so that replicas share one replay set, one set of
+ * approvals and one budget per governor. Fails closed: while Redis is
+ * unreachable each store call is `state_unavailable`; there is no fallback to
+ * per-process memory.
+ */
+export async function openRedisStateStores(loaded: LoadedConfig): Promise<StateStores> {
+  const r = loaded.config.state.redis;
+  const { client, prefix } = openConfiguredRedis(loaded);
   // Eviction and empty restarts would let a consumed claim run again (safety.ts).
   const safety = new RedisSafety({ client, unsafeAllowEviction: r.unsafeAllowEviction });
   return {

@@ -1,5 +1,4 @@
 import type { LoadedConfig } from '../config/load.ts';
-import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { TaskStore } from '../ports/mcp-tasks.ts';
 import { openStateDatabase } from '../state/sqlite/database.ts';
 import { SqliteTaskStore } from '../state/sqlite/task-store.ts';
@@ -15,23 +14,8 @@ export async function openTaskStore(loaded: LoadedConfig): Promise<TaskStore> {
   if (state.stores !== 'redis') {
     return new SqliteTaskStore(openStateDatabase(loaded.path(state.sqliteFile)));
   }
-  const r = state.redis;
-  let password: string | undefined;
-  if (r.passwordEnv !== undefined) {
-    password = process.env[r.passwordEnv];
-    if (password === undefined)
-      throw new ToolcageError('config_invalid', {
-        message: `state.redis.passwordEnv names ${r.passwordEnv}, which is not set.`,
-      });
-  }
-  const { createRedisClient } = await import('../state/redis/client.ts');
+  const { openConfiguredRedis } = await import('./redis-state.ts');
   const { RedisTaskStore } = await import('../state/redis/task-store.ts');
-  const client = createRedisClient({
-    url: r.url,
-    ...(r.tls ? { tls: true } : {}),
-    ...(r.username !== undefined ? { username: r.username } : {}),
-    ...(password !== undefined ? { password } : {}),
-  });
-  const prefix = r.keyPrefix.endsWith(':') ? r.keyPrefix : `${r.keyPrefix}:`;
+  const { client, prefix } = openConfiguredRedis(loaded);
   return new RedisTaskStore({ client, prefix, owned: true });
 }
