@@ -5,8 +5,8 @@
 import { expect, it } from 'vitest';
 import { ConditionEngine } from '../../src/policy/conditions.ts';
 import { cedar } from '../../src/policy/cedar-module.ts';
-import { actionOf } from '../../src/policy/cedar-schema.ts';
 import type { ToolManifest } from '../../src/ports/tool.ts';
+import { outcomeOf, referenceDecision } from './cedar-reference.ts';
 
 const manifest = (id: string, risk: 'low' | 'high') =>
   ({
@@ -40,56 +40,6 @@ const POLICIES = `@id("call-base") permit(principal, action in Action::"call", r
 @id("overflow") forbid(principal, action == Action::"call:repo.apply_patch", resource) when { context.args.n * 1000000000000 < 0 };
 @id("high-hours") forbid(principal, action, resource) when { resource.risk == "high" && context.hourUtc < 13 && principal.roles.contains("docs-lead") };
 `;
-
-/** The request as the engine would send it without any pruning, to the whole policy set. */
-function fullDecision(
-  input: Parameters<ConditionEngine['evaluate']>[0],
-  policies: Record<string, string>,
-) {
-  const verb = input.action ?? 'call';
-  const m = input.manifest;
-  const now = new Date(input.nowMs);
-  const r = cedar().isAuthorized({
-    principal: { type: 'User', id: input.sub },
-    action: { type: 'Action', id: actionOf(verb, m.id) },
-    resource: { type: 'Tool', id: m.id },
-    context: {
-      args: input.args as never,
-      scopes: [...input.rendered],
-      session: input.session ?? '',
-      now: Math.floor(input.nowMs / 1000),
-      hourUtc: now.getUTCHours(),
-      weekdayUtc: now.getUTCDay(),
-      ...(verb === 'approve' ? { requester: input.requester ?? '', tenant: input.tenant } : {}),
-    },
-    entities: [
-      {
-        uid: { type: 'Action', id: actionOf(verb, m.id) },
-        attrs: {},
-        parents: [{ type: 'Action', id: verb }],
-      },
-      {
-        uid: { type: 'User', id: input.sub },
-        attrs: { subject: input.sub, roles: [...input.roles], tenant: input.tenant },
-        parents: [],
-      },
-      {
-        uid: { type: 'Tool', id: m.id },
-        attrs: { risk: m.risk, scopes: [...m.scopes], lanes: [], egress: [] },
-        parents: [],
-      },
-    ],
-    policies: { staticPolicies: policies },
-    validateRequest: false,
-  });
-  if (r.type !== 'success') throw new Error(JSON.stringify(r.errors));
-  const errors = r.response.diagnostics.errors.map((e) => e.policyId).sort();
-  return {
-    allowed: r.response.decision === 'allow' && errors.length === 0,
-    policyIds: [...r.response.diagnostics.reason].sort(),
-    errorIds: errors,
-  };
-}
 
 // Twice: as written, every action's set is inside the JavaScript evaluator's subset; with a policy
 // that calls an extension function (never satisfied, never erroring), every set is left to
@@ -131,20 +81,13 @@ it.each([
                 session: 's1',
                 nowMs: Date.UTC(2026, 0, 1, 12),
               };
-              const want = fullDecision(input, policies);
+              const want = referenceDecision(input, policies);
               seen.add(want.allowed ? 'allow' : want.errorIds.length > 0 ? 'error' : 'deny');
               for (const id of [...want.policyIds, ...want.errorIds]) seen.add(id);
               // Twice: the second answer comes from the memo and must be the same.
               for (let k = 0; k < 2; k++) {
                 const got = engine.evaluate(input);
-                expect(
-                  {
-                    allowed: got.allowed,
-                    policyIds: [...got.policyIds].sort(),
-                    errorIds: got.errors.map((e) => e.policyId).sort(),
-                  },
-                  JSON.stringify(input),
-                ).toEqual(want);
+                expect(outcomeOf(got), JSON.stringify(input)).toEqual(want);
               }
               cases++;
             }
