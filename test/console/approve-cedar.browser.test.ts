@@ -3,23 +3,14 @@
 // deciding policy id, and may still deny; an approver Cedar allows sees the button and approving
 // works; a forbid that cannot be evaluated shows its policy id and no button. The page runs the
 // same decision as the approve route (ApprovalService.explainApprove → decideApprove).
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { pinCedarApprovalTools } from '../http/cedar-broker.ts';
 import type { Page } from 'playwright-core';
 import { apiKeyHash } from '../../src/identity/verifier.ts';
 import { createBrokerService, type BrokerService } from '../../src/runtime/broker-service.ts';
-import { loadSigningKey } from '../../src/claims/keys.ts';
-import { writeSignedLock } from '../../src/registry/lock-build.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { makeWorkspace, memoryLogger, type Workspace } from '../http/helpers.ts';
-import {
-  addCommentTool,
-  addPatchFileTool,
-  APPROVE_CEDAR,
-  CEDAR,
-  PATCH_TOOL,
-} from '../helpers/comment-tool.ts';
+import { PATCH_TOOL } from '../helpers/comment-tool.ts';
 import { collectProblems, launchChromium, signIn, type RunningBrowser } from './browser.ts';
 
 const KEYS = {
@@ -49,16 +40,8 @@ beforeAll(async () => {
       ],
     },
   });
-  const manifests = join(ws.dir, 'tool-manifests');
-  addCommentTool({ manifests });
-  addPatchFileTool({ manifests });
-  await writeSignedLock(
-    manifests,
-    await loadSigningKey(join(ws.dir, 'keys', 'registry.private.jwk.json')),
-  );
-  writeFileSync(join(ws.dir, 'broker-policy.cedar'), `${CEDAR}\n${APPROVE_CEDAR}`);
-  writeFileSync(
-    join(ws.dir, 'broker-policy.yaml'),
+  await pinCedarApprovalTools(
+    ws,
     `roles:
   admin: { tools: ["*"] }
 approvers:

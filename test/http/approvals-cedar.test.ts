@@ -2,22 +2,15 @@
 // forbid covers (a docs lead, a patch under src/) is 403 policy_denied naming the policy and leaves
 // the request pending; another approver's approval is 200; a denial stays the role rule's; the
 // audit file's approval_decided lines carry the policies that decided.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { pinCedarApprovalTools } from './cedar-broker.ts';
 import { apiKeyHash } from '../../src/identity/verifier.ts';
 import { createBrokerService, type BrokerService } from '../../src/runtime/broker-service.ts';
-import { loadSigningKey } from '../../src/claims/keys.ts';
-import { writeSignedLock } from '../../src/registry/lock-build.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { makeWorkspace, memoryLogger, type Workspace } from './helpers.ts';
-import {
-  addCommentTool,
-  addPatchFileTool,
-  APPROVE_CEDAR,
-  CEDAR,
-  PATCH_TOOL,
-} from '../helpers/comment-tool.ts';
+import { PATCH_TOOL } from '../helpers/comment-tool.ts';
 
 const KEYS = {
   dev: 'tck_dev_cedar_approve_0123456789',
@@ -46,16 +39,8 @@ beforeAll(async () => {
       ],
     },
   });
-  const manifests = join(ws.dir, 'tool-manifests');
-  addCommentTool({ manifests });
-  addPatchFileTool({ manifests });
-  await writeSignedLock(
-    manifests,
-    await loadSigningKey(join(ws.dir, 'keys', 'registry.private.jwk.json')),
-  );
-  writeFileSync(join(ws.dir, 'broker-policy.cedar'), `${CEDAR}\n${APPROVE_CEDAR}`);
-  writeFileSync(
-    join(ws.dir, 'broker-policy.yaml'),
+  await pinCedarApprovalTools(
+    ws,
     `roles:
   admin: { tools: ["*"] }
 approvers:

@@ -5,20 +5,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { pinCedarApprovalTools } from './cedar-broker.ts';
 import { apiKeyHash } from '../../src/identity/verifier.ts';
 import { createBrokerService, type BrokerService } from '../../src/runtime/broker-service.ts';
-import { loadSigningKey } from '../../src/claims/keys.ts';
-import { writeSignedLock } from '../../src/registry/lock-build.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { makeWorkspace, memoryLogger, type Workspace } from './helpers.ts';
 import { runCli } from '../helpers/cli.ts';
-import {
-  addCommentTool,
-  addPatchFileTool,
-  APPROVE_CEDAR,
-  CEDAR,
-  PATCH_TOOL,
-} from '../helpers/comment-tool.ts';
+import { PATCH_TOOL } from '../helpers/comment-tool.ts';
 
 vi.setConfig({ testTimeout: 60_000 });
 
@@ -48,16 +41,8 @@ beforeAll(async () => {
       ],
     },
   });
-  const manifests = join(ws.dir, 'tool-manifests');
-  addCommentTool({ manifests });
-  addPatchFileTool({ manifests });
-  await writeSignedLock(
-    manifests,
-    await loadSigningKey(join(ws.dir, 'keys', 'registry.private.jwk.json')),
-  );
-  writeFileSync(join(ws.dir, 'broker-policy.cedar'), `${CEDAR}\n${APPROVE_CEDAR}`);
-  writeFileSync(
-    join(ws.dir, 'broker-policy.yaml'),
+  await pinCedarApprovalTools(
+    ws,
     `roles:
   admin: { tools: ["*"] }
   payments: { tools: ["github.comment_pr", ${JSON.stringify(PATCH_TOOL)}], scopes: ["pr:comment", "repo:payments-api/*", "repo:write"] }
