@@ -23,6 +23,7 @@ import { readFile, rm, unlink } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { lazyRequires } from './bundle-lazy-requires.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SRC = join(ROOT, 'src');
@@ -110,7 +111,7 @@ const result = await esbuild.build({
   legalComments: 'none',
   logLevel: 'warning',
   metafile: true,
-  plugins: [moduleUrl, builtinsByRequire],
+  plugins: [moduleUrl, builtinsByRequire, lazyRequires],
 });
 
 // The entry sits one folder above the chunks: a module placed in it would resolve its twin wrongly.
