@@ -7,23 +7,27 @@
  * uses: BuildKit builds with a gRPC session (`buildImage` with `version: '2'`;
  * images are imported as layer tars instead, see build/images.ts). The session
  * module is seeded in the CommonJS cache with a stand-in that loads the real
- * one on its first call, so the feature still works if it is ever used.
+ * one on its first call, so the feature still works if it is ever used; so is
+ * docker-modem's ssh transport (see `deferModemSsh`).
  */
 import { createRequire } from 'node:module';
 import type Dockerode from 'dockerode';
 
 const require = createRequire(import.meta.url);
 
-type WithSession = (...args: unknown[]) => unknown;
+type Loaded = (...args: unknown[]) => unknown;
 
-function deferBuildkitSession(): void {
-  const path = require.resolve('dockerode/lib/session.js');
+/**
+ * Seeds the CommonJS cache at `path` with a stand-in that loads the real
+ * module (a function) on its first call, and calls it.
+ */
+function deferModule(path: string): void {
   if (require.cache[path]) return; // already loaded for real: nothing left to save
-  let real: WithSession | undefined;
-  const standIn: WithSession = function (this: unknown, ...args: unknown[]) {
+  let real: Loaded | undefined;
+  const standIn: Loaded = function (this: unknown, ...args: unknown[]) {
     if (!real) {
       delete require.cache[path];
-      real = require(path) as WithSession;
+      real = require(path) as Loaded;
     }
     return real.apply(this, args);
   };
@@ -36,6 +40,17 @@ function deferBuildkitSession(): void {
   } as unknown as NodeJS.Module;
 }
 
+/**
+ * docker-modem's `lib/ssh.js` (ssh2, its crypto and asn1: ~55 ms of a busy
+ * start's CPU, spent just after `serve` listens, when the Docker backend is
+ * made) is needed only for an `ssh://` engine; toolcage talks to a Unix
+ * socket. docker-modem is resolved from dockerode, wherever npm placed it.
+ */
+function deferModemSsh(): void {
+  const fromDockerode = createRequire(require.resolve('dockerode'));
+  deferModule(fromDockerode.resolve('docker-modem/lib/ssh.js'));
+}
+
 let docker: typeof Dockerode | undefined;
 
 /**
@@ -45,7 +60,8 @@ let docker: typeof Dockerode | undefined;
  */
 export function loadDockerode(): typeof Dockerode {
   if (!docker) {
-    deferBuildkitSession();
+    deferModule(require.resolve('dockerode/lib/session.js'));
+    deferModemSsh();
     docker = require('dockerode') as typeof Dockerode;
   }
   return docker;

@@ -31,4 +31,29 @@ describe('dockerode loading', () => {
     expect(r).toEqual({ dockerodeBefore: 0, before: 0, after: expect.any(Number), threw: true });
     expect((r as { after: number }).after).toBeGreaterThan(0);
   });
+
+  it('loads docker-modem without its ssh transport (ssh2), which still loads on first use', () => {
+    const r = inFreshNode(`
+      import { createRequire } from 'node:module';
+      const { dockerodeApi } = await import(${JSON.stringify(API)});
+      const require = createRequire(${JSON.stringify(API)});
+      const loaded = () => Object.keys(require.cache).filter((k) => k.includes('/ssh2/')).length;
+      dockerodeApi('/var/run/docker.sock');
+      const modem = Object.keys(require.cache).filter((k) => k.includes('/docker-modem/')).length;
+      const before = loaded();
+      const fromDockerode = createRequire(require.resolve('dockerode'));
+      const ssh = fromDockerode('docker-modem/lib/ssh.js');
+      // The stand-in loads ssh2 and returns the real transport's agent (it connects only when used).
+      const agent = ssh({ host: '127.0.0.1' });
+      console.log(JSON.stringify({ modem, before, after: loaded(), agent: typeof agent.createConnection }));
+    `);
+    expect(r).toEqual({
+      modem: expect.any(Number),
+      before: 0,
+      after: expect.any(Number),
+      agent: 'function',
+    });
+    expect((r as { modem: number }).modem).toBeGreaterThan(0);
+    expect((r as { after: number }).after).toBeGreaterThan(0);
+  });
 });
