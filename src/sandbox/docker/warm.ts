@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { RunFailureCode } from '../../ports/sandbox.ts';
 import type { ContainerSpec, DockerApi } from './api.ts';
 import { Demuxer, type CappedOutput } from './demux.ts';
+import { CONTAINER_GATE_PATH } from './build/gate.ts';
 import { EngineLostError } from './engine-monitor.ts';
 import { newNonce, trailerFor } from './trailer.ts';
 
@@ -78,7 +79,7 @@ export async function prepareContainer(
       exited,
       drained,
       isDone: () => done,
-      gated: spec.Entrypoint.length > 0,
+      gated: spec.Entrypoint[0] === CONTAINER_GATE_PATH,
       used: false,
       get onOverflow() {
         return onOverflow;
