@@ -4,9 +4,11 @@
  *   1. The engine's lifecycle phases (create, attach, start, the tool's run
  *      to its exit, remove), one container at a time and then k at once
  *      (k = 1, 2, 4, 8): the engine's parallel ceiling on this machine.
- *   2. The backend, calls back to back at c=1: per call, how long it waited
- *      for a pooled container, the liveness check, input to exit, and how
- *      many containers were ready / being made / being removed when it came.
+ *   2. The backend, calls back to back at c=1: per call, its answer, when
+ *      the tool's stdout ended and when the engine reported the exit (both
+ *      from the input's write; a call answered on the gate's trailer comes
+ *      before either), and how many containers were ready / being made /
+ *      being removed when it came.
  *
  *   node bench/docker-phases.ts          (N=30 calls, K=1,2,4,8, MAX_STARTING=8)
  */
@@ -37,9 +39,11 @@ function timedApi(api: DockerApi): {
   times: Record<Op, number[]>;
   ended: Map<string, number>;
   waited: Map<string, number>;
+  written: Map<string, number>;
 } {
   const ended = new Map<string, number>();
   const waited = new Map<string, number>();
+  const written = new Map<string, number>();
   const ops: Op[] = ['create', 'attach', 'start', 'wait', 'inspect', 'remove'];
   const inFlight = Object.fromEntries(ops.map((o) => [o, 0])) as Record<Op, number>;
   const times = Object.fromEntries(ops.map((o) => [o, [] as number[]])) as Record<Op, number[]>;
@@ -60,12 +64,18 @@ function timedApi(api: DockerApi): {
     times,
     ended,
     waited,
+    written,
     api: {
       ...api,
       createContainer: timed('create', api.createContainer.bind(api)),
       attach: timed('attach', async (id: string) => {
         const stream = await api.attach(id);
         stream.once('end', () => ended.set(id, performance.now()));
+        const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
+        stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+          if (!written.has(id)) written.set(id, performance.now());
+          return write(chunk, ...rest);
+        }) as typeof stream.write;
         return stream;
       }),
       start: timed('start', api.start.bind(api)),
@@ -178,9 +188,8 @@ export async function benchDockerPhases(
     await backend.prewarm(tool);
     for (const op of Object.keys(timed.times) as Op[]) timed.times[op].length = 0;
     const calls = options.calls ?? 30;
-    const rows: string[] = [];
+    const rows: Array<{ t: number; ms: number; state: string }> = [];
     const totals: number[] = [];
-    const seen = new Set<string>();
     const t0 = performance.now();
     for (let i = 0; i < calls; i++) {
       const s = backend.poolState();
@@ -191,19 +200,29 @@ export async function benchDockerPhases(
       const r = await backend.run({ invocationId: `phases-${i}`, tool, input: INPUT });
       const ms = performance.now() - t;
       totals.push(ms);
-      const id = [...timed.waited.keys()].find(
-        (k) => !seen.has(k) && (timed.waited.get(k) ?? 0) > t,
-      );
-      if (id) seen.add(id);
-      const end = id ? (timed.ended.get(id) ?? NaN) - t : NaN;
-      const wait = id ? (timed.waited.get(id) ?? NaN) - t : NaN;
-      rows.push(
-        `  #${String(i).padStart(2)} ${String(Math.round(ms)).padStart(5)} ms  (stdout end +${Math.round(end)}, exit seen +${Math.round(wait)})  ready ${ready} making ${filling} removing ${removing}${r.ok ? '' : ` FAILED ${r.code}`}`,
-      );
+      rows.push({
+        t,
+        ms,
+        state: `ready ${ready} making ${filling} removing ${removing}${r.ok ? '' : ` FAILED ${r.code}`}`,
+      });
     }
     const rate = (calls * 1000) / (performance.now() - t0);
+    // The engine reports a gate-answered call's exit after the answer: wait for every report.
+    await backend.whenIdle();
     log(`backend back to back, c=1, pool 8 (state when each call came):`);
-    for (const row of rows) log(row);
+    const seen = new Set<string>();
+    for (const [i, row] of rows.entries()) {
+      const id = [...timed.written]
+        .filter(([k, at]) => !seen.has(k) && at >= row.t)
+        .sort((a, b) => a[1] - b[1])[0]?.[0];
+      if (id) seen.add(id);
+      const from = id ? (timed.written.get(id) ?? NaN) : NaN;
+      const end = id ? (timed.ended.get(id) ?? NaN) - from : NaN;
+      const wait = id ? (timed.waited.get(id) ?? NaN) - from : NaN;
+      log(
+        `  #${String(i).padStart(2)} ${String(Math.round(row.ms)).padStart(5)} ms  (input +${Math.round(from - row.t)}, answer +${Math.round(row.t + row.ms - from)}, stdout end +${Math.round(end)}, exit seen +${Math.round(wait)})  ${row.state}`,
+      );
+    }
     log(
       `  p50 ${median(totals)} ms, ${rate.toFixed(2)} calls/s; engine requests median ms: ${(
         Object.entries(timed.times) as Array<[Op, number[]]>

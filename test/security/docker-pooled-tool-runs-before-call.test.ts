@@ -53,7 +53,7 @@ describe('docker sandbox: tool code in a pooled container before its call', () =
 
   async function expectOnlyGate(): Promise<void> {
     const commands = await pooledProcesses();
-    // tini (`docker-init -- /run/toolcage/gate /bin/sh -c …`) and the gate; never the tool's shell.
+    // The gate (`/run/toolcage/gate /bin/sh -c …`, pid 1); never the tool's shell.
     expect(commands.filter((c) => c.startsWith('/bin/sh'))).toEqual([]);
     expect(commands.some((c) => c.startsWith('/run/toolcage/gate'))).toBe(true);
   }

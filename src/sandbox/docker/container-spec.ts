@@ -27,8 +27,9 @@ export interface SpecInput {
   mounts?: readonly BindMount[];
   /**
    * Host path of the pool gate (see `gate.ts`). Set for pooled containers:
-   * the gate is the entrypoint, bound read-only, and execs `command` only
-   * once the call's input arrives, so no tool code runs before the call.
+   * the gate is the entrypoint and pid 1, bound read-only, and runs
+   * `command` only once the call's input arrives, so no tool code runs
+   * before the call; it reports a success on its own (see `trailer.ts`).
    */
   gate?: string;
   /**
@@ -65,8 +66,9 @@ export interface BindMount {
  *   except the call's own `mounts` (its egress socket, its secrets folder),
  *   bound read-only and private (no propagation);
  * - tini as pid 1 (`Init`), so the tool's children are reaped and a signal
- *   ends the whole tree; in a pooled container tini runs the gate, which
- *   execs the tool only when the call's input arrives;
+ *   ends the whole tree; in a pooled container the gate is pid 1 instead:
+ *   it forks the tool only when the call's input arrives, reaps, and its
+ *   exit ends the whole tree the same way;
  * - no healthcheck and no other config taken from the image (its config
  *   must be empty to pass verification);
  * - pids, memory (swap equal to memory: no swap), CPU quota, open files and
@@ -123,7 +125,8 @@ export function containerSpec(input: SpecInput): ContainerSpec {
         BindOptions: { Propagation: 'rprivate' },
       })),
       Devices: [],
-      Init: true,
+      // The pool gate is its container's init (it reaps, and its exit ends the namespace); tini elsewhere.
+      Init: !input.gate,
       Runtime: input.runtime ?? 'runc',
       ...(input.runtime === 'runsc' ? {} : { PidsLimit: input.limits.pids }),
       Memory: memoryBytes,

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { TrailerScanner } from './trailer.ts';
 
 /** What one container wrote, kept within fixed caps. */
 export interface CappedOutput {
@@ -38,10 +39,24 @@ export class Demuxer {
   private frameLeft = 0;
   private overflowed = false;
   private readonly options: DemuxOptions;
+  private trailer: { stdout: TrailerScanner; stderr: TrailerScanner; seen: () => void } | undefined;
 
   constructor(stream: Readable, options: DemuxOptions) {
     this.options = options;
     stream.on('data', (chunk: Buffer) => this.push(chunk));
+  }
+
+  /**
+   * Looks for the gate's trailer (see `trailer.ts`) on stdout and on stderr;
+   * `seen` fires once both arrived. Each is taken out of its stream and
+   * counts against no cap; what follows it is dropped.
+   */
+  expectTrailer(trailer: Buffer, seen: () => void): void {
+    this.trailer = {
+      stdout: new TrailerScanner(trailer),
+      stderr: new TrailerScanner(trailer),
+      seen,
+    };
   }
 
   /** Whether stdout went past its cap. */
@@ -49,8 +64,10 @@ export class Demuxer {
     return this.overflowed;
   }
 
-  /** The kept bytes, joined. */
+  /** The kept bytes, joined (with any held back as a possible trailer start: the stream is over). */
   collect(): CappedOutput {
+    this.trailer?.stdout.release((b) => this.stdoutPayload(b));
+    this.trailer?.stderr.release((b) => this.stderrPayload(b));
     this.output.stdout = Buffer.concat(this.stdoutChunks);
     this.output.stderr = Buffer.concat(this.stderrChunks);
     return this.output;
@@ -77,12 +94,27 @@ export class Demuxer {
   }
 
   private payload(data: Buffer): void {
-    if (this.frameType === 2) {
-      const room = this.options.maxStderrBytes - this.output.stderrBytes;
-      if (room > 0) this.stderrChunks.push(Buffer.from(data.subarray(0, room)));
-      this.output.stderrBytes += data.length;
+    const t = this.trailer;
+    if (!t) {
+      if (this.frameType === 2) this.stderrPayload(data);
+      else this.stdoutPayload(data);
       return;
     }
+    const scanner = this.frameType === 2 ? t.stderr : t.stdout;
+    if (scanner.found) return;
+    scanner.push(data, (b) =>
+      this.frameType === 2 ? this.stderrPayload(b) : this.stdoutPayload(b),
+    );
+    if (scanner.found && t.stdout.found && t.stderr.found) t.seen();
+  }
+
+  private stderrPayload(data: Buffer): void {
+    const room = this.options.maxStderrBytes - this.output.stderrBytes;
+    if (room > 0) this.stderrChunks.push(Buffer.from(data.subarray(0, room)));
+    this.output.stderrBytes += data.length;
+  }
+
+  private stdoutPayload(data: Buffer): void {
     // 1 is stdout; 0 (stdin echo) never comes with Tty off; treat anything else as stdout, the stricter cap.
     const room = this.options.maxStdoutBytes - this.output.stdoutBytes;
     if (room > 0) this.stdoutChunks.push(Buffer.from(data.subarray(0, room)));

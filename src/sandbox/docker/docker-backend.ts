@@ -188,8 +188,12 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
     const key = `${request.invocationId}:${randomUUID()}`;
     active.set(key, controller);
     let containerId: string | undefined;
-    /** Set when the engine said the container stopped: its removal may wait for a quiet engine. */
-    let stopped = false;
+    /**
+     * `engine`: the engine said the container stopped, its removal may wait for a quiet engine;
+     * `gate`: the gate said the tool succeeded and the container is stopping, removed once it stopped.
+     */
+    let ended: 'engine' | 'gate' | undefined;
+    let stoppedSignal: Promise<unknown> | undefined;
     let runtime: 'runsc' | 'runc' | undefined;
     // The egress session's deadline is the run's own timeout counted from now, so it never outlives the call.
     const session = options.egress?.open(
@@ -247,7 +251,10 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
         // `docker top` does not see inside a gVisor sandbox (here it lists the host's processes).
         ...(runtime === 'runc' ? { probePids: (id: string) => api.pidsCurrent(id) } : {}),
       });
-      stopped = outcome.kind === 'exited';
+      if (outcome.kind === 'exited') {
+        ended = outcome.by;
+        stoppedSignal = warm.exited;
+      }
       return {
         ...(await classify(outcome, {
           limits,
@@ -283,7 +290,9 @@ export function createDockerBackend(options: DockerBackendOptions = {}): DockerB
       active.delete(key);
       // Off the response path, never skipped.
       if (containerId !== undefined) {
-        if (stopped) reaper.removeLater(containerId);
+        if (ended === 'engine') reaper.removeLater(containerId);
+        else if (ended === 'gate' && stoppedSignal)
+          reaper.removeWhenStopped(containerId, stoppedSignal);
         else void reaper.remove(containerId);
       }
       // The call is over: its proxy stops (the session with it) and its file credentials leave the host's tmpfs.

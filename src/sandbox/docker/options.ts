@@ -53,7 +53,7 @@ export interface DockerBackendOptions {
   /**
    * Host path of the pool gate binary (built by `toolcage images build`;
    * built on first use when missing). Default
-   * `sandboxes/docker/gate/build/toolcage-gate` in the package.
+   * `sandboxes/docker/gate/build/toolcage-gate-2` in the package.
    */
   gatePath?: string;
   /**

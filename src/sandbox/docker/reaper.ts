@@ -31,6 +31,7 @@ export class Reaper {
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly failed = new Set<string>();
   private readonly deferred = new Set<string>();
+  private readonly stopping = new Set<string>();
   private readonly api: DockerApi;
   private readonly busy: () => boolean;
   private readonly maxDeferred: number;
@@ -47,6 +48,7 @@ export class Reaper {
   /** Starts removing a container (kill included); resolves when it is gone or given up on for now. Idempotent. */
   remove(id: string): Promise<void> {
     this.deferred.delete(id);
+    this.stopping.delete(id);
     const existing = this.inFlight.get(id);
     if (existing) return existing;
     const attempt = (async () => {
@@ -93,14 +95,41 @@ export class Reaper {
     this.timer.unref();
   }
 
+  /**
+   * Removes a container whose call already ended while its pid 1 is exiting
+   * (the gate reported a success and exits right after): once the engine
+   * reports it stopped it is removed like `removeLater`; if it still runs
+   * after `graceMs` (its gate was stopped by a tool that could), it is killed
+   * and removed at once, as is every such container at `flush()`.
+   */
+  removeWhenStopped(id: string, stopped: Promise<unknown>, graceMs = 2000): void {
+    if (this.inFlight.has(id) || this.stopping.has(id)) return;
+    this.stopping.add(id);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), graceMs);
+      timer.unref();
+    });
+    const exited = stopped.then(
+      (r) => !(r !== null && typeof r === 'object' && 'error' in r),
+      () => false,
+    );
+    void Promise.race([exited, late]).then((inTime) => {
+      clearTimeout(timer);
+      if (!this.stopping.delete(id)) return; // flushed (removed) meanwhile
+      if (inTime) this.removeLater(id);
+      else void this.remove(id);
+    });
+  }
+
   /** Starts every waiting removal now. */
   private release(): void {
-    for (const id of [...this.deferred]) void this.remove(id);
+    for (const id of [...this.deferred, ...this.stopping]) void this.remove(id);
   }
 
   /** Containers whose removal is waiting, running or failed so far. */
   get pending(): number {
-    return this.deferred.size + this.inFlight.size + this.failed.size;
+    return this.deferred.size + this.stopping.size + this.inFlight.size + this.failed.size;
   }
 
   /** Starts the waiting removals, waits for every removal under way, and retries the failed ones once more. */

@@ -2,7 +2,9 @@ import type { Duplex } from 'node:stream';
 import type { RunFailureCode } from '../../ports/sandbox.ts';
 import type { ContainerSpec, DockerApi } from './api.ts';
 import { Demuxer, type CappedOutput } from './demux.ts';
+import { CONTAINER_GATE_PATH } from './build/gate.ts';
 import { EngineLostError } from './engine-monitor.ts';
+import { newNonce, trailerFor } from './trailer.ts';
 
 /**
  * A started container blocked reading its stdin, attached, with its exit
@@ -20,6 +22,8 @@ export interface WarmContainer {
   readonly drained: Promise<void>;
   /** True once `exited` settled: a pooled container that exited before use is useless. */
   readonly isDone: () => boolean;
+  /** Whether the pool gate is its pid 1: it then takes a nonce before the input and reports a success itself. */
+  readonly gated: boolean;
   /** Set by the first caller to claim it, so it is never used twice. */
   used: boolean;
   /** Called when stdout passes its cap (set per call). */
@@ -75,6 +79,7 @@ export async function prepareContainer(
       exited,
       drained,
       isDone: () => done,
+      gated: spec.Entrypoint[0] === CONTAINER_GATE_PATH,
       used: false,
       get onOverflow() {
         return onOverflow;
@@ -92,7 +97,12 @@ export async function prepareContainer(
 
 /** How one call on a container ended, before it is turned into a RunResult. */
 export type CallOutcome =
-  | { kind: 'exited'; statusCode: number; output: CappedOutput }
+  /**
+   * The tool ran to its exit. `by: 'gate'`: the gate's trailer said it exited 0 and the call
+   * answers before the engine reports the container stopped (it is stopping: the gate, its
+   * pid 1, exits right after); `by: 'engine'`: the engine reported the exit status.
+   */
+  | { kind: 'exited'; statusCode: number; output: CappedOutput; by: 'gate' | 'engine' }
   | { kind: 'timeout'; output: CappedOutput; pids?: number }
   | { kind: 'overflow'; output: CappedOutput }
   | { kind: 'aborted'; output: CappedOutput }
@@ -171,8 +181,26 @@ export async function callContainer(
   };
   if (warm.demux.overflow) warm.onOverflow();
 
+  // A gated container's tool succeeded once its gate's trailer with this call's nonce came on
+  // both streams; any other ending (non-zero, signal, no or a wrong trailer) waits for the engine.
+  let nonce: string | undefined;
+  if (warm.gated) {
+    nonce = newNonce();
+    warm.demux.expectTrailer(trailerFor(nonce), () => {
+      // (A stdout overflow would have ended the call already, before the trailer.)
+      void finish(() => ({
+        kind: 'exited',
+        statusCode: 0,
+        output: warm.demux.collect(),
+        by: 'gate',
+      }));
+    });
+  }
+
   // The tool may exit without reading all of its input: a write error is not the call's failure.
-  warm.stream.write(options.input);
+  warm.stream.write(
+    nonce ? Buffer.concat([Buffer.from(`${nonce}\n`, 'latin1'), options.input]) : options.input,
+  );
   warm.stream.end();
 
   void warm.exited.then(async (exit) => {
@@ -182,11 +210,12 @@ export async function callContainer(
     }
     // All output is in once the attach stream ends; it follows the exit closely.
     await withDeadline(warm.drained, 1000);
-    await finish(() =>
-      warm.demux.overflow
-        ? { kind: 'overflow', output: warm.demux.collect() }
-        : { kind: 'exited', statusCode: exit.statusCode, output: warm.demux.collect() },
-    );
+    await finish(() => {
+      const output = warm.demux.collect();
+      return warm.demux.overflow
+        ? { kind: 'overflow', output }
+        : { kind: 'exited', statusCode: exit.statusCode, output, by: 'engine' };
+    });
   });
 
   try {

@@ -116,9 +116,17 @@ export class FakeDockerApi implements DockerApi {
       final: (done) => {
         done();
         if (this.silent || c.state !== 'running') return;
-        const out = this.tool(c.stdin, c.spec);
+        // As the pool gate does (sandboxes/docker/gate/gate.c): the nonce line first, never the
+        // tool's; after a success, the trailer on stdout and stderr.
+        const gated = c.spec.Entrypoint[0] === '/run/toolcage/gate';
+        const nonce = gated ? c.stdin.slice(0, 64) : '';
+        const out = this.tool(gated ? c.stdin.slice(65) : c.stdin, c.spec);
         if (!out) return;
         stream.push(frame(1, out.stdout));
+        if (gated && out.exitCode === 0) {
+          stream.push(frame(1, `\0toolcage-exit0:${nonce}\n`));
+          stream.push(frame(2, `\0toolcage-exit0:${nonce}\n`));
+        }
         stream.push(null);
         this.exit(c, out.exitCode);
       },

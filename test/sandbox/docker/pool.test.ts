@@ -23,6 +23,7 @@ function container(): WarmContainer {
     exited: new Promise(() => {}),
     drained: new Promise(() => {}),
     isDone: () => false,
+    gated: false,
     used: false,
     onOverflow() {},
   };

@@ -66,4 +66,23 @@ describe('reaper: removals of exited containers wait for a quiet engine', () => 
     await reaper.flush();
     expect(removed).toEqual(['a']);
   });
+
+  it('removes a container answered on the gate once it stopped, or kills it after the grace, or at flush', async () => {
+    const { api, removed } = counting();
+    const reaper = new Reaper(api, { busy: () => false });
+    let stop!: (v: { statusCode: number }) => void;
+    reaper.removeWhenStopped('stopping', new Promise((r) => (stop = r)));
+    reaper.removeWhenStopped('stuck', new Promise(() => {}), 30);
+    reaper.removeWhenStopped('held', new Promise(() => {}));
+    expect(reaper.pending).toBe(3);
+    await sleep(10);
+    expect(removed).toEqual([]); // still running: nothing yet
+    stop({ statusCode: 0 });
+    await sleep(50);
+    expect(removed.sort()).toEqual(['stopping', 'stuck']); // stopped, and past its grace
+    expect(reaper.pending).toBe(1);
+    await reaper.flush(); // dispose does not wait for a stop
+    expect(removed.sort()).toEqual(['held', 'stopping', 'stuck']);
+    expect(reaper.pending).toBe(0);
+  });
 });

@@ -7,9 +7,10 @@ import { ToolcageError } from '../../../errors/toolcage-error.ts';
 
 /**
  * The pool gate: a tiny static binary (sandboxes/docker/gate/gate.c) that
- * is every pooled container's entrypoint, bound in read-only. It blocks
- * until the call's input reaches stdin, then execs the tool, so a pooled
- * container runs no tool code before its call (issue 16, item 11).
+ * is every pooled container's entrypoint and pid 1, bound in read-only. It
+ * blocks until the call's nonce and input reach stdin, then runs the tool,
+ * so a pooled container runs no tool code before its call (issue 16, item
+ * 11), and reports a success itself (see `trailer.ts`).
  */
 
 /** Where the gate appears inside a pooled container. */
@@ -17,8 +18,12 @@ export const CONTAINER_GATE_PATH = '/run/toolcage/gate';
 
 const SOURCE = join(RECIPES_DIR, 'gate', 'gate.c');
 
-/** The default host path of the built gate (gitignored, built by `toolcage images build`). */
-export const DEFAULT_GATE_PATH = join(RECIPES_DIR, 'gate', 'build', 'toolcage-gate');
+/**
+ * The default host path of the built gate (gitignored, built by `toolcage images build`, or on
+ * the first pool when missing). The suffix is the gate's stdin protocol: a gate built from an
+ * older source (no nonce) is never picked up by a runner that sends one.
+ */
+export const DEFAULT_GATE_PATH = join(RECIPES_DIR, 'gate', 'build', 'toolcage-gate-2');
 
 /** A gate ready to bind: its host path and the sha256 of the bytes checked when it was loaded. */
 export interface Gate {
