@@ -1,4 +1,4 @@
-import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { ToolcageError } from '../errors/toolcage-error.ts';
 import type { ErrorCode } from '../errors/catalogue.ts';
 import type { ClaimPayload, VerifiedClaim } from '../ports/claims.ts';
@@ -25,6 +25,25 @@ export interface ClaimVerifierOptions {
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 /** Header members that would let a token choose its own key (RFC 8725 §3.10); never honoured, so refused. */
 const KEY_CARRYING_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const;
+/** Registered claims every claim carries (jose refuses a claim without one). */
+const REQUIRED_CLAIMS = Object.freeze(['iss', 'sub', 'aud', 'iat', 'nbf', 'exp', 'jti']);
+const ALGORITHMS = Object.freeze([...ALLOWED_ALGS]);
+const NO_CRIT = Object.freeze({});
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The protected header, for the checks made before jose verifies (which parses it again from the
+ * same text): strict base64url, strict UTF-8, a JSON object, as jose's `decodeProtectedHeader`,
+ * without its general-purpose path. `token` has already matched COMPACT_JWS.
+ */
+function protectedHeaderOf(token: string): Record<string, unknown> {
+  const encoded = token.slice(0, token.indexOf('.'));
+  if (encoded.length % 4 === 1) throw new TypeError('not base64url');
+  const header: unknown = JSON.parse(UTF8.decode(Buffer.from(encoded, 'base64url')));
+  if (header === null || typeof header !== 'object' || Array.isArray(header))
+    throw new TypeError('not a JSON object');
+  return header as Record<string, unknown>;
+}
 
 function refuse(code: ErrorCode, message: string, cause?: unknown): ToolcageError {
   return new ToolcageError(code, { message, cause });
@@ -153,9 +172,9 @@ export class ClaimVerifier {
         'The claim is not a compact JWS (three base64url parts). Mint a fresh claim with the broker.',
       );
     }
-    let header: ReturnType<typeof decodeProtectedHeader>;
+    let header: Record<string, unknown>;
     try {
-      header = decodeProtectedHeader(token);
+      header = protectedHeaderOf(token);
     } catch (cause) {
       throw refuse('claim_malformed', 'The claim header is not valid base64url JSON.', cause);
     }
@@ -182,13 +201,13 @@ export class ClaimVerifier {
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtVerify(token, this.#opts.keys, {
-        algorithms: [...ALLOWED_ALGS],
+        algorithms: ALGORITHMS as string[],
         issuer: this.#opts.trustedIssuers,
         audience: this.#opts.audience,
         clockTolerance: this.#opts.clockToleranceSeconds,
         currentDate: new Date(nowMs),
-        requiredClaims: ['iss', 'sub', 'aud', 'iat', 'nbf', 'exp', 'jti'],
-        crit: {},
+        requiredClaims: REQUIRED_CLAIMS as string[],
+        crit: NO_CRIT,
       }));
     } catch (err) {
       throw translateJoseError(err);

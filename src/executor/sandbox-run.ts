@@ -39,15 +39,25 @@ export async function runInSandbox(
   // `timeout`; the backend refuses a run that waits too long as
   // `sandbox_unavailable` itself.
   // (A plain timer and one controller: AbortSignal.timeout/any cost more per call.)
+  // One timer per call, armed once: the start only records when it came, and the timer, when
+  // it fires (calls end long before it), re-arms itself for whatever the deadline then is.
   const controller = new AbortController();
   let deadlinePassed = false;
   let started = backend.signalsStart !== true;
   const guardMs = tool.manifest.limits.timeoutMs + o.runGraceMs;
-  const expire = () => {
+  const queuedAt = performance.now();
+  let startedAt = queuedAt;
+  const check = () => {
+    const deadline = started ? startedAt + guardMs : queuedAt + guardMs + QUEUE_GUARD_MS;
+    const left = deadline - performance.now();
+    if (left > 0) {
+      timer = setTimeout(check, Math.ceil(left));
+      return;
+    }
     deadlinePassed = true;
     controller.abort(new ToolcageError('timeout'));
   };
-  let timer = setTimeout(expire, started ? guardMs : guardMs + QUEUE_GUARD_MS);
+  let timer = setTimeout(check, guardMs);
   const onCallAbort = () => controller.abort(call.signal?.reason);
   if (call.signal?.aborted) onCallAbort();
   else call.signal?.addEventListener('abort', onCallAbort, { once: true });
@@ -63,8 +73,7 @@ export async function runInSandbox(
         onStart: () => {
           if (started) return;
           started = true;
-          clearTimeout(timer);
-          timer = setTimeout(expire, guardMs);
+          startedAt = performance.now();
         },
       },
       controller.signal,

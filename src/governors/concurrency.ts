@@ -89,13 +89,15 @@ export class ConcurrencyLimiter {
       });
     }
 
-    // The queues see an abort only while the call waits (see the class comment).
-    const waiting = new AbortController();
+    // The queues see an abort only while the call waits (see the class comment). Without a
+    // caller's signal there is nothing to see: no controller, and no listener in either queue.
+    const waiting = signal ? new AbortController() : undefined;
     let started = false;
     const onAbort = (): void => {
-      if (!started) waiting.abort(signal?.reason);
+      if (!started) waiting?.abort(signal?.reason);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
+    const options = waiting ? { signal: waiting.signal } : undefined;
 
     const current = lane;
     current.active += 1;
@@ -103,22 +105,19 @@ export class ConcurrencyLimiter {
     try {
       return await current.queue.add(
         () =>
-          this.#global.add(
-            async () => {
-              started = true;
-              signal?.removeEventListener('abort', onAbort);
-              current.running += 1;
-              this.#running += 1;
-              try {
-                return await fn();
-              } finally {
-                current.running -= 1;
-                this.#running -= 1;
-              }
-            },
-            { signal: waiting.signal },
-          ),
-        { signal: waiting.signal },
+          this.#global.add(async () => {
+            started = true;
+            signal?.removeEventListener('abort', onAbort);
+            current.running += 1;
+            this.#running += 1;
+            try {
+              return await fn();
+            } finally {
+              current.running -= 1;
+              this.#running -= 1;
+            }
+          }, options),
+        options,
       );
     } finally {
       signal?.removeEventListener('abort', onAbort);

@@ -37,6 +37,11 @@ export interface GovernorsOptions {
 
 type Limit = 'principal' | 'tool' | 'tenant';
 
+function assertId(name: string, value: unknown): void {
+  if (typeof value !== 'string' || value === '')
+    throw new TypeError(`Expected ${name} to be a non-empty string, got ${String(value)}`);
+}
+
 /**
  * The runner's brakes, decided once per call after the claim is verified:
  *
@@ -104,15 +109,10 @@ export class Governors {
     const nowMs = call.nowMs ?? this.#clock();
     assertTime('nowMs', nowMs);
     assertNonNegativeInteger('cost', call.cost);
-    for (const [name, value] of Object.entries({
-      principal: call.principal,
-      tenant: call.tenant,
-      toolId: call.toolId,
-      argsHash: call.argsHash,
-    })) {
-      if (typeof value !== 'string' || value === '')
-        throw new TypeError(`Expected ${name} to be a non-empty string, got ${String(value)}`);
-    }
+    assertId('principal', call.principal);
+    assertId('tenant', call.tenant);
+    assertId('toolId', call.toolId);
+    assertId('argsHash', call.argsHash);
     const { loopGuard, rateLimits, spend, sessions } = this.config;
     const buckets: GovernorPlan['buckets'] = [];
     const add = (limit: Limit, key: string, rule: typeof rateLimits.principal) => {

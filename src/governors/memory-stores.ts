@@ -44,6 +44,11 @@ export class MemoryRateLimitStore implements RateLimitStore {
   readonly #buckets = new ExpiringMap<Bucket>();
 
   async take(key: string, rule: TokenBucketRule, nowMs: number, cost = 1): Promise<RateDecision> {
+    return this.takeNow(key, rule, nowMs, cost);
+  }
+
+  /** `take`, answered at once (the embedded governors decide a plan without an await per store). */
+  takeNow(key: string, rule: TokenBucketRule, nowMs: number, cost = 1): RateDecision {
     assertTake(rule, nowMs, cost);
     const bucket = this.#buckets.get(key, nowMs) ?? { tokens: rule.capacity, updatedAtMs: nowMs };
     // A clock that steps back adds nothing and never moves the bucket's time back.
@@ -97,6 +102,17 @@ export class MemorySpendStore implements SpendStore {
     windowSeconds: number,
     nowMs: number,
   ): Promise<SpendDecision> {
+    return this.chargeNow(key, cost, budget, windowSeconds, nowMs);
+  }
+
+  /** `charge`, answered at once. */
+  chargeNow(
+    key: string,
+    cost: number,
+    budget: number,
+    windowSeconds: number,
+    nowMs: number,
+  ): SpendDecision {
     assertCharge(cost, budget, windowSeconds, nowMs);
     const window = fixedWindow(windowSeconds, nowMs);
     const current = this.#windows.get(key, nowMs);
@@ -131,6 +147,11 @@ export class MemoryLoopStore implements LoopStore {
     windowSeconds: number,
     nowMs: number,
   ): Promise<LoopDecision> {
+    return this.hitNow(key, maxRepeats, windowSeconds, nowMs);
+  }
+
+  /** `hit`, answered at once. */
+  hitNow(key: string, maxRepeats: number, windowSeconds: number, nowMs: number): LoopDecision {
     assertHit(maxRepeats, windowSeconds, nowMs);
     const windowMs = Math.ceil(windowSeconds * 1000);
     // The window is (nowMs - windowMs, nowMs]: a call exactly windowMs old has left it.

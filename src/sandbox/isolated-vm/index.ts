@@ -48,8 +48,8 @@ interface Job {
   tenant: string;
   worker?: WorkerHandle;
   done: boolean;
-  /** Refuses the run as overload when it has waited `maxQueueWaitMs`. */
-  expiry?: NodeJS.Timeout;
+  /** When it was queued (performance.now): refused as overload once it has waited `maxQueueWaitMs`. */
+  queuedAt: number;
   /** Called as the run leaves the queue for a worker. */
   begin(): void;
 }
@@ -120,6 +120,37 @@ export function createIsolatedVmBackend(options: IsolatedVmBackendOptions = {}):
   const queue = new FairQueue<Job>();
   let disposed = false;
   let nextId = 1;
+  // The runs waiting for a worker, oldest first: every run may wait the same maxQueueWaitMs, so
+  // this is also the order they expire in, and one timer (for the oldest) serves them all.
+  const waiting = new Set<Job>();
+  let expiryTimer: NodeJS.Timeout | undefined;
+
+  function armExpiry(): void {
+    if (expiryTimer !== undefined) return;
+    const oldest = waiting.values().next().value;
+    if (oldest === undefined) return;
+    const left = oldest.queuedAt + maxQueueWaitMs - performance.now();
+    expiryTimer = setTimeout(expireWaiting, Math.max(0, Math.ceil(left)));
+  }
+
+  function expireWaiting(): void {
+    expiryTimer = undefined;
+    const now = performance.now();
+    for (const job of waiting) {
+      if (job.queuedAt + maxQueueWaitMs > now) break;
+      waiting.delete(job);
+      if (job.worker || !queue.remove(job.tenant, job)) continue;
+      job.run.settle(overload(`this run waited ${Math.round(now - job.queuedAt)} ms for one`));
+    }
+    armExpiry();
+  }
+
+  /** The run no longer waits (it left for a worker, or settled). */
+  function leaveWaiting(job: Job): void {
+    if (!waiting.delete(job) || waiting.size > 0) return;
+    clearTimeout(expiryTimer); // nothing waits: no timer holds the process
+    expiryTimer = undefined;
+  }
 
   const events = {
     ready: () => dispatch(),
@@ -144,7 +175,7 @@ export function createIsolatedVmBackend(options: IsolatedVmBackendOptions = {}):
       if (!worker.idle) continue;
       const job = queue.shift();
       if (!job) return;
-      clearTimeout(job.expiry);
+      leaveWaiting(job);
       job.worker = worker;
       job.run.message.more = queue.size > 0;
       job.begin();
@@ -196,6 +227,7 @@ export function createIsolatedVmBackend(options: IsolatedVmBackendOptions = {}):
       const job: Job = {
         done: false,
         tenant,
+        queuedAt,
         begin: () => {
           started = performance.now();
           const opened = options.egress?.open(request, Date.now() + timeoutMs);
@@ -223,7 +255,7 @@ export function createIsolatedVmBackend(options: IsolatedVmBackendOptions = {}):
           settle: (result) => {
             if (job.done) return;
             job.done = true;
-            clearTimeout(job.expiry);
+            leaveWaiting(job);
             signal?.removeEventListener('abort', onAbort);
             resolve(finish(result));
           },
@@ -238,13 +270,10 @@ export function createIsolatedVmBackend(options: IsolatedVmBackendOptions = {}):
         job.run.settle({ ok: false, code: 'sandbox_failed', message: 'aborted' });
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      job.expiry = setTimeout(() => {
-        if (job.worker || !queue.remove(tenant, job)) return;
-        const waited = Math.round(performance.now() - queuedAt);
-        job.run.settle(overload(`this run waited ${waited} ms for one`));
-      }, maxQueueWaitMs);
       queue.push(tenant, job);
+      waiting.add(job);
       dispatch();
+      armExpiry(); // a no-op when the run left at once, or a timer already runs
     });
   }
 

@@ -53,6 +53,11 @@ export class WorkerHandle {
   private readonly sent = new Set<string>();
   private stderrTail = '';
   private backstop: NodeJS.Timeout | undefined;
+  /** When the backstop timer fires (performance.now), if armed. */
+  private backstopDue = Infinity;
+  /** When the current run must have answered by, and what it failed as if it has not. */
+  private deadline = Infinity;
+  private deadlineReason: 'timeout' | 'aborted' = 'timeout';
   private readonly events: WorkerEvents;
   private readonly options: WorkerHandleOptions;
 
@@ -99,21 +104,45 @@ export class WorkerHandle {
     const withSource = !this.sent.has(run.message.hash);
     this.sent.add(run.message.hash);
     this.send(run, withSource);
-    this.backstop = setTimeout(() => {
-      // The worker did not answer in time: it is stuck or hostile. Kill it.
-      this.settle(stopped('timeout', run.message.timeoutMs, run.message.memoryMb));
-      this.kill();
-    }, run.message.timeoutMs + this.options.killGraceMs);
+    this.armBackstop(run.message.timeoutMs + this.options.killGraceMs, 'timeout');
   }
 
   abort(run: WorkerRun): void {
     if (this.run !== run) return;
     this.child.send({ t: 'abort', id: run.message.id });
+    this.armBackstop(this.options.killGraceMs, 'aborted');
+  }
+
+  /**
+   * The run must answer within `ms`. One timer per worker, not one per run: it is left armed
+   * when a run answers, and when it fires it ends the run then in flight only if that run's own
+   * deadline has passed, else re-arms for it (runs end long before it, so it fires about once
+   * per time limit). It is moved only when this deadline is earlier than it would fire.
+   */
+  private armBackstop(ms: number, reason: 'timeout' | 'aborted'): void {
+    const now = performance.now();
+    this.deadline = now + ms;
+    this.deadlineReason = reason;
+    if (this.backstop !== undefined && this.backstopDue <= this.deadline) return;
     clearTimeout(this.backstop);
-    this.backstop = setTimeout(() => {
-      this.settle(stopped('aborted', run.message.timeoutMs, run.message.memoryMb));
-      this.kill();
-    }, this.options.killGraceMs);
+    this.backstopDue = this.deadline;
+    this.backstop = setTimeout(() => this.checkBackstop(), ms);
+  }
+
+  private checkBackstop(): void {
+    this.backstop = undefined;
+    this.backstopDue = Infinity;
+    const run = this.run;
+    if (!run) return; // idle: the next run arms it again
+    const left = this.deadline - performance.now();
+    if (left > 0) {
+      this.backstopDue = this.deadline;
+      this.backstop = setTimeout(() => this.checkBackstop(), Math.ceil(left));
+      return;
+    }
+    // The worker did not answer in time: it is stuck or hostile. Kill it.
+    this.settle(stopped(this.deadlineReason, run.message.timeoutMs, run.message.memoryMb));
+    this.kill();
   }
 
   kill(): void {
@@ -129,7 +158,6 @@ export class WorkerHandle {
   }
 
   private settle(result: Success | Failure): void {
-    clearTimeout(this.backstop);
     const run = this.run;
     if (!run) return;
     this.run = undefined;
