@@ -304,6 +304,11 @@ export async function benchHttp(opts: BenchHttpOptions = {}): Promise<BenchRow[]
     const a = rows.find((r) => r.mode === 'in-process' && r.concurrency === c)!;
     const b = rows.find((r) => r.mode === 'http' && r.concurrency === c)!;
     log(`c=${c}: HTTP p50 / in-process p50 = ${(b.p50Ms / Math.max(a.p50Ms, 0.001)).toFixed(2)}x`);
+    const node = rows.find((r) => r.mode === 'http-node' && r.concurrency === c);
+    if (node)
+      log(
+        `c=${c}: HTTP p50 (Node's client, µs) / in-process p50 = ${(node.p50Ms / Math.max(a.p50Ms, 0.001)).toFixed(2)}x`,
+      );
   }
   reportHttpTargets(rows, log);
   return rows;
