@@ -1,7 +1,16 @@
-import { mkdirSync, writeSync } from 'node:fs';
-import { open, rename, stat, type FileHandle } from 'node:fs/promises';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { write as writeFd } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 /** Where sealed lines go. `append` either writes the whole buffer or throws, leaving no partial line it can remove. */
 export interface AuditDestination {
@@ -23,6 +32,48 @@ const CHECK_MS = 500;
 export function rotatedName(file: string, at: Date, writer: string): string {
   const stamp = at.toISOString().replace(/[-:.]/g, '');
   return `${file}.${stamp}.${writer.slice(-12)}`;
+}
+
+const STAMP = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z\./;
+
+/**
+ * The time to name the next rotation by: now, or just after the newest
+ * rotation already there. Rotated files are ordered by name (the writer's
+ * suffix only breaks ties), so two rotations in the same millisecond, by two
+ * writers or by one, would otherwise sort by writer name, or the second
+ * would replace the first.
+ */
+function nextStamp(file: string, now: number): number {
+  const base = `${basename(file)}.`;
+  let latest = -Infinity;
+  for (const name of readdirSync(dirname(file))) {
+    const m = name.startsWith(base) ? STAMP.exec(name.slice(base.length)) : null;
+    if (m)
+      latest = Math.max(
+        latest,
+        Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, +m[7]!),
+      );
+  }
+  return Math.max(now, latest + 1);
+}
+
+/** A lock left by a writer that died while rotating is broken after this long. */
+const STALE_LOCK_MS = 10_000;
+
+/** Takes the rotation lock (a file made with O_EXCL), breaking one left behind by a dead writer. */
+function takeLock(lock: string): boolean {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      closeSync(openSync(lock, 'wx', 0o600));
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const st = statSync(lock, { throwIfNoEntry: false });
+      if (st && Date.now() - st.mtimeMs < STALE_LOCK_MS) return false;
+      rmSync(lock, { force: true });
+    }
+  }
+  return false;
 }
 
 /**
@@ -97,15 +148,38 @@ export class FileDestination implements AuditDestination {
       this.#size > 0 &&
       this.#now() - this.#openedAt >= this.#rotate.everySeconds * 1000;
     if (!tooBig && !tooOld) return fh;
-    await rename(this.#file, rotatedName(this.#file, new Date(this.#now()), this.#writer)).catch(
-      (err: NodeJS.ErrnoException) => {
-        // Another writer rotated it first: reopen the new live file.
-        if (err.code !== 'ENOENT') throw err;
-      },
-    );
+    if (!this.#rotateAway()) return fh;
     await fh.close().catch(() => {});
     this.#fh = undefined;
     return this.#open();
+  }
+
+  /**
+   * Renames the live file to its rotated name, if it is still the file this
+   * writer holds; false when another writer is rotating right now (this batch
+   * then goes to the file this writer has, and the next one tries again).
+   *
+   * Rotated files are read back in name order, so the names must follow the
+   * order the files were written in. Writers (processes) rotate one at a time,
+   * under a lock file made with O_EXCL, and check, name and rename back to
+   * back, synchronously: a writer whose view is stale (another writer rotated,
+   * and newer records already went to the next file) must not rename that
+   * newer file; and a rename queued behind slow `fdatasync`s on the thread
+   * pool, or racing another writer's, would land after a later rotation while
+   * carrying an earlier time in its name. Rotation is rare; the calls are cheap.
+   */
+  #rotateAway(): boolean {
+    const lock = join(dirname(this.#file), `.${basename(this.#file)}.rotating`);
+    if (!takeLock(lock)) return false;
+    try {
+      const onDisk = statSync(this.#file, { throwIfNoEntry: false });
+      if (!onDisk || onDisk.ino !== this.#ino) return true; // another writer rotated it first
+      const at = new Date(nextStamp(this.#file, this.#now()));
+      renameSync(this.#file, rotatedName(this.#file, at, this.#writer));
+      return true;
+    } finally {
+      rmSync(lock, { force: true });
+    }
   }
 
   /**
