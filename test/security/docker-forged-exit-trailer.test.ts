@@ -8,37 +8,12 @@
  * earlier call is just more of the tool's own output, and the engine's exit
  * status decides as without a gate.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { createDockerBackend } from '../../src/sandbox/docker/index.ts';
-import {
-  dockerRuntime,
-  expectNoContainersLeft,
-  uniqueRunnerId,
-} from '../sandbox/docker/helpers.ts';
-import { forgedTrailer, shellTool, watchedApi } from '../sandbox/docker/gate-helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { forgedTrailer, gatedBackend } from '../sandbox/docker/gate-helpers.ts';
 
-const runnerId = uniqueRunnerId('forged-trailer');
-const watched = watchedApi();
-const backend = createDockerBackend({
-  api: watched.api,
-  runtime: dockerRuntime,
-  runnerId,
-  pool: { size: 1 },
-});
-afterAll(async () => {
-  await backend.dispose();
-  await expectNoContainersLeft(runnerId);
-});
-
-/** Runs the tool in a pooled (gated) container: the pool is filled first. */
-async function runPooled(script: string, invocationId: string) {
-  const tool = await shellTool(invocationId, script);
-  await backend.prewarm(tool);
-  const sent = watched.nonces.length;
-  const result = await backend.run({ invocationId, tool, input: { a: 1 } });
-  expect(watched.nonces.length).toBe(sent + 1); // the call went through the gate
-  return result;
-}
+const gated = gatedBackend('forged-trailer');
+const { watched } = gated;
+const runPooled = (script: string, id: string) => gated.runPooled(script, id, { a: 1 });
 
 describe('docker sandbox: a tool forging the gate trailer', () => {
   it('with a guessed nonce cannot turn its failure into a success, nor end its call early', async () => {

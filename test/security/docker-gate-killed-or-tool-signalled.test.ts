@@ -6,36 +6,10 @@
  * only after a tool's exit 0; with no trailer the runner waits for the
  * engine's exit status, which decides exactly as without a gate.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { createDockerBackend } from '../../src/sandbox/docker/index.ts';
-import {
-  dockerRuntime,
-  expectNoContainersLeft,
-  uniqueRunnerId,
-} from '../sandbox/docker/helpers.ts';
-import { shellTool, watchedApi } from '../sandbox/docker/gate-helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { gatedBackend } from '../sandbox/docker/gate-helpers.ts';
 
-const runnerId = uniqueRunnerId('gate-killed');
-const watched = watchedApi();
-const backend = createDockerBackend({
-  api: watched.api,
-  runtime: dockerRuntime,
-  runnerId,
-  pool: { size: 1 },
-});
-afterAll(async () => {
-  await backend.dispose();
-  await expectNoContainersLeft(runnerId);
-});
-
-async function runPooled(script: string, invocationId: string) {
-  const tool = await shellTool(invocationId, script);
-  await backend.prewarm(tool);
-  const sent = watched.nonces.length;
-  const result = await backend.run({ invocationId, tool, input: {} });
-  expect(watched.nonces.length).toBe(sent + 1);
-  return result;
-}
+const { watched, runPooled } = gatedBackend('gate-killed');
 
 describe('docker sandbox: a tool against the gate', () => {
   it("that kills the gate (pid 1 and its parent) gets the engine's verdict", async () => {

@@ -9,37 +9,11 @@
  * writes a trailer only for a real exit 0, so there is nothing to steal
  * from a failing call.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { createDockerBackend } from '../../src/sandbox/docker/index.ts';
-import {
-  containersOf,
-  dockerRuntime,
-  expectNoContainersLeft,
-  uniqueRunnerId,
-} from '../sandbox/docker/helpers.ts';
-import { shellTool, watchedApi } from '../sandbox/docker/gate-helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { containersOf } from '../sandbox/docker/helpers.ts';
+import { gatedBackend } from '../sandbox/docker/gate-helpers.ts';
 
-const runnerId = uniqueRunnerId('child-outlives');
-const watched = watchedApi();
-const backend = createDockerBackend({
-  api: watched.api,
-  runtime: dockerRuntime,
-  runnerId,
-  pool: { size: 1 },
-});
-afterAll(async () => {
-  await backend.dispose();
-  await expectNoContainersLeft(runnerId);
-});
-
-async function runPooled(script: string, invocationId: string) {
-  const tool = await shellTool(invocationId, script);
-  await backend.prewarm(tool);
-  const sent = watched.nonces.length;
-  const result = await backend.run({ invocationId, tool, input: {} });
-  expect(watched.nonces.length).toBe(sent + 1);
-  return result;
-}
+const { runnerId, backend, runPooled } = gatedBackend('child-outlives');
 
 describe('docker sandbox: a child the tool leaves running', () => {
   it('writes nothing into the answer, and its container is removed', async () => {

@@ -1,7 +1,9 @@
 import type { Duplex } from 'node:stream';
 import type { RunLimits, SandboxTool } from '../../../src/ports/sandbox.ts';
 import { dockerodeApi, type DockerApi } from '../../../src/sandbox/docker/api.ts';
-import { attackTool } from './helpers.ts';
+import { afterAll, expect } from 'vitest';
+import { createDockerBackend } from '../../../src/sandbox/docker/index.ts';
+import { attackTool, dockerRuntime, expectNoContainersLeft, uniqueRunnerId } from './helpers.ts';
 
 /**
  * The real engine's API, watched: the nonce each gated call sent on stdin (the
@@ -56,4 +58,34 @@ export async function shellTool(
 /** printf arguments writing the gate's trailer format with this nonce. */
 export function forgedTrailer(nonce: string): string {
   return `'\\000toolcage-exit0:${nonce}\\n'`;
+}
+
+/**
+ * A Docker backend on the watched engine with a pool of one, so every call
+ * goes through the gate; disposed, and checked to leave no container, after
+ * the test file.
+ */
+export function gatedBackend(name: string) {
+  const runnerId = uniqueRunnerId(name);
+  const watched = watchedApi();
+  const backend = createDockerBackend({
+    api: watched.api,
+    runtime: dockerRuntime,
+    runnerId,
+    pool: { size: 1 },
+  });
+  afterAll(async () => {
+    await backend.dispose();
+    await expectNoContainersLeft(runnerId);
+  });
+  /** Runs `script` in a pooled (gated) container: the pool is filled first. */
+  async function runPooled(script: string, invocationId: string, input: unknown = {}) {
+    const tool = await shellTool(invocationId, script);
+    await backend.prewarm(tool);
+    const sent = watched.nonces.length;
+    const result = await backend.run({ invocationId, tool, input });
+    expect(watched.nonces.length).toBe(sent + 1); // the call went through the gate
+    return result;
+  }
+  return { runnerId, watched, backend, runPooled };
 }
