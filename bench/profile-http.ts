@@ -58,25 +58,14 @@ async function app(): Promise<number> {
   const { buildRunnerApp } = await import('../src/http/runner-app.ts');
   const { RunnerMetrics } = await import('../src/metrics/runner-metrics.ts');
   const metrics = new RunnerMetrics();
-  const stages = [
-    'resolve',
-    'verify',
-    'decide',
-    'replay',
-    'govern',
-    'validate_input',
-    'lease',
-    'queue',
-    'run',
-    'validate_output',
-  ] as const;
+  const { STAGES } = await import('../src/executor/observer.ts');
   const executor = {
     listTools: () => [],
     readiness: () =>
       Promise.resolve({ ready: true, backends: {}, stores: 'embedded', withheld: [] }),
     execute: (call: { toolId: string }) => {
       // What the executor reports to the service's metrics per call.
-      for (const s of stages) metrics.observer.stage(s, call.toolId, 0.1);
+      for (const s of STAGES) metrics.observer.stage(s, call.toolId, 0.1);
       metrics.observer.outcome(call.toolId, 'allowed', undefined, 1);
       return Promise.resolve(outcome());
     },
