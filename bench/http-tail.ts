@@ -16,22 +16,18 @@
  *   [N=3000] node --no-node-snapshot bench/http-tail.ts
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { NullAuditSink } from '../src/audit/audit.ts';
-import { initWorkspace } from '../src/cli/workspace.ts';
 import { loadConfig } from '../src/config/load.ts';
-import { createBrokerRuntime } from '../src/runtime/broker.ts';
 import { createRunnerService } from '../src/runtime/runner-service.ts';
 import type { Stage } from '../src/ports/observer.ts';
+import { benchWorkspace, invoke, mintAll, type MintedCall } from './http-fixture.ts';
 
-const TOOL = 'text.word_count';
 const SELF = fileURLToPath(import.meta.url);
 const now = (): number => performance.timeOrigin + performance.now();
 
@@ -133,35 +129,13 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length
 
 async function main(): Promise<void> {
   const n = Number(process.env.N ?? 3000);
-  const dir = mkdtempSync(join(tmpdir(), 'toolcage-http-tail-'));
+  const { dir, configFile } = await benchWorkspace({
+    prefix: 'toolcage-http-tail-',
+    workers: 2,
+    audit: false,
+  });
   try {
-    await initWorkspace(dir);
-    const configFile = join(dir, 'toolcage.config.yaml');
-    const raw = parseYaml(readFileSync(configFile, 'utf8')) as Record<string, any>;
-    const high = { capacity: 1_000_000, refillPerSecond: 1_000_000 };
-    raw.sandbox = { js: { workers: 2 }, docker: { enabled: false } };
-    raw.runner.http = { logLevel: 'warn' };
-    raw.governors = {
-      rateLimits: { principal: high, tool: high, tenant: high },
-      spend: { budget: 100_000_000, windowSeconds: 3600 },
-      loopGuard: { enabled: false },
-      concurrency: { maxConcurrent: 64, perTenantConcurrent: 64, maxQueuedPerTenant: 10_000 },
-    };
-    writeFileSync(configFile, stringifyYaml(raw, { aliasDuplicateObjects: false }));
-    const rt = await createBrokerRuntime(loadConfig(configFile));
-    const claims: Array<{ claim: string; body: string }> = [];
-    for (let i = 0; i < n + 50; i++) {
-      const args = { text: `bench tail ${i} counting a few words` };
-      const { claim } = await rt.broker.issueClaim({
-        tool: TOOL,
-        args,
-        sub: 'bench',
-        roles: ['admin'],
-        tenant: 'bench',
-      });
-      claims.push({ claim, body: JSON.stringify({ args }) });
-    }
-    await rt.close();
+    const claims = await mintAll(configFile, n + 50, 'tail');
 
     const outFile = join(dir, 'server.json');
     const server = spawn(
@@ -181,28 +155,10 @@ async function main(): Promise<void> {
     const clientGcs: Gc[] = [];
     watchGc(clientGcs);
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const target = new URL(`/v1/tools/${TOOL}/invoke`, url);
-    const call = (c: { claim: string; body: string }, id: string): Promise<void> =>
-      new Promise((resolve, reject) => {
-        const req = http.request(target, {
-          agent,
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(c.body),
-            authorization: `Bearer ${c.claim}`,
-            'x-request-id': id,
-          },
-        });
-        req.once('response', (res) => {
-          res.resume();
-          res.once('end', () =>
-            res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`)),
-          );
-        });
-        req.once('error', reject);
-        req.end(c.body);
-      });
+    const call = async (c: MintedCall, id: string): Promise<void> => {
+      const status = await invoke(agent, url, c, { 'x-request-id': id });
+      if (status !== 200) throw new Error(`HTTP ${status}`);
+    };
     for (const [i, c] of claims.splice(0, 50).entries()) await call(c, `warm-up-${i}`);
     const workers = readFileSync(`/proc/${server.pid}/task/${server.pid}/children`, 'utf8')
       .trim()

@@ -9,21 +9,23 @@
  */
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pino from 'pino';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { initWorkspace } from '../src/cli/workspace.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { NullAuditSink } from '../src/audit/audit.ts';
 import { createRunner } from '../src/runtime/runner.ts';
-import { createBrokerRuntime } from '../src/runtime/broker.ts';
 import { createRunnerService } from '../src/runtime/runner-service.ts';
+import {
+  benchWorkspace,
+  invoke,
+  mintAll,
+  percentile,
+  TOOL,
+  type MintedCall,
+} from './http-fixture.ts';
 
-const TOOL = 'text.word_count';
 const SELF = fileURLToPath(import.meta.url);
 
 export interface BenchRow {
@@ -43,54 +45,6 @@ export interface BenchHttpOptions {
   amount?: number;
   workers?: number;
   log?: (line: string) => void;
-}
-
-async function workspace(workers: number): Promise<{ dir: string; configFile: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'toolcage-bench-http-'));
-  await initWorkspace(dir);
-  const configFile = join(dir, 'toolcage.config.yaml');
-  const raw = parseYaml(readFileSync(configFile, 'utf8')) as Record<string, any>;
-  const high = { capacity: 1_000_000, refillPerSecond: 1_000_000 };
-  raw.sandbox = { js: { workers }, docker: { enabled: false } };
-  raw.runner.http = { logLevel: 'warn' };
-  raw.audit = { destination: 'file', file: '.toolcage/audit.log' };
-  raw.governors = {
-    rateLimits: { principal: high, tool: high, tenant: high },
-    spend: { budget: 100_000_000, windowSeconds: 3600 },
-    loopGuard: { enabled: false },
-    concurrency: { maxConcurrent: 64, perTenantConcurrent: 64, maxQueuedPerTenant: 10_000 },
-  };
-  writeFileSync(configFile, stringifyYaml(raw, { aliasDuplicateObjects: false }));
-  return { dir, configFile };
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-}
-
-async function mintAll(
-  configFile: string,
-  n: number,
-  tag: string,
-): Promise<Array<{ claim: string; body: string; args: unknown }>> {
-  const rt = await createBrokerRuntime(loadConfig(configFile));
-  try {
-    const out: Array<{ claim: string; body: string; args: unknown }> = [];
-    for (let i = 0; i < n; i++) {
-      const args = { text: `bench ${tag} ${i} counting a few words` };
-      const { claim } = await rt.broker.issueClaim({
-        tool: TOOL,
-        args,
-        sub: 'bench',
-        roles: ['admin'],
-        tenant: 'bench',
-      });
-      out.push({ claim, body: JSON.stringify({ args }), args });
-    }
-    return out;
-  } finally {
-    await rt.close();
-  }
 }
 
 async function inProcess(
@@ -221,26 +175,7 @@ async function overHttp(
 async function overHttpNode(url: string, configFile: string, amount: number): Promise<BenchRow> {
   const claims = await mintAll(configFile, amount + 50, 'http-node-c1');
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const target = new URL(`/v1/tools/${TOOL}/invoke`, url);
-  const call = (c: (typeof claims)[number]): Promise<number> =>
-    new Promise((resolve, reject) => {
-      const req = http.request(target, {
-        agent,
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(c.body),
-          authorization: `Bearer ${c.claim}`,
-        },
-      });
-      req.once('response', (res) => {
-        res.resume();
-        res.once('end', () => resolve(res.statusCode ?? 0));
-        res.once('error', reject);
-      });
-      req.once('error', reject);
-      req.end(c.body);
-    });
+  const call = (c: MintedCall) => invoke(agent, url, c);
   try {
     for (const c of claims.splice(0, 50)) await call(c);
     const latencies: number[] = [];
@@ -273,7 +208,11 @@ export async function benchHttp(opts: BenchHttpOptions = {}): Promise<BenchRow[]
   const concurrencies = opts.concurrencies ?? [1, 8, 32];
   const amount = opts.amount ?? 3000;
   const log = opts.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const ws = await workspace(opts.workers ?? 2);
+  const ws = await benchWorkspace({
+    prefix: 'toolcage-bench-http-',
+    workers: opts.workers ?? 2,
+    audit: true,
+  });
   const rows: BenchRow[] = [];
   try {
     for (const c of concurrencies) rows.push(await inProcess(ws.configFile, c, amount));
