@@ -20,7 +20,7 @@ import { patchArgs } from '../helpers/runner.ts';
 import { patchConfig } from './broker-process.ts';
 import { CLI, createWorkspace, REPO, type Workspace } from './helpers.ts';
 import { connectStdioTaskClient, type StdioTaskClient } from './stdio-task-client.ts';
-import { readTrail, taskEnvelope } from './task-client.ts';
+import { approvingPerson, readTrail, taskEnvelope } from './task-client.ts';
 
 const run = promisify(execFile);
 const OPS_KEY = randomBytes(24).toString('base64url');
@@ -75,15 +75,7 @@ describe('MCP Tasks over stdio (spawned `toolcage mcp`)', () => {
     broker = await createBrokerService(loadConfig(ws.config));
     brokerUrl = await broker.listen({ host: '127.0.0.1', port: 0 });
     tc = await connectStdioTaskClient(spawnArgs(), {
-      // The person: reads the page named in the task's URL elicitation, decides, answers.
-      onInputRequest: (async (request: { kind: string; params?: Record<string, unknown> }) => {
-        asked.push(request.params ?? {});
-        const id = /\/console\/approvals\/(apr_[A-Za-z0-9_-]+)$/.exec(
-          String(request.params?.url ?? ''),
-        )?.[1];
-        if (id) await decide(id, decision);
-        return { action: 'accept' };
-      }) as never,
+      onInputRequest: approvingPerson(asked, (id) => decide(id, decision)),
     });
   }, 60_000);
   afterAll(async () => {

@@ -173,3 +173,22 @@ export function readTrail(dir: string): Array<Record<string, any>> {
   }
   return out;
 }
+
+/**
+ * The person behind a task-capable client: reads the approval page named in a
+ * task's URL elicitation, decides there (`decide`, by the approval's id), and
+ * answers the elicitation. Each request's params are kept in `asked`.
+ */
+export function approvingPerson(
+  asked: Array<Record<string, unknown>>,
+  decide: (approvalId: string) => Promise<void>,
+): never {
+  return (async (request: { kind: string; params?: Record<string, unknown> }) => {
+    asked.push(request.params ?? {});
+    const id = /\/console\/approvals\/(apr_[A-Za-z0-9_-]+)$/.exec(
+      String(request.params?.url ?? ''),
+    )?.[1];
+    if (id) await decide(id);
+    return { action: 'accept' };
+  }) as never;
+}

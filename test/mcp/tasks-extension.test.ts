@@ -14,6 +14,7 @@ import { patchArgs } from '../helpers/runner.ts';
 import { patchConfig } from './broker-process.ts';
 import { createIdp, createWorkspace, type TestIdp, type Workspace } from './helpers.ts';
 import {
+  approvingPerson,
   connectTaskClient,
   rawRequest,
   readTrail,
@@ -67,15 +68,7 @@ describe('MCP Tasks: a task for a call waiting on a human approval', () => {
     mcp = await startMcpProcess(ws.config);
     token = await idp.token({ sub: 'alice', roles: ['admin'], aud: RESOURCE });
     tc = await connectTaskClient(mcp.url, token, {
-      // The person: reads the page named in the task's URL elicitation, decides there, answers.
-      onInputRequest: (async (request: { kind: string; params?: Record<string, unknown> }) => {
-        asked.push(request.params ?? {});
-        const id = /\/console\/approvals\/(apr_[A-Za-z0-9_-]+)$/.exec(
-          String(request.params?.url ?? ''),
-        )?.[1];
-        if (id) await decide(id, decision);
-        return { action: 'accept' };
-      }) as never,
+      onInputRequest: approvingPerson(asked, (id) => decide(id, decision)),
     });
   }, 60_000);
   afterAll(async () => {
