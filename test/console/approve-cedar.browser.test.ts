@@ -4,12 +4,10 @@
 // works; a forbid that cannot be evaluated shows its policy id and no button. The page runs the
 // same decision as the approve route (ApprovalService.explainApprove → decideApprove).
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { pinCedarApprovalTools } from '../http/cedar-broker.ts';
+import { startCedarApprovalBroker } from '../http/cedar-broker.ts';
 import type { Page } from 'playwright-core';
-import { apiKeyHash } from '../../src/identity/verifier.ts';
-import { createBrokerService, type BrokerService } from '../../src/runtime/broker-service.ts';
-import { loadConfig } from '../../src/config/load.ts';
-import { makeWorkspace, memoryLogger, type Workspace } from '../http/helpers.ts';
+import type { BrokerService } from '../../src/runtime/broker-service.ts';
+import type { Workspace } from '../http/helpers.ts';
 import { PATCH_TOOL } from '../helpers/comment-tool.ts';
 import { collectProblems, launchChromium, signIn, type RunningBrowser } from './browser.ts';
 
@@ -24,35 +22,7 @@ let url: string;
 let chrome: RunningBrowser;
 
 beforeAll(async () => {
-  const key = (id: keyof typeof KEYS, roles: string[]) => ({
-    id,
-    sha256: apiKeyHash(KEYS[id]),
-    subject: id,
-    roles,
-    tenant: 'acme',
-  });
-  ws = await makeWorkspace({
-    broker: {
-      apiKeys: [
-        key('dev', ['admin']),
-        key('lead', ['approver', 'docs-lead']),
-        key('alice', ['approver']),
-      ],
-    },
-  });
-  await pinCedarApprovalTools(
-    ws,
-    `roles:
-  admin: { tools: ["*"] }
-approvers:
-  approver: { tools: ["*"] }
-  docs-lead: { tools: ["*"] }
-conditions: { cedarFile: broker-policy.cedar }
-`,
-  );
-  ws.loaded = loadConfig(ws.configFile);
-  broker = await createBrokerService(ws.loaded, { logger: memoryLogger().logger });
-  url = await broker.listen({ host: '127.0.0.1', port: 0 });
+  ({ ws, broker, url } = await startCedarApprovalBroker(KEYS));
   chrome = await launchChromium();
 }, 60_000);
 

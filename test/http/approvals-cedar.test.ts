@@ -5,11 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { pinCedarApprovalTools } from './cedar-broker.ts';
-import { apiKeyHash } from '../../src/identity/verifier.ts';
-import { createBrokerService, type BrokerService } from '../../src/runtime/broker-service.ts';
-import { loadConfig } from '../../src/config/load.ts';
-import { makeWorkspace, memoryLogger, type Workspace } from './helpers.ts';
+import { startCedarApprovalBroker } from './cedar-broker.ts';
+import type { BrokerService } from '../../src/runtime/broker-service.ts';
+import type { Workspace } from './helpers.ts';
 import { PATCH_TOOL } from '../helpers/comment-tool.ts';
 
 const KEYS = {
@@ -21,37 +19,8 @@ let ws: Workspace;
 let broker: BrokerService;
 let url: string;
 
-const key = (id: keyof typeof KEYS, roles: string[]) => ({
-  id,
-  sha256: apiKeyHash(KEYS[id]),
-  subject: id,
-  roles,
-  tenant: 'acme',
-});
-
 beforeAll(async () => {
-  ws = await makeWorkspace({
-    broker: {
-      apiKeys: [
-        key('dev', ['admin']),
-        key('lead', ['approver', 'docs-lead']),
-        key('alice', ['approver']),
-      ],
-    },
-  });
-  await pinCedarApprovalTools(
-    ws,
-    `roles:
-  admin: { tools: ["*"] }
-approvers:
-  approver: { tools: ["*"] }
-  docs-lead: { tools: ["*"] }
-conditions: { cedarFile: broker-policy.cedar }
-`,
-  );
-  ws.loaded = loadConfig(ws.configFile);
-  broker = await createBrokerService(ws.loaded, { logger: memoryLogger().logger });
-  url = await broker.listen({ host: '127.0.0.1', port: 0 });
+  ({ ws, broker, url } = await startCedarApprovalBroker(KEYS));
 });
 afterAll(async () => {
   await broker?.shutdown();
