@@ -9,11 +9,10 @@
  *
  *   [WORKERS=2] [N=4000] [PROFILE_OUT=/tmp/main.cpuprofile] node --no-node-snapshot bench/profile-library.ts
  */
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
 import { readdirSync, readFileSync } from 'node:fs';
 import { benchRunner } from './library.ts';
 import { floorCaller } from './floor.ts';
+import { profileTo } from './cpu-profile.ts';
 
 /** CPU ms (user+system) of this process's children, from /proc. */
 function childrenCpuMs(): number {
@@ -37,18 +36,10 @@ const r = await benchRunner(
   n + 200,
   workers ? { sandbox: { js: { workers }, docker: { enabled: false } } } : {},
 );
-const session = new Session();
+let stopProfile = async (): Promise<void> => {};
 try {
   for (let i = 0; i < 200; i++) await r.call(i);
-  if (out) {
-    session.connect();
-    await session.post('Profiler.enable');
-    // PROFILE_INTERVAL_US: finer samples (default 1000 µs) for a flat profile's small items.
-    await session.post('Profiler.setSamplingInterval', {
-      interval: Number(process.env.PROFILE_INTERVAL_US ?? 1000),
-    });
-    await session.post('Profiler.start');
-  }
+  stopProfile = await profileTo(out);
   let next = 200;
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
@@ -61,10 +52,7 @@ try {
   const s = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const kids = childrenCpuMs() - kids0;
-  if (out) {
-    const { profile } = await session.post('Profiler.stop');
-    writeFileSync(out, JSON.stringify(profile));
-  }
+  await stopProfile();
   const main = cpu.user + cpu.system;
   console.log(
     `library, 8 in flight: ${n} calls, ${(n / s).toFixed(0)} calls/s; CPU per call: main process ${(main / n).toFixed(0)} µs (system ${(cpu.system / n).toFixed(0)}), workers ${((kids * 1000) / n).toFixed(0)} µs`,
@@ -85,6 +73,5 @@ try {
     `library CPU per call / floor CPU per call = ${((main + kids * 1000) / floorCpu).toFixed(2)}x (on saturated cores, throughput is at most its inverse of the floor's)`,
   );
 } finally {
-  session.disconnect();
   await r.close();
 }

@@ -8,8 +8,6 @@
  *
  *   [N=3000] [PROFILE_OUT=/tmp/pipeline.cpuprofile] node --no-node-snapshot bench/profile-pipeline.ts
  */
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { NullAuditSink } from '../src/audit/audit.ts';
@@ -18,6 +16,7 @@ import { loadConfig } from '../src/config/load.ts';
 import type { RunResult } from '../src/ports/sandbox.ts';
 import { createBrokerRuntime } from '../src/runtime/broker.ts';
 import { createRunner } from '../src/runtime/runner.ts';
+import { profileTo } from './cpu-profile.ts';
 import { argsOf } from './floor.ts';
 import { benchWorkspace } from './library.ts';
 
@@ -59,16 +58,7 @@ try {
       requestId: `bench-${i}`,
     });
   for (let i = 0; i < 200; i++) await call(i);
-  const session = new Session();
-  if (out) {
-    session.connect();
-    await session.post('Profiler.enable');
-    // PROFILE_INTERVAL_US: finer samples (default 1000 µs) for a flat profile's small items.
-    await session.post('Profiler.setSamplingInterval', {
-      interval: Number(process.env.PROFILE_INTERVAL_US ?? 1000),
-    });
-    await session.post('Profiler.start');
-  }
+  const stopProfile = await profileTo(out);
   let next = 200;
   const c0 = process.cpuUsage();
   const m0 = process.threadCpuUsage();
@@ -79,11 +69,7 @@ try {
   );
   const c = process.cpuUsage(c0);
   const m = process.threadCpuUsage(m0);
-  if (out) {
-    const { profile } = await session.post('Profiler.stop');
-    writeFileSync(out, JSON.stringify(profile));
-    session.disconnect();
-  }
+  await stopProfile();
   const jwks = createLocalJWKSet(loadJwksFile(join(ws.dir, 'keys/broker.jwks.json')));
   const v0 = process.cpuUsage();
   const vm0 = process.threadCpuUsage();
