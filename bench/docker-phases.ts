@@ -14,21 +14,11 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { Duplex } from 'node:stream';
-import type { RunLimits, SandboxTool } from '../src/ports/sandbox.ts';
 import { dockerodeApi, type DockerApi } from '../src/sandbox/docker/api.ts';
 import { containerSpec } from '../src/sandbox/docker/container-spec.ts';
 import { buildImage, createDockerBackend } from '../src/sandbox/docker/index.ts';
 import { Demuxer } from '../src/sandbox/docker/demux.ts';
-
-const LIMITS: Required<RunLimits> = {
-  timeoutMs: 5000,
-  memoryMb: 32,
-  maxOutputBytes: 256,
-  cpus: 1,
-  pids: 16,
-};
-const COMMAND = ['/opt/toolcage/bin/sha256sum.sh'];
-const INPUT = { text: 'the quick brown fox jumps over the lazy dog' };
+import { COMMAND, INPUT, LIMITS, sha256Tool } from './docker.ts';
 
 type Op = 'create' | 'attach' | 'start' | 'wait' | 'inspect' | 'remove';
 
@@ -169,15 +159,7 @@ export async function benchDockerPhases(
   }
 
   const timed = timedApi(raw);
-  const tool: SandboxTool = {
-    id: 'text.sha256sum',
-    version: '1.0.0',
-    runtime: 'docker',
-    image: 'toolcage/text-tools',
-    imageId: built.identity,
-    command: COMMAND,
-    limits: LIMITS,
-  };
+  const tool = sha256Tool(built.identity);
   const backend = createDockerBackend({
     runnerId: `bench-phases-${process.pid}`,
     api: timed.api,

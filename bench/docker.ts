@@ -44,15 +44,29 @@ export interface BenchDockerOptions {
   log?: (line: string) => void;
 }
 
-const LIMITS: Required<RunLimits> = {
+/** The benches' Docker tool, as text.sha256sum's manifest declares it. */
+export const LIMITS: Required<RunLimits> = {
   timeoutMs: 5000,
   memoryMb: 32,
   maxOutputBytes: 256,
   cpus: 1,
   pids: 16,
-}; // text.sha256sum's manifest
-const COMMAND = ['/opt/toolcage/bin/sha256sum.sh'];
-const INPUT = { text: 'the quick brown fox jumps over the lazy dog' };
+};
+export const COMMAND = ['/opt/toolcage/bin/sha256sum.sh'];
+export const INPUT = { text: 'the quick brown fox jumps over the lazy dog' };
+
+/** text.sha256sum of the built text-tools image `imageId`. */
+export function sha256Tool(imageId: string): SandboxTool {
+  return {
+    id: 'text.sha256sum',
+    version: '1.0.0',
+    runtime: 'docker',
+    image: 'toolcage/text-tools',
+    imageId,
+    command: COMMAND,
+    limits: LIMITS,
+  };
+}
 const EXPECTED = '05c6e08f1d9fdafa03147fcb8f82f124c76d2f70e3d989dc8aadb5e7d7450bec';
 
 async function measure(
@@ -197,15 +211,7 @@ export async function benchDocker(options: BenchDockerOptions = {}): Promise<Ben
   const calls1 = options.calls1 ?? 40;
   const calls8 = options.calls8 ?? 120;
   const built = await buildImage('text-tools');
-  const tool: SandboxTool = {
-    id: 'text.sha256sum',
-    version: '1.0.0',
-    runtime: 'docker',
-    image: 'toolcage/text-tools',
-    imageId: built.identity,
-    command: COMMAND,
-    limits: LIMITS,
-  };
+  const tool = sha256Tool(built.identity);
   // runc on both sides: the gVisor comparison is benchDockerRuntimes.
   const backend = createDockerBackend({
     runnerId: `bench-${process.pid}`,
@@ -301,15 +307,7 @@ export async function benchDockerRuntimes(
   const calls = options.calls ?? 20;
   const gapMs = options.gapMs ?? 1000;
   const built = await buildImage('text-tools');
-  const tool: SandboxTool = {
-    id: 'text.sha256sum',
-    version: '1.0.0',
-    runtime: 'docker',
-    image: 'toolcage/text-tools',
-    imageId: built.identity,
-    command: COMMAND,
-    limits: LIMITS,
-  };
+  const tool = sha256Tool(built.identity);
   const figures: BenchFigure[] = [];
   for (const runtime of ['runsc', 'runc'] as const) {
     const backend = createDockerBackend({
